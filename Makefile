@@ -1,0 +1,48 @@
+# GreenGuild developer commands. Needs only Python 3.11 and make.
+#   make run   — virtualenv, install, migrate, reference data, demo organization, serve on 127.0.0.1:8000
+#   make test  — the whole test suite (PostgreSQL/Redis/real worker when DATABASE_URL/CELERY_BROKER_URL are set)
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup test lint format clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
+# The embedded default: SQLite in var/, Celery tasks in-process, DEBUG on for the local server only.
+setup: $(VENV)/.installed-run
+	DEBUG=1 $(BIN)/python manage.py migrate --no-input
+	DEBUG=1 $(BIN)/python manage.py load_reference_data
+	DEBUG=1 $(BIN)/python manage.py seed_demo
+
+run: setup
+	@echo
+	@echo "GreenGuild on http://$(HOST):$(PORT)/  —  demo login: user \"demo\", password \"demo\""
+	@echo
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+test: $(VENV)/.installed-dev
+	$(BIN)/pytest -c tests/pytest.ini tests
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) var staticfiles

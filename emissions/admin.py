@@ -1,0 +1,163 @@
+"""Django admin for the domain: the instance operator's tool (staff only, sees every organization)."""
+
+from django.contrib import admin
+
+from emissions import models
+
+
+@admin.register(models.Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "currency", "consolidation_approach", "default_pue"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "organization", "role", "team"]
+    list_filter = ["organization", "role"]
+
+
+@admin.register(models.Team)
+class TeamAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "organization", "parent"]
+    list_filter = ["organization"]
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "team", "stage", "model_family", "organization"]
+    list_filter = ["organization", "stage"]
+
+
+@admin.register(models.Experiment)
+class ExperimentAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "name", "project", "is_default_demo_id"]
+
+
+@admin.register(models.Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ["name", "organization", "ownership", "zone", "pue", "wue_l_per_kwh", "buys_electricity"]
+    list_filter = ["organization", "ownership"]
+
+
+@admin.register(models.NetRevenue)
+class NetRevenueAdmin(admin.ModelAdmin):
+    list_display = ["organization", "period_start", "period_end", "amount", "currency"]
+
+
+@admin.register(models.Run)
+class RunAdmin(admin.ModelAdmin):
+    list_display = ["external_id", "project", "kind", "started_at", "energy_kwh", "gpu_model", "gpu_count", "source"]
+    list_filter = ["organization", "kind", "source"]
+    search_fields = ["external_id"]
+    raw_id_fields = ["project", "experiment", "site", "cloud_region", "hardware_model"]
+    date_hierarchy = "started_at"
+
+
+@admin.register(models.RunSample)
+class RunSampleAdmin(admin.ModelAdmin):
+    list_display = ["run", "recorded_at", "duration_s", "energy_kwh"]
+    raw_id_fields = ["run"]
+
+
+@admin.register(models.MeterReading)
+class MeterReadingAdmin(admin.ModelAdmin):
+    list_display = ["site", "period_start", "period_end", "energy_kwh"]
+
+
+@admin.register(models.FuelUse)
+class FuelUseAdmin(admin.ModelAdmin):
+    list_display = ["site", "used_on", "fuel", "quantity", "unit"]
+
+
+@admin.register(models.RefrigerantLoss)
+class RefrigerantLossAdmin(admin.ModelAdmin):
+    list_display = ["site", "occurred_on", "gas", "kg_leaked"]
+
+
+@admin.register(models.CloudUsage)
+class CloudUsageAdmin(admin.ModelAdmin):
+    list_display = ["provider", "service", "region", "billing_period", "usage_quantity", "usage_unit", "cost", "team"]
+    list_filter = ["organization", "provider", "charge_category"]
+    raw_id_fields = ["cloud_region", "team", "project"]
+
+
+@admin.register(models.AllocationRule)
+class AllocationRuleAdmin(admin.ModelAdmin):
+    list_display = ["priority", "organization", "provider", "account_id", "tag_key", "tag_value", "team", "project"]
+
+
+@admin.register(models.FactorDataset)
+class FactorDatasetAdmin(admin.ModelAdmin):
+    list_display = ["name", "version", "organization", "licence", "loaded_at"]
+
+
+@admin.register(models.GridZone)
+class GridZoneAdmin(admin.ModelAdmin):
+    list_display = ["code", "name", "country_iso3", "parent"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(models.GridFactor)
+class GridFactorAdmin(admin.ModelAdmin):
+    list_display = ["zone", "kind", "year", "month", "intensity_g_per_kwh", "dataset", "organization"]
+    list_filter = ["kind", "dataset"]
+    search_fields = ["zone__code"]
+
+
+@admin.register(models.HourlyIntensity)
+class HourlyIntensityAdmin(admin.ModelAdmin):
+    list_display = ["zone", "hour_start", "intensity_g_per_kwh", "dataset"]
+
+
+@admin.register(models.GridEnergyMix)
+class GridEnergyMixAdmin(admin.ModelAdmin):
+    list_display = ["zone", "year", "fossil_share_pct", "nuclear_share_pct", "renewable_share_pct", "dataset"]
+
+
+@admin.register(models.CloudRegion)
+class CloudRegionAdmin(admin.ModelAdmin):
+    list_display = ["provider", "region", "location", "zone", "pue", "intensity_g_per_kwh", "dataset"]
+    list_filter = ["provider"]
+
+
+@admin.register(models.EnergyInstrument)
+class EnergyInstrumentAdmin(admin.ModelAdmin):
+    list_display = ["instrument_id", "kind", "zone", "vintage_start", "vintage_end", "energy_mwh", "organization"]
+
+
+@admin.register(models.FuelFactor)
+class FuelFactorAdmin(admin.ModelAdmin):
+    list_display = ["fuel", "unit", "kg_co2e_per_unit", "dataset"]
+
+
+@admin.register(models.GlobalWarmingPotential)
+class GlobalWarmingPotentialAdmin(admin.ModelAdmin):
+    list_display = ["gas", "gwp100", "dataset"]
+
+
+@admin.register(models.HardwareModel)
+class HardwareModelAdmin(admin.ModelAdmin):
+    list_display = ["name", "asset_class", "tdp_w", "gpu_count", "embodied_kg_co2e", "default_lifetime_years"]
+    list_filter = ["asset_class"]
+
+
+@admin.register(models.HardwareAsset)
+class HardwareAssetAdmin(admin.ModelAdmin):
+    list_display = ["asset_id", "hardware_model", "quantity", "site", "acquired_on", "retired_on", "organization"]
+    list_filter = ["organization", "site"]
+
+
+@admin.register(models.Calculation)
+class CalculationAdmin(admin.ModelAdmin):
+    list_display = ["id", "organization", "period_start", "period_end", "methodology_version", "created_at"]
+
+
+@admin.register(models.EmissionRecord)
+class EmissionRecordAdmin(admin.ModelAdmin):
+    list_display = [
+        "id", "scope", "scope3_category", "basis", "activity_kind", "period_start",
+        "emissions_kg_co2e_location", "emissions_kg_co2e_market", "quality",
+    ]  # fmt: skip
+    list_filter = ["organization", "scope", "basis", "quality"]
+    raw_id_fields = ["calculation", "team", "project", "run", "site"]

@@ -1,0 +1,135 @@
+"""Read API for the domain, and the one tenant-scoping chokepoint every API view inherits."""
+
+from __future__ import annotations
+
+from rest_framework import mixins, permissions, serializers, viewsets
+
+from emissions.choices import Role
+from emissions.models import Project, Run, Site, Team
+from emissions.selectors import membership_get
+
+
+class IsOrgMember(permissions.BasePermission):
+    """Signed in and a member of an organization; writes need one of the view's ``write_roles``."""
+
+    message = "You are not a member of an organization."
+
+    def has_permission(self, request, view) -> bool:
+        membership = membership_get(user=request.user)
+        if membership is None:
+            return False
+        request.membership = membership
+        if request.method in permissions.SAFE_METHODS:
+            return True
+        return membership.role in getattr(view, "write_roles", ())
+
+
+class OrgScopedViewSet(viewsets.GenericViewSet):
+    """Base of every API view over tenant data.
+
+    ``get_queryset`` always starts from ``model.objects.for_org(<the caller's organization>)``;
+    subclasses may only refine it in ``refine_queryset``. Overriding ``get_queryset`` (or
+    setting ``queryset``) raises at class creation, so no view can forget the scope.
+    """
+
+    model = None
+    permission_classes = [permissions.IsAuthenticated, IsOrgMember]
+    write_roles: tuple[str, ...] = (Role.ORG_ADMIN,)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "get_queryset" in cls.__dict__ or cls.__dict__.get("queryset") is not None:
+            raise TypeError(f"{cls.__name__}: refine the scoped queryset in refine_queryset(), not get_queryset()")
+
+    @property
+    def organization(self):
+        return self.request.membership.organization
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # OpenAPI schema generation: no request, no tenant
+            return self.model.objects.none()
+        return self.refine_queryset(self.model.objects.for_org(self.organization))
+
+    def refine_queryset(self, queryset):
+        return queryset
+
+
+class TeamSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Team
+        fields = ["id", "name", "slug", "parent"]
+
+
+class ProjectSerializer(serializers.ModelSerializer):
+    team = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+
+    class Meta:
+        model = Project
+        fields = ["id", "name", "slug", "team", "model_family", "stage"]
+
+
+class SiteSerializer(serializers.ModelSerializer):
+    grid_zone = serializers.CharField(source="zone.code", read_only=True)
+
+    class Meta:
+        model = Site
+        fields = ["id", "name", "slug", "ownership", "grid_zone", "pue", "wue_l_per_kwh", "buys_electricity"]
+
+
+class RunSerializer(serializers.ModelSerializer):
+    project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    cloud_region = serializers.StringRelatedField(read_only=True)
+
+    class Meta:
+        model = Run
+        fields = [
+            "id", "external_id", "source", "project", "kind", "started_at", "ended_at", "duration_s",
+            "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh", "gpu_model", "gpu_count",
+            "site", "cloud_region", "tracker_emissions_kg_co2e",
+        ]  # fmt: skip
+
+
+class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Teams of your organization."""
+
+    model = Team
+    serializer_class = TeamSerializer
+
+    def refine_queryset(self, queryset):
+        return queryset.select_related("parent")
+
+
+class ProjectViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Projects of your organization."""
+
+    model = Project
+    serializer_class = ProjectSerializer
+
+    def refine_queryset(self, queryset):
+        return queryset.select_related("team")
+
+
+class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Sites (owned, colocation) of your organization."""
+
+    model = Site
+    serializer_class = SiteSerializer
+
+    def refine_queryset(self, queryset):
+        return queryset.select_related("zone")
+
+
+class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
+    """Runs of your organization, newest first; ``?project=SLUG`` filters by project."""
+
+    model = Run
+    serializer_class = RunSerializer
+
+    def refine_queryset(self, queryset):
+        project = self.request.query_params.get("project")
+        if project:
+            queryset = queryset.filter(project__slug=project)
+        return queryset.select_related("project", "site", "cloud_region").order_by("-started_at", "-id")

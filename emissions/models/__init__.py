@@ -1,0 +1,66 @@
+"""GreenGuild's domain model; see docs/domain-model.md for the picture.
+
+Quantities carry their unit in the field name and all times are UTC.
+"""
+
+from emissions.models.activity import (
+    AllocationRule,
+    CloudUsage,
+    FuelUse,
+    MeterReading,
+    RefrigerantLoss,
+    Run,
+    RunSample,
+)
+from emissions.models.factors import (
+    CloudRegion,
+    EnergyInstrument,
+    FactorDataset,
+    FuelFactor,
+    GlobalWarmingPotential,
+    GridEnergyMix,
+    GridFactor,
+    GridZone,
+    HourlyIntensity,
+)
+from emissions.models.hardware import HardwareAsset, HardwareModel
+from emissions.models.ledger import Calculation, EmissionRecord
+from emissions.models.tenancy import (
+    Experiment,
+    Membership,
+    NetRevenue,
+    Organization,
+    Project,
+    Site,
+    Team,
+)
+
+__all__ = [
+    "AllocationRule",
+    "Calculation",
+    "CloudRegion",
+    "CloudUsage",
+    "EmissionRecord",
+    "EnergyInstrument",
+    "Experiment",
+    "FactorDataset",
+    "FuelFactor",
+    "FuelUse",
+    "GlobalWarmingPotential",
+    "GridEnergyMix",
+    "GridFactor",
+    "GridZone",
+    "HardwareAsset",
+    "HardwareModel",
+    "HourlyIntensity",
+    "Membership",
+    "MeterReading",
+    "NetRevenue",
+    "Organization",
+    "Project",
+    "RefrigerantLoss",
+    "Run",
+    "RunSample",
+    "Site",
+    "Team",
+]

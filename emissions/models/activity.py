@@ -1,0 +1,306 @@
+"""Activity data: what was consumed, measured or billed, before any emission factor applies."""
+
+from django.db import models
+from django.db.models import F, Q
+
+from emissions.choices import ChargeCategory, CloudProvider, RunKind
+from emissions.querysets import OrgScopedQuerySet
+
+
+class Run(models.Model):
+    """One unit of compute work (a training job, an inference service-day, a notebook session).
+
+    IT energy in kWh by component (``cpu_energy_kwh`` + ``gpu_energy_kwh`` + ``ram_energy_kwh``
+    = ``energy_kwh``). When the tracker already multiplied by a PUE, ``tracker_pue`` records it
+    so the accounting never applies a PUE twice. The tracker's own ``tracker_emissions_kg_co2e``
+    and implied intensity are kept for reconciliation and never summed into the ledger.
+    Located either at a Site (owned/colocated) or in a cloud region.
+    """
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="runs")
+    project = models.ForeignKey("emissions.Project", on_delete=models.PROTECT, related_name="runs")
+    experiment = models.ForeignKey(
+        "emissions.Experiment", null=True, blank=True, on_delete=models.SET_NULL, related_name="runs"
+    )
+    source = models.CharField(max_length=32, help_text="Ingest source, e.g. codecarbon_api, native")
+    external_id = models.CharField(max_length=128, help_text="The source's run id")
+    kind = models.CharField(max_length=20, choices=RunKind.choices, default=RunKind.TRAINING)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    duration_s = models.FloatField(default=0.0)
+    cpu_energy_kwh = models.FloatField(default=0.0)
+    gpu_energy_kwh = models.FloatField(default=0.0)
+    ram_energy_kwh = models.FloatField(default=0.0)
+    energy_kwh = models.FloatField(default=0.0, help_text="IT energy, kWh")
+    tracker_pue = models.FloatField(null=True, blank=True, help_text="PUE already applied by the tracker")
+    cpu_model = models.CharField(max_length=200, blank=True)
+    cpu_count = models.PositiveIntegerField(default=0)
+    gpu_model = models.CharField(max_length=200, blank=True)
+    gpu_count = models.PositiveIntegerField(default=0)
+    hardware_model = models.ForeignKey(
+        "emissions.HardwareModel", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    gpu_utilization_pct = models.FloatField(null=True, blank=True)
+    site = models.ForeignKey("emissions.Site", null=True, blank=True, on_delete=models.PROTECT, related_name="runs")
+    cloud_region = models.ForeignKey(
+        "emissions.CloudRegion", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
+    )
+    country_iso3 = models.CharField(max_length=3, blank=True)
+    tracker_emissions_kg_co2e = models.FloatField(null=True, blank=True)
+    tracker_intensity_g_per_kwh = models.FloatField(null=True, blank=True)
+    tracker_name = models.CharField(max_length=50, blank=True)
+    tracker_version = models.CharField(max_length=50, blank=True)
+    user_name = models.CharField(max_length=150, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    efficiency_techniques = models.JSONField(default=list, blank=True)
+    tokens_processed = models.BigIntegerField(null=True, blank=True)
+    inferences_count = models.BigIntegerField(null=True, blank=True)
+    accuracy = models.FloatField(null=True, blank=True)
+    flags = models.JSONField(default=list, blank=True, help_text="Data-quality flags, e.g. default_experiment_id")
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["organization", "started_at"]), models.Index(fields=["project", "started_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "source", "external_id"], name="run_external_id_unique"),
+            models.CheckConstraint(
+                condition=Q(cpu_energy_kwh__gte=0, gpu_energy_kwh__gte=0, ram_energy_kwh__gte=0, energy_kwh__gte=0),
+                name="run_energy_gte_0",
+            ),
+            models.CheckConstraint(condition=Q(duration_s__gte=0), name="run_duration_gte_0"),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")), name="run_period_ordered"
+            ),
+            models.CheckConstraint(condition=Q(tracker_pue__isnull=True) | Q(tracker_pue__gte=1), name="run_pue_gte_1"),
+            models.CheckConstraint(
+                condition=Q(site__isnull=True) | Q(cloud_region__isnull=True), name="run_one_location"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} run {self.external_id}"
+
+    @property
+    def gpu_hours(self) -> float:
+        return self.gpu_count * self.duration_s / 3600.0
+
+
+class RunSample(models.Model):
+    """An append-only delta a tracker sent during a run (CodeCarbon ``/emissions``).
+
+    Energies are kWh and durations seconds *of this interval*; powers are interval averages in W.
+    ``dedupe_key`` is a digest of the sample's content, so a retried identical sample is stored once.
+    """
+
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="samples")
+    recorded_at = models.DateTimeField()
+    dedupe_key = models.CharField(max_length=64)
+    duration_s = models.FloatField(default=0.0)
+    energy_kwh = models.FloatField(default=0.0)
+    cpu_energy_kwh = models.FloatField(default=0.0)
+    gpu_energy_kwh = models.FloatField(default=0.0)
+    ram_energy_kwh = models.FloatField(default=0.0)
+    cpu_power_w = models.FloatField(null=True, blank=True)
+    gpu_power_w = models.FloatField(null=True, blank=True)
+    ram_power_w = models.FloatField(null=True, blank=True)
+    cpu_utilization_pct = models.FloatField(null=True, blank=True)
+    gpu_utilization_pct = models.FloatField(null=True, blank=True)
+    tracker_emissions_kg_co2e = models.FloatField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+    org_path = "run__organization"
+
+    class Meta:
+        ordering = ["recorded_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "dedupe_key"], name="run_sample_dedupe"),
+            models.CheckConstraint(
+                condition=Q(duration_s__gte=0, energy_kwh__gte=0, cpu_energy_kwh__gte=0)
+                & Q(gpu_energy_kwh__gte=0, ram_energy_kwh__gte=0),
+                name="run_sample_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.run_id} @ {self.recorded_at:%Y-%m-%d %H:%M:%S}"
+
+
+class MeterReading(models.Model):
+    """Metered facility electricity of a site for a period (``period_start`` to ``period_end``,
+    inclusive dates), in kWh. Where it exists it is the inventory figure and tracker energy only
+    apportions it to teams and runs."""
+
+    site = models.ForeignKey("emissions.Site", on_delete=models.CASCADE, related_name="meter_readings")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    energy_kwh = models.FloatField()
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+    org_path = "site__organization"
+
+    class Meta:
+        ordering = ["site", "period_start"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "period_start", "period_end"], name="meter_reading_unique"),
+            models.CheckConstraint(condition=Q(energy_kwh__gte=0), name="meter_reading_energy_gte_0"),
+            models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="meter_reading_period_ordered"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.period_start}–{self.period_end}: {self.energy_kwh} kWh"
+
+
+class FuelUse(models.Model):
+    """Fuel burnt at an owned site (Scope 1 stationary combustion), e.g. litres of diesel for
+    backup generators. ``fuel`` and ``unit`` match a FuelFactor."""
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="fuel_uses")
+    site = models.ForeignKey("emissions.Site", on_delete=models.PROTECT, related_name="fuel_uses")
+    used_on = models.DateField()
+    fuel = models.CharField(max_length=100)
+    quantity = models.FloatField()
+    unit = models.CharField(max_length=30)
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["used_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=0), name="fuel_use_quantity_gte_0"),
+            models.UniqueConstraint(fields=["site", "used_on", "fuel", "unit"], name="fuel_use_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.used_on}: {self.quantity} {self.unit} {self.fuel}"
+
+
+class RefrigerantLoss(models.Model):
+    """Refrigerant or SF6 leaked at an owned site (Scope 1 fugitive): kg of ``gas`` × its GWP100."""
+
+    organization = models.ForeignKey(
+        "emissions.Organization", on_delete=models.CASCADE, related_name="refrigerant_losses"
+    )
+    site = models.ForeignKey("emissions.Site", on_delete=models.PROTECT, related_name="refrigerant_losses")
+    occurred_on = models.DateField()
+    gas = models.CharField(max_length=50)
+    kg_leaked = models.FloatField()
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["occurred_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kg_leaked__gte=0), name="refrigerant_kg_gte_0"),
+            models.UniqueConstraint(fields=["site", "occurred_on", "gas"], name="refrigerant_loss_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site} {self.occurred_on}: {self.kg_leaked} kg {self.gas}"
+
+
+class AllocationRule(models.Model):
+    """Maps cloud billing lines to a team/project by tag, label, account or project id.
+
+    Rules are tried in ascending ``priority``; the first match wins; lines no rule matches stay in
+    the explicit *unallocated* bucket.
+    """
+
+    organization = models.ForeignKey(
+        "emissions.Organization", on_delete=models.CASCADE, related_name="allocation_rules"
+    )
+    priority = models.PositiveIntegerField(default=100)
+    provider = models.CharField(max_length=10, choices=CloudProvider.choices, blank=True)
+    account_id = models.CharField(max_length=100, blank=True)
+    tag_key = models.CharField(max_length=200, blank=True)
+    tag_value = models.CharField(max_length=200, blank=True)
+    team = models.ForeignKey("emissions.Team", on_delete=models.CASCADE, related_name="allocation_rules")
+    project = models.ForeignKey(
+        "emissions.Project", null=True, blank=True, on_delete=models.CASCADE, related_name="allocation_rules"
+    )
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["priority", "id"]
+        constraints = [
+            models.CheckConstraint(condition=~Q(account_id="") | ~Q(tag_key=""), name="allocation_rule_has_criterion"),
+        ]
+
+    def __str__(self) -> str:
+        target = self.project or self.team
+        return f"#{self.priority} {self.tag_key}={self.tag_value or '*'} → {target}"
+
+
+class CloudUsage(models.Model):
+    """One normalized cloud billing line (Scope 3 Cat 1 for the customer).
+
+    ``usage_quantity`` in ``usage_unit`` (hours, GB-months, GB...), ``cost`` in ``currency``.
+    Estimated energy by class (kWh) is filled by the billing estimator; the provider's own carbon
+    figure (``provider_reported_kg_co2e``) when a provider export covers the line.
+    """
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="cloud_usages")
+    provider = models.CharField(max_length=10, choices=CloudProvider.choices)
+    billing_account = models.CharField(max_length=100, blank=True)
+    billing_period = models.DateField(help_text="First day of the billing month")
+    line_item_key = models.CharField(max_length=128, help_text="Line item id, or a digest of the row")
+    charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
+    service = models.CharField(max_length=200, blank=True)
+    sku = models.CharField(max_length=200, blank=True)
+    usage_type = models.CharField(max_length=200, blank=True)
+    region = models.CharField(max_length=64, blank=True)
+    cloud_region = models.ForeignKey(
+        "emissions.CloudRegion", null=True, blank=True, on_delete=models.PROTECT, related_name="usages"
+    )
+    usage_start = models.DateTimeField()
+    usage_end = models.DateTimeField()
+    usage_quantity = models.FloatField(default=0.0)
+    usage_unit = models.CharField(max_length=50, blank=True)
+    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    currency = models.CharField(max_length=3, default="USD")
+    resource_id = models.CharField(max_length=500, blank=True)
+    tags = models.JSONField(default=dict, blank=True)
+    team = models.ForeignKey("emissions.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    project = models.ForeignKey(
+        "emissions.Project", null=True, blank=True, on_delete=models.SET_NULL, related_name="cloud_usages"
+    )
+    compute_energy_kwh = models.FloatField(null=True, blank=True)
+    gpu_energy_kwh = models.FloatField(null=True, blank=True)
+    memory_energy_kwh = models.FloatField(null=True, blank=True)
+    storage_energy_kwh = models.FloatField(null=True, blank=True)
+    network_energy_kwh = models.FloatField(null=True, blank=True)
+    provider_reported_kg_co2e = models.FloatField(null=True, blank=True)
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["billing_period", "provider"]
+        indexes = [models.Index(fields=["organization", "billing_period"])]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "billing_period", "line_item_key"], name="cloud_usage_line_unique"
+            ),
+            models.CheckConstraint(condition=Q(usage_start__lte=F("usage_end")), name="cloud_usage_period_ordered"),
+            models.CheckConstraint(
+                condition=(Q(compute_energy_kwh__isnull=True) | Q(compute_energy_kwh__gte=0))
+                & (Q(gpu_energy_kwh__isnull=True) | Q(gpu_energy_kwh__gte=0))
+                & (Q(memory_energy_kwh__isnull=True) | Q(memory_energy_kwh__gte=0))
+                & (Q(storage_energy_kwh__isnull=True) | Q(storage_energy_kwh__gte=0))
+                & (Q(network_energy_kwh__isnull=True) | Q(network_energy_kwh__gte=0)),
+                name="cloud_usage_energy_gte_0",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.service} {self.billing_period:%Y-%m} {self.line_item_key}"

@@ -1,0 +1,521 @@
+"""The deterministic demo organization "Acme AI" (slug ``acme``) that ``manage.py seed_demo`` creates.
+
+Every value is drawn from one ``random.Random(SEED)`` in a fixed order over fixed calendar dates
+(runs 2025-01-01 to 2026-09-30, UTC), so seeding an empty database twice gives identical rows. Run
+energies are IT kWh computed as power (W) × duration and split cpu/gpu/ram; each site's metered
+facility kWh exceeds its runs' IT kWh × PUE, leaving an unallocated/idle share. No EmissionRecords
+are written: the accounting engine computes them from this activity data.
+"""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import math
+import random
+import uuid
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from django.db import transaction
+
+from emissions.choices import EfficiencyTechnique as Tech
+from emissions.choices import InstrumentKind, ProjectStage, Role, RunKind
+from emissions.models import (
+    Calculation,
+    CloudRegion,
+    EmissionRecord,
+    EnergyInstrument,
+    Experiment,
+    FuelUse,
+    GridZone,
+    HardwareAsset,
+    HardwareModel,
+    Membership,
+    MeterReading,
+    NetRevenue,
+    Organization,
+    Project,
+    RefrigerantLoss,
+    Run,
+    RunSample,
+    Site,
+    Team,
+)
+from frontend.demo_data import (
+    CLOUDS,
+    CPU_ONLY_MODEL,
+    DEMO_EXPERIMENT_ID,
+    DIESEL_FUEL,
+    DIESEL_UNIT,
+    FLEET,
+    GPUS,
+    H100_IN_SERVICE,
+    KIND_MIX,
+    KINDS,
+    MONTHS,
+    ORG_SLUG,
+    PERIOD_END,
+    PROJECTS,
+    RAM_W_PER_GB,
+    SAMPLED_RUNS,
+    SEED,
+    SITE_TRACKER_INTENSITY,
+    SITES,
+    TEAMS,
+    Gpu,
+    Place,
+    ProjectSpec,
+    TeamSpec,
+)
+from reporting.models import CarbonBudget
+
+
+def _month_start(index: int) -> date:
+    """First day of the index-th month after 2025-01 (0 = January 2025)."""
+    return date(2025 + index // 12, index % 12 + 1, 1)
+
+
+def _month_index(moment: datetime) -> int:
+    return (moment.year - 2025) * 12 + moment.month - 1
+
+
+def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+    return rng.choices(list(weights), weights=list(weights.values()))[0]
+
+
+def demo_organization_seed(*, stdout=None) -> Organization:
+    """Create the demo organization ``acme`` with 21 months of activity; a no-op when it already exists."""
+    existing = Organization.objects.filter(slug=ORG_SLUG).first()
+    if existing is not None:  # the seed is one transaction, so an existing org is a complete one
+        _say(stdout, f'Organization "{ORG_SLUG}" already exists: nothing to do.')
+        return existing
+    if not GridZone.objects.exists():
+        _say(stdout, "No reference data yet: running load_reference_data.")
+        call_command("load_reference_data", stdout=stdout)
+    rng = random.Random(SEED)
+    with transaction.atomic():
+        org = _organization_create()
+        teams, projects, experiments = _structure_create(org, rng)
+        places = _places_get(org)
+        _users_create(org, teams)
+        _fleet_create(org, places)
+        placed_runs = _runs_create(org, rng, projects, experiments, places)
+        _samples_create(rng, [run for run, _, _ in placed_runs])
+        _facility_create(org, rng, places, placed_runs)
+        _budgets_create(org, teams, placed_runs)
+    _say(stdout, f'Seeded demo organization "{org.name}" ({ORG_SLUG}).')
+    return org
+
+
+def demo_organization_delete() -> bool:
+    """Delete the demo organization, its ledger and its demo users; False when there was none."""
+    org = Organization.objects.filter(slug=ORG_SLUG).first()
+    if org is None:
+        return False
+    with transaction.atomic():  # PROTECTed references go first, then the organization cascades
+        EmissionRecord.objects.filter(organization=org).delete()
+        Calculation.objects.filter(organization=org).update(superseded_by=None)
+        Calculation.objects.filter(organization=org).delete()
+        Run.objects.filter(organization=org).delete()
+        for model in (HardwareAsset, FuelUse, RefrigerantLoss, Project):
+            model.objects.filter(organization=org).delete()
+        org.delete()
+        get_user_model().objects.filter(username__in=["demo", "acme-admin", "vision-lead"]).delete()
+    return True
+
+
+def demo_organization_summary(organization: Organization) -> dict[str, int]:
+    """Row counts of the demo organization, for the command's report."""
+    return {
+        "teams": Team.objects.for_org(organization).count(),
+        "projects": Project.objects.for_org(organization).count(),
+        "runs": Run.objects.for_org(organization).count(),
+        "run samples": RunSample.objects.for_org(organization).count(),
+        "hardware assets": HardwareAsset.objects.for_org(organization).count(),
+        "meter readings": MeterReading.objects.for_org(organization).count(),
+        "energy instruments": EnergyInstrument.objects.for_org(organization).count(),
+        "fuel uses": FuelUse.objects.for_org(organization).count(),
+        "carbon budgets": CarbonBudget.objects.for_org(organization).count(),
+    }
+
+
+def _say(stdout, message: str) -> None:
+    if stdout is not None:
+        stdout.write(message + "\n")
+
+
+def _organization_create() -> Organization:
+    """The tenant plus its quarterly net revenue (EUR) for 2025 and 2026, growing 5% a quarter."""
+    org = Organization.objects.create(
+        name="Acme AI", slug=ORG_SLUG, currency="EUR", fiscal_year_start_month=1, default_pue=1.4
+    )
+    for quarter in range(8):
+        start = date(2025 + quarter // 4, 3 * (quarter % 4) + 1, 1)
+        end = date(start.year, start.month + 2, calendar.monthrange(start.year, start.month + 2)[1])
+        amount = Decimal(round(14_500_000 * 1.05**quarter, -3)).quantize(Decimal("0.01"))
+        NetRevenue.objects.create(organization=org, period_start=start, period_end=end, amount=amount, currency="EUR")
+    return org
+
+
+def _structure_create(org: Organization, rng: random.Random):
+    """Teams, projects and 2-3 experiments per project (one uses CodeCarbon's default demo id)."""
+    teams: dict[str, Team] = {}
+    for team in TEAMS:
+        teams[team.slug] = Team.objects.create(
+            organization=org, slug=team.slug, name=team.name, parent=teams.get(team.parent)
+        )
+    projects, experiments = {}, {}
+    for spec in PROJECTS:
+        project = Project.objects.create(
+            organization=org,
+            team=teams[spec.team],
+            slug=spec.slug,
+            name=spec.name,
+            model_family=spec.model_family,
+            stage=ProjectStage(spec.stage),
+        )
+        projects[spec.slug] = project
+        experiments[spec.slug] = [
+            Experiment.objects.create(
+                project=project,
+                external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                name=f"{spec.name}: {label}",
+            )
+            for label in ("baseline", "sweep", "ablation")[: rng.randint(2, 3)]
+        ]
+    experiments["doc-classifier"].append(
+        Experiment.objects.create(
+            project=projects["doc-classifier"],
+            external_id=DEMO_EXPERIMENT_ID,
+            name="Unconfigured tracker",
+            is_default_demo_id=True,
+        )
+    )
+    return teams, projects, experiments
+
+
+def _places_get(org: Organization) -> dict[str, Place]:
+    """Create the two sites and resolve the cloud regions (newest reference dataset) runs execute in."""
+    places = {}
+    for key, slug, name, ownership, zone_code, pue, wue, _ in SITES:
+        zone = GridZone.objects.get(code=zone_code)
+        site = Site.objects.create(
+            organization=org,
+            slug=slug,
+            name=name,
+            ownership=ownership,
+            zone=zone,
+            pue=pue,
+            wue_l_per_kwh=wue,
+            buys_electricity=True,
+        )
+        places[key] = Place(key, site, None, pue, SITE_TRACKER_INTENSITY[zone_code], zone.country_iso3)
+    for key, name in CLOUDS.items():
+        provider, region_name = name.split(":")
+        region = (
+            CloudRegion.objects.select_related("zone")
+            .filter(provider=provider, region=region_name)
+            .order_by("-dataset_id")
+            .first()
+        )
+        if region is None or region.zone is None or region.intensity_g_per_kwh is None:
+            raise LookupError(f"cloud region {provider}:{region_name} is missing from the reference data")
+        places[key] = Place(key, None, region, region.pue, region.intensity_g_per_kwh, region.zone.country_iso3)
+    return places
+
+
+def _users_create(org: Organization, teams: dict[str, Team]) -> None:
+    """``demo``/``demo`` (guild member), ``acme-admin`` (org admin) and ``vision-lead`` (Vision team member)."""
+    users = get_user_model().objects
+    for username, role, team, first, last in (
+        ("demo", Role.GUILD_MEMBER, None, "Demo", "User"),
+        ("acme-admin", Role.ORG_ADMIN, None, "Ada", "Admin"),
+        ("vision-lead", Role.TEAM_MEMBER, teams["vision"], "Vera", "Lindqvist"),
+    ):
+        user, _ = users.get_or_create(
+            username=username, defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last}
+        )
+        if username == "demo":
+            user.set_password("demo")
+        else:
+            user.set_unusable_password()
+        user.save()
+        Membership.objects.create(user=user, organization=org, role=role, team=team)
+
+
+def _fleet_create(org: Organization, places: dict[str, Place]) -> None:
+    """The hardware register: Frankfurt's A100 → H100 refresh, its CPU servers, Montréal's L40S cards."""
+    for asset_id, place_key, model_name, quantity, acquired, in_service, life, retired, disposal in FLEET:
+        HardwareAsset.objects.create(
+            organization=org,
+            asset_id=asset_id,
+            site=places[place_key].site,
+            quantity=quantity,
+            acquired_on=acquired,
+            hardware_model=HardwareModel.objects.get(organization__isnull=True, name=model_name),
+            in_service_on=in_service,
+            lifetime_years=life,
+            retired_on=retired,
+            disposal_route=disposal,
+        )
+
+
+def _gpu_for(place: Place, start: datetime, rng: random.Random) -> tuple[str, int]:
+    """The GPU type at a place on a date and how many GPUs one run may use there."""
+    if place.key == "fra":
+        return ("a100-40" if start.date() < H100_IN_SERVICE else "h100"), 32
+    if place.key == "mtl":
+        return "l40s", (24 if start.date() >= date(2026, 3, 2) else 16)
+    if rng.random() < (0.25 if start.year == 2025 else 0.55):
+        return "h100", 64
+    return ("a100-80" if place.region.provider == "azure" else "a100-40"), 64
+
+
+def _runs_create(org, rng, projects, experiments, places) -> list[tuple[Run, TeamSpec, Place]]:
+    """About 3,400 runs, 100 in January 2025 growing 4.5% a month; returns (run, its team, its place)."""
+    teams = {team.slug: team for team in TEAMS}
+    names = [gpu.catalogue_name for gpu in GPUS.values()]
+    hardware = {model.name: model for model in HardwareModel.objects.filter(organization__isnull=True, name__in=names)}
+    placed = []
+    for month in range(MONTHS):
+        for _ in range(round(100 * 1.045**month)):
+            spec = rng.choices(PROJECTS, weights=[project.weight for project in PROJECTS])[0]
+            team = teams[spec.team]
+            place = places[_weighted(rng, team.places)]
+            run = Run(
+                organization=org,
+                project=projects[spec.slug],
+                site=place.site,
+                cloud_region=place.region,
+                country_iso3=place.country_iso3,
+            )
+            run.kind = _weighted(rng, KIND_MIX[spec.mix or spec.stage])
+            _run_time_fill(rng, run, first=_month_start(month))
+            gpu = _run_energy_fill(
+                rng, run, place=place, cpu_only=spec.cpu_only or rng.random() < KINDS[run.kind].cpu_only_share
+            )
+            run.hardware_model = hardware[gpu.catalogue_name] if gpu else None
+            _run_provenance_fill(rng, run, spec=spec, team=team, place=place, experiments=experiments[spec.slug])
+            _run_outcome_fill(rng, run, llm=spec.llm, gpu=gpu, green=team.green)
+            if run.source == "native":
+                run.external_id = f"acme-sched-{len(placed) + 1:06d}"
+            placed.append((run, team, place))
+    Run.objects.bulk_create([run for run, _, _ in placed], batch_size=500)
+    return placed
+
+
+def _run_time_fill(rng: random.Random, run: Run, *, first: date) -> None:
+    """Start (a random minute of the month) and a log-normal duration; every run ends inside the period."""
+    spec = KINDS[run.kind]
+    duration_s = round(min(spec.max_h, max(spec.min_h, rng.lognormvariate(math.log(spec.median_h), 0.7))) * 3600)
+    day = rng.randint(1, calendar.monthrange(first.year, first.month)[1])
+    start = datetime(first.year, first.month, day, rng.randint(0, 23), rng.randint(0, 59), tzinfo=UTC)
+    run.started_at = min(start, PERIOD_END - timedelta(seconds=duration_s + 60))
+    run.ended_at, run.duration_s = run.started_at + timedelta(seconds=duration_s), float(duration_s)
+
+
+def _run_energy_fill(rng: random.Random, run: Run, *, place: Place, cpu_only: bool) -> Gpu | None:
+    """Hardware and IT energy by component: kWh = average power (W) × duration (h) / 1000."""
+    hours = run.duration_s / 3600
+    gpu = None
+    if cpu_only:
+        run.cpu_count, run.cpu_model = rng.choice((4, 8, 16, 32, 64)), CPU_ONLY_MODEL
+        gpu_w, cpu_w, ram_gb = 0.0, run.cpu_count * rng.uniform(3.0, 6.0), run.cpu_count * 4
+    else:
+        gpu_key, max_gpus = _gpu_for(place, run.started_at, rng)
+        gpu = GPUS[gpu_key]
+        spec = KINDS[run.kind]
+        run.gpu_count = min(max_gpus, rng.choices(spec.gpu_counts, weights=spec.gpu_count_weights)[0])
+        run.gpu_utilization_pct = round(rng.uniform(*spec.util_pct), 1)
+        # Board power: ~35% of TDP when allocated but barely loaded, 95% at full utilization.
+        gpu_w = run.gpu_count * gpu.tdp_w * (0.35 + 0.6 * run.gpu_utilization_pct / 100)
+        run.cpu_count, run.cpu_model, run.gpu_model = 12 * run.gpu_count, gpu.host_cpu, gpu.tracker_name
+        cpu_w, ram_gb = run.cpu_count * rng.uniform(4.0, 7.0), 120 * run.gpu_count
+    run.cpu_energy_kwh = cpu_w * hours / 1000
+    run.gpu_energy_kwh = gpu_w * hours / 1000
+    run.ram_energy_kwh = ram_gb * RAM_W_PER_GB * hours / 1000
+    run.energy_kwh = run.cpu_energy_kwh + run.gpu_energy_kwh + run.ram_energy_kwh
+    return gpu
+
+
+def _run_provenance_fill(rng, run: Run, *, spec: ProjectSpec, team: TeamSpec, place: Place, experiments) -> None:
+    """Source, external id, experiment, the tracker's own kgCO2e and intensity, user and tags."""
+    sources = ("codecarbon_api", "codecarbon_csv", "native")
+    run.source = "native" if spec.cpu_only else rng.choices(sources, weights=(45, 20, 35))[0]
+    if run.source == "native":  # Acme's job scheduler posts through the native bulk API
+        run.tracker_name, run.tracker_version = "acme-scheduler", "1.4"
+    else:
+        run.experiment = rng.choice(experiments)
+        run.external_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        run.tracker_name = "codecarbon"
+        run.tracker_version = "3.0.4" if run.source == "codecarbon_api" else "2.8.3"
+        run.tracker_pue = 1.0  # CodeCarbon's default PUE: its kWh are IT kWh
+        run.tracker_intensity_g_per_kwh = place.tracker_intensity_g_per_kwh
+        run.tracker_emissions_kg_co2e = run.energy_kwh * place.tracker_intensity_g_per_kwh / 1000
+        run.flags = ["default_experiment_id"] if run.experiment.is_default_demo_id else []
+    run.user_name = rng.choice(team.user_names.split())
+    env = {"inference": "prod", "development": "dev"}.get(run.kind, "train")
+    run.tags = {"team": team.slug, "project": spec.slug, "env": env}
+
+
+def _run_outcome_fill(rng: random.Random, run: Run, *, llm: bool, gpu: Gpu | None, green: float) -> None:
+    """Requests served, tokens (LLM work), accuracy and the efficiency techniques used."""
+    hours = run.duration_s / 3600
+    if run.kind == RunKind.INFERENCE:
+        run.inferences_count = round(hours * max(run.gpu_count, 1) * rng.uniform(1500, 12000))
+    if llm and gpu and run.kind != RunKind.DEVELOPMENT:
+        run.tokens_processed = (
+            run.inferences_count * rng.randint(300, 900)
+            if run.inferences_count
+            else round(run.gpu_count * hours * gpu.tokens_per_gpu_hour * run.gpu_utilization_pct / 100)
+        )
+    if run.kind in (RunKind.TRAINING, RunKind.FINE_TUNING, RunKind.EVALUATION):
+        run.accuracy = round(rng.uniform(0.62, 0.94), 4)
+    run.efficiency_techniques = _techniques(rng, run.kind, green, gpu is not None)
+
+
+def _techniques(rng: random.Random, kind: str, green: float, on_gpu: bool) -> list[str]:
+    """Efficiency techniques a run used; greener teams use more of them."""
+    odds = {
+        Tech.MIXED_PRECISION: 0.4 + 0.5 * green if on_gpu else 0.0,
+        Tech.QUANTIZATION: 0.7 * green if kind == "inference" else 0.0,
+        Tech.PRUNING: 0.2 * green if kind == "inference" else 0.0,
+        Tech.EARLY_STOPPING: 0.15 + 0.5 * green if kind in ("training", "fine_tuning") else 0.0,
+        Tech.CARBON_AWARE_SCHEDULING: 0.6 * green if kind == "training" else 0.0,
+        Tech.DISTILLATION: 0.1 * green if kind == "training" else 0.0,
+        Tech.CHECKPOINT_REUSE: 0.3 + 0.3 * green if kind == "fine_tuning" else 0.0,
+    }
+    return [str(tech) for tech, chance in odds.items() if rng.random() < chance]
+
+
+def _samples_create(rng: random.Random, runs: list[Run]) -> None:
+    """10-60 RunSamples for each of the most recent codecarbon_api runs; deltas add up to the run's totals."""
+    recent = sorted((r for r in runs if r.source == "codecarbon_api"), key=lambda r: (r.started_at, r.external_id))
+    samples = []
+    for run in reversed(recent[-SAMPLED_RUNS:]):
+        n = rng.randint(10, 60)
+        weights = [rng.uniform(0.8, 1.2) for _ in range(n)]
+        weight_sum = sum(weights)
+        step_s = int(run.duration_s) // n
+        done = [0.0, 0.0, 0.0]
+        for i, weight in enumerate(weights):
+            last = i == n - 1
+            totals = (run.cpu_energy_kwh, run.gpu_energy_kwh, run.ram_energy_kwh)
+            # The last delta takes the remainder so the deltas sum to the run's energies exactly.
+            parts = [total - done[c] if last else total * weight / weight_sum for c, total in enumerate(totals)]
+            done = [d + p for d, p in zip(done, parts, strict=True)]
+            seconds = int(run.duration_s) - step_s * (n - 1) if last else step_s
+            recorded_at = run.started_at + timedelta(seconds=step_s * i + seconds)
+            energy = sum(parts)
+            key = f"{run.source}|{run.external_id}|{recorded_at.isoformat()}|{seconds}|{parts!r}"
+            samples.append(
+                RunSample(
+                    run=run,
+                    recorded_at=recorded_at,
+                    dedupe_key=hashlib.sha256(key.encode()).hexdigest(),
+                    duration_s=float(seconds),
+                    energy_kwh=energy,
+                    cpu_energy_kwh=parts[0],
+                    gpu_energy_kwh=parts[1],
+                    ram_energy_kwh=parts[2],
+                    cpu_power_w=parts[0] * 3.6e6 / seconds,
+                    gpu_power_w=parts[1] * 3.6e6 / seconds,
+                    ram_power_w=parts[2] * 3.6e6 / seconds,
+                    cpu_utilization_pct=round(rng.uniform(20, 60), 1),
+                    gpu_utilization_pct=(
+                        round(min(100.0, run.gpu_utilization_pct * weight), 1)
+                        if run.gpu_utilization_pct is not None
+                        else None
+                    ),
+                    tracker_emissions_kg_co2e=energy * run.tracker_intensity_g_per_kwh / 1000,
+                )
+            )
+    RunSample.objects.bulk_create(samples, batch_size=1000)
+
+
+def _site_month_it_kwh(placed_runs) -> dict[tuple[str, int], float]:
+    """IT kWh per (site slug, month index), the larger of by-start-month and by-time-overlap attribution."""
+    by_start, by_overlap = defaultdict(float), defaultdict(float)
+    for run, _, place in placed_runs:
+        if place.site is None:
+            continue
+        by_start[place.site.slug, _month_index(run.started_at)] += run.energy_kwh
+        for month in range(_month_index(run.started_at), _month_index(run.ended_at) + 1):
+            lo = max(run.started_at, datetime.combine(_month_start(month), datetime.min.time(), UTC))
+            hi = min(run.ended_at, datetime.combine(_month_start(month + 1), datetime.min.time(), UTC))
+            by_overlap[place.site.slug, month] += run.energy_kwh * (hi - lo).total_seconds() / run.duration_s
+    return {key: max(by_start[key], by_overlap[key]) for key in by_start.keys() | by_overlap.keys()}
+
+
+def _facility_create(org, rng, places, placed_runs) -> None:
+    """Monthly meter readings, Frankfurt's guarantees of origin, generator diesel and a refrigerant leak."""
+    it_kwh = _site_month_it_kwh(placed_runs)
+    metered = defaultdict(float)  # (site slug, year) -> facility kWh
+    for key, slug, *_, idle_kw in SITES:
+        site = places[key].site
+        for month in range(MONTHS):
+            first, next_first = _month_start(month), _month_start(month + 1)
+            hours = (next_first - first).days * 24
+            # Facility kWh: tracked IT kWh plus untracked overhead (×1.15-1.35) and the idle load, times PUE.
+            kwh = round((it_kwh.get((slug, month), 0.0) * rng.uniform(1.15, 1.35) + idle_kw * hours) * site.pue, 1)
+            MeterReading.objects.create(
+                site=site, period_start=first, period_end=next_first - timedelta(days=1), energy_kwh=kwh
+            )
+            metered[slug, first.year] += kwh
+    frankfurt = places["fra"].site
+    for year, share, certificate in ((2025, 0.40, "GO-DE-2025-AC-004711"), (2026, 0.45, "GO-DE-2026-AC-001288")):
+        EnergyInstrument.objects.create(
+            organization=org,
+            instrument_id=certificate,
+            kind=InstrumentKind.GO,
+            zone=frankfurt.zone,
+            site=frankfurt,
+            vintage_start=date(year, 1, 1),
+            vintage_end=date(year, 12, 31),
+            bundled=False,
+            energy_mwh=round(metered["frankfurt-dc", year] * share / 1000, 1),
+            emission_factor_g_per_kwh=0.0,
+        )
+    for month in range(MONTHS):  # monthly 30-minute load test of the backup generators
+        FuelUse.objects.create(
+            organization=org,
+            site=frankfurt,
+            used_on=_month_start(month) + timedelta(days=9),
+            fuel=DIESEL_FUEL,
+            unit=DIESEL_UNIT,
+            quantity=round(rng.uniform(160, 240), 1),
+        )
+    FuelUse.objects.create(
+        organization=org, site=frankfurt, used_on=date(2025, 8, 14), fuel=DIESEL_FUEL, unit=DIESEL_UNIT, quantity=2480.0
+    )  # 9-hour grid outage
+    RefrigerantLoss.objects.create(
+        organization=org, site=frankfurt, occurred_on=date(2025, 7, 22), gas="R-410A", kg_leaked=3.2
+    )
+
+
+def _budgets_create(org, teams, placed_runs) -> None:
+    """Quarterly kgCO2e budgets (location-based) per team for 2025-Q1..2026-Q4.
+
+    A year's budget per quarter is the team's mean quarterly estimate for that year (IT kWh × PUE ×
+    tracker intensity; 2026 from Q1-Q3) × the team's budget factor, so Vision and Foundation Models overrun.
+    """
+    estimate = defaultdict(float)  # (team slug, quarter index 0..6) -> kgCO2e
+    for run, team, place in placed_runs:
+        kg = run.energy_kwh * place.pue * place.tracker_intensity_g_per_kwh / 1000
+        estimate[team.slug, _month_index(run.started_at) // 3] += kg
+    for team in TEAMS:
+        for quarter in range(8):
+            year_quarters = range(4) if quarter < 4 else range(4, 7)
+            kg = sum(estimate[team.slug, q] for q in year_quarters) / len(year_quarters) * team.budget_factor
+            kg = float(f"{kg:.2g}") or 100.0  # planners round to two significant digits
+            CarbonBudget.objects.create(
+                organization=org,
+                team=teams[team.slug],
+                period_start=_month_start(3 * quarter),
+                period_end=_month_start(3 * quarter + 3) - timedelta(days=1),
+                budget_kg_co2e=kg,
+            )

@@ -1,0 +1,30 @@
+"""Site URLs: pages, the REST API, health endpoints and the admin."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from emissions.api import ProjectViewSet, RunViewSet, SiteViewSet, TeamViewSet
+from frontend import health, views
+from ingest.api import ImportBatchViewSet, RowErrorViewSet
+
+router = DefaultRouter()
+router.register("teams", TeamViewSet, basename="team")
+router.register("projects", ProjectViewSet, basename="project")
+router.register("sites", SiteViewSet, basename="site")
+router.register("runs", RunViewSet, basename="run")
+router.register("imports", ImportBatchViewSet, basename="import-batch")
+router.register("row-errors", RowErrorViewSet, basename="row-error")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,90 @@
+"""Shared CSV reading for the inventory parsers: decoding, header checks and typed cell readers."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+
+from ingest.records import ParseError
+
+
+class CellError(ValueError):
+    """A cell that cannot be read; ``column`` names it for the row error."""
+
+    def __init__(self, column: str, reason: str):
+        super().__init__(reason)
+        self.column = column
+        self.reason = reason
+
+
+def csv_dict_rows(content: bytes, *, required: list[str]) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(row_number, row)`` with stripped cells; the header is row 1.
+
+    Decodes UTF-8 (with or without BOM); header names are matched case-insensitively.
+    Raises ParseError when the file cannot be decoded or lacks a required column.
+    """
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"the file is not UTF-8 text (byte {exc.start}): save it as UTF-8 CSV") from exc
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise ParseError("the file is empty: expected a header row")
+    columns = [name.strip().lower() for name in header]
+    missing = [name for name in required if name not in columns]
+    if missing:
+        raise ParseError(f"missing column(s) {', '.join(missing)}; the header has: {', '.join(columns)}")
+    for row_number, cells in enumerate(reader, start=2):
+        if not any(cell.strip() for cell in cells):
+            continue
+        yield row_number, {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
+
+
+def text_cell(row: dict[str, str], column: str) -> str:
+    """A required non-empty text cell."""
+    value = row.get(column, "")
+    if not value:
+        raise CellError(column, "is empty")
+    return value
+
+
+def float_cell(
+    row: dict[str, str], column: str, *, minimum: float | None = None, default: float | None = None
+) -> float:
+    """A number cell; empty cells take ``default`` or are an error."""
+    value = row.get(column, "")
+    if value == "":
+        if default is None:
+            raise CellError(column, "is empty")
+        return default
+    try:
+        number = float(value)
+    except ValueError as exc:
+        raise CellError(column, f"{value!r} is not a number") from exc
+    if number != number or number in (float("inf"), float("-inf")):
+        raise CellError(column, f"{value!r} is not a finite number")
+    if minimum is not None and number < minimum:
+        raise CellError(column, f"{number:g} is below the minimum {minimum:g}")
+    return number
+
+
+def bool_cell(row: dict[str, str], column: str, *, default: bool) -> bool:
+    """A yes/no cell: true/false, yes/no, 1/0 (case-insensitive); empty takes ``default``."""
+    value = row.get(column, "").lower()
+    if value == "":
+        return default
+    if value in {"true", "yes", "1", "y"}:
+        return True
+    if value in {"false", "no", "0", "n"}:
+        return False
+    raise CellError(column, f"{value!r} is not true/false")
+
+
+def choice_cell(row: dict[str, str], column: str, *, choices: list[str]) -> str:
+    """A cell whose value must be one of ``choices`` (case-insensitive)."""
+    value = text_cell(row, column).lower()
+    if value not in choices:
+        raise CellError(column, f"{value!r} is not one of {', '.join(choices)}")
+    return value

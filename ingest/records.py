@@ -1,0 +1,28 @@
+"""What a parser yields per input row: a normalized record, or the reason the row was rejected."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+class ParseError(Exception):
+    """The whole file is unusable (wrong format, missing columns, undecodable): the batch fails."""
+
+
+@dataclass(frozen=True)
+class RowIssue:
+    """A rejected row: 1-based ``row_number`` in the file (the header is row 1), column and reason."""
+
+    row_number: int
+    column: str
+    reason: str
+    raw: str = ""
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """A row that parsed into ``record`` (an emissions.records dataclass)."""
+
+    row_number: int
+    record: Any

@@ -1,0 +1,117 @@
+"""Import batches: create (store the bytes durably, enqueue) and process (parse, load, count)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+
+from django.core.files.base import ContentFile
+from django.db import OperationalError, transaction
+from django.utils import timezone
+
+from emissions.models import Organization
+from ingest.models import ImportBatch, RowError
+from ingest.parsers import PARSERS
+from ingest.records import ParsedRow, ParseError, RowIssue
+
+logger = logging.getLogger(__name__)
+
+# Records are handed to the loading service in chunks so progress can be reported and memory stays flat.
+LOAD_CHUNK_ROWS = 5000
+
+
+class UnknownSourceError(ValueError):
+    """The requested source has no parser."""
+
+
+def import_batch_create(
+    *, organization: Organization, source: str, filename: str, content: bytes, created_by=None
+) -> ImportBatch:
+    """Store the raw bytes as a pending batch and enqueue its processing once the transaction commits."""
+    if source not in PARSERS:
+        raise UnknownSourceError(f"unknown source {source!r}; choose one of {', '.join(sorted(PARSERS))}")
+    batch = ImportBatch(
+        organization=organization,
+        source=source,
+        filename=filename[:255],
+        checksum=hashlib.sha256(content).hexdigest(),
+        size_bytes=len(content),
+        created_by=created_by,
+    )
+    batch.raw_file.save(filename or f"{source}.csv", ContentFile(content), save=False)
+    batch.save()
+    from ingest.tasks import import_batch_process_task
+
+    transaction.on_commit(lambda: import_batch_process_task.delay(batch.pk))
+    return batch
+
+
+def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
+    """Parse and load a batch; safe to run again (a redelivered task re-counts from scratch).
+
+    Bad rows become RowErrors; a file that cannot be parsed at all fails the batch with a reason.
+    """
+    source = PARSERS[batch.source]
+    ImportBatch.objects.filter(pk=batch.pk).update(
+        status=ImportBatch.Status.PROCESSING, started_at=timezone.now(), progress_pct=0, error=""
+    )
+    with batch.raw_file.open("rb") as handle:
+        content = handle.read()
+    counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
+    try:
+        with transaction.atomic():
+            RowError.objects.filter(batch=batch).delete()
+            pending: list[ParsedRow] = []
+            for item in source.parse(content):
+                counts["rows_total"] += 1
+                if isinstance(item, RowIssue):
+                    _row_error_add(batch, item, counts)
+                    continue
+                pending.append(item)
+                if len(pending) >= LOAD_CHUNK_ROWS:
+                    _load_chunk(batch, source, pending, counts)
+                    pending = []
+            _load_chunk(batch, source, pending, counts)
+    except ParseError as exc:
+        return _batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
+    except OperationalError:
+        raise  # the database is away: the task retries, and the rerun starts the batch afresh
+    except Exception as exc:
+        # A bug must not leave the batch "processing" forever: record it, then let Celery log it.
+        _batch_finish(
+            batch, status=ImportBatch.Status.FAILED, error=f"internal error ({type(exc).__name__})", counts=None
+        )
+        raise
+    return _batch_finish(batch, status=ImportBatch.Status.SUCCEEDED, error="", counts=counts)
+
+
+def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int]) -> None:
+    if not rows:
+        return
+    outcome = source.load(organization=batch.organization, records=[row.record for row in rows])
+    counts["rows_loaded"] += outcome.loaded
+    counts["rows_duplicate"] += outcome.duplicate
+    for index, reason in outcome.rejected.items():
+        _row_error_add(batch, RowIssue(row_number=rows[index].row_number, column="", reason=reason), counts)
+
+
+def _row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -> None:
+    counts["rows_rejected"] += 1
+    RowError.objects.create(
+        batch=batch, row_number=issue.row_number, column=issue.column, reason=issue.reason, raw=issue.raw[:2000]
+    )
+
+
+def _batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None) -> ImportBatch:
+    batch.status = status
+    batch.error = error
+    batch.progress_pct = 100
+    batch.finished_at = timezone.now()
+    fields = ["status", "error", "progress_pct", "finished_at"]
+    if counts is not None:
+        for name, value in counts.items():
+            setattr(batch, name, value)
+        fields += list(counts)
+    batch.save(update_fields=fields)
+    logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
+    return batch

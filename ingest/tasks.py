@@ -1,0 +1,20 @@
+"""Celery adapters over ingest services: fetch by id, call the service."""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def import_batch_process_task(batch_id: int) -> None:
+    """Process one ImportBatch; idempotent, so a redelivery after a crash is safe."""
+    from ingest.models import ImportBatch
+    from ingest.services import import_batch_process
+
+    import_batch_process(batch=ImportBatch.objects.get(pk=batch_id))
