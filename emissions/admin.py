@@ -161,3 +161,13 @@ class EmissionRecordAdmin(admin.ModelAdmin):
     ]  # fmt: skip
     list_filter = ["organization", "scope", "basis", "quality"]
     raw_id_fields = ["calculation", "team", "project", "run", "site"]
+
+
+@admin.register(models.CarbonCredit)
+class CarbonCreditAdmin(admin.ModelAdmin):
+    list_display = ["credit_id", "organization", "cancelled_on", "tonnes_co2e", "kind", "standard"]
+
+
+@admin.register(models.DisposalFactor)
+class DisposalFactorAdmin(admin.ModelAdmin):
+    list_display = ["asset_class", "disposal_route", "kg_co2e_per_unit", "dataset", "organization"]

@@ -88,7 +88,9 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
 def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int]) -> None:
     if not rows:
         return
-    outcome = source.load(organization=batch.organization, records=[row.record for row in rows])
+    outcome = source.load(
+        organization=batch.organization, records=[row.record for row in rows], source_batch_id=batch.pk
+    )
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate
     for index, reason in outcome.rejected.items():

@@ -5,6 +5,7 @@ Quantities carry their unit in the field name and all times are UTC.
 
 from emissions.models.activity import (
     AllocationRule,
+    CarbonCredit,
     CloudUsage,
     FuelUse,
     MeterReading,
@@ -23,7 +24,7 @@ from emissions.models.factors import (
     GridZone,
     HourlyIntensity,
 )
-from emissions.models.hardware import HardwareAsset, HardwareModel
+from emissions.models.hardware import DisposalFactor, HardwareAsset, HardwareModel
 from emissions.models.ledger import Calculation, EmissionRecord
 from emissions.models.tenancy import (
     Experiment,
@@ -38,8 +39,10 @@ from emissions.models.tenancy import (
 __all__ = [
     "AllocationRule",
     "Calculation",
+    "CarbonCredit",
     "CloudRegion",
     "CloudUsage",
+    "DisposalFactor",
     "EmissionRecord",
     "EnergyInstrument",
     "Experiment",

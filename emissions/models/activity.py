@@ -304,3 +304,29 @@ class CloudUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.service} {self.billing_period:%Y-%m} {self.line_item_key}"
+
+
+class CarbonCredit(models.Model):
+    """A carbon credit the organization cancelled (ESRS E1-7): reported apart, never netted from
+    gross emissions. ``tonnes_co2e`` in metric tonnes."""
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="carbon_credits")
+    credit_id = models.CharField(max_length=100)
+    cancelled_on = models.DateField()
+    tonnes_co2e = models.FloatField()
+    kind = models.CharField(max_length=20, help_text="removal or reduction")
+    standard = models.CharField(max_length=100, blank=True, help_text="e.g. Verra VCS, Gold Standard")
+    project = models.CharField(max_length=300, blank=True)
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["cancelled_on"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "credit_id"], name="carbon_credit_unique"),
+            models.CheckConstraint(condition=Q(tonnes_co2e__gt=0), name="carbon_credit_tonnes_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_id}: {self.tonnes_co2e} t ({self.cancelled_on})"

@@ -111,3 +111,29 @@ class HardwareAsset(models.Model):
     @property
     def gpu_count_total(self) -> int:
         return self.quantity * self.hardware_model.gpu_count
+
+
+class DisposalFactor(models.Model):
+    """End-of-life emissions of one unit of an asset class by disposal route (kgCO2e per unit),
+    for Scope 3 Cat 5 in the year of disposal. None ship with GreenGuild (no open source was
+    found); an organization imports its recycler's or a published figure with its source."""
+
+    dataset = models.ForeignKey("emissions.FactorDataset", on_delete=models.PROTECT, related_name="disposal_factors")
+    organization = models.ForeignKey(
+        "emissions.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="disposal_factors"
+    )
+    asset_class = models.CharField(max_length=32, choices=AssetClass.choices)
+    disposal_route = models.CharField(max_length=20, choices=DisposalRoute.choices)
+    kg_co2e_per_unit = models.FloatField()
+    source = models.TextField()
+
+    objects = ReferenceQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "asset_class", "disposal_route"], name="disposal_factor_unique"),
+            models.CheckConstraint(condition=Q(kg_co2e_per_unit__gte=0), name="disposal_factor_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.asset_class} {self.disposal_route}: {self.kg_co2e_per_unit} kg/unit"

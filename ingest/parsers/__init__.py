@@ -8,13 +8,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from emissions import services as emissions_services
+from emissions.services.sites import site_upsert_many
 from ingest.parsers import sites
 
 
 @dataclass(frozen=True)
 class Source:
-    """An import source: ``parse(bytes)`` yields rows; ``load(organization=, records=)`` upserts them."""
+    """An import source: ``parse(bytes)`` yields rows; ``load(organization=, records=, source_batch_id=)``
+    upserts them and returns an ``UpsertOutcome``."""
 
     label: str
     parse: Callable
@@ -22,5 +23,5 @@ class Source:
 
 
 PARSERS: dict[str, Source] = {
-    "sites": Source(label="Sites (inventory CSV)", parse=sites.parse, load=emissions_services.site_upsert_many),
+    "sites": Source(label="Sites (inventory CSV)", parse=sites.parse, load=site_upsert_many),
 }

@@ -1,4 +1,4 @@
-"""Writes of the domain. Every function takes the organization and is idempotent."""
+"""Writes for sites (the ``sites`` inventory import)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ from emissions.records import SiteRecord, UpsertOutcome
 
 
 @transaction.atomic
-def site_upsert_many(*, organization: Organization, records: Sequence[SiteRecord]) -> UpsertOutcome:
-    """Create or update sites by slug; an identical re-import counts as duplicates and writes nothing."""
+def site_upsert_many(
+    *, organization: Organization, records: Sequence[SiteRecord], source_batch_id: int | None = None
+) -> UpsertOutcome:
+    """Create or update sites by slug; an identical re-import counts as duplicates and writes nothing.
+
+    ``source_batch_id`` is accepted like every loader's, but a site keeps no batch reference.
+    """
     outcome = UpsertOutcome()
     zones = {zone.code: zone for zone in GridZone.objects.filter(code__in={r.grid_zone_code for r in records})}
     existing = {site.slug: site for site in Site.objects.for_org(organization)}
