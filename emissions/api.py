@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from emissions.choices import Role
 from emissions.models import Project, Run, Site, Team
-from emissions.selectors import membership_get
+from emissions.periods import period_parse
+from emissions.selectors import inventory_summary, membership_get
+from emissions.services.ledger import inventory_ensure
 
 
 class IsOrgMember(permissions.BasePermission):
@@ -133,3 +138,22 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedView
         if project:
             queryset = queryset.filter(project__slug=project)
         return queryset.select_related("project", "site", "cloud_region").order_by("-started_at", "-id")
+
+
+class InventoryApi(APIView):
+    """GET ``?period=2025-Q1`` (or 2025, 2025-H1, 2025-03): your organization's GHG inventory in kgCO2e.
+
+    Computed on first request and whenever inputs or factors changed since; the same object as
+    ``manage.py inventory --json``.
+    """
+
+    permission_classes = [permissions.IsAuthenticated, IsOrgMember]
+
+    @extend_schema(parameters=[OpenApiParameter("period", str, required=True)], responses={200: dict})
+    def get(self, request):
+        try:
+            period = period_parse(request.query_params.get("period", ""))
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=400)
+        calculation = inventory_ensure(organization=request.membership.organization, period=period)
+        return Response(inventory_summary(calculation=calculation))

@@ -2,7 +2,28 @@
 
 from __future__ import annotations
 
-from emissions.models import Membership
+import hashlib
+
+from django.db.models import Count, Max, Q, Sum
+
+from emissions.choices import ActivityKind, Basis
+from emissions.models import (
+    Calculation,
+    DisposalFactor,
+    EmissionRecord,
+    EnergyInstrument,
+    FactorDataset,
+    FuelUse,
+    GridFactor,
+    HardwareAsset,
+    HardwareModel,
+    Membership,
+    MeterReading,
+    Organization,
+    RefrigerantLoss,
+    Run,
+    Site,
+)
 
 
 def membership_get(*, user) -> Membership | None:
@@ -19,3 +40,116 @@ def membership_get(*, user) -> Membership | None:
         .order_by("organization__slug")
         .first()
     )
+
+
+def inventory_inputs_digest(*, organization: Organization, methodology_version: str) -> str:
+    """SHA-256 over everything a calculation reads: activity, fleet, instruments, sites and factors.
+
+    Two equal digests mean a recalculation would write the same records, so it can be skipped.
+    """
+    fingerprint = Sum("id") + Count("id")
+    parts = [
+        methodology_version,
+        Run.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh"), u=Max("updated_at")),
+        MeterReading.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh")),
+        FuelUse.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("quantity")),
+        RefrigerantLoss.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("kg_leaked")),
+        list(
+            Site.objects.for_org(organization)
+            .order_by("pk")
+            .values_list("pk", "zone_id", "pue", "buys_electricity", "ownership")
+        ),
+        list(HardwareAsset.objects.for_org(organization).order_by("pk").values_list()),
+        list(EnergyInstrument.objects.for_org(organization).order_by("pk").values_list()),
+        list(FactorDataset.objects.visible_to(organization).order_by("pk").values_list("pk", "version")),
+        GridFactor.objects.visible_to(organization).aggregate(n=fingerprint, s=Sum("intensity_g_per_kwh")),
+        list(DisposalFactor.objects.visible_to(organization).order_by("pk").values_list()),
+        HardwareModel.objects.visible_to(organization).aggregate(n=fingerprint, s=Sum("embodied_kg_co2e")),
+    ]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+def inventory_summary(*, calculation: Calculation) -> dict:
+    """The inventory of one calculation in kgCO2e, location- and market-based kept apart.
+
+    Inventory view only (``operational`` and ``capital_goods`` records); the management view
+    (amortized embodied, write-offs, unallocated energy, roll-forward) is reported under
+    ``management`` and never added to a total.
+    """
+    records = EmissionRecord.objects.filter(calculation=calculation)
+    inventory = records.filter(basis__in=[Basis.OPERATIONAL, Basis.CAPITAL_GOODS])
+    by_scope = {
+        (row["scope"], row["scope3_category"]): row
+        for row in inventory.values("scope", "scope3_category").annotate(
+            location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market")
+        )
+    }
+    scope_1 = by_scope.get((1, None), {}).get("location") or 0.0
+    scope_2 = by_scope.get((2, None), {})
+    scope_2_location, scope_2_market = scope_2.get("location") or 0.0, scope_2.get("market") or 0.0
+    scope_3 = {str(c): row["location"] for (s, c), row in sorted(by_scope.items(), key=str) if s == 3}
+    energy = records.filter(basis=Basis.OPERATIONAL).aggregate(
+        own=Sum("energy_kwh", filter=Q(scope=2) | Q(scope3_subcategory="colocation")),
+        cloud=Sum("energy_kwh", filter=Q(scope3_subcategory="cloud")),
+        unallocated=Sum("energy_kwh", filter=Q(activity_kind=ActivityKind.UNALLOCATED)),
+    )
+    management = records.aggregate(
+        amortized=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_AMORTIZED)),
+        written_off=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_WRITE_OFF)),
+    )
+    quality = dict(inventory.values_list("quality").annotate(kg=Sum("emissions_kg_co2e_location")).order_by("quality"))
+    total_quality = sum(quality.values()) or 1.0
+    return {
+        "organization": calculation.organization.slug,
+        "period_start": calculation.period_start.isoformat(),
+        "period_end": calculation.period_end.isoformat(),
+        "calculation_id": calculation.pk,
+        "methodology_version": calculation.methodology_version,
+        "scope_1_kg": scope_1,
+        "scope_2_location_kg": scope_2_location,
+        "scope_2_market_kg": scope_2_market,
+        "scope_3_kg_by_category": scope_3,
+        "total_location_kg": scope_1 + scope_2_location + sum(scope_3.values()),
+        "total_market_kg": scope_1 + scope_2_market + sum(scope_3.values()),
+        "energy_kwh": energy["own"] or 0.0,
+        "cloud_energy_kwh": energy["cloud"] or 0.0,
+        "quality_shares_pct": {tier: 100.0 * kg / total_quality for tier, kg in quality.items()},
+        "management": {
+            "embodied_amortized_kg": management["amortized"] or 0.0,
+            "embodied_written_off_kg": management["written_off"] or 0.0,
+            "unallocated_energy_kwh": energy["unallocated"] or 0.0,
+            "roll_forward": calculation.roll_forward,
+        },
+        "data_gaps": calculation.data_gaps,
+    }
+
+
+def calculation_restatement(*, previous: Calculation, current: Calculation) -> list[dict]:
+    """Per scope/category/basis: previous and current kgCO2e (location, market) and the change."""
+    keys = ("scope", "scope3_category", "scope3_subcategory", "basis")
+
+    def totals(calculation: Calculation) -> dict:
+        rows = (
+            EmissionRecord.objects.filter(calculation=calculation)
+            .values(*keys)
+            .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
+        )
+        return {tuple(row[k] for k in keys): (row["location"], row["market"]) for row in rows}
+
+    before, after = totals(previous), totals(current)
+    lines = []
+    for key in sorted(set(before) | set(after), key=str):
+        old_location, old_market = before.get(key, (0.0, 0.0))
+        new_location, new_market = after.get(key, (0.0, 0.0))
+        lines.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "previous_location_kg": old_location,
+                "current_location_kg": new_location,
+                "change_location_kg": new_location - old_location,
+                "previous_market_kg": old_market,
+                "current_market_kg": new_market,
+                "change_market_kg": new_market - old_market,
+            }
+        )
+    return lines

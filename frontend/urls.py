@@ -6,7 +6,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from emissions.api import ProjectViewSet, RunViewSet, SiteViewSet, TeamViewSet
+from emissions.api import InventoryApi, ProjectViewSet, RunViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views
 from ingest.api import ImportBatchViewSet, RowErrorViewSet
 
@@ -24,6 +24,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("api/v1/inventory/", InventoryApi.as_view(), name="inventory"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

@@ -20,6 +20,12 @@ class Calculation(models.Model):
     period_end = models.DateField(help_text="Inclusive last day")
     methodology_version = models.CharField(max_length=20)
     reason = models.CharField(max_length=300, blank=True)
+    # Digest of every input the calculation read (activity, factors); equal digest = nothing to recompute.
+    inputs_digest = models.CharField(max_length=64, blank=True)
+    # What the ledger could not cover (missing factors, unlocated runs), in words, for the report.
+    data_gaps = models.JSONField(default=list, blank=True)
+    # Management-view roll-forward of the unamortized embodied balance (kgCO2e), fixed at calculation time.
+    roll_forward = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     superseded_by = models.ForeignKey(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
