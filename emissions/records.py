@@ -7,6 +7,7 @@ type their arguments without importing ``ingest`` (imports point inward).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 
 
 @dataclass(frozen=True)
@@ -32,3 +33,104 @@ class UpsertOutcome:
     loaded: int = 0
     duplicate: int = 0
     rejected: dict[int, str] = field(default_factory=dict)
+
+
+# Inventory inputs. ``site`` fields hold the site's slug or name as written in the file; the loader
+# resolves them within the importing organization.
+
+
+@dataclass(frozen=True)
+class MeterReadingRecord:
+    """One row of ``site_electricity``: metered facility kWh of a site, dates inclusive."""
+
+    site: str
+    period_start: date
+    period_end: date
+    energy_kwh: float
+
+
+@dataclass(frozen=True)
+class GridFactorRecord:
+    """One row of ``grid_factors``: the organization's own factor for a zone, year and optional month."""
+
+    zone_code: str
+    year: int
+    month: int | None
+    kind: str
+    intensity_g_per_kwh: float
+    source: str
+    licence: str
+
+
+@dataclass(frozen=True)
+class EnergyInstrumentRecord:
+    """One row of ``energy_instruments``: a contractual instrument (Scope 2 market-based)."""
+
+    instrument_id: str
+    kind: str
+    zone_code: str
+    vintage_start: date
+    vintage_end: date
+    energy_mwh: float
+    emission_factor_g_per_kwh: float
+    site: str | None
+    bundled: bool
+
+
+@dataclass(frozen=True)
+class HardwareAssetRecord:
+    """One row of ``hardware_assets``; ``None`` takes the catalogue model's default."""
+
+    asset_id: str
+    site: str
+    hardware_model_name: str
+    quantity: int
+    acquired_on: date
+    in_service_on: date
+    lifetime_years: float | None
+    retired_on: date | None
+    embodied_kg_co2e_per_unit: float | None
+    disposal_route: str
+
+
+@dataclass(frozen=True)
+class FuelUseRecord:
+    """One row of ``fuel``: ``quantity`` of ``fuel`` in ``unit`` burnt at a site on a day (Scope 1)."""
+
+    site: str
+    used_on: date
+    fuel: str
+    quantity: float
+    unit: str
+
+
+@dataclass(frozen=True)
+class RefrigerantLossRecord:
+    """One row of ``refrigerant``: kg of a gas leaked at a site on a day (Scope 1 fugitive)."""
+
+    site: str
+    occurred_on: date
+    gas: str
+    kg_leaked: float
+
+
+@dataclass(frozen=True)
+class CarbonCreditRecord:
+    """One row of ``carbon_credits``: a cancelled credit, in metric tonnes CO2e (ESRS E1-7)."""
+
+    credit_id: str
+    cancelled_on: date
+    tonnes_co2e: float
+    kind: str
+    standard: str
+    project: str
+
+
+@dataclass(frozen=True)
+class DisposalFactorRecord:
+    """One row of ``disposal_factors``: end-of-life kgCO2e per unit of an asset class by route."""
+
+    asset_class: str
+    disposal_route: str
+    kg_co2e_per_unit: float
+    source: str

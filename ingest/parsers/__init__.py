@@ -8,8 +8,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emissions.services import inventory
 from emissions.services.sites import site_upsert_many
-from ingest.parsers import sites
+from ingest.parsers import (
+    carbon_credits,
+    disposal_factors,
+    energy_instruments,
+    fuel,
+    grid_factors,
+    hardware_assets,
+    refrigerant,
+    site_electricity,
+    sites,
+)
 
 
 @dataclass(frozen=True)
@@ -24,4 +35,38 @@ class Source:
 
 PARSERS: dict[str, Source] = {
     "sites": Source(label="Sites (inventory CSV)", parse=sites.parse, load=site_upsert_many),
+    "site_electricity": Source(
+        label="Site electricity meter readings (inventory CSV)",
+        parse=site_electricity.parse,
+        load=inventory.meter_reading_upsert_many,
+    ),
+    "grid_factors": Source(
+        label="Own grid emission factors (inventory CSV)",
+        parse=grid_factors.parse,
+        load=inventory.grid_factor_upsert_many,
+    ),
+    "energy_instruments": Source(
+        label="Energy instruments: certificates, PPAs, tariffs (inventory CSV)",
+        parse=energy_instruments.parse,
+        load=inventory.energy_instrument_upsert_many,
+    ),
+    "hardware_assets": Source(
+        label="Hardware assets, the fleet register (inventory CSV)",
+        parse=hardware_assets.parse,
+        load=inventory.hardware_asset_upsert_many,
+    ),
+    "fuel": Source(label="Fuel use (inventory CSV)", parse=fuel.parse, load=inventory.fuel_use_upsert_many),
+    "refrigerant": Source(
+        label="Refrigerant losses (inventory CSV)", parse=refrigerant.parse, load=inventory.refrigerant_loss_upsert_many
+    ),
+    "carbon_credits": Source(
+        label="Cancelled carbon credits (inventory CSV)",
+        parse=carbon_credits.parse,
+        load=inventory.carbon_credit_upsert_many,
+    ),
+    "disposal_factors": Source(
+        label="Own disposal factors (inventory CSV)",
+        parse=disposal_factors.parse,
+        load=inventory.disposal_factor_upsert_many,
+    ),
 }

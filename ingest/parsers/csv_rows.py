@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
+from datetime import date
+from typing import Any, TypeVar
 
-from ingest.records import ParseError
+from ingest.records import ParsedRow, ParseError, RowIssue
+
+T = TypeVar("T")
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
 class CellError(ValueError):
@@ -42,11 +49,33 @@ def csv_dict_rows(content: bytes, *, required: list[str]) -> Iterator[tuple[int,
         yield row_number, {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
 
 
-def text_cell(row: dict[str, str], column: str) -> str:
-    """A required non-empty text cell."""
+def csv_records(
+    content: bytes, *, required: list[str], build: Callable[[dict[str, str]], Any]
+) -> Iterator[ParsedRow | RowIssue]:
+    """Yield ``ParsedRow(row_number, build(row))`` per row, or a RowIssue when ``build`` raises CellError."""
+    for row_number, row in csv_dict_rows(content, required=required):
+        try:
+            record = build(row)
+        except CellError as exc:
+            yield RowIssue(row_number=row_number, column=exc.column, reason=f"{exc.column} {exc.reason}", raw=str(row))
+            continue
+        yield ParsedRow(row_number=row_number, record=record)
+
+
+def optional(reader: Callable[..., T], row: dict[str, str], column: str, **options) -> T | None:
+    """``None`` for an empty (or absent) cell, else ``reader(row, column, **options)``."""
+    if row.get(column, "") == "":
+        return None
+    return reader(row, column, **options)
+
+
+def text_cell(row: dict[str, str], column: str, *, max_length: int | None = None) -> str:
+    """A required non-empty text cell, at most ``max_length`` characters when given."""
     value = row.get(column, "")
     if not value:
         raise CellError(column, "is empty")
+    if max_length is not None and len(value) > max_length:
+        raise CellError(column, f"is {len(value)} characters long; the maximum is {max_length}")
     return value
 
 
@@ -88,3 +117,31 @@ def choice_cell(row: dict[str, str], column: str, *, choices: list[str]) -> str:
     if value not in choices:
         raise CellError(column, f"{value!r} is not one of {', '.join(choices)}")
     return value
+
+
+def int_cell(row: dict[str, str], column: str, *, minimum: int | None = None, maximum: int | None = None) -> int:
+    """A required whole-number cell (``2024`` or ``2024.0``) within ``minimum``..``maximum`` when given."""
+    value = text_cell(row, column)
+    try:
+        number = int(value)
+    except ValueError:
+        number = float_cell(row, column)
+        if not number.is_integer():
+            raise CellError(column, f"{value!r} is not a whole number") from None
+        number = int(number)
+    if minimum is not None and number < minimum:
+        raise CellError(column, f"{number} is below the minimum {minimum}")
+    if maximum is not None and number > maximum:
+        raise CellError(column, f"{number} is above the maximum {maximum}")
+    return number
+
+
+def date_cell(row: dict[str, str], column: str) -> date:
+    """A required calendar date written as ISO 8601 ``YYYY-MM-DD``."""
+    value = text_cell(row, column)
+    if not _ISO_DATE.fullmatch(value):
+        raise CellError(column, f"{value!r} is not a date in the format YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise CellError(column, f"{value!r} is not a valid date (YYYY-MM-DD): {exc}") from exc
