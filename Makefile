@@ -26,6 +26,8 @@ setup: $(VENV)/.installed-run
 	DEBUG=1 $(BIN)/python manage.py migrate --no-input
 	DEBUG=1 $(BIN)/python manage.py load_reference_data
 	DEBUG=1 $(BIN)/python manage.py seed_demo
+	DEBUG=1 $(BIN)/python manage.py inventory --org acme --period 2025 2026 \
+		2025-Q1 2025-Q2 2025-Q3 2025-Q4 2026-Q1 2026-Q2 2026-Q3 > /dev/null
 
 run: setup
 	@echo

@@ -156,47 +156,34 @@ class FactorBook:
     # --- other factors -------------------------------------------------------------------------
 
     def fuel(self, *, fuel: str, unit: str) -> ResolvedFactor | None:
+        """Stationary-combustion factor for the fuel in the given unit (kgCO2e per unit)."""
         factor = self._fuels.get((fuel.lower(), unit.lower()))
-        if factor is None:
-            return None
-        return ResolvedFactor(
-            value=factor.kg_co2e_per_unit,
-            unit=f"kgCO2e/{factor.unit}",
-            factor_id=factor.pk,
-            kind="fuel",
-            zone="",
-            period="",
-            dataset=str(factor.dataset),
-        )
+        return factor and _catalogue_factor(factor, factor.kg_co2e_per_unit, f"kgCO2e/{factor.unit}", "fuel")
 
     def gwp(self, *, gas: str) -> ResolvedFactor | None:
+        """AR6 GWP100 of a gas or blend (kgCO2e per kg)."""
         factor = self._gwps.get(gas.lower())
-        if factor is None:
-            return None
-        return ResolvedFactor(
-            value=factor.gwp100,
-            unit="kgCO2e/kg",
-            factor_id=factor.pk,
-            kind="gwp100",
-            zone="",
-            period="",
-            dataset=str(factor.dataset),
-        )
+        return factor and _catalogue_factor(factor, factor.gwp100, "kgCO2e/kg", "gwp100")
 
     def disposal(self, *, asset_class: str, disposal_route: str) -> ResolvedFactor | None:
+        """End-of-life factor per unit of an asset class by route; the organization's own wins."""
         factor = self._disposal.get((asset_class, disposal_route))
-        if factor is None:
-            return None
-        return ResolvedFactor(
-            value=factor.kg_co2e_per_unit,
-            unit="kgCO2e/unit",
-            factor_id=factor.pk,
-            kind="disposal",
-            zone="",
-            period="",
-            dataset=str(factor.dataset),
-            flags=("organization_override",) if factor.organization_id else (),
-        )
+        return factor and _catalogue_factor(factor, factor.kg_co2e_per_unit, "kgCO2e/unit", "disposal")
+
+
+def _catalogue_factor(factor, value: float, unit: str, kind: str) -> ResolvedFactor:
+    """A zone-less factor row (fuel, GWP, disposal) with its provenance."""
+    override = ("organization_override",) if getattr(factor, "organization_id", None) else ()
+    return ResolvedFactor(
+        value=value,
+        unit=unit,
+        factor_id=factor.pk,
+        kind=kind,
+        zone="",
+        period="",
+        dataset=str(factor.dataset),
+        flags=override,
+    )
 
 
 def _flagged(factor: ResolvedFactor, flag: str) -> ResolvedFactor:

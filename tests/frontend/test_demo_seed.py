@@ -181,3 +181,27 @@ def test_seeding_from_scratch_is_deterministic(acme):
     assert demo_organization_delete()
     assert not Organization.objects.filter(slug=ORG_SLUG).exists()
     assert _fingerprint(demo_organization_seed()) == before
+
+
+def test_demo_inventory_quarters_sum_to_the_year(acme):
+    """On the demo organization (instruments, meters, a refresh cycle), four quarters = the year."""
+    from emissions.periods import period_parse
+    from emissions.selectors import inventory_summary
+    from emissions.services.ledger import inventory_calculate
+
+    def summary(label: str) -> dict:
+        return inventory_summary(calculation=inventory_calculate(organization=acme, period=period_parse(label)))
+
+    year = summary("2025")
+    quarters = [summary(f"2025-Q{q}") for q in range(1, 5)]
+    keys = ["scope_1_kg", "scope_2_location_kg", "scope_2_market_kg", "total_location_kg", "total_market_kg"]
+    for key in [*keys, "energy_kwh"]:
+        assert sum(q[key] for q in quarters) == pytest.approx(year[key], rel=1e-9), key
+    for category, kg in year["scope_3_kg_by_category"].items():
+        assert sum(q["scope_3_kg_by_category"].get(category, 0.0) for q in quarters) == pytest.approx(kg, rel=1e-9)
+    assert year["scope_2_market_kg"] < year["scope_2_location_kg"]  # the Frankfurt GO counts
+    assert year["management"]["embodied_written_off_kg"] > 0  # the A100 generation retired early in 2025
+    roll = year["management"]["roll_forward"]
+    expected = roll["opening_kg"] + roll["additions_kg"] - roll["amortized_kg"] - roll["written_off_kg"]
+    assert roll["closing_kg"] == pytest.approx(expected)
+    assert roll["additions_kg"] == pytest.approx(year["scope_3_kg_by_category"]["2"])

@@ -15,18 +15,26 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="organization slug")
-        parser.add_argument("--period", required=True, help="2025, 2025-H1, 2025-Q1 or 2025-03")
+        parser.add_argument(
+            "--period", required=True, nargs="+", help="2025, 2025-H1, 2025-Q1 or 2025-03 (several allowed)"
+        )
         parser.add_argument("--json", action="store_true", help="print one JSON object")
         parser.add_argument("--recalculate", action="store_true", help="recalculate even if inputs are unchanged")
 
-    def handle(self, *args, org: str, period: str, json: bool, recalculate: bool, **options):
+    def handle(self, *args, org: str, period: list[str], json: bool, recalculate: bool, **options):
         organization = Organization.objects.filter(slug=org).first()
         if organization is None:
             raise CommandError(f"no organization with slug {org!r}")
+        if json and len(period) > 1:
+            raise CommandError("--json prints one period: give a single --period")
         try:
-            parsed = period_parse(period)
+            periods = [period_parse(label) for label in period]
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        for parsed in periods:
+            self._inventory(organization, parsed, as_json=json, recalculate=recalculate)
+
+    def _inventory(self, organization, parsed, *, as_json: bool, recalculate: bool) -> None:
         if recalculate:
             calculation = inventory_calculate(
                 organization=organization, period=parsed, reason="requested recalculation"
@@ -38,7 +46,7 @@ class Command(BaseCommand):
         summary["restatement"] = (
             calculation_restatement(previous=previous, current=calculation) if previous is not None else []
         )
-        if json:
+        if as_json:
             self.stdout.write(_json_dumps(summary))
         else:
             self._print(summary, parsed.label)
