@@ -7,7 +7,7 @@ type their arguments without importing ``ingest`` (imports point inward).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 
 @dataclass(frozen=True)
@@ -134,3 +134,45 @@ class DisposalFactorRecord:
     disposal_route: str
     kg_co2e_per_unit: float
     source: str
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One run from a tracker, a file or the native API, with IT energy in kWh.
+
+    ``external_id`` is the source's run id (unique per source in an organization); a later record with
+    the same id *replaces* the stored run (trackers report cumulative totals). ``project_name`` is
+    matched to a project slug or name when the import names no project. Times are timezone-aware UTC.
+    ``tracker_pue`` is the PUE the tracker already applied (CodeCarbon's ``pue``), never applied again.
+    """
+
+    source: str
+    external_id: str
+    started_at: datetime
+    duration_s: float
+    energy_kwh: float
+    ended_at: datetime | None = None
+    cpu_energy_kwh: float = 0.0
+    gpu_energy_kwh: float = 0.0
+    ram_energy_kwh: float = 0.0
+    project_name: str = ""
+    experiment_external_id: str = ""
+    kind: str = "training"
+    tracker_pue: float | None = None
+    cpu_model: str = ""
+    cpu_count: int = 0
+    gpu_model: str = ""
+    gpu_count: int = 0
+    gpu_utilization_pct: float | None = None
+    country_iso3: str = ""
+    cloud_provider: str = ""
+    cloud_region: str = ""
+    tracker_emissions_kg_co2e: float | None = None
+    tracker_name: str = ""
+    tracker_version: str = ""
+    user_name: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    efficiency_techniques: tuple[str, ...] = ()
+    tokens_processed: int | None = None
+    inferences_count: int | None = None
+    flags: tuple[str, ...] = ()

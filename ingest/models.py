@@ -17,9 +17,12 @@ class ImportBatch(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
-        PROCESSING = "processing", "Processing"
-        SUCCEEDED = "succeeded", "Succeeded"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        PARTIAL = "partial", "Done, some rows rejected"
         FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.PARTIAL, Status.FAILED)
 
     organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="import_batches")
     source = models.CharField(max_length=40)
@@ -29,6 +32,8 @@ class ImportBatch(models.Model):
     size_bytes = models.BigIntegerField(default=0)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
     progress_pct = models.PositiveSmallIntegerField(default=0)
+    # Import choices (project, team, site, timezone of naive timestamps) for sources that take them.
+    options = models.JSONField(default=dict, blank=True)
     rows_total = models.PositiveIntegerField(default=0)
     rows_loaded = models.PositiveIntegerField(default=0)
     rows_duplicate = models.PositiveIntegerField(default=0)
@@ -48,7 +53,7 @@ class ImportBatch(models.Model):
         verbose_name_plural = "import batches"
         constraints = [
             models.CheckConstraint(
-                condition=~Q(status="succeeded")
+                condition=~Q(status__in=["done", "partial"])
                 | Q(rows_total=F("rows_loaded") + F("rows_duplicate") + F("rows_rejected")),
                 name="batch_rows_accounted",
             ),
@@ -66,6 +71,7 @@ class RowError(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="row_errors")
     row_number = models.PositiveIntegerField()
     column = models.CharField(max_length=100, blank=True)
+    value = models.CharField(max_length=200, blank=True, help_text="The offending cell, if one")
     reason = models.TextField()
     raw = models.TextField(blank=True)
 

@@ -18,6 +18,7 @@ class RowIssue:
     column: str
     reason: str
     raw: str = ""
+    value: str = ""
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ class UnknownSourceError(ValueError):
 
 
 def import_batch_create(
-    *, organization: Organization, source: str, filename: str, content: bytes, created_by=None
+    *, organization: Organization, source: str, filename: str, content: bytes, created_by=None, options=None
 ) -> ImportBatch:
     """Store the raw bytes as a pending batch and enqueue its processing once the transaction commits."""
     if source not in PARSERS:
@@ -37,6 +37,7 @@ def import_batch_create(
         checksum=hashlib.sha256(content).hexdigest(),
         size_bytes=len(content),
         created_by=created_by,
+        options=options or {},
     )
     batch.raw_file.save(filename or f"{source}.csv", ContentFile(content), save=False)
     batch.save()
@@ -53,7 +54,7 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
     """
     source = PARSERS[batch.source]
     ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.PROCESSING, started_at=timezone.now(), progress_pct=0, error=""
+        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress_pct=0, error=""
     )
     with batch.raw_file.open("rb") as handle:
         content = handle.read()
@@ -62,34 +63,36 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
         with transaction.atomic():
             RowError.objects.filter(batch=batch).delete()
             pending: list[ParsedRow] = []
-            for item in source.parse(content):
+            options = {"options": batch.options} if source.takes_options else {}
+            for item in source.parse(content, **options):
                 counts["rows_total"] += 1
                 if isinstance(item, RowIssue):
                     _row_error_add(batch, item, counts)
                     continue
                 pending.append(item)
                 if len(pending) >= LOAD_CHUNK_ROWS:
-                    _load_chunk(batch, source, pending, counts)
+                    _load_chunk(batch, source, pending, counts, options)
                     pending = []
-            _load_chunk(batch, source, pending, counts)
+            _load_chunk(batch, source, pending, counts, options)
     except ParseError as exc:
         return _batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except OperationalError:
         raise  # the database is away: the task retries, and the rerun starts the batch afresh
     except Exception as exc:
-        # A bug must not leave the batch "processing" forever: record it, then let Celery log it.
+        # A bug must not leave the batch "running" forever: record it, then let Celery log it.
         _batch_finish(
             batch, status=ImportBatch.Status.FAILED, error=f"internal error ({type(exc).__name__})", counts=None
         )
         raise
-    return _batch_finish(batch, status=ImportBatch.Status.SUCCEEDED, error="", counts=counts)
+    status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
+    return _batch_finish(batch, status=status, error="", counts=counts)
 
 
-def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int]) -> None:
+def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int], options: dict) -> None:
     if not rows:
         return
     outcome = source.load(
-        organization=batch.organization, records=[row.record for row in rows], source_batch_id=batch.pk
+        organization=batch.organization, records=[row.record for row in rows], source_batch_id=batch.pk, **options
     )
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate
@@ -100,7 +103,12 @@ def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[
 def _row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -> None:
     counts["rows_rejected"] += 1
     RowError.objects.create(
-        batch=batch, row_number=issue.row_number, column=issue.column, reason=issue.reason, raw=issue.raw[:2000]
+        batch=batch,
+        row_number=issue.row_number,
+        column=issue.column,
+        value=issue.value[:200],
+        reason=issue.reason,
+        raw=issue.raw[:2000],
     )
 
 

@@ -26,11 +26,13 @@ from ingest.parsers import (
 @dataclass(frozen=True)
 class Source:
     """An import source: ``parse(bytes)`` yields rows; ``load(organization=, records=, source_batch_id=)``
-    upserts them and returns an ``UpsertOutcome``."""
+    upserts them and returns an ``UpsertOutcome``. With ``takes_options`` both also receive the
+    batch's ``options`` (project, team, site, timezone of naive timestamps)."""
 
     label: str
     parse: Callable
     load: Callable
+    takes_options: bool = False
 
 
 PARSERS: dict[str, Source] = {

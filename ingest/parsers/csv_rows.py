@@ -57,9 +57,20 @@ def csv_records(
         try:
             record = build(row)
         except CellError as exc:
-            yield RowIssue(row_number=row_number, column=exc.column, reason=f"{exc.column} {exc.reason}", raw=str(row))
+            yield row_issue(row_number, row, exc)
             continue
         yield ParsedRow(row_number=row_number, record=record)
+
+
+def row_issue(row_number: int, row: dict[str, str], error: CellError) -> RowIssue:
+    """The row error for a cell that could not be read, with the offending value."""
+    return RowIssue(
+        row_number=row_number,
+        column=error.column,
+        reason=f"{error.column} {error.reason}",
+        raw=str(row),
+        value=row.get(error.column, ""),
+    )
 
 
 def optional(reader: Callable[..., T], row: dict[str, str], column: str, **options) -> T | None:

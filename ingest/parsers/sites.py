@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from emissions.choices import SiteOwnership
 from emissions.records import SiteRecord
-from ingest.parsers.csv_rows import CellError, bool_cell, choice_cell, csv_dict_rows, float_cell, text_cell
+from ingest.parsers.csv_rows import CellError, bool_cell, choice_cell, csv_dict_rows, float_cell, row_issue, text_cell
 from ingest.records import ParsedRow, RowIssue
 
 REQUIRED_COLUMNS = ["site", "ownership", "grid_zone", "pue"]
@@ -28,6 +28,6 @@ def parse(content: bytes) -> Iterator[ParsedRow | RowIssue]:
                 buys_electricity=bool_cell(row, "buys_electricity", default=True),
             )
         except CellError as exc:
-            yield RowIssue(row_number=row_number, column=exc.column, reason=f"{exc.column} {exc.reason}", raw=str(row))
+            yield row_issue(row_number, row, exc)
             continue
         yield ParsedRow(row_number=row_number, record=record)

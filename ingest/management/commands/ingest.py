@@ -47,7 +47,7 @@ class Command(BaseCommand):
             if batch.progress_pct != last:
                 self.stdout.write(f"\r[{'#' * (batch.progress_pct // 5):<20}] {batch.progress_pct:3d}%", ending="")
                 last = batch.progress_pct
-            if batch.status in (ImportBatch.Status.SUCCEEDED, ImportBatch.Status.FAILED):
+            if batch.status in ImportBatch.FINISHED:
                 self.stdout.write("")
                 return batch
             time.sleep(0.5)

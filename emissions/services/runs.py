@@ -1,0 +1,113 @@
+"""Writes for runs: the idempotent upsert every tracker source and the native API go through."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from emissions.models import CloudRegion, Experiment, Organization, Project, Run, Site, Team
+from emissions.records import RunRecord, UpsertOutcome
+
+# CodeCarbon's built-in experiment id: runs sent with it were not configured for a project.
+CODECARBON_DEMO_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
+
+_RUN_FIELDS = (
+    "kind", "started_at", "ended_at", "duration_s", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh",
+    "energy_kwh", "tracker_pue", "cpu_model", "cpu_count", "gpu_model", "gpu_count", "gpu_utilization_pct",
+    "country_iso3", "tracker_emissions_kg_co2e", "tracker_name", "tracker_version", "user_name",
+    "tokens_processed", "inferences_count",
+)  # fmt: skip
+
+
+def project_resolve(*, organization: Organization, name: str, team: Team | None = None) -> Project:
+    """The organization's project with this slug or name, created under ``team`` (else the first team)."""
+    slug = slugify(name)[:64]
+    project = Project.objects.for_org(organization).filter(slug=slug).first()
+    if project is None:
+        project = Project.objects.for_org(organization).filter(name__iexact=name).first()
+    if project is None:
+        owner = team or Team.objects.for_org(organization).order_by("name").first()
+        if owner is None:
+            owner = Team.objects.create(organization=organization, name="Unassigned", slug="unassigned")
+        project = Project.objects.create(organization=organization, team=owner, name=name[:200], slug=slug)
+    return project
+
+
+@transaction.atomic
+def run_upsert_many(
+    *,
+    organization: Organization,
+    records: Sequence[RunRecord],
+    source_batch_id: int | None = None,
+    project: Project | None = None,
+    team: Team | None = None,
+    site: Site | None = None,
+) -> UpsertOutcome:
+    """Create or replace runs keyed on (organization, source, external_id).
+
+    A record identical to the stored run is a duplicate; a different one replaces the stored values
+    (cumulative tracker totals: a later record supersedes, never adds). ``project`` fixes the project
+    of every record; otherwise each record's ``project_name`` is resolved (created under ``team``).
+    """
+    outcome = UpsertOutcome()
+    regions = {(r.provider, r.region): r for r in CloudRegion.objects.order_by("dataset_id")}
+    existing = {
+        (run.source, run.external_id): run
+        for run in Run.objects.for_org(organization).filter(
+            external_id__in={r.external_id for r in records}, source__in={r.source for r in records}
+        )
+    }
+    for index, record in enumerate(records):
+        run_project = project
+        if run_project is None:
+            if not record.project_name:
+                outcome.rejected[index] = "no project: name one for the import (--project) or in the file"
+                continue
+            run_project = project_resolve(organization=organization, name=record.project_name, team=team)
+        values = {name: getattr(record, name) for name in _RUN_FIELDS}
+        values["project"] = run_project
+        values["experiment"] = _experiment(run_project, record.experiment_external_id)
+        values["tags"] = dict(record.tags)
+        values["efficiency_techniques"] = list(record.efficiency_techniques)
+        flags = set(record.flags)
+        region = regions.get((record.cloud_provider.lower(), record.cloud_region.lower()))
+        if record.cloud_region and region is None:
+            flags.add("unknown_cloud_region")
+        values["cloud_region"] = region
+        values["site"] = site if region is None else None
+        if record.experiment_external_id == CODECARBON_DEMO_EXPERIMENT_ID:
+            flags.add("default_experiment_id")
+        values["flags"] = sorted(flags)
+        run = existing.get((record.source, record.external_id))
+        if run is None:
+            run = Run.objects.create(
+                organization=organization,
+                source=record.source,
+                external_id=record.external_id,
+                source_batch_id=source_batch_id,
+                **values,
+            )
+            existing[(record.source, record.external_id)] = run
+            outcome.loaded += 1
+        elif all(getattr(run, name) == value for name, value in values.items()):
+            outcome.duplicate += 1
+        else:
+            for name, value in values.items():
+                setattr(run, name, value)
+            run.source_batch_id = source_batch_id
+            run.save(update_fields=[*values, "source_batch_id", "updated_at"])
+            outcome.loaded += 1
+    return outcome
+
+
+def _experiment(project: Project, external_id: str) -> Experiment | None:
+    if not external_id:
+        return None
+    experiment, _ = Experiment.objects.get_or_create(
+        project=project,
+        external_id=external_id[:64],
+        defaults={"is_default_demo_id": external_id == CODECARBON_DEMO_EXPERIMENT_ID},
+    )
+    return experiment
