@@ -553,7 +553,13 @@ def test_text_cell_max_length():
 def test_row_issue_names_row_and_column():
     rows = list(site_electricity.parse(b"site,period_start,period_end,energy_kwh\n\nx,2025-01-01,2025-01-31,-1\n"))
     assert rows == [
-        RowIssue(row_number=3, column="energy_kwh", reason="energy_kwh -1 is below the minimum 0", raw=rows[0].raw)
+        RowIssue(
+            row_number=3,
+            column="energy_kwh",
+            reason="energy_kwh -1 is below the minimum 0",
+            raw=rows[0].raw,
+            value="-1",
+        )
     ]
 
 
