@@ -8,18 +8,29 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from emissions.choices import Role
-from emissions.models import Project, Run, Site, Team
+from emissions.models import ApiToken, Membership, Project, Run, Site, Team
 from emissions.periods import period_parse
-from emissions.selectors import inventory_summary, membership_get
+from emissions.selectors import inventory_summary, membership_get, run_emissions_by_id
 from emissions.services.ledger import inventory_ensure
 
 
 class IsOrgMember(permissions.BasePermission):
-    """Signed in and a member of an organization; writes need one of the view's ``write_roles``."""
+    """A member of an organization (writes need one of the view's ``write_roles``), or an API token
+    whose scope the view accepts; either way ``request.membership`` carries the tenant."""
 
     message = "You are not a member of an organization."
 
     def has_permission(self, request, view) -> bool:
+        if isinstance(request.auth, ApiToken):
+            token = request.auth
+            # An unsaved membership only carries the tenant; a token never gains a user's role.
+            request.membership = Membership(organization=token.organization, role=Role.VIEWER)
+            safe = request.method in permissions.SAFE_METHODS
+            accepted = getattr(view, "token_scopes_read" if safe else "token_scopes_write", ())
+            if token.scope not in accepted:
+                self.message = f"a {token.scope} token cannot be used here"
+                return False
+            return True
         membership = membership_get(user=request.user)
         if membership is None:
             return False
@@ -38,8 +49,10 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     """
 
     model = None
-    permission_classes = [permissions.IsAuthenticated, IsOrgMember]
+    permission_classes = [IsOrgMember]
     write_roles: tuple[str, ...] = (Role.ORG_ADMIN,)
+    token_scopes_read: tuple[str, ...] = ()
+    token_scopes_write: tuple[str, ...] = ()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -84,16 +97,33 @@ class SiteSerializer(serializers.ModelSerializer):
 
 
 class RunSerializer(serializers.ModelSerializer):
+    """A run with GreenGuild's own figures (from the current ledger; null until computed) beside the
+    tracker's (``tracker_emissions_kg_co2e``, kept for reconciliation)."""
+
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     cloud_region = serializers.StringRelatedField(read_only=True)
+    emissions_kg_co2e_location = serializers.SerializerMethodField()
+    emissions_kg_co2e_market = serializers.SerializerMethodField()
+
+    def _ledger(self, run: Run) -> tuple[float, float] | None:
+        return self.context.get("ledger", {}).get(run.pk)
+
+    def get_emissions_kg_co2e_location(self, run: Run) -> float | None:
+        figures = self._ledger(run)
+        return figures[0] if figures else None
+
+    def get_emissions_kg_co2e_market(self, run: Run) -> float | None:
+        figures = self._ledger(run)
+        return figures[1] if figures else None
 
     class Meta:
         model = Run
         fields = [
             "id", "external_id", "source", "project", "kind", "started_at", "ended_at", "duration_s",
             "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh", "gpu_model", "gpu_count",
-            "site", "cloud_region", "tracker_emissions_kg_co2e",
+            "site", "cloud_region", "emissions_kg_co2e_location", "emissions_kg_co2e_market",
+            "tracker_emissions_kg_co2e", "tracker_intensity_g_per_kwh", "flags",
         ]  # fmt: skip
 
 
@@ -128,12 +158,25 @@ class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedVie
 
 
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
-    """Runs of your organization, newest first; ``?project=SLUG`` filters by project."""
+    """Runs of your organization, newest first; ``?project=SLUG`` filters by project.
+
+    A read token sees the runs of its own project only.
+    """
 
     model = Run
     serializer_class = RunSerializer
+    token_scopes_read = (ApiToken.Scope.READ,)
+
+    def get_serializer(self, *args, **kwargs):
+        instances = args[0] if args else None
+        runs = instances if isinstance(instances, list) else [instances] if isinstance(instances, Run) else []
+        kwargs.setdefault("context", self.get_serializer_context())
+        kwargs["context"]["ledger"] = run_emissions_by_id(run_ids=[run.pk for run in runs])
+        return super().get_serializer(*args, **kwargs)
 
     def refine_queryset(self, queryset):
+        if isinstance(self.request.auth, ApiToken):
+            queryset = queryset.filter(project=self.request.auth.project)
         project = self.request.query_params.get("project")
         if project:
             queryset = queryset.filter(project__slug=project)
@@ -147,7 +190,7 @@ class InventoryApi(APIView):
     ``manage.py inventory --json``.
     """
 
-    permission_classes = [permissions.IsAuthenticated, IsOrgMember]
+    permission_classes = [IsOrgMember]
 
     @extend_schema(parameters=[OpenApiParameter("period", str, required=True)], responses={200: dict})
     def get(self, request):

@@ -176,3 +176,24 @@ class RunRecord:
     tokens_processed: int | None = None
     inferences_count: int | None = None
     flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RunSampleRecord:
+    """One delta a live tracker sent: energies (kWh) and duration (s) of the interval since its last
+    upload, average powers (W), utilizations (%), its own kgCO2e for the interval. ``dedupe_key`` is
+    a digest of the sample's content: a retried identical sample has the same key."""
+
+    recorded_at: datetime
+    dedupe_key: str
+    duration_s: float
+    energy_kwh: float
+    cpu_energy_kwh: float = 0.0
+    gpu_energy_kwh: float = 0.0
+    ram_energy_kwh: float = 0.0
+    cpu_power_w: float | None = None
+    gpu_power_w: float | None = None
+    ram_power_w: float | None = None
+    cpu_utilization_pct: float | None = None
+    gpu_utilization_pct: float | None = None
+    tracker_emissions_kg_co2e: float | None = None

@@ -42,6 +42,25 @@ def membership_get(*, user) -> Membership | None:
     )
 
 
+def run_emissions_by_id(*, run_ids: list[int]) -> dict[int, tuple[float, float]]:
+    """Each run's operational kgCO2e (location, market) in the newest current calculation that covers it.
+
+    A run appears in every current calculation whose period contains it (a quarter and its year);
+    they agree, so the newest one is read rather than their sum.
+    """
+    if not run_ids:
+        return {}
+    rows = (
+        EmissionRecord.objects.filter(
+            run_id__in=run_ids, basis=Basis.OPERATIONAL, calculation__superseded_by__isnull=True
+        )
+        .values("run_id", "calculation_id")
+        .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
+        .order_by("run_id", "calculation_id")
+    )
+    return {row["run_id"]: (row["location"], row["market"]) for row in rows}
+
+
 def inventory_inputs_digest(*, organization: Organization, methodology_version: str) -> str:
     """SHA-256 over everything a calculation reads: activity, fleet, instruments, sites and factors.
 

@@ -2,12 +2,13 @@
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, ProjectViewSet, RunViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views
+from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet
 
 router = DefaultRouter()
@@ -24,6 +25,10 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    # CodeCarbon builds URLs by concatenation: an endpoint ending in "/" yields "//runs"; accept both.
+    re_path(r"^api/codecarbon/+runs/?$", codecarbon.codecarbon_runs, name="codecarbon-runs"),
+    re_path(r"^api/codecarbon/+emissions/?$", codecarbon.codecarbon_emissions, name="codecarbon-emissions"),
+    path("api/codecarbon/http-output/<str:token>", codecarbon.codecarbon_http_output, name="codecarbon-http-output"),
     path("api/v1/inventory/", InventoryApi.as_view(), name="inventory"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -27,6 +27,7 @@ from emissions.models.factors import (
 from emissions.models.hardware import DisposalFactor, HardwareAsset, HardwareModel
 from emissions.models.ledger import Calculation, EmissionRecord
 from emissions.models.tenancy import (
+    ApiToken,
     Experiment,
     Membership,
     NetRevenue,
@@ -38,6 +39,7 @@ from emissions.models.tenancy import (
 
 __all__ = [
     "AllocationRule",
+    "ApiToken",
     "Calculation",
     "CarbonCredit",
     "CloudRegion",

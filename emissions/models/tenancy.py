@@ -180,3 +180,39 @@ class Site(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ApiToken(models.Model):
+    """A project-scoped API token for trackers (``ingest``) and read clients such as CI (``read``).
+
+    Only the SHA-256 of the token is stored: tokens are 256-bit random strings, so a fast hash is
+    safe and keeps the CodeCarbon endpoints well under the client's 2 s timeout (a password hash
+    costs ~300 ms of CPU per request). ``prefix`` identifies a token in lists without revealing it.
+    Runs posted with a token land in its ``project`` and, when set, at its ``site``.
+    """
+
+    class Scope(models.TextChoices):
+        INGEST = "ingest", "Ingest (trackers, native run API)"
+        READ = "read", "Read (runs, budget checks)"
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="api_tokens")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_tokens")
+    site = models.ForeignKey(Site, null=True, blank=True, on_delete=models.SET_NULL, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.INGEST)
+    token_sha256 = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…, {self.scope})"

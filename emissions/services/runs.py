@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.db.models.functions import Coalesce, Greatest
+from django.utils import timezone
 from django.utils.text import slugify
 
-from emissions.models import CloudRegion, Experiment, Organization, Project, Run, Site, Team
-from emissions.records import RunRecord, UpsertOutcome
+from emissions.models import CloudRegion, Experiment, Organization, Project, Run, RunSample, Site, Team
+from emissions.records import RunRecord, RunSampleRecord, UpsertOutcome
 
 # CodeCarbon's built-in experiment id: runs sent with it were not configured for a project.
 CODECARBON_DEMO_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
@@ -111,3 +115,30 @@ def _experiment(project: Project, external_id: str) -> Experiment | None:
         defaults={"is_default_demo_id": external_id == CODECARBON_DEMO_EXPERIMENT_ID},
     )
     return experiment
+
+
+def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
+    """Store a live tracker's delta once and add it to the run's totals; False for a retried duplicate.
+
+    Insert and totals update share the request's transaction, so the sample is durable before the
+    tracker gets its 201 and a retry can never be counted twice (unique (run, dedupe_key)).
+    """
+    try:
+        with transaction.atomic():
+            RunSample.objects.create(run=run, **{f.name: getattr(sample, f.name) for f in fields(sample)})
+    except IntegrityError:
+        return False
+    elapsed_s = max((sample.recorded_at - run.started_at).total_seconds(), 0.0)
+    Run.objects.filter(pk=run.pk).update(
+        energy_kwh=F("energy_kwh") + sample.energy_kwh,
+        cpu_energy_kwh=F("cpu_energy_kwh") + sample.cpu_energy_kwh,
+        gpu_energy_kwh=F("gpu_energy_kwh") + sample.gpu_energy_kwh,
+        ram_energy_kwh=F("ram_energy_kwh") + sample.ram_energy_kwh,
+        tracker_emissions_kg_co2e=Coalesce(F("tracker_emissions_kg_co2e"), 0.0)
+        + (sample.tracker_emissions_kg_co2e or 0.0),
+        # The client truncates each delta's duration to whole seconds: wall time comes from timestamps.
+        duration_s=Greatest(F("duration_s"), elapsed_s),
+        ended_at=Greatest(Coalesce(F("ended_at"), sample.recorded_at), sample.recorded_at),
+        updated_at=timezone.now(),
+    )
+    return True

@@ -1,0 +1,26 @@
+"""DRF authentication by project-scoped API token (kept apart from the views: settings import it early)."""
+
+from django.contrib.auth.models import AnonymousUser
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+
+from emissions.services.tokens import api_token_authenticate
+
+
+class ApiTokenAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <token>`` (or ``x-api-token``): a project-scoped API token.
+
+    The request then acts for no user: ``request.auth`` is the ApiToken, and views decide which
+    token scopes they accept (``token_scopes_read`` / ``token_scopes_write``).
+    """
+
+    def authenticate(self, request):
+        header = request.headers.get("Authorization", "")
+        plaintext = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        plaintext = plaintext or request.headers.get("x-api-token", "")
+        if not plaintext:
+            return None
+        token = api_token_authenticate(plaintext=plaintext)
+        if token is None:
+            raise exceptions.AuthenticationFailed("invalid or revoked token")
+        return AnonymousUser(), token

@@ -1,0 +1,236 @@
+"""The CodeCarbon wire protocol: an unmodified ``codecarbon`` 3.x (or 2.x) client reports to GreenGuild.
+
+Point a tracker at ``api_endpoint=http://HOST/api/codecarbon`` with ``api_key=<an ingest token>``. It
+sends ``POST /runs`` (we answer 201 with ``{"id": …}``) and then ``POST /emissions`` deltas (201).
+Success must be exactly 201; the client times out after 2 s and never resends a lost delta, so each
+sample is stored in the request's transaction and nothing heavy happens here (the ledger is refreshed
+by a Celery beat task). ``emissions_endpoint=http://HOST/api/codecarbon/http-output/<token>`` takes the
+cumulative record CodeCarbon's HTTP output sends at stop/flush (it sends no auth header, hence the
+token in the path). Contract: docs/codecarbon.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from emissions.models import ApiToken, Run
+from emissions.records import RunRecord, RunSampleRecord
+from emissions.services.runs import run_sample_append, run_upsert_many
+from emissions.services.tokens import api_token_authenticate
+
+SOURCE_LIVE = "codecarbon_api"
+SOURCE_HTTP_OUTPUT = "codecarbon_http"
+# A tracker's clock may drift; a timestamp further ahead than this is refused as wrong.
+MAX_CLOCK_AHEAD = timedelta(days=1)
+
+
+class PayloadError(ValueError):
+    """A request body the server refuses (400), with the field at fault."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def _error(status: int, detail: str, **extra) -> JsonResponse:
+    return JsonResponse({"detail": detail, **extra}, status=status)
+
+
+def _body(request: HttpRequest) -> dict:
+    try:
+        body = json.loads(request.body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise PayloadError("body", f"not valid JSON ({exc})") from exc
+    if not isinstance(body, dict):
+        raise PayloadError("body", "expected a JSON object")
+    return body
+
+
+def _number(body: dict, field: str, *, required: bool = False, minimum: float | None = 0.0) -> float | None:
+    value = body.get(field)
+    if value is None or value == "":
+        if required:
+            raise PayloadError(field, "is required")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PayloadError(field, f"{value!r} is not a number")
+    if not math.isfinite(value):
+        raise PayloadError(field, f"{value!r} is not a finite number")
+    if minimum is not None and value < minimum:
+        raise PayloadError(field, f"{value!r} is below {minimum:g}")
+    return float(value)
+
+
+def _timestamp(body: dict, field: str = "timestamp") -> datetime:
+    """An ISO timestamp as aware UTC; naive values are taken as UTC (CodeCarbon sends an offset)."""
+    value = body.get(field)
+    if not isinstance(value, str):
+        raise PayloadError(field, "is required (ISO 8601)")
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise PayloadError(field, f"{value!r} is not an ISO 8601 timestamp") from exc
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > timezone.now() + MAX_CLOCK_AHEAD:
+        raise PayloadError(field, f"{value!r} is in the future")
+    return moment
+
+
+def _text(body: dict, field: str, limit: int = 200) -> str:
+    value = body.get(field)
+    return str(value)[:limit] if value not in (None, "") else ""
+
+
+def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonResponse:
+    if not plaintext:
+        return _error(401, "missing x-api-token header: use an ingest token created in GreenGuild")
+    token = api_token_authenticate(plaintext=plaintext, scope=ApiToken.Scope.INGEST)
+    if token is None:
+        return _error(403, "invalid, revoked or read-only token")
+    return token
+
+
+def run_record_from_codecarbon_run(body: dict, *, external_id: str) -> RunRecord:
+    """The run a ``POST /runs`` body describes (no energy yet: samples add it)."""
+    gpu_count = _number(body, "gpu_count") or 0
+    cpu_count = _number(body, "cpu_count") or 0
+    return RunRecord(
+        source=SOURCE_LIVE,
+        external_id=external_id,
+        started_at=_timestamp(body),
+        duration_s=0.0,
+        energy_kwh=0.0,
+        experiment_external_id=_text(body, "experiment_id", 64),
+        cpu_model=_text(body, "cpu_model"),
+        cpu_count=int(cpu_count),
+        gpu_model=_text(body, "gpu_model"),
+        gpu_count=int(gpu_count),
+        cloud_provider=_text(body, "provider", 10).lower(),
+        cloud_region=_text(body, "region", 64).lower(),
+        tracker_name="codecarbon",
+        tracker_version=_text(body, "codecarbon_version", 50),
+        tags=(("os", _text(body, "os")), ("tracking_mode", _text(body, "tracking_mode"))),
+    )
+
+
+def sample_record_from_codecarbon_emission(body: dict) -> RunSampleRecord:
+    """The delta a ``POST /emissions`` body carries; the dedupe key digests the whole body."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), default=str)
+    energies = {name: _number(body, name) or 0.0 for name in ("cpu_energy", "gpu_energy", "ram_energy")}
+    return RunSampleRecord(
+        recorded_at=_timestamp(body),
+        dedupe_key=hashlib.sha256(canonical.encode()).hexdigest(),
+        duration_s=_number(body, "duration", required=True),
+        energy_kwh=_number(body, "energy_consumed", required=True),
+        cpu_energy_kwh=energies["cpu_energy"],
+        gpu_energy_kwh=energies["gpu_energy"],
+        ram_energy_kwh=energies["ram_energy"],
+        cpu_power_w=_number(body, "cpu_power"),
+        gpu_power_w=_number(body, "gpu_power"),
+        ram_power_w=_number(body, "ram_power"),
+        cpu_utilization_pct=_number(body, "cpu_utilization_percent"),
+        gpu_utilization_pct=_number(body, "gpu_utilization_percent"),
+        tracker_emissions_kg_co2e=_number(body, "emissions_sum"),
+    )
+
+
+def run_record_from_codecarbon_output(body: dict) -> RunRecord:
+    """The cumulative record of CodeCarbon's HTTP output (the emissions.csv keys plus ``user``)."""
+    ended_at = _timestamp(body)
+    duration_s = _number(body, "duration", required=True)
+    run_id = _text(body, "run_id", 128)
+    if not run_id or run_id == "None":
+        raise PayloadError("run_id", "is required")
+    energies = {name: _number(body, name) or 0.0 for name in ("cpu_energy", "gpu_energy", "ram_energy")}
+    return RunRecord(
+        source=SOURCE_HTTP_OUTPUT,
+        external_id=run_id,
+        started_at=ended_at - timedelta(seconds=duration_s),
+        ended_at=ended_at,
+        duration_s=duration_s,
+        energy_kwh=_number(body, "energy_consumed", required=True),
+        cpu_energy_kwh=energies["cpu_energy"],
+        gpu_energy_kwh=energies["gpu_energy"],
+        ram_energy_kwh=energies["ram_energy"],
+        experiment_external_id=_text(body, "experiment_id", 64),
+        tracker_pue=_number(body, "pue", minimum=1.0),
+        cpu_model=_text(body, "cpu_model"),
+        cpu_count=int(_number(body, "cpu_count") or 0),
+        gpu_model=_text(body, "gpu_model"),
+        gpu_count=int(_number(body, "gpu_count") or 0),
+        gpu_utilization_pct=_number(body, "gpu_utilization_percent"),
+        country_iso3=_text(body, "country_iso_code", 3).upper(),
+        cloud_provider=_text(body, "cloud_provider", 10).lower(),
+        cloud_region=_text(body, "cloud_region", 64).lower(),
+        tracker_emissions_kg_co2e=_number(body, "emissions"),
+        tracker_name="codecarbon",
+        tracker_version=_text(body, "codecarbon_version", 50),
+        user_name=_text(body, "user", 150),
+    )
+
+
+@csrf_exempt
+@require_POST
+def codecarbon_runs(request: HttpRequest) -> JsonResponse:
+    """``POST /runs``: open a run in the token's project; 201 with the run id the client echoes back."""
+    token = _token(request, request.headers.get("x-api-token"))
+    if isinstance(token, JsonResponse):
+        return token
+    external_id = str(uuid.uuid4())
+    try:
+        body = _body(request)
+        record = run_record_from_codecarbon_run(body, external_id=external_id)
+    except PayloadError as exc:
+        return _error(400, str(exc), field=exc.field)
+    run_upsert_many(organization=token.organization, records=[record], project=token.project, site=token.site)
+    return JsonResponse({"id": external_id, "experiment_id": record.experiment_external_id}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
+    """``POST /emissions``: store one delta of a run of the token's project, once."""
+    token = _token(request, request.headers.get("x-api-token"))
+    if isinstance(token, JsonResponse):
+        return token
+    try:
+        body = _body(request)
+        sample = sample_record_from_codecarbon_emission(body)
+    except PayloadError as exc:
+        return _error(400, str(exc), field=exc.field)
+    run = (
+        Run.objects.for_org(token.organization)
+        .filter(source=SOURCE_LIVE, external_id=str(body.get("run_id", ""))[:128], project=token.project)
+        .only("pk", "started_at")
+        .first()
+    )
+    if run is None:
+        return _error(403, "unknown run_id for this token's project: POST /runs first")
+    stored = run_sample_append(run=run, sample=sample)
+    return JsonResponse({"run_id": run.external_id, "stored": stored}, status=201)
+
+
+@csrf_exempt
+@require_POST
+def codecarbon_http_output(request: HttpRequest, token: str) -> JsonResponse:
+    """CodeCarbon's ``emissions_endpoint``: a cumulative record that replaces the run's previous one."""
+    api_token = _token(request, token)
+    if isinstance(api_token, JsonResponse):
+        return api_token
+    try:
+        record = run_record_from_codecarbon_output(_body(request))
+    except PayloadError as exc:
+        return _error(400, str(exc), field=exc.field)
+    outcome = run_upsert_many(
+        organization=api_token.organization, records=[record], project=api_token.project, site=api_token.site
+    )
+    return JsonResponse({"run_id": record.external_id, "stored": bool(outcome.loaded)}, status=201)

@@ -1,0 +1,180 @@
+"""The CodeCarbon wire protocol: endpoint behaviour, and the real ``codecarbon`` client end to end."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from emissions.models import ApiToken, Experiment, Run, RunSample
+from emissions.services.tokens import api_token_create
+from tests.factories import ProjectFactory
+
+SAMPLES = Path(__file__).parent / "fixtures" / "codecarbon"
+RUN_BODY = json.loads((SAMPLES / "codecarbon_api_run.json").read_text())
+EMISSION_BODY = json.loads((SAMPLES / "codecarbon_api_emission.json").read_text())
+
+
+@pytest.fixture
+def ingest_token(org_a):
+    project = ProjectFactory(organization=org_a, slug="llm", name="LLM")
+    _token, plaintext = api_token_create(organization=org_a, project=project, name="tracker")
+    return plaintext
+
+
+def _post(client, path: str, body, token: str | None):
+    headers = {"HTTP_X_API_TOKEN": token} if token else {}
+    data = body if isinstance(body, str) else json.dumps(body)
+    return client.post(path, data=data, content_type="application/json", **headers)
+
+
+def _open_run(client, token: str, **overrides) -> str:
+    response = _post(client, "/api/codecarbon/runs", {**RUN_BODY, **overrides}, token)
+    assert response.status_code == 201, response.content
+    return response.json()["id"]
+
+
+@pytest.mark.django_db
+def test_runs_then_emissions_store_the_delta(client, ingest_token):
+    run_id = _open_run(client, ingest_token)
+    response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": run_id}, ingest_token)
+    assert response.status_code == 201
+    run = Run.objects.get(external_id=run_id)
+    assert run.source == "codecarbon_api" and run.project.slug == "llm"
+    assert run.energy_kwh == pytest.approx(EMISSION_BODY["energy_consumed"])
+    assert run.cpu_energy_kwh == pytest.approx(EMISSION_BODY["cpu_energy"])
+    assert run.tracker_emissions_kg_co2e == pytest.approx(EMISSION_BODY["emissions_sum"])
+    assert run.experiment.external_id == RUN_BODY["experiment_id"]
+    assert RunSample.objects.get(run=run).duration_s == EMISSION_BODY["duration"]
+
+
+@pytest.mark.django_db
+def test_double_slash_paths_are_accepted(client, ingest_token):
+    run_id = _open_run(client, ingest_token)
+    response = _post(client, "/api/codecarbon//emissions", {**EMISSION_BODY, "run_id": run_id}, ingest_token)
+    assert response.status_code == 201
+    assert _post(client, "/api/codecarbon//runs", RUN_BODY, ingest_token).status_code == 201
+
+
+@pytest.mark.django_db
+def test_a_retried_sample_counts_once(client, ingest_token):
+    run_id = _open_run(client, ingest_token)
+    body = {**EMISSION_BODY, "run_id": run_id}
+    assert _post(client, "/api/codecarbon/emissions", body, ingest_token).json()["stored"] is True
+    assert _post(client, "/api/codecarbon/emissions", body, ingest_token).json()["stored"] is False
+    run = Run.objects.get(external_id=run_id)
+    assert run.samples.count() == 1
+    assert run.energy_kwh == pytest.approx(EMISSION_BODY["energy_consumed"])
+
+
+@pytest.mark.django_db
+def test_default_experiment_id_is_accepted_and_flagged(client, ingest_token):
+    run_id = _open_run(client, ingest_token, experiment_id="5b0fa12a-3dd7-45bb-9766-cc326314d9f1")
+    run = Run.objects.get(external_id=run_id)
+    assert "default_experiment_id" in run.flags
+    assert Experiment.objects.get(external_id="5b0fa12a-3dd7-45bb-9766-cc326314d9f1").is_default_demo_id
+
+
+@pytest.mark.django_db
+def test_tokens_are_checked(client, org_a, ingest_token):
+    assert _post(client, "/api/codecarbon/runs", RUN_BODY, None).status_code == 401
+    response = _post(client, "/api/codecarbon/runs", RUN_BODY, "gg_wrong")
+    assert response.status_code == 403 and "invalid" in response.json()["detail"]
+    project = ProjectFactory(organization=org_a)
+    _, read_only = api_token_create(organization=org_a, project=project, name="ci", scope=ApiToken.Scope.READ)
+    assert _post(client, "/api/codecarbon/runs", RUN_BODY, read_only).status_code == 403
+    ApiToken.objects.filter(scope="ingest").update(revoked_at="2026-01-01T00:00:00Z")
+    assert _post(client, "/api/codecarbon/runs", RUN_BODY, ingest_token).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_token_cannot_write_to_another_projects_run(client, org_a, ingest_token):
+    run_id = _open_run(client, ingest_token)
+    _, other = api_token_create(organization=org_a, project=ProjectFactory(organization=org_a), name="other")
+    response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": run_id}, other)
+    assert response.status_code == 403
+    assert Run.objects.get(external_id=run_id).energy_kwh == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ("{not json", "body"),
+        ({**EMISSION_BODY, "energy_consumed": -1}, "energy_consumed"),
+        ({**EMISSION_BODY, "energy_consumed": "lots"}, "energy_consumed"),
+        ({**EMISSION_BODY, "duration": None}, "duration"),
+        ({**EMISSION_BODY, "timestamp": "9999-01-01T00:00:00+00:00"}, "timestamp"),
+    ],
+)
+def test_bad_payloads_are_400_with_the_field(client, ingest_token, body, field):
+    run_id = _open_run(client, ingest_token)
+    if isinstance(body, dict):
+        body = {**body, "run_id": run_id}
+    response = _post(client, "/api/codecarbon/emissions", body, ingest_token)
+    assert response.status_code == 400
+    assert response.json()["field"] == field
+    assert Run.objects.get(external_id=run_id).energy_kwh == 0
+
+
+@pytest.mark.django_db
+def test_http_output_replaces_the_cumulative_record(client, ingest_token):
+    body = json.loads((SAMPLES / "http_output.json").read_text())
+    url = f"/api/codecarbon/http-output/{ingest_token}"
+    assert _post(client, url, body, None).status_code == 201
+    later = {**body, "energy_consumed": body["energy_consumed"] * 2, "duration": body["duration"] * 2}
+    assert _post(client, url, later, None).status_code == 201
+    run = Run.objects.get(source="codecarbon_http")
+    assert run.energy_kwh == pytest.approx(body["energy_consumed"] * 2)  # replaced, not added
+    assert run.user_name == "root" and run.country_iso3 == "DEU"
+    assert _post(client, "/api/codecarbon/http-output/gg_wrong", body, None).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_real_codecarbon_client_reports_to_greenguild(live_server, org_a, ingest_token, monkeypatch, tmp_path):
+    """An unmodified codecarbon 3.3.2 EmissionsTracker, pointed at a live GreenGuild, around a CPU loop."""
+    # Offline guarantee: any request that is not for the local server goes to a dead proxy and fails at once.
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    monkeypatch.chdir(tmp_path)  # codecarbon reads ./.codecarbon.config and may write files here
+    from codecarbon import EmissionsTracker
+
+    tracker = EmissionsTracker(
+        api_endpoint=f"{live_server.url}/api/codecarbon",
+        api_key=ingest_token,
+        experiment_id="11111111-2222-3333-4444-555555555555",
+        output_methods=["api"],
+        api_call_interval=1,
+        measure_power_secs=1,
+        log_level="error",
+    )
+    tracker.start()
+    deadline = time.monotonic() + 4.5
+    total = 0
+    while time.monotonic() < deadline:
+        total += sum(i * i for i in range(10_000))
+    tracker.stop()
+
+    run = Run.objects.get(source="codecarbon_api")
+    samples = list(run.samples.all())
+    assert len(samples) >= 2
+    assert run.energy_kwh > 0
+    assert run.energy_kwh == pytest.approx(sum(s.energy_kwh for s in samples))
+    assert run.experiment.external_id == "11111111-2222-3333-4444-555555555555"
+    assert run.tracker_version == "3.3.2"
+    # The read API shows it to a read token of the same project.
+    from emissions.models import Project
+
+    _, read = api_token_create(
+        organization=org_a, project=Project.objects.get(slug="llm"), name="ci", scope=ApiToken.Scope.READ
+    )
+    import requests
+
+    response = requests.get(
+        f"{live_server.url}/api/v1/runs/?project=llm", headers={"Authorization": f"Bearer {read}"}, timeout=5
+    )
+    assert response.status_code == 200, response.text
+    rows = response.json()["results"]
+    assert [row["external_id"] for row in rows] == [run.external_id]
+    assert rows[0]["energy_kwh"] == pytest.approx(run.energy_kwh)
