@@ -7,6 +7,7 @@ declared in ``BEAT_SCHEDULE`` below, one entry per job with its crontab in a com
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontend.settings")
 
@@ -14,6 +15,9 @@ app = Celery("greenguild")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# All periodic jobs, in one place (none yet: later issues add rollups and budget alerts here).
-BEAT_SCHEDULE: dict[str, dict] = {}
+# All periodic jobs, in one place.
+BEAT_SCHEDULE: dict[str, dict] = {
+    # */10 * * * *: live tracker samples reach the ledger (current quarter and year) within ten minutes.
+    "ledger-refresh": {"task": "emissions.tasks.ledger_refresh_task", "schedule": crontab(minute="*/10")},
+}
 app.conf.beat_schedule = BEAT_SCHEDULE

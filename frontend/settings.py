@@ -161,6 +161,17 @@ CELERY_TASK_ROUTES = {
 }
 CELERY_TIMEZONE = "UTC"
 
+# --- Cache ----------------------------------------------------------------------------------------
+# Live progress of import batches is kept here (their rows are inside the batch's transaction until it ends).
+_cache_url = env_str("CACHE_URL", CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "")
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    if _cache_url
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
+# Largest file an import accepts, in bytes (413 above it).
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1024)
+
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Session first: an anonymous request is then told 403, not asked for a token with 401.

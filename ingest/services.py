@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import OperationalError, transaction
 from django.utils import timezone
@@ -18,6 +19,8 @@ logger = logging.getLogger(__name__)
 
 # Records are handed to the loading service in chunks so progress can be reported and memory stays flat.
 LOAD_CHUNK_ROWS = 5000
+PROGRESS_EVERY_ROWS = 1000
+PROGRESS_TTL_S = 6 * 3600
 
 
 class UnknownSourceError(ValueError):
@@ -64,8 +67,12 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
             RowError.objects.filter(batch=batch).delete()
             pending: list[ParsedRow] = []
             options = {"options": batch.options} if source.takes_options else {}
+            # Lines are a cheap estimate of rows for the progress bar (exact for CSV, rough for the rest).
+            rows_estimated = max(content.count(b"\n") - 1, 1)
             for item in source.parse(content, **options):
                 counts["rows_total"] += 1
+                if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
+                    _progress_report(batch, counts["rows_total"], rows_estimated)
                 if isinstance(item, RowIssue):
                     _row_error_add(batch, item, counts)
                     continue
@@ -86,6 +93,24 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
         raise
     status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
     return _batch_finish(batch, status=status, error="", counts=counts)
+
+
+def _progress_key(batch_id: int) -> str:
+    return f"import-batch-progress:{batch_id}"
+
+
+def _progress_report(batch: ImportBatch, rows_done: int, rows_estimated: int) -> None:
+    # The cache, not the row: the batch's own row is inside its transaction until processing ends.
+    cache.set(_progress_key(batch.pk), {"rows_done": rows_done, "rows_estimated": rows_estimated}, PROGRESS_TTL_S)
+
+
+def import_batch_progress(*, batch: ImportBatch) -> dict:
+    """Live progress: ``rows_done``, ``rows_estimated`` and ``progress_pct`` (100 once finished)."""
+    if batch.status in ImportBatch.FINISHED:
+        return {"rows_done": batch.rows_total, "rows_estimated": batch.rows_total, "progress_pct": 100}
+    live = cache.get(_progress_key(batch.pk)) or {"rows_done": 0, "rows_estimated": 0}
+    estimated = max(live["rows_estimated"], live["rows_done"], 1)
+    return {**live, "progress_pct": min(99, int(100 * live["rows_done"] / estimated))}
 
 
 def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int], options: dict) -> None:

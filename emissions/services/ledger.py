@@ -31,7 +31,7 @@ from emissions.models import (
     Run,
     Site,
 )
-from emissions.periods import Period
+from emissions.periods import Period, period_parse
 from emissions.selectors import inventory_inputs_digest
 
 METHODOLOGY_VERSION = "gg-2026.11"
@@ -668,3 +668,19 @@ _TIERS = list(QualityTier.values)
 def _tier_below(quality: str) -> str:
     """The next weaker quality tier (QualityTier is declared best first)."""
     return _TIERS[min(_TIERS.index(quality) + 1, len(_TIERS) - 1)]
+
+
+def ledger_refresh(*, today: date | None = None) -> list[Calculation]:
+    """Bring the current quarter's and year's calculations of every organization up to date.
+
+    Runs from Celery beat, so live tracker samples reach the ledger within minutes without any
+    work on the request path; ``inventory_ensure`` makes it a no-op where nothing changed.
+    """
+    today = today or date.today()
+    quarter = f"{today.year}-Q{(today.month - 1) // 3 + 1}"
+    periods = [period_parse(quarter), period_parse(str(today.year))]
+    return [
+        inventory_ensure(organization=organization, period=period)
+        for organization in Organization.objects.order_by("pk")
+        for period in periods
+    ]

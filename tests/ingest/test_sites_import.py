@@ -119,3 +119,16 @@ def test_ingest_command(org_a, zones, media_root, capsys):
     assert "done: 2 rows = 2 loaded + 0 duplicate + 0 rejected" in out
     with pytest.raises(CommandError, match="no organization"):
         call_command("ingest", str(FIXTURES / "sites.csv"), "--source", "sites", "--org", "nope")
+
+
+@pytest.mark.django_db
+def test_progress_is_live_while_running_and_full_when_done(org_a, zones, media_root):
+    from ingest.services import _progress_report, import_batch_progress
+
+    batch = import_batch_create(organization=org_a, source="sites", filename="s.csv", content=b"site\n")
+    batch.status = ImportBatch.Status.RUNNING
+    assert import_batch_progress(batch=batch)["progress_pct"] == 0
+    _progress_report(batch, 2500, 10_000)
+    assert import_batch_progress(batch=batch) == {"rows_done": 2500, "rows_estimated": 10_000, "progress_pct": 25}
+    done = _import(org_a, FIXTURES / "sites.csv")
+    assert import_batch_progress(batch=done)["progress_pct"] == 100
