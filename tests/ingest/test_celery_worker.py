@@ -37,4 +37,5 @@ def test_worker_processes_a_committed_batch(celery_worker_process, org_a):
     assert (batch.rows_total, batch.rows_loaded, batch.rows_rejected) == (2, 1, 1)
     assert Site.objects.for_org(org_a).get(slug="frankfurt-dc").pue == 1.35
     log = celery_worker_process.read_text()
-    assert "ingest.tasks.import_batch_process_task" in log and "succeeded" in log  # Celery's own word for a task that returned
+    # "succeeded" is Celery's own word for a task that returned.
+    assert "ingest.tasks.import_batch_process_task" in log and "succeeded" in log
