@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -90,13 +91,51 @@ def _text(body: dict, field: str, limit: int = 200) -> str:
     return str(value)[:limit] if value not in (None, "") else ""
 
 
+# Per-process caches for the hot path (a tracker posts every few seconds): a token is re-checked
+# against the database at most every TOKEN_CACHE_S seconds, so a revocation takes effect within that
+# time; a run's id and start never change once created, so they are kept for the process's life.
+TOKEN_CACHE_S = 30.0
+_token_cache: dict[str, tuple[float, ApiToken]] = {}
+_run_cache: dict[tuple[int, str], tuple[int, datetime]] = {}
+_CACHE_LIMIT = 10_000
+
+
 def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonResponse:
     if not plaintext:
         return _error(401, "missing x-api-token header: use an ingest token created in GreenGuild")
+    now = time.monotonic()
+    cached = _token_cache.get(plaintext)
+    if cached is not None and now - cached[0] < TOKEN_CACHE_S:
+        return cached[1]
     token = api_token_authenticate(plaintext=plaintext, scope=ApiToken.Scope.INGEST)
     if token is None:
+        _token_cache.pop(plaintext, None)
         return _error(403, "invalid, revoked or read-only token")
+    if len(_token_cache) >= _CACHE_LIMIT:
+        _token_cache.clear()
+    _token_cache[plaintext] = (now, token)
     return token
+
+
+def _live_run(token: ApiToken, external_id: str) -> Run | None:
+    """The token's project's live run with this id (id and start only), cached once found."""
+    key = (token.project_id, external_id)
+    if key not in _run_cache:
+        run = (
+            Run.objects.filter(
+                organization_id=token.organization_id, project_id=token.project_id, source=SOURCE_LIVE,
+                external_id=external_id,
+            )
+            .only("pk", "started_at")
+            .first()
+        )  # fmt: skip
+        if run is None:
+            return None
+        if len(_run_cache) >= _CACHE_LIMIT:
+            _run_cache.clear()
+        _run_cache[key] = (run.pk, run.started_at)
+    pk, started_at = _run_cache[key]
+    return Run(pk=pk, started_at=started_at, external_id=external_id)
 
 
 def run_record_from_codecarbon_run(body: dict, *, external_id: str) -> RunRecord:
@@ -207,12 +246,7 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
         sample = sample_record_from_codecarbon_emission(body)
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
-    run = (
-        Run.objects.for_org(token.organization)
-        .filter(source=SOURCE_LIVE, external_id=str(body.get("run_id", ""))[:128], project=token.project)
-        .only("pk", "started_at")
-        .first()
-    )
+    run = _live_run(token, str(body.get("run_id", ""))[:128])
     if run is None:
         return _error(403, "unknown run_id for this token's project: POST /runs first")
     stored = run_sample_append(run=run, sample=sample)

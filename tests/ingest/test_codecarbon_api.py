@@ -49,6 +49,15 @@ def test_runs_then_emissions_store_the_delta(client, ingest_token):
 
 
 @pytest.mark.django_db
+def test_a_sample_stamped_before_the_run_start_is_stored(client, ingest_token):
+    run_id = _open_run(client, ingest_token)
+    early = {**EMISSION_BODY, "run_id": run_id, "timestamp": "2020-01-01T00:00:00+00:00"}
+    assert _post(client, "/api/codecarbon/emissions", early, ingest_token).status_code == 201
+    run = Run.objects.get(external_id=run_id)
+    assert run.ended_at == run.started_at and run.energy_kwh > 0
+
+
+@pytest.mark.django_db
 def test_double_slash_paths_are_accepted(client, ingest_token):
     run_id = _open_run(client, ingest_token)
     response = _post(client, "/api/codecarbon//emissions", {**EMISSION_BODY, "run_id": run_id}, ingest_token)
@@ -178,3 +187,13 @@ def test_the_real_codecarbon_client_reports_to_greenguild(live_server, org_a, in
     rows = response.json()["results"]
     assert [row["external_id"] for row in rows] == [run.external_id]
     assert rows[0]["energy_kwh"] == pytest.approx(run.energy_kwh)
+
+
+@pytest.mark.django_db
+def test_revocation_takes_effect_once_the_token_cache_expires(client, ingest_token, monkeypatch):
+    from ingest import codecarbon
+
+    assert _post(client, "/api/codecarbon/runs", RUN_BODY, ingest_token).status_code == 201
+    ApiToken.objects.update(revoked_at="2026-01-01T00:00:00Z")
+    monkeypatch.setattr(codecarbon, "TOKEN_CACHE_S", 0.0)
+    assert _post(client, "/api/codecarbon/runs", RUN_BODY, ingest_token).status_code == 403
