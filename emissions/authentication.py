@@ -1,6 +1,7 @@
 """DRF authentication by project-scoped API token (kept apart from the views: settings import it early)."""
 
 from django.contrib.auth.models import AnonymousUser
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
@@ -24,3 +25,17 @@ class ApiTokenAuthentication(BaseAuthentication):
         if token is None:
             raise exceptions.AuthenticationFailed("invalid or revoked token")
         return AnonymousUser(), token
+
+
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Describes the token scheme in the OpenAPI schema (``/api/schema/``)."""
+
+    target_class = "emissions.authentication.ApiTokenAuthentication"
+    name = "apiToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A project-scoped GreenGuild token (Settings › Tokens, or manage.py create_token).",
+        }

@@ -6,16 +6,18 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from emissions.api import InventoryApi, ProjectViewSet, RunViewSet, SiteViewSet, TeamViewSet
+from emissions.api import InventoryApi, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views
 from ingest import codecarbon
-from ingest.api import ImportBatchViewSet, RowErrorViewSet
+from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
 
+# "/api/v1/runs" and "/api/v1/runs/" both work: API clients rarely agree on the trailing slash.
 router = DefaultRouter()
+router.trailing_slash = "/?"
 router.register("teams", TeamViewSet, basename="team")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("sites", SiteViewSet, basename="site")
-router.register("runs", RunViewSet, basename="run")
+router.register("runs", RunIngestViewSet, basename="run")
 router.register("imports", ImportBatchViewSet, basename="import-batch")
 router.register("row-errors", RowErrorViewSet, basename="row-error")
 

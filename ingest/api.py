@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from emissions.api import OrgScopedViewSet
-from emissions.choices import Role
+from emissions.api import OrgScopedViewSet, RunViewSet
+from emissions.choices import Role, RunKind
+from emissions.models import ApiToken
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
+from ingest.parsers.native_json import payload_runs
+from ingest.records import ParseError
 from ingest.services import import_batch_create
 
 
@@ -31,6 +35,34 @@ class ImportBatchSerializer(serializers.ModelSerializer):
 class ImportBatchUploadSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=sorted(PARSERS))
     file = serializers.FileField()
+
+
+class NativeRunSerializer(serializers.Serializer):
+    """One run of the native format; units are in the field names. Only the documented fields are read."""
+
+    external_id = serializers.CharField(help_text="Your tool's run id; re-sending it replaces the run")
+    project = serializers.CharField(required=False, help_text="Project slug (ignored with an ingest token)")
+    kind = serializers.ChoiceField(choices=RunKind.values, required=False)
+    started_at = serializers.DateTimeField()
+    ended_at = serializers.DateTimeField(required=False)
+    duration_s = serializers.FloatField(required=False, min_value=0)
+    energy_kwh = serializers.FloatField(min_value=0, help_text="IT energy (kWh)")
+    cpu_energy_kwh = serializers.FloatField(required=False, min_value=0)
+    gpu_energy_kwh = serializers.FloatField(required=False, min_value=0)
+    ram_energy_kwh = serializers.FloatField(required=False, min_value=0)
+    tracker_pue = serializers.FloatField(required=False, min_value=1, help_text="PUE already applied, if any")
+    gpu_model = serializers.CharField(required=False)
+    gpu_count = serializers.IntegerField(required=False, min_value=0)
+    cloud_provider = serializers.ChoiceField(choices=["aws", "gcp", "azure"], required=False)
+    cloud_region = serializers.CharField(required=False)
+    tracker_emissions_kg_co2e = serializers.FloatField(required=False, min_value=0)
+    tokens_processed = serializers.IntegerField(required=False, min_value=0)
+    inferences_count = serializers.IntegerField(required=False, min_value=0)
+    tags = serializers.DictField(child=serializers.CharField(), required=False)
+
+
+class NativeRunsSerializer(serializers.Serializer):
+    runs = NativeRunSerializer(many=True)
 
 
 class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
@@ -67,3 +99,38 @@ class RowErrorViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     def refine_queryset(self, queryset):
         batch = self.request.query_params.get("batch")
         return queryset.filter(batch_id=batch) if batch and batch.isdigit() else queryset
+
+
+class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
+    """Runs of your organization (read), and ``POST`` a batch of runs in the native format.
+
+    ``POST /api/v1/runs`` takes ``{"runs": [...]}`` (docs/import-formats.md, "Native runs") from a
+    guild member or an ``ingest`` token (whose project every run then belongs to). It answers 202 with
+    the ImportBatch that processes it: follow ``/api/v1/imports/<id>/`` for counts and row errors.
+    """
+
+    write_roles = (Role.ORG_ADMIN, Role.GUILD_MEMBER, Role.TEAM_MEMBER)
+    token_scopes_write = (ApiToken.Scope.INGEST,)
+
+    @extend_schema(request=NativeRunsSerializer, responses={202: ImportBatchSerializer})
+    def create(self, request):
+        content = request.body
+        try:
+            payload_runs(content)
+        except ParseError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
+        token = request.auth if isinstance(request.auth, ApiToken) else None
+        options = {}
+        if token is not None:
+            options["project"] = token.project.slug
+            if token.site_id:
+                options["site"] = token.site.slug
+        batch = import_batch_create(
+            organization=self.organization,
+            source="native_json",
+            filename="api-runs.json",
+            content=content,
+            created_by=request.user if request.user.is_authenticated else None,
+            options=options,
+        )
+        return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)

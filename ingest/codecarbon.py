@@ -27,6 +27,7 @@ from emissions.models import ApiToken, Run
 from emissions.records import RunRecord, RunSampleRecord
 from emissions.services.runs import run_sample_append, run_upsert_many
 from emissions.services.tokens import api_token_authenticate
+from ingest.loaders import runs_load
 
 SOURCE_LIVE = "codecarbon_api"
 SOURCE_HTTP_OUTPUT = "codecarbon_http"
@@ -264,7 +265,9 @@ def codecarbon_http_output(request: HttpRequest, token: str) -> JsonResponse:
         record = run_record_from_codecarbon_output(_body(request))
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
-    outcome = run_upsert_many(
-        organization=api_token.organization, records=[record], project=api_token.project, site=api_token.site
-    )
+    options = {"project": api_token.project.slug, **({"site": api_token.site.slug} if api_token.site_id else {})}
+    # Through the tracker loader, so a run already imported from its emissions.csv is not counted twice.
+    outcome = runs_load(organization=api_token.organization, records=[record], options=options)
+    if outcome.rejected:
+        return _error(409, next(iter(outcome.rejected.values())))
     return JsonResponse({"run_id": record.external_id, "stored": bool(outcome.loaded)}, status=201)

@@ -40,7 +40,8 @@ def import_batch_create(
         checksum=hashlib.sha256(content).hexdigest(),
         size_bytes=len(content),
         created_by=created_by,
-        options=options or {},
+        # The file name is kept in the options too: some formats carry their run id only in it (carbontracker).
+        options={"filename": filename, **(options or {})},
     )
     batch.raw_file.save(filename or f"{source}.csv", ContentFile(content), save=False)
     batch.save()

@@ -416,7 +416,15 @@ class _LedgerBuilder:
             .select_related("project", "cloud_region__zone")
         )
         unlocated_kwh, unlocated = 0.0, 0
+        emissions_only_kg, emissions_only = 0.0, 0
         for run in runs:
+            if "emissions_only_no_energy" in run.flags:
+                # A model card gives a tracker's kgCO2e but no energy: nothing to recompute, so disclose it.
+                emissions_only, emissions_only_kg = (
+                    emissions_only + 1,
+                    emissions_only_kg + (run.tracker_emissions_kg_co2e or 0),
+                )
+                continue
             if run.site_id is not None:
                 continue
             if run.cloud_region is None:
@@ -458,6 +466,11 @@ class _LedgerBuilder:
                 quality=QualityTier.MEASURED,
                 factors={"location": factor.as_provenance(), "pue": region.pue},
                 flags=list(factor.flags),
+            )
+        if emissions_only:
+            self.gaps.append(
+                f"{emissions_only} run(s) report only the tracker's emissions ({emissions_only_kg:,.3f} kgCO2e), no "
+                "energy: not in the ledger"
             )
         if unlocated:
             self.gaps.append(f"{unlocated} run(s) with neither a site nor a cloud region ({unlocated_kwh:,.1f} kWh IT)")

@@ -10,16 +10,25 @@ from dataclasses import dataclass
 
 from emissions.services import inventory
 from emissions.services.sites import site_upsert_many
+from ingest.loaders import runs_load
 from ingest.parsers import (
+    boamps_json,
     carbon_credits,
+    carbontracker,
+    codecarbon_csv,
+    codecarbon_task_csv,
     disposal_factors,
+    eco2ai_csv,
     energy_instruments,
     fuel,
     grid_factors,
     hardware_assets,
+    hf_model_card,
+    native_json,
     refrigerant,
     site_electricity,
     sites,
+    zeus_csv,
 )
 
 
@@ -71,4 +80,34 @@ PARSERS: dict[str, Source] = {
         parse=disposal_factors.parse,
         load=inventory.disposal_factor_upsert_many,
     ),
+    # Tracker files (runs): docs/import-formats.md "Tracker files".
+    "codecarbon_csv": Source(
+        label="CodeCarbon emissions.csv (one file, or a ZIP of per-rank files)",
+        parse=codecarbon_csv.parse,
+        load=runs_load,
+        takes_options=True,
+    ),
+    "codecarbon_task_csv": Source(
+        label="CodeCarbon task CSV (emissions_<experiment>_<run_id>.csv)",
+        parse=codecarbon_task_csv.parse,
+        load=runs_load,
+        takes_options=True,
+    ),
+    "carbontracker": Source(
+        label="carbontracker logs (log directory as ZIP, or an *_output.log)",
+        parse=carbontracker.parse,
+        load=runs_load,
+        takes_options=True,
+    ),
+    "eco2ai_csv": Source(label="eco2ai emission.csv", parse=eco2ai_csv.parse, load=runs_load, takes_options=True),
+    "zeus_csv": Source(label="Zeus ZeusMonitor log CSV", parse=zeus_csv.parse, load=runs_load, takes_options=True),
+    "hf_model_card": Source(
+        label="Hugging Face model card README.md (co2_eq_emissions)",
+        parse=hf_model_card.parse,
+        load=runs_load,
+        takes_options=True,
+    ),
+    "boamps_json": Source(label="BoAmps report JSON", parse=boamps_json.parse, load=runs_load, takes_options=True),
+    # GreenGuild's own format (POST /api/v1/runs, or a .json file): docs/import-formats.md "Native runs".
+    "native_json": Source(label="Native runs (JSON)", parse=native_json.parse, load=runs_load, takes_options=True),
 }

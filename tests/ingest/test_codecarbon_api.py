@@ -197,3 +197,22 @@ def test_revocation_takes_effect_once_the_token_cache_expires(client, ingest_tok
     ApiToken.objects.update(revoked_at="2026-01-01T00:00:00Z")
     monkeypatch.setattr(codecarbon, "TOKEN_CACHE_S", 0.0)
     assert _post(client, "/api/codecarbon/runs", RUN_BODY, ingest_token).status_code == 403
+
+
+@pytest.mark.django_db
+def test_http_output_of_a_run_already_imported_from_its_csv_is_refused(client, org_a, ingest_token, media_root):
+    from ingest.services import import_batch_create, import_batch_process
+
+    body = json.loads((SAMPLES / "http_output.json").read_text())
+    header = ",".join(key for key in body if key != "user")
+    row = ",".join("" if body[key] is None else str(body[key]) for key in body if key != "user")
+    content = f"{header}\n{row}\n".encode()
+    batch = import_batch_create(organization=org_a, source="codecarbon_csv", filename="emissions.csv", content=content)
+    assert import_batch_process(batch=batch).rows_loaded == 1
+    response = _post(client, f"/api/codecarbon/http-output/{ingest_token}", body, None)
+    assert (
+        response.status_code == 409
+        and "counted twice" in response.json()["detail"]
+        or "twice" in response.json()["detail"]
+    )
+    assert Run.objects.filter(external_id=body["run_id"]).count() == 1

@@ -1,0 +1,129 @@
+"""Loading parsed tracker runs: batch options resolved to the organization's objects, then run_upsert_many.
+
+Options (``ImportBatch.options``): ``project`` (slug; the organization's project, created if missing),
+``team`` (slug of an existing team; unknown → every record rejected), ``site`` (slug of one of the
+organization's sites; unknown → every record rejected). ``timezone``, ``kind`` and ``merge_ranks`` are
+read by the parsers.
+
+Two guards sit here because only the store knows what was imported before:
+
+* **One CodeCarbon run, one source.** The same CodeCarbon run can arrive as its emissions.csv row
+  (``codecarbon_csv``), its HTTP-output record (``codecarbon_http``), its BoAmps report (``boamps_json``)
+  or split into tasks (``codecarbon_task_csv``, ids ``<run_id>:<task>``). Stored under two sources it
+  would be counted twice, so a record whose CodeCarbon run id is already stored under another of these
+  sources is rejected with the reason.
+* **Undated records** (flag ``time_unknown``: a model card) keep the dates of the stored run, so a
+  re-import is a duplicate instead of moving the run to the import day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from functools import reduce
+from operator import or_
+
+from django.db.models import Q
+
+from emissions.models import Organization, Run, Site, Team
+from emissions.records import RunRecord, UpsertOutcome
+from emissions.services.runs import project_resolve, run_upsert_many
+
+# Sources that key runs on the CodeCarbon run id; task runs append ":<task_name>".
+CODECARBON_WHOLE_RUN_SOURCES = ("codecarbon_csv", "codecarbon_http", "boamps_json")
+CODECARBON_TASK_SOURCE = "codecarbon_task_csv"
+
+
+def runs_load(
+    *,
+    organization: Organization,
+    records: Sequence[RunRecord],
+    source_batch_id: int | None = None,
+    options: dict | None = None,
+) -> UpsertOutcome:
+    """Resolve the batch options, drop records the guards refuse, and upsert the rest."""
+    options = options or {}
+    records = list(records)
+    if not records:
+        return UpsertOutcome()
+    team = site = None
+    reason = ""
+    if options.get("team"):
+        team = Team.objects.for_org(organization).filter(slug__iexact=str(options["team"])).first()
+        if team is None:
+            reason = f"unknown team {options['team']!r}: no team of this organization has that slug"
+    if options.get("site") and not reason:
+        site = Site.objects.for_org(organization).filter(slug__iexact=str(options["site"])).first()
+        if site is None:
+            reason = f"unknown site {options['site']!r}: no site of this organization has that slug"
+    if reason:
+        return UpsertOutcome(rejected=dict.fromkeys(range(len(records)), reason))
+    project = None
+    if options.get("project"):
+        project = project_resolve(organization=organization, name=str(options["project"]), team=team)
+    rejected = _already_stored_elsewhere(organization, records)
+    records = _keep_stored_dates(organization, records)
+    positions = [index for index in range(len(records)) if index not in rejected]
+    outcome = run_upsert_many(
+        organization=organization,
+        records=[records[index] for index in positions],
+        source_batch_id=source_batch_id,
+        project=project,
+        team=team,
+        site=site,
+    )
+    outcome.rejected = {positions[index]: why for index, why in outcome.rejected.items()} | rejected
+    return outcome
+
+
+def _codecarbon_run_id(record: RunRecord) -> str:
+    if record.source == CODECARBON_TASK_SOURCE:
+        return record.external_id.rsplit(":", 1)[0]
+    if record.source == "boamps_json" and record.tracker_name.lower() != "codecarbon":
+        return ""
+    return record.external_id if record.source in CODECARBON_WHOLE_RUN_SOURCES else ""
+
+
+def _already_stored_elsewhere(organization: Organization, records: list[RunRecord]) -> dict[int, str]:
+    """Position → reason for records whose CodeCarbon run is stored under another source."""
+    wanted = {index: run_id for index, record in enumerate(records) if (run_id := _codecarbon_run_id(record))}
+    if not wanted:
+        return {}
+    runs = Run.objects.for_org(organization)
+    stored: dict[str, list[tuple[str, str]]] = {}
+    whole = runs.filter(source__in=CODECARBON_WHOLE_RUN_SOURCES, external_id__in=set(wanted.values()))
+    for source, external_id in whole.values_list("source", "external_id"):
+        stored.setdefault(external_id, []).append((source, external_id))
+    whole_ids = sorted({run_id for index, run_id in wanted.items() if records[index].source != CODECARBON_TASK_SOURCE})
+    for start in range(0, len(whole_ids), 100):  # OR-ed prefixes in chunks (SQLite limits expression depth)
+        prefixes = reduce(or_, (Q(external_id__startswith=f"{run_id}:") for run_id in whole_ids[start : start + 100]))
+        tasks = runs.filter(prefixes, source=CODECARBON_TASK_SOURCE).values_list("external_id", flat=True)
+        for external_id in tasks:
+            stored.setdefault(external_id.rsplit(":", 1)[0], []).append((CODECARBON_TASK_SOURCE, external_id))
+    rejected = {}
+    for index, run_id in wanted.items():
+        others = [(source, ext) for source, ext in stored.get(run_id, []) if source != records[index].source]
+        if others:
+            source, external_id = others[0]
+            rejected[index] = (
+                f"CodeCarbon run {run_id} is already stored from {source} (run {external_id}); importing it as "
+                f"{records[index].source} too would count its energy twice. Delete that run first to switch sources."
+            )
+    return rejected
+
+
+def _keep_stored_dates(organization: Organization, records: list[RunRecord]) -> list[RunRecord]:
+    undated = {(r.source, r.external_id) for r in records if "time_unknown" in r.flags}
+    if not undated:
+        return records
+    stored = {
+        (run.source, run.external_id): run
+        for run in Run.objects.for_org(organization).filter(
+            source__in={source for source, _ in undated}, external_id__in={ext for _, ext in undated}
+        )
+    }
+    result = []
+    for record in records:
+        run = stored.get((record.source, record.external_id)) if "time_unknown" in record.flags else None
+        result.append(replace(record, started_at=run.started_at, ended_at=run.ended_at) if run else record)
+    return result
