@@ -1,8 +1,10 @@
 """Django admin for the domain: the instance operator's tool (staff only, sees every organization)."""
 
 from django.contrib import admin
+from django.template.response import TemplateResponse
 
 from emissions import models
+from emissions.services.tokens import api_token_create, api_token_revoke
 
 
 @admin.register(models.Organization)
@@ -171,3 +173,42 @@ class CarbonCreditAdmin(admin.ModelAdmin):
 @admin.register(models.DisposalFactor)
 class DisposalFactorAdmin(admin.ModelAdmin):
     list_display = ["asset_class", "disposal_route", "kg_co2e_per_unit", "dataset", "organization"]
+
+
+@admin.register(models.ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens: adding one generates it and shows it once; only its SHA-256 is stored."""
+
+    list_display = ["name", "prefix", "organization", "project", "scope", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["organization", "scope"]
+    fields = ["organization", "project", "site", "name", "scope", "prefix", "last_used_at", "revoked_at"]
+    readonly_fields = ["prefix", "last_used_at"]
+    actions = ["revoke"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        token, plaintext = api_token_create(
+            organization=obj.organization, project=obj.project, site=obj.site, name=obj.name, scope=obj.scope,
+            created_by=request.user,
+        )  # fmt: skip
+        obj.pk, obj.token_sha256, obj.prefix = token.pk, token.token_sha256, token.prefix
+        request.greenguild_new_token = plaintext
+
+    def response_add(self, request, obj, post_url_continue=None):
+        plaintext = getattr(request, "greenguild_new_token", None)
+        if plaintext is None:
+            return super().response_add(request, obj, post_url_continue)
+        context = {
+            **self.admin_site.each_context(request),
+            "token": obj,
+            "plaintext": plaintext,
+            "title": "Token created",
+        }
+        return TemplateResponse(request, "admin/emissions/apitoken/created.html", context)
+
+    @admin.action(description="Revoke the selected tokens")
+    def revoke(self, request, queryset):
+        for token in queryset.filter(revoked_at__isnull=True):
+            api_token_revoke(organization=token.organization, token_id=token.pk)

@@ -23,6 +23,9 @@ router.register("row-errors", RowErrorViewSet, basename="row-error")
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("imports/", views.imports, name="imports"),
+    path("settings/tokens/", views.tokens, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", health.healthz, name="healthz"),

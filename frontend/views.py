@@ -2,9 +2,20 @@
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.shortcuts import render
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
 
+from emissions.choices import Role
+from emissions.models import ApiToken
+from emissions.services.tokens import api_token_create, api_token_revoke
+from frontend.forms import ImportUploadForm, TokenCreateForm
+from ingest.models import ImportBatch
+from ingest.services import import_batch_create
 from reporting.selectors import organization_overview, team_activity_summary
+
+# Roles that may create tokens and upload imports.
+WRITE_ROLES = (Role.ORG_ADMIN, Role.GUILD_MEMBER)
 
 
 def membership_required(view):
@@ -30,3 +41,63 @@ def home(request):
         "teams": team_activity_summary(organization=organization).to_dict("records"),
     }
     return render(request, "frontend/home.html", context)
+
+
+def _require_write(request) -> None:
+    if request.membership.role not in WRITE_ROLES:
+        raise PermissionDenied("Only organization admins and guild members may do this.")
+
+
+@membership_required
+def tokens(request):
+    """API tokens of the organization: create (the token is shown once), list, revoke."""
+    organization = request.membership.organization
+    form = TokenCreateForm(request.POST or None, organization=organization)
+    created = None
+    if request.method == "POST":
+        _require_write(request)
+        if form.is_valid():
+            created = api_token_create(organization=organization, created_by=request.user, **form.cleaned_data)
+            form = TokenCreateForm(organization=organization)
+    context = {
+        "form": form,
+        "created": created,
+        "tokens": ApiToken.objects.for_org(organization).select_related("project", "site"),
+        "can_write": request.membership.role in WRITE_ROLES,
+    }
+    return render(request, "frontend/tokens.html", context)
+
+
+@require_POST
+@membership_required
+def token_revoke(request, token_id: int):
+    """Revoke one token of the organization."""
+    _require_write(request)
+    try:
+        api_token_revoke(organization=request.membership.organization, token_id=token_id)
+    except ApiToken.DoesNotExist as exc:
+        raise Http404("No such token in your organization.") from exc
+    return redirect("tokens")
+
+
+@membership_required
+def imports(request):
+    """Import batches with live progress, and the upload form."""
+    organization = request.membership.organization
+    form = ImportUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST":
+        _require_write(request)
+        if form.is_valid():
+            upload = form.cleaned_data["file"]
+            import_batch_create(
+                organization=organization,
+                source=form.cleaned_data["source"],
+                filename=upload.name,
+                content=upload.read(),
+                created_by=request.user,
+                options=form.options(),
+            )
+            return redirect("imports")
+    batches = ImportBatch.objects.for_org(organization).select_related("created_by")[:50]
+    context = {"form": form, "batches": batches, "can_write": request.membership.role in WRITE_ROLES}
+    return render(request, "frontend/imports.html", context)

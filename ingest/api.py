@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import csv
+
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
@@ -14,21 +18,32 @@ from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.native_json import payload_runs
 from ingest.records import ParseError
-from ingest.services import import_batch_create
+from ingest.services import import_batch_create, import_batch_progress
+
+
+def spreadsheet_safe(value: str) -> str:
+    """Neutralize formula injection: a cell starting with = + - @ (or a tab/CR) gets a leading quote."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class RowErrorSerializer(serializers.ModelSerializer):
     class Meta:
         model = RowError
-        fields = ["row_number", "column", "reason"]
+        fields = ["row_number", "column", "value", "reason"]
 
 
 class ImportBatchSerializer(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField(help_text="Live rows_done / rows_estimated / progress_pct")
+
+    def get_progress(self, batch: ImportBatch) -> dict:
+        return import_batch_progress(batch=batch)
+
     class Meta:
         model = ImportBatch
         fields = [
             "id", "source", "filename", "checksum", "size_bytes", "status", "progress_pct", "rows_total",
-            "rows_loaded", "rows_duplicate", "rows_rejected", "error", "created_at", "finished_at",
+            "rows_loaded", "rows_duplicate", "rows_rejected", "error", "created_at", "finished_at", "progress",
         ]  # fmt: skip
 
 
@@ -88,6 +103,20 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSc
             created_by=request.user,
         )
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
+
+    @action(detail=True, methods=["get"], url_path="row-errors.csv")
+    def row_errors_csv(self, request, pk=None):
+        """The batch's rejected rows as CSV: row number, column, value, reason."""
+        batch = self.get_object()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-row-errors.csv"'
+        writer = csv.writer(response)
+        writer.writerow(["row_number", "column", "value", "reason"])
+        for error in batch.row_errors.order_by("row_number", "pk").iterator():
+            writer.writerow(
+                [error.row_number, *(spreadsheet_safe(v) for v in (error.column, error.value, error.reason))]
+            )
+        return response
 
 
 class RowErrorViewSet(mixins.ListModelMixin, OrgScopedViewSet):

@@ -104,3 +104,49 @@ def test_malformed_json_is_400_and_oversized_bodies_413(client, alice, settings)
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024
     response = _post(client, {"runs": [RUN] * 20})
     assert response.status_code == 413 and "exceeds the limit" in response.json()["detail"]
+
+
+@pytest.mark.django_db
+def test_a_batch_retried_after_a_crash_loads_everything_exactly_once(org_a, media_root, monkeypatch):
+    """A worker dies after the first chunk: nothing of the batch is kept; the redelivered task loads it once."""
+    from ingest import services
+    from ingest.services import import_batch_create, import_batch_process
+
+    runs = [{**RUN, "external_id": f"job-{i}"} for i in range(5)]
+    batch = import_batch_create(
+        organization=org_a, source="native_json", filename="r.json", content=json.dumps({"runs": runs}).encode()
+    )
+    monkeypatch.setattr(services, "LOAD_CHUNK_ROWS", 2)
+    real_load_chunk = services._load_chunk
+    calls = []
+
+    def crash_on_second_chunk(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise SystemExit("worker killed")  # not an Exception: nothing in the service may swallow it
+        return real_load_chunk(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_load_chunk", crash_on_second_chunk)
+    with pytest.raises(SystemExit):
+        import_batch_process(batch=batch)
+    assert Run.objects.filter(source="native").count() == 0  # the first chunk was rolled back with the batch
+    monkeypatch.setattr(services, "_load_chunk", real_load_chunk)
+    batch = import_batch_process(batch=ImportBatch.objects.get(pk=batch.pk))
+    assert (batch.status, batch.rows_total, batch.rows_loaded, batch.rows_duplicate) == ("done", 5, 5, 0)
+    assert Run.objects.filter(source="native").count() == 5
+    assert sum(Run.objects.filter(source="native").values_list("energy_kwh", flat=True)) == pytest.approx(5 * 12.5)
+
+
+@pytest.mark.django_db
+def test_row_errors_download_as_safe_csv(client, alice, org_a, media_root, django_capture_on_commit_callbacks):
+    client.force_login(alice)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _post(client, {"runs": [RUN, {**RUN, "external_id": "=HYPERLINK(1)", "energy_kwh": -2}]})
+    batch_id = response.json()["id"]
+    detail = client.get(f"/api/v1/imports/{batch_id}/").json()
+    assert detail["progress"]["progress_pct"] == 100
+    download = client.get(f"/api/v1/imports/{batch_id}/row-errors.csv")
+    assert download.status_code == 200 and download["Content-Type"].startswith("text/csv")
+    lines = download.content.decode().splitlines()
+    assert lines[0] == "row_number,column,value,reason"
+    assert lines[1].startswith("2,energy_kwh,'-2,")  # the negative value is neutralized for spreadsheets
