@@ -2,7 +2,8 @@
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/greenguild_bench .venv/bin/python bench/codecarbon_api.py
 
-Creates (or reuses) the bench database, migrates it, opens 64 runs through ``POST /api/codecarbon/runs``,
+Creates a fresh bench database (dropping any earlier one), migrates it, opens 64 runs through
+``POST /api/codecarbon/runs``,
 then drives ``POST /api/codecarbon/emissions`` with wrk (unique samples spread over the runs) and the
 same load against ``/bench/floor`` (a view that only answers 201) under the same gunicorn settings.
 Reports requests/s, median and p99 latency, errors, and checks that every answered sample was stored.
@@ -64,14 +65,17 @@ def _environment(database_url: str) -> dict[str, str]:
 
 
 def _database_create(database_url: str) -> None:
+    """A fresh database for every run, so earlier runs' rows do not slow this one down."""
     import psycopg
 
     parts = urlsplit(database_url)
     admin = parts._replace(path="/postgres").geturl()
+    name = parts.path[1:]
+    if not name.startswith("greenguild_bench"):
+        sys.exit("the benchmark drops its database: use a name starting with greenguild_bench")
     with psycopg.connect(admin, autocommit=True) as connection:
-        exists = connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", [parts.path[1:]]).fetchone()
-        if not exists:
-            connection.execute(f'CREATE DATABASE "{parts.path[1:]}"')
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _manage(env: dict, *args: str) -> str:

@@ -82,7 +82,10 @@ _database_url = env_str("DATABASE_URL", "")
 if _database_url:
     try:
         _database = dj_database_url.parse(
-            _database_url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0), conn_health_checks=True
+            _database_url,
+            conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0),
+            # A health check costs a round trip per request; it saves one failed request after a database restart.
+            conn_health_checks=env_bool("DB_CONN_HEALTH_CHECKS", True),
         )
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc

@@ -121,7 +121,8 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
 
     Insert and totals update share one transaction, so the sample is durable before the tracker gets
     its 201 and a retry can never be counted twice (unique (run, dedupe_key)). This is the hottest
-    path of the product: one ``INSERT … ON CONFLICT DO NOTHING`` (no savepoint) and one ``UPDATE``.
+    path of the product: one ``INSERT … ON CONFLICT DO NOTHING`` (no savepoint) and one ``UPDATE``, sent
+    as a single statement on PostgreSQL.
     """
     values = {f.name: getattr(sample, f.name) for f in fields(sample)}
     values["recorded_at"] = connection.ops.adapt_datetimefield_value(sample.recorded_at)
@@ -132,10 +133,6 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
         f"INSERT INTO {quote(RunSample._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT (run_id, dedupe_key) DO NOTHING RETURNING id"
     )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [run.pk, *values.values()])
-        if cursor.fetchone() is None:
-            return False
     elapsed_s = max((sample.recorded_at - run.started_at).total_seconds(), 0.0)
     greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
     # Hand-written for the same reason as the INSERT; the client truncates each delta's duration to whole
@@ -148,13 +145,22 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
         f" duration_s = {greatest}(duration_s, %s),"
         f" ended_at = {greatest}(COALESCE(ended_at, started_at), started_at, %s), updated_at = %s WHERE id = %s"
     )
+    insert_params = [run.pk, *values.values()]
+    update_params = [
+        sample.energy_kwh, sample.cpu_energy_kwh, sample.gpu_energy_kwh, sample.ram_energy_kwh,
+        sample.tracker_emissions_kg_co2e or 0.0, elapsed_s, values["recorded_at"],
+        connection.ops.adapt_datetimefield_value(timezone.now()), run.pk,
+    ]  # fmt: skip
     with connection.cursor() as cursor:
-        cursor.execute(
-            update,
-            [
-                sample.energy_kwh, sample.cpu_energy_kwh, sample.gpu_energy_kwh, sample.ram_energy_kwh,
-                sample.tracker_emissions_kg_co2e or 0.0, elapsed_s, values["recorded_at"],
-                connection.ops.adapt_datetimefield_value(timezone.now()), run.pk,
-            ],
-        )  # fmt: skip
+        if connection.vendor == "postgresql":
+            # One round trip: the UPDATE runs only when the INSERT stored a new row.
+            cursor.execute(
+                f"WITH inserted AS ({sql}) {update} AND EXISTS (SELECT 1 FROM inserted) RETURNING 1",  # noqa: S608
+                insert_params + update_params,
+            )
+            return cursor.fetchone() is not None
+        cursor.execute(sql, insert_params)
+        if cursor.fetchone() is None:
+            return False
+        cursor.execute(update, update_params)
     return True
