@@ -197,3 +197,93 @@ class RunSampleRecord:
     cpu_utilization_pct: float | None = None
     gpu_utilization_pct: float | None = None
     tracker_emissions_kg_co2e: float | None = None
+
+
+@dataclass(frozen=True)
+class CloudUsageRecord:
+    """One normalized cloud billing line, whatever the export dialect (AWS CUR, GCP, Azure, FOCUS).
+
+    ``usage_quantity`` is in ``usage_unit``, a canonical unit of ingest/parsers/billing_units.py
+    (``hour``, ``vcpu-hour``, ``gb-hour``, ``gb-month``, ``gb``, ``request``, ``unit``...).
+    ``line_item_key`` is the provider's line item id, else a digest of the row: with
+    (provider, billing_period) it identifies the line, so a restated month replaces its lines.
+    """
+
+    provider: str
+    billing_account: str
+    account_id: str
+    billing_period: date
+    line_item_key: str
+    charge_category: str
+    service: str
+    sku: str
+    usage_type: str
+    instance_type: str
+    region: str
+    usage_start: datetime
+    usage_end: datetime
+    usage_quantity: float
+    usage_unit: str
+    cost: float
+    currency: str
+    resource_id: str = ""
+    tags: tuple[tuple[str, str], ...] = ()
+    vcpu_count: float | None = None
+    gpu_count: float | None = None
+    memory_gb: float | None = None
+
+
+@dataclass(frozen=True)
+class CloudEstimate:
+    """Billing-based energy and embodied estimate of one usage line (CCF-style, SCI embodied share).
+
+    Energies in kWh *before* PUE by class; ``pue`` the provider's; ``embodied_kg_co2e`` the SCI share
+    of the hardware's embodied emissions; ``classification`` compute | gpu | memory | storage |
+    network | unclassified | none (non-usage lines); ``coefficients`` records every value used and
+    its source; ``fell_back`` says whether an average replaced a specific coefficient.
+    """
+
+    compute_energy_kwh: float = 0.0
+    gpu_energy_kwh: float = 0.0
+    memory_energy_kwh: float = 0.0
+    storage_energy_kwh: float = 0.0
+    network_energy_kwh: float = 0.0
+    embodied_kg_co2e: float = 0.0
+    pue: float = 1.0
+    classification: str = "none"
+    fell_back: bool = False
+    coefficients: tuple[tuple[str, object], ...] = ()
+
+    @property
+    def it_energy_kwh(self) -> float:
+        return (
+            self.compute_energy_kwh
+            + self.gpu_energy_kwh
+            + self.memory_energy_kwh
+            + self.storage_energy_kwh
+            + self.network_energy_kwh
+        )
+
+
+@dataclass(frozen=True)
+class ProviderCarbonRecord:
+    """A cloud provider's own carbon figure for an account/project, region, service and month (kgCO2e).
+
+    Location- and market-based where the provider gives both (AWS CCFT: LBM/MBM; GCP: scope 2 both
+    ways plus scopes 1 and 3; Azure: scopes 1–3, market-based); ``total_*`` are what the customer
+    reports as Scope 3 Cat 1.
+    """
+
+    provider: str
+    account_id: str
+    billing_period: date
+    region: str
+    service: str
+    total_location_kg_co2e: float
+    total_market_kg_co2e: float
+    source_row_key: str
+    scope1_kg_co2e: float | None = None
+    scope2_location_kg_co2e: float | None = None
+    scope2_market_kg_co2e: float | None = None
+    scope3_kg_co2e: float | None = None
+    model_version: str = ""

@@ -251,12 +251,14 @@ class CloudUsage(models.Model):
     organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="cloud_usages")
     provider = models.CharField(max_length=10, choices=CloudProvider.choices)
     billing_account = models.CharField(max_length=100, blank=True)
+    account_id = models.CharField(max_length=100, blank=True, help_text="Usage account, project or subscription")
     billing_period = models.DateField(help_text="First day of the billing month")
     line_item_key = models.CharField(max_length=128, help_text="Line item id, or a digest of the row")
     charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
     service = models.CharField(max_length=200, blank=True)
     sku = models.CharField(max_length=200, blank=True)
     usage_type = models.CharField(max_length=200, blank=True)
+    instance_type = models.CharField(max_length=100, blank=True)
     region = models.CharField(max_length=64, blank=True)
     cloud_region = models.ForeignKey(
         "emissions.CloudRegion", null=True, blank=True, on_delete=models.PROTECT, related_name="usages"
@@ -278,6 +280,11 @@ class CloudUsage(models.Model):
     memory_energy_kwh = models.FloatField(null=True, blank=True)
     storage_energy_kwh = models.FloatField(null=True, blank=True)
     network_energy_kwh = models.FloatField(null=True, blank=True)
+    embodied_kg_co2e = models.FloatField(null=True, blank=True, help_text="SCI share of the hardware's embodied")
+    pue = models.FloatField(null=True, blank=True)
+    classification = models.CharField(max_length=20, blank=True)
+    estimate_fell_back = models.BooleanField(default=False)
+    coefficients = models.JSONField(default=dict, blank=True)
     provider_reported_kg_co2e = models.FloatField(null=True, blank=True)
     source_batch_id = models.BigIntegerField(null=True, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
@@ -330,3 +337,43 @@ class CarbonCredit(models.Model):
 
     def __str__(self) -> str:
         return f"{self.credit_id}: {self.tonnes_co2e} t ({self.cancelled_on})"
+
+
+class ProviderCarbon(models.Model):
+    """A cloud provider's own carbon figure (kgCO2e) for one account, region, service and month.
+
+    Where it exists it is the inventory number for that month (``provider_reported`` quality); the
+    billing estimate then only shares it out to teams and projects.
+    """
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="provider_carbon")
+    provider = models.CharField(max_length=10, choices=CloudProvider.choices)
+    account_id = models.CharField(max_length=100, blank=True)
+    billing_period = models.DateField(help_text="First day of the month")
+    region = models.CharField(max_length=64, blank=True)
+    service = models.CharField(max_length=200, blank=True)
+    source_row_key = models.CharField(max_length=128)
+    total_location_kg_co2e = models.FloatField()
+    total_market_kg_co2e = models.FloatField()
+    scope1_kg_co2e = models.FloatField(null=True, blank=True)
+    scope2_location_kg_co2e = models.FloatField(null=True, blank=True)
+    scope2_market_kg_co2e = models.FloatField(null=True, blank=True)
+    scope3_kg_co2e = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=50, blank=True)
+    source_batch_id = models.BigIntegerField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["billing_period", "provider", "account_id", "region", "service"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "provider", "billing_period", "source_row_key"], name="provider_carbon_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_location_kg_co2e__gte=0, total_market_kg_co2e__gte=0), name="provider_carbon_gte_0"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.account_id} {self.region} {self.service} {self.billing_period:%Y-%m}"
