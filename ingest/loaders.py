@@ -18,15 +18,18 @@ Two guards sit here because only the store knows what was imported before:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import reduce
 from operator import or_
 
+from django.conf import settings
 from django.db.models import Q
 
 from emissions.models import Organization, Run, Site, Team
-from emissions.records import RunRecord, UpsertOutcome
+from emissions.records import CloudUsageRecord, RunRecord, UpsertOutcome
+from emissions.services.cloud import cloud_usage_restated_months_replace, cloud_usage_upsert_many
 from emissions.services.runs import project_resolve, run_upsert_many
 
 # Sources that key runs on the CodeCarbon run id; task runs append ":<task_name>".
@@ -127,3 +130,45 @@ def _keep_stored_dates(organization: Organization, records: list[RunRecord]) -> 
         run = stored.get((record.source, record.external_id)) if "time_unknown" in record.flags else None
         result.append(replace(record, started_at=run.started_at, ended_at=run.ended_at) if run else record)
     return result
+
+
+@functools.lru_cache(maxsize=1)
+def _coefficient_tables():
+    """The shipped coefficient tables, read once per process (they change only with a release)."""
+    from emissions.cloud_estimation import coefficient_tables_load
+
+    return coefficient_tables_load()
+
+
+def cloud_usage_load(
+    *,
+    organization: Organization,
+    records: Sequence[CloudUsageRecord],
+    source_batch_id: int | None = None,
+    options: dict | None = None,
+) -> UpsertOutcome:
+    """Estimate energy and embodied per billing line (CCF-style), attribute it, and upsert it.
+
+    ``options`` may override the utilization assumptions (``cpu_utilization``, ``gpu_utilization``,
+    0–1) and the hardware lifespan (``lifespan_years``); defaults come from settings.
+    """
+    from emissions.cloud_estimation import estimate
+
+    options = options or {}
+    tables = _coefficient_tables()
+    assumptions = {
+        "cpu_utilization": float(options.get("cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION)),
+        "gpu_utilization": float(options.get("gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION)),
+        "lifespan_years": float(options.get("lifespan_years", settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)),
+    }
+    return cloud_usage_upsert_many(
+        organization=organization,
+        records=records,
+        estimator=lambda record: estimate(record, tables, **assumptions),
+        source_batch_id=source_batch_id,
+    )
+
+
+def cloud_usage_finalize(*, organization: Organization, source_batch_id: int) -> None:
+    """After a billing batch: its months replace what earlier imports stored for them."""
+    cloud_usage_restated_months_replace(organization=organization, source_batch_id=source_batch_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Iterator
 
 from django.core.cache import cache
 from django.core.files.base import ContentFile
@@ -20,6 +21,9 @@ logger = logging.getLogger(__name__)
 # Records are handed to the loading service in chunks so progress can be reported and memory stays flat.
 LOAD_CHUNK_ROWS = 5000
 PROGRESS_EVERY_ROWS = 1000
+STREAM_CHUNK_ROWS = 50_000
+# A billing export row is roughly this long; only used to estimate progress of a streamed file.
+BYTES_PER_BILLING_ROW = 400
 PROGRESS_TTL_S = 6 * 3600
 
 
@@ -60,17 +64,16 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress_pct=0, error=""
     )
-    with batch.raw_file.open("rb") as handle:
-        content = handle.read()
     counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
     try:
-        with transaction.atomic():
+        # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
+        # redelivered task starts afresh.
+        with transaction.atomic(), batch.raw_file.open("rb") as handle:
             RowError.objects.filter(batch=batch).delete()
             pending: list[ParsedRow] = []
             options = {"options": batch.options} if source.takes_options else {}
-            # Lines are a cheap estimate of rows for the progress bar (exact for CSV, rough for the rest).
-            rows_estimated = max(content.count(b"\n") - 1, 1)
-            for item in source.parse(content, **options):
+            items, rows_estimated = _items(source, handle, options)
+            for item in items:
                 counts["rows_total"] += 1
                 if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
                     _progress_report(batch, counts["rows_total"], rows_estimated)
@@ -82,6 +85,8 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
                     _load_chunk(batch, source, pending, counts, options)
                     pending = []
             _load_chunk(batch, source, pending, counts, options)
+            if source.finalize is not None:
+                source.finalize(organization=batch.organization, source_batch_id=batch.pk)
     except ParseError as exc:
         return _batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except OperationalError:
@@ -94,6 +99,21 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
         raise
     status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
     return _batch_finish(batch, status=status, error="", counts=counts)
+
+
+def _items(source, handle, options: dict) -> tuple[Iterator, int]:
+    """The parsed rows of a batch and an estimate of their number, for the progress bar.
+
+    Sources with ``read_chunks`` (billing exports, possibly many GB) are streamed from the file in
+    chunks; the others are small and parsed from memory, where lines estimate rows exactly for CSV.
+    """
+    if source.read_chunks is not None:
+        size = handle.seek(0, 2)
+        handle.seek(0)
+        chunks = source.read_chunks(handle, chunk_rows=STREAM_CHUNK_ROWS)
+        return (item for chunk in chunks for item in chunk), max(size // BYTES_PER_BILLING_ROW, 1)
+    content = handle.read()
+    return source.parse(content, **options), max(content.count(b"\n") - 1, 1)
 
 
 def _progress_key(batch_id: int) -> str:

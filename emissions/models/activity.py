@@ -285,6 +285,10 @@ class CloudUsage(models.Model):
     classification = models.CharField(max_length=20, blank=True)
     estimate_fell_back = models.BooleanField(default=False)
     coefficients = models.JSONField(default=dict, blank=True)
+    # Digest of the normalized line: an identical re-import is recognised as a duplicate.
+    row_digest = models.CharField(max_length=64, blank=True)
+    # How the owner was found: resource_tag, project_label, account or unallocated.
+    allocation_basis = models.CharField(max_length=20, blank=True)
     provider_reported_kg_co2e = models.FloatField(null=True, blank=True)
     source_batch_id = models.BigIntegerField(null=True, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)

@@ -42,6 +42,10 @@ class Source:
     parse: Callable
     load: Callable
     takes_options: bool = False
+    # Large exports: ``read_chunks(file, chunk_rows=)`` streams lists of rows instead of ``parse(bytes)``.
+    read_chunks: Callable | None = None
+    # Runs once after every row is loaded, in the batch's transaction (e.g. replacing restated months).
+    finalize: Callable | None = None
 
 
 PARSERS: dict[str, Source] = {

@@ -1,0 +1,203 @@
+"""Writes for cloud billing lines: attribution to teams, bulk idempotent upsert, restated months.
+
+A billing line is keyed on (organization, provider, billing period, line item key). A re-import
+writes identical lines as duplicates, changed lines as updates, and at the end of the batch
+(``cloud_usage_restated_months_replace``) removes the lines of the same billing account and month
+that the new file no longer contains: a restated month replaces the old one instead of adding to it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import astuple, dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from emissions.models import AllocationRule, CloudRegion, CloudUsage, Organization, Project, Team
+from emissions.records import CloudEstimate, CloudUsageRecord, UpsertOutcome
+
+# Tag keys that name a team or a project directly (case-insensitive); overridable in settings.
+DEFAULT_TEAM_TAG_KEYS = ("team", "owner", "team_name", "squad")
+DEFAULT_PROJECT_TAG_KEYS = ("project", "project_name", "ml_project", "model")
+# Parsers prefix a GCP project's labels with this, so resource labels can take precedence over them.
+PROJECT_LABEL_PREFIX = "project_label:"
+UPSERT_BATCH_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Owner:
+    team_id: int | None
+    project_id: int | None
+    basis: str  # resource_tag | project_label | account | unallocated
+
+
+class Attributor:
+    """Finds the team/project of a billing line: resource tag › project label › account › unallocated.
+
+    At each level an explicit AllocationRule (by priority) wins over a tag whose value is a team or
+    project slug under one of the alias keys (``team``, ``owner``, ``project`` …).
+    """
+
+    def __init__(self, organization: Organization):
+        self.rules = list(AllocationRule.objects.for_org(organization).order_by("priority", "pk"))
+        self.teams = {team.slug.lower(): team for team in Team.objects.for_org(organization)}
+        self.projects = {project.slug.lower(): project for project in Project.objects.for_org(organization)}
+        self.team_keys = tuple(getattr(settings, "GREENGUILD_TEAM_TAG_KEYS", DEFAULT_TEAM_TAG_KEYS))
+        self.project_keys = tuple(getattr(settings, "GREENGUILD_PROJECT_TAG_KEYS", DEFAULT_PROJECT_TAG_KEYS))
+
+    def owner(self, record: CloudUsageRecord) -> Owner:
+        resource = {k.lower(): v for k, v in record.tags if not k.lower().startswith(PROJECT_LABEL_PREFIX)}
+        labels = {
+            k.lower().removeprefix(PROJECT_LABEL_PREFIX): v
+            for k, v in record.tags
+            if k.lower().startswith(PROJECT_LABEL_PREFIX)
+        }
+        for basis, tags in (("resource_tag", resource), ("project_label", labels)):
+            found = self._by_tags(record, tags)
+            if found is not None:
+                return Owner(found[0], found[1], basis)
+        for rule in self.rules:
+            if rule.account_id and rule.account_id == record.account_id and self._provider_ok(rule, record):
+                return Owner(rule.team_id, rule.project_id, "account")
+        return Owner(None, None, "unallocated")
+
+    @staticmethod
+    def _provider_ok(rule: AllocationRule, record: CloudUsageRecord) -> bool:
+        return not rule.provider or rule.provider == record.provider
+
+    def _by_tags(self, record: CloudUsageRecord, tags: dict[str, str]) -> tuple[int, int | None] | None:
+        if not tags:
+            return None
+        for rule in self.rules:
+            if rule.tag_key and self._provider_ok(rule, record):
+                value = tags.get(rule.tag_key.lower())
+                if value is not None and (not rule.tag_value or rule.tag_value.lower() == value.lower()):
+                    return rule.team_id, rule.project_id
+        project = next(
+            (self.projects[v.lower()] for k in self.project_keys if (v := tags.get(k)) and v.lower() in self.projects),
+            None,
+        )
+        if project is not None:
+            return project.team_id, project.pk
+        team = next(
+            (self.teams[v.lower()] for k in self.team_keys if (v := tags.get(k)) and v.lower() in self.teams), None
+        )
+        return (team.pk, None) if team is not None else None
+
+
+def _digest(record: CloudUsageRecord, estimate: CloudEstimate, owner: Owner) -> str:
+    return hashlib.sha256(repr((astuple(record), astuple(estimate), owner)).encode()).hexdigest()
+
+
+@transaction.atomic
+def cloud_usage_upsert_many(
+    *,
+    organization: Organization,
+    records: Sequence[CloudUsageRecord],
+    estimator: Callable[[CloudUsageRecord], CloudEstimate],
+    source_batch_id: int | None = None,
+    row_numbers: Sequence[int] | None = None,
+) -> UpsertOutcome:
+    """Estimate, attribute and bulk-upsert billing lines; identical lines count as duplicates."""
+    outcome = UpsertOutcome()
+    if not records:
+        return outcome
+    attributor = Attributor(organization)
+    regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
+    keys = {(r.provider, r.billing_period, r.line_item_key) for r in records}
+    stored = {
+        (provider, period, key): digest
+        for provider, period, key, digest in CloudUsage.objects.for_org(organization)
+        .filter(line_item_key__in={key for _, _, key in keys})
+        .values_list("provider", "billing_period", "line_item_key", "row_digest")
+    }
+    rows: dict[tuple, CloudUsage] = {}
+    for index, record in enumerate(records):
+        estimate = estimator(record)
+        owner = attributor.owner(record)
+        digest = _digest(record, estimate, owner)
+        key = (record.provider, record.billing_period, record.line_item_key)
+        if stored.get(key) == digest:
+            outcome.duplicate += 1
+        else:
+            outcome.loaded += 1
+        # Later rows with the same key (a file repeating a line) replace earlier ones: last one wins.
+        rows[key] = _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index)
+    CloudUsage.objects.bulk_create(
+        list(rows.values()),
+        batch_size=UPSERT_BATCH_ROWS,
+        update_conflicts=True,
+        unique_fields=["organization", "provider", "billing_period", "line_item_key"],
+        update_fields=_UPDATE_FIELDS,
+    )
+    return outcome
+
+
+_UPDATE_FIELDS = [
+    "billing_account", "account_id", "charge_category", "service", "sku", "usage_type", "instance_type", "region",
+    "cloud_region", "usage_start", "usage_end", "usage_quantity", "usage_unit", "cost", "currency", "resource_id",
+    "tags", "team", "project", "allocation_basis", "compute_energy_kwh", "gpu_energy_kwh", "memory_energy_kwh",
+    "storage_energy_kwh", "network_energy_kwh", "embodied_kg_co2e", "pue", "classification", "estimate_fell_back",
+    "coefficients", "row_digest", "source_batch_id", "source_row",
+]  # fmt: skip
+
+
+def _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index) -> CloudUsage:
+    return CloudUsage(
+        organization=organization,
+        provider=record.provider,
+        billing_account=record.billing_account[:100],
+        account_id=record.account_id[:100],
+        billing_period=record.billing_period,
+        line_item_key=record.line_item_key[:128],
+        charge_category=record.charge_category,
+        service=record.service[:200],
+        sku=record.sku[:200],
+        usage_type=record.usage_type[:200],
+        instance_type=record.instance_type[:100],
+        region=record.region[:64],
+        cloud_region_id=regions.get((record.provider, record.region)),
+        usage_start=record.usage_start,
+        usage_end=record.usage_end,
+        usage_quantity=record.usage_quantity,
+        usage_unit=record.usage_unit[:50],
+        cost=round(record.cost, 6),
+        currency=record.currency[:3],
+        resource_id=record.resource_id[:500],
+        tags=dict(record.tags),
+        team_id=owner.team_id,
+        project_id=owner.project_id,
+        allocation_basis=owner.basis,
+        compute_energy_kwh=estimate.compute_energy_kwh,
+        gpu_energy_kwh=estimate.gpu_energy_kwh,
+        memory_energy_kwh=estimate.memory_energy_kwh,
+        storage_energy_kwh=estimate.storage_energy_kwh,
+        network_energy_kwh=estimate.network_energy_kwh,
+        embodied_kg_co2e=estimate.embodied_kg_co2e,
+        pue=estimate.pue,
+        classification=estimate.classification,
+        estimate_fell_back=estimate.fell_back,
+        coefficients=dict(estimate.coefficients),
+        row_digest=digest,
+        source_batch_id=source_batch_id,
+        source_row=row_numbers[index] if row_numbers else None,
+    )
+
+
+@transaction.atomic
+def cloud_usage_restated_months_replace(*, organization: Organization, source_batch_id: int) -> int:
+    """Delete lines of the batch's (provider, billing account, month)s that the batch did not bring.
+
+    Returns the number of lines removed. Run once, after every chunk of the batch is stored.
+    """
+    lines = CloudUsage.objects.for_org(organization)
+    months = lines.filter(source_batch_id=source_batch_id).values_list("provider", "billing_account", "billing_period")
+    removed = 0
+    for provider, account, period in set(months):
+        stale = lines.filter(provider=provider, billing_account=account, billing_period=period).exclude(
+            source_batch_id=source_batch_id
+        )
+        removed += stale.delete()[0]
+    return removed
