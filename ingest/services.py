@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 from collections.abc import Iterator
+from typing import BinaryIO
 
 from django.core.cache import cache
-from django.core.files.base import ContentFile
+from django.core.files.base import File
 from django.db import OperationalError, transaction
 from django.utils import timezone
 
@@ -32,22 +34,39 @@ class UnknownSourceError(ValueError):
 
 
 def import_batch_create(
-    *, organization: Organization, source: str, filename: str, content: bytes, created_by=None, options=None
+    *,
+    organization: Organization,
+    source: str,
+    filename: str,
+    content: bytes | None = None,
+    stream: BinaryIO | None = None,
+    created_by=None,
+    options=None,
 ) -> ImportBatch:
-    """Store the raw bytes as a pending batch and enqueue its processing once the transaction commits."""
+    """Store the raw input as a pending batch and enqueue its processing once the transaction commits.
+
+    Give ``content`` (bytes) or, for large files, ``stream`` (a binary file object, copied in blocks so
+    a multi-GB export never sits in memory).
+    """
     if source not in PARSERS:
         raise UnknownSourceError(f"unknown source {source!r}; choose one of {', '.join(sorted(PARSERS))}")
+    stream = stream if stream is not None else io.BytesIO(content or b"")
+    digest = hashlib.sha256()
+    for block in iter(lambda: stream.read(1 << 20), b""):
+        digest.update(block)
+    size = stream.tell()
+    stream.seek(0)
     batch = ImportBatch(
         organization=organization,
         source=source,
         filename=filename[:255],
-        checksum=hashlib.sha256(content).hexdigest(),
-        size_bytes=len(content),
+        checksum=digest.hexdigest(),
+        size_bytes=size,
         created_by=created_by,
         # The file name is kept in the options too: some formats carry their run id only in it (carbontracker).
         options={"filename": filename, **(options or {})},
     )
-    batch.raw_file.save(filename or f"{source}.csv", ContentFile(content), save=False)
+    batch.raw_file.save(filename or f"{source}.csv", File(stream), save=False)
     batch.save()
     from ingest.tasks import import_batch_process_task
 
