@@ -9,9 +9,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from emissions.services import inventory
+from emissions.services.provider_carbon import provider_carbon_upsert_many
 from emissions.services.sites import site_upsert_many
 from ingest.loaders import runs_load
 from ingest.parsers import (
+    aws_carbon,
+    azure_carbon,
     boamps_json,
     carbon_credits,
     carbontracker,
@@ -21,6 +24,7 @@ from ingest.parsers import (
     eco2ai_csv,
     energy_instruments,
     fuel,
+    gcp_carbon,
     grid_factors,
     hardware_assets,
     hf_model_card,
@@ -112,6 +116,16 @@ PARSERS: dict[str, Source] = {
         takes_options=True,
     ),
     "boamps_json": Source(label="BoAmps report JSON", parse=boamps_json.parse, load=runs_load, takes_options=True),
+    # Cloud providers' own carbon exports: docs/import-formats.md "Provider carbon exports".
+    "aws_carbon": Source(
+        label="AWS Customer Carbon Footprint export", parse=aws_carbon.parse, load=provider_carbon_upsert_many
+    ),
+    "gcp_carbon": Source(
+        label="Google Cloud Carbon Footprint export", parse=gcp_carbon.parse, load=provider_carbon_upsert_many
+    ),
+    "azure_carbon": Source(
+        label="Azure carbon emissions export", parse=azure_carbon.parse, load=provider_carbon_upsert_many
+    ),
     # GreenGuild's own format (POST /api/v1/runs, or a .json file): docs/import-formats.md "Native runs".
     "native_json": Source(label="Native runs (JSON)", parse=native_json.parse, load=runs_load, takes_options=True),
 }
