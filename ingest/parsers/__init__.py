@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from emissions.services import inventory
 from emissions.services.provider_carbon import provider_carbon_upsert_many
 from emissions.services.sites import site_upsert_many
-from ingest.loaders import runs_load
+from ingest.loaders import cloud_usage_finalize, cloud_usage_load, runs_load
 from ingest.parsers import (
     aws_carbon,
+    aws_cur,
     azure_carbon,
+    azure_cost,
+    billing_sniff,
     boamps_json,
     carbon_credits,
     carbontracker,
@@ -23,7 +26,9 @@ from ingest.parsers import (
     disposal_factors,
     eco2ai_csv,
     energy_instruments,
+    focus,
     fuel,
+    gcp_billing,
     gcp_carbon,
     grid_factors,
     hardware_assets,
@@ -116,6 +121,24 @@ PARSERS: dict[str, Source] = {
         takes_options=True,
     ),
     "boamps_json": Source(label="BoAmps report JSON", parse=boamps_json.parse, load=runs_load, takes_options=True),
+    # Cloud billing exports, streamed in chunks: docs/import-formats.md "Cloud billing".
+    **{
+        name: Source(
+            label=label,
+            parse=module.parse,
+            load=cloud_usage_load,
+            takes_options=True,
+            read_chunks=module.read_chunks,
+            finalize=cloud_usage_finalize,
+        )
+        for name, label, module in (
+            ("aws_cur", "AWS Cost and Usage Report (legacy CUR, Athena, CUR 2.0; CSV, gzip, Parquet)", aws_cur),
+            ("gcp_billing", "Google Cloud billing export (BigQuery CSV or JSON lines)", gcp_billing),
+            ("azure_cost", "Azure cost details export (EA, MCA, legacy EA)", azure_cost),
+            ("focus", "FinOps FOCUS 1.0-1.2 (CSV, Parquet)", focus),
+            ("billing", "Any cloud billing export (dialect detected from the header)", billing_sniff),
+        )
+    },
     # Cloud providers' own carbon exports: docs/import-formats.md "Provider carbon exports".
     "aws_carbon": Source(
         label="AWS Customer Carbon Footprint export", parse=aws_carbon.parse, load=provider_carbon_upsert_many

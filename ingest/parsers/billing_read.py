@@ -1,0 +1,202 @@
+"""Streaming reads of billing exports: CSV, gzip, Parquet and newline-delimited JSON, in chunks of raw rows.
+
+A raw row is a ``dict`` from the file's column name to its cell: ``str`` for CSV, the Arrow value for Parquet
+(``datetime``, number, ``dict`` for a struct, list of pairs for a map), the JSON value for JSONL. Nested objects
+are flattened with dots (``{"service": {"description": x}}`` → ``service.description``), so the BigQuery JSON
+export and its flattened CSV give the same column names.
+
+Row numbers: CSV rows count physical lines with the header as row 1 (blank lines are counted and skipped);
+Parquet and JSONL rows are the record's 1-based index + 1, so the first record is row 2 as in a CSV.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import pandas as pd
+import pyarrow.lib
+import pyarrow.parquet as pq
+
+from ingest.records import ParseError
+
+DEFAULT_MAX_DECOMPRESSED_BYTES = 20 * 1024**3
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+
+RawRow = tuple[int, dict[str, Any]]
+"""``(row_number, cells)``."""
+
+
+class _LimitedReader(io.RawIOBase):
+    """A readable stream that raises ParseError once more than ``limit`` bytes came out of ``inner``.
+
+    Wrapped around a gzip stream it stops a gzip bomb after ``limit`` bytes instead of inflating it all.
+    """
+
+    def __init__(self, inner: IO[bytes], limit: int | None):
+        self._inner = inner
+        self._limit = limit
+        self._count = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self._inner.read(len(buffer))
+        except (EOFError, OSError, zlib.error) as exc:
+            # A truncated or corrupt gzip member surfaces here, in the middle of a read.
+            raise ParseError(f"the compressed file is truncated or corrupt: {exc}") from exc
+        self._count += len(data)
+        if self._limit is not None and self._count > self._limit:
+            raise ParseError(f"the file decompresses to more than {self._limit} bytes; refusing to read further")
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _peek(stream: IO[bytes], size: int) -> tuple[bytes, IO[bytes]]:
+    """The first ``size`` bytes of ``stream`` and a stream that still starts at the beginning."""
+    if stream.seekable():
+        position = stream.tell()
+        head = stream.read(size)
+        stream.seek(position)
+        return head, stream
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(_LimitedReader(stream, None))
+    return buffered.peek(size)[:size], buffered
+
+
+def iter_raw_chunks(
+    source: str | Path | IO[bytes],
+    *,
+    chunk_rows: int = 50_000,
+    allow_jsonl: bool = False,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+) -> Iterator[tuple[list[str], list[RawRow]]]:
+    """Yield ``(columns, rows)``, at most ``chunk_rows`` rows each; the format is told by the bytes, not the name.
+
+    Raises ParseError for an empty, truncated or unreadable file, or a gzip stream inflating past
+    ``max_decompressed_bytes``. JSON lines are only accepted when ``allow_jsonl`` (the GCP export).
+    """
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    owned = isinstance(source, str | Path)
+    handle: IO[bytes] = open(source, "rb") if owned else source  # noqa: SIM115 - closed in finally
+    stream = handle
+    try:
+        head, stream = _peek(stream, 4)
+        if not head:
+            raise ParseError("the file is empty: expected a billing export (CSV, CSV.gz, Parquet or JSON lines)")
+        if head == _PARQUET_MAGIC:
+            yield from _parquet_chunks(source if owned else stream, chunk_rows)
+            return
+        if head.startswith(_GZIP_MAGIC):
+            inflated = gzip.GzipFile(fileobj=stream, mode="rb")
+            stream = io.BufferedReader(_LimitedReader(inflated, max_decompressed_bytes))
+            head, stream = _peek(stream, 64)
+            if not head:
+                raise ParseError("the compressed file is empty")
+        if allow_jsonl and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            yield from _jsonl_chunks(stream, chunk_rows)
+        else:
+            yield from _csv_chunks(stream, chunk_rows)
+    finally:
+        if owned:
+            handle.close()  # the caller's file object stays open
+
+
+def _csv_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+    # dtype=str and keep_default_na=False: cells stay exactly as written ("NA" is a region, "" is empty);
+    # skip_blank_lines=False keeps row numbers equal to line numbers.
+    try:
+        reader = pd.read_csv(
+            stream,
+            chunksize=chunk_rows,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+        next_row = 2
+        for frame in reader:
+            rows = []
+            for cells in frame.to_dict("records"):
+                if any(value != "" for value in cells.values()):
+                    rows.append((next_row, cells))
+                next_row += 1
+            yield [str(c) for c in frame.columns], rows
+    except pd.errors.EmptyDataError as exc:
+        raise ParseError("the file has no header row: expected a billing export") from exc
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise ParseError(f"the file is not readable CSV (garbled or truncated): {exc}") from exc
+
+
+def _parquet_chunks(source: str | Path | IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+    try:
+        parquet = pq.ParquetFile(source)
+        next_row = 2
+        for batch in parquet.iter_batches(batch_size=chunk_rows):
+            rows = []
+            for record in batch.to_pylist():
+                rows.append((next_row, flatten(record)))
+                next_row += 1
+            yield sorted({key for _, cells in rows for key in cells}) or parquet.schema_arrow.names, rows
+    except (pyarrow.lib.ArrowException, OSError) as exc:
+        raise ParseError(f"the Parquet file is not readable (truncated or corrupt): {exc}") from exc
+
+
+def _jsonl_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+    # Read line by line rather than with pandas.read_json: it would guess types (dates, big integers) and
+    # lose the record boundaries we number rows by.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig")
+    rows: list[RawRow] = []
+    next_row = 2
+    try:
+        for line in text:
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                record = {"__invalid_json__": f"{exc.msg} at column {exc.colno}", "__raw__": line[:500]}
+            rows.append(
+                (next_row, flatten(record) if isinstance(record, dict) else {"__invalid_json__": "not an object"})
+            )
+            next_row += 1
+            if len(rows) >= chunk_rows:
+                yield _keys(rows), rows
+                rows = []
+    except UnicodeDecodeError as exc:
+        raise ParseError(f"the file is not UTF-8 JSON lines (byte {exc.start})") from exc
+    finally:
+        text.detach()
+    if rows:
+        yield _keys(rows), rows
+
+
+def _keys(rows: list[RawRow]) -> list[str]:
+    # JSON exports omit null fields, so the columns of a chunk are the union of its records' keys.
+    return sorted({key for _, cells in rows for key in cells})
+
+
+def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested dicts flattened to dotted keys; lists and other values kept as they are."""
+    flat: dict[str, Any] = {}
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value and not _is_map_column(name):
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def _is_map_column(name: str) -> bool:
+    # CUR 2.0 ``product`` / ``resource_tags`` / ``cost_category`` are maps: keep them whole so their keys are
+    # not mistaken for columns (``product.region`` would shadow ``product_region`` after normalization).
+    return name.lower() in {"product", "resource_tags", "resourcetags", "cost_category", "discount", "tags"}

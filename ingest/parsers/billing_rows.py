@@ -1,0 +1,232 @@
+"""Shared row handling of the billing dialects: header aliases, typed cells, tags, keys and the parse loop.
+
+Each dialect module declares ``ALIASES`` (field → normalized column names, first match wins) and a ``build``
+function turning a :class:`Row` into a ``CloudUsageRecord``; :func:`dialect_chunks` does the rest.
+Column names match case-insensitively after removing ``/``, ``.``, ``_`` and spaces, so
+``lineItem/UsageStartDate``, ``line_item_usage_start_date`` and ``LineItem.UsageStartDate`` are one column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, RawRow, iter_raw_chunks
+from ingest.parsers.csv_rows import CellError
+from ingest.records import ParsedRow, ParseError, RowIssue
+
+_STRIP = re.compile(r"[/._ -]+")
+_MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})$")
+MAX_YEAR = 2100
+
+
+def normalize(name: str) -> str:
+    """The matching form of a column name: lower case without ``/ . _ -`` and spaces."""
+    return _STRIP.sub("", str(name).strip().lower())
+
+
+class Row:
+    """One raw row with typed accessors by field name (resolved through the dialect's aliases)."""
+
+    def __init__(self, cells: dict[str, Any], aliases: dict[str, tuple[str, ...]]):
+        self.cells = cells
+        self.by_norm = {normalize(key): key for key in cells}
+        self._aliases = aliases
+
+    def column(self, field: str) -> str | None:
+        """The file's column holding ``field`` with a non-empty cell, else the first present one."""
+        present = None
+        for alias in self._aliases.get(field, (field,)):
+            key = self.by_norm.get(alias)
+            if key is None:
+                continue
+            present = present or key
+            if not is_empty(self.cells[key]):
+                return key
+        return present
+
+    def raw(self, field: str) -> Any:
+        key = self.column(field)
+        return None if key is None else self.cells[key]
+
+    def text(self, field: str) -> str:
+        value = self.raw(field)
+        if is_empty(value):
+            return ""
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # account ids read from Parquet/JSON as numbers
+        return str(value).strip()
+
+    def number(self, field: str, *, default: float | None = None) -> float:
+        """A finite number; empty takes ``default`` or is an error."""
+        value = self.raw(field)
+        name = self.column(field) or field
+        if is_empty(value):
+            if default is None:
+                raise CellError(name, "is empty")
+            return default
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise CellError(name, f"{value!r} is not a number") from None
+        if not math.isfinite(number):
+            raise CellError(name, f"{value!r} is not a finite number")
+        return number
+
+    def optional_number(self, field: str) -> float | None:
+        return None if is_empty(self.raw(field)) else self.number(field)
+
+    def timestamp(self, field: str) -> datetime:
+        """A required UTC timestamp (ISO 8601, ``… UTC``, Azure ``MM/DD/YYYY``); naive values are UTC."""
+        return parse_timestamp(self.raw(field), self.column(field) or field)
+
+    def json(self, field: str) -> Any:
+        """A JSON cell decoded (``None`` when empty); already-decoded values (Parquet, JSONL) pass through."""
+        value = self.raw(field)
+        if is_empty(value):
+            return None
+        if not isinstance(value, str):
+            return value
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            raise CellError(self.column(field) or field, f"{value[:80]!r} is not valid JSON") from None
+
+
+def is_empty(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return False  # NaN is a bad value, not a missing one: the number reader rejects it
+    if isinstance(value, str):
+        return not value.strip()
+    return isinstance(value, list | dict | tuple) and len(value) == 0
+
+
+def parse_timestamp(value: Any, column: str) -> datetime:
+    if is_empty(value):
+        raise CellError(column, "is empty")
+    if isinstance(value, datetime):
+        moment = value
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day)
+    else:
+        text = str(value).strip()
+        match = _MDY.match(text)
+        if match:  # Azure EA writes the usage day as MM/DD/YYYY
+            text = f"{match.group(3)}-{int(match.group(1)):02d}-{int(match.group(2)):02d}"
+        text = text.removesuffix(" UTC").replace("Z", "+00:00")
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise CellError(column, f"{value!r} is not a date-time (ISO 8601 expected)") from None
+    if moment.year > MAX_YEAR or moment.year < 2000:
+        raise CellError(column, f"{value!r} is outside the years 2000–{MAX_YEAR}")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def month_start(moment: datetime | date) -> date:
+    """The first day of the month holding ``moment``: the billing period of a line."""
+    return date(moment.year, moment.month, 1)
+
+
+def key_values(value: Any, column: str) -> list[tuple[str, str]]:
+    """(key, value) pairs from any tag encoding: a JSON object, a brace-less Azure object, a JSON array of
+    ``{key, value}``, a Parquet map (list of pairs) or a struct (dict). Empty values are dropped."""
+    if is_empty(value):
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text.startswith(("{", "[")):
+            text = "{" + text + "}"  # Azure writes "team": "x","project": "y" without braces
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise CellError(column, f"{value[:80]!r} is not a JSON object or list of key/value pairs") from None
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list | tuple):
+        pairs = []
+        for item in value:
+            if isinstance(item, dict) and "key" in item:
+                pairs.append((item["key"], item.get("value")))
+            elif isinstance(item, list | tuple) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            else:
+                raise CellError(column, f"{item!r} is not a key/value pair")
+    else:
+        raise CellError(column, f"{value!r} is not a set of tags")
+    return [(str(k), "" if v is None else str(v)) for k, v in pairs if not is_empty(v)]
+
+
+def row_digest(cells: dict[str, Any]) -> str:
+    """SHA-256 of the row's non-empty cells under normalized names: the same row gives the same key."""
+    canonical = sorted((normalize(k), str(v)) for k, v in cells.items() if not is_empty(v))
+    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How one export dialect is read: its column aliases, the fields a header must have and the builder."""
+
+    name: str
+    aliases: dict[str, tuple[str, ...]]
+    required: tuple[str, ...]
+    build: Callable[[Row], Any]
+    allow_jsonl: bool = False
+
+
+def check_header(dialect: Dialect, columns: Iterable[str]) -> None:
+    """Raise ParseError naming the expected columns when the header lacks a required field."""
+    present = {normalize(c) for c in columns}
+    missing = [f for f in dialect.required if not present.intersection(dialect.aliases[f])]
+    if missing:
+        expected = "; ".join(f"{f} ({' or '.join(dialect.aliases[f][:3])})" for f in missing)
+        raise ParseError(f"not a {dialect.name} export: missing {expected}")
+
+
+def build_chunk(dialect: Dialect, raw_rows: list[RawRow]) -> list[ParsedRow | RowIssue]:
+    out: list[ParsedRow | RowIssue] = []
+    for row_number, cells in raw_rows:
+        if "__invalid_json__" in cells:
+            out.append(RowIssue(row_number, "", f"invalid JSON: {cells['__invalid_json__']}", cells.get("__raw__", "")))
+            continue
+        try:
+            out.append(ParsedRow(row_number=row_number, record=dialect.build(Row(cells, dialect.aliases))))
+        except CellError as exc:
+            value = cells.get(exc.column, "")
+            out.append(RowIssue(row_number, exc.column, f"{exc.column} {exc.reason}", str(cells)[:2000], str(value)))
+    return out
+
+
+def dialect_chunks(
+    dialect: Dialect,
+    source: str | Path | IO[bytes],
+    *,
+    chunk_rows: int = 50_000,
+    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+) -> Iterator[list[ParsedRow | RowIssue]]:
+    """Read ``source`` chunk by chunk as ``dialect``; the first chunk's columns are checked first."""
+    checked = False
+    for columns, raw_rows in iter_raw_chunks(
+        source, chunk_rows=chunk_rows, allow_jsonl=dialect.allow_jsonl, max_decompressed_bytes=max_decompressed_bytes
+    ):
+        if not checked:
+            check_header(dialect, columns)
+            checked = True
+        yield build_chunk(dialect, raw_rows)
+
+
+def parse_bytes(dialect: Dialect, content: bytes, options: dict | None) -> Iterator[ParsedRow | RowIssue]:
+    """``dialect_chunks`` over in-memory bytes, flattened; ``options['max_decompressed_bytes']`` is honoured."""
+    limit = (options or {}).get("max_decompressed_bytes", DEFAULT_MAX_DECOMPRESSED_BYTES)
+    for chunk in dialect_chunks(dialect, io.BytesIO(content), max_decompressed_bytes=limit):
+        yield from chunk
