@@ -115,7 +115,6 @@ def product_path(path: Path) -> dict:
         "rows_total": batch.rows_total,
         "rows_loaded": batch.rows_loaded,
         "rows_rejected": batch.rows_rejected,
-        "store_raw_s": stored_s,
         "import_s": import_s,
         "import_and_ledger_s": total_s,
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -146,7 +145,6 @@ def main() -> None:
         result = json.loads(child.stdout.strip().splitlines()[-1])
     report = {
         "rows": ROWS,
-        "file_mib": None,
         "product": result,
         "floor": floor_result,
         "floor_ratio": floor_result["total_s"] / result["import_and_ledger_s"],

@@ -9,11 +9,12 @@ that the new file no longer contains: a restated month replaces the old one inst
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 
 from emissions.models import AllocationRule, CloudRegion, CloudUsage, Organization, Project, Team
 from emissions.records import CloudEstimate, CloudUsageRecord, UpsertOutcome
@@ -116,7 +117,7 @@ def cloud_usage_upsert_many(
         .filter(line_item_key__in={key for _, _, key in keys})
         .values_list("provider", "billing_period", "line_item_key", "row_digest")
     }
-    rows: dict[tuple, CloudUsage] = {}
+    rows: dict[tuple, dict] = {}
     for index, record in enumerate(records):
         estimate = estimator(record)
         owner = attributor.owner(record)
@@ -128,14 +129,47 @@ def cloud_usage_upsert_many(
             outcome.loaded += 1
         # Later rows with the same key (a file repeating a line) replace earlier ones: last one wins.
         rows[key] = _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index)
-    CloudUsage.objects.bulk_create(
-        list(rows.values()),
-        batch_size=UPSERT_BATCH_ROWS,
-        update_conflicts=True,
-        unique_fields=["organization", "provider", "billing_period", "line_item_key"],
-        update_fields=_UPDATE_FIELDS,
-    )
+    if connection.vendor == "postgresql":
+        _upsert_by_copy(list(rows.values()))
+    else:
+        CloudUsage.objects.bulk_create(
+            [CloudUsage(**values) for values in rows.values()],
+            batch_size=UPSERT_BATCH_ROWS,
+            update_conflicts=True,
+            unique_fields=["organization", "provider", "billing_period", "line_item_key"],
+            update_fields=_UPDATE_FIELDS,
+        )
     return outcome
+
+
+def _upsert_by_copy(rows: list[dict]) -> None:
+    """PostgreSQL: COPY the lines into a temporary table, then one INSERT … ON CONFLICT DO UPDATE.
+
+    Several times faster than an ORM bulk upsert for billing files with millions of lines; the staging
+    table lives only inside the batch's transaction.
+    """
+    fields = [CloudUsage._meta.get_field(name) for name in rows[0]]
+    columns = [field.column for field in fields]
+    quote = connection.ops.quote_name
+    column_list = ", ".join(quote(c) for c in columns)
+    table = quote(CloudUsage._meta.db_table)
+    conflict = ", ".join(quote(CloudUsage._meta.get_field(n).column) for n in _UNIQUE_FIELDS)
+    updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in _UNIQUE_COLUMNS)
+    json_columns = {i for i, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
+    with connection.cursor() as cursor:
+        # Identifiers come from the model and are quoted by the backend; values travel through COPY.
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS cloud_usage_stage ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {column_list} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE cloud_usage_stage")
+        with cursor.cursor.copy(f"COPY cloud_usage_stage ({column_list}) FROM STDIN") as copy:
+            for values in rows:
+                copy.write_row([json.dumps(v) if i in json_columns else v for i, v in enumerate(values.values())])
+        cursor.execute(
+            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM cloud_usage_stage "  # noqa: S608
+            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+        )
 
 
 _UPDATE_FIELDS = [
@@ -147,46 +181,51 @@ _UPDATE_FIELDS = [
 ]  # fmt: skip
 
 
-def _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index) -> CloudUsage:
-    return CloudUsage(
-        organization=organization,
-        provider=record.provider,
-        billing_account=record.billing_account[:100],
-        account_id=record.account_id[:100],
-        billing_period=record.billing_period,
-        line_item_key=record.line_item_key[:128],
-        charge_category=record.charge_category,
-        service=record.service[:200],
-        sku=record.sku[:200],
-        usage_type=record.usage_type[:200],
-        instance_type=record.instance_type[:100],
-        region=record.region[:64],
-        cloud_region_id=regions.get((record.provider, record.region)),
-        usage_start=record.usage_start,
-        usage_end=record.usage_end,
-        usage_quantity=record.usage_quantity,
-        usage_unit=record.usage_unit[:50],
-        cost=round(record.cost, 6),
-        currency=record.currency[:3],
-        resource_id=record.resource_id[:500],
-        tags=dict(record.tags),
-        team_id=owner.team_id,
-        project_id=owner.project_id,
-        allocation_basis=owner.basis,
-        compute_energy_kwh=estimate.compute_energy_kwh,
-        gpu_energy_kwh=estimate.gpu_energy_kwh,
-        memory_energy_kwh=estimate.memory_energy_kwh,
-        storage_energy_kwh=estimate.storage_energy_kwh,
-        network_energy_kwh=estimate.network_energy_kwh,
-        embodied_kg_co2e=estimate.embodied_kg_co2e,
-        pue=estimate.pue,
-        classification=estimate.classification,
-        estimate_fell_back=estimate.fell_back,
-        coefficients=dict(estimate.coefficients),
-        row_digest=digest,
-        source_batch_id=source_batch_id,
-        source_row=row_numbers[index] if row_numbers else None,
-    )
+_UNIQUE_FIELDS = ("organization", "provider", "billing_period", "line_item_key")
+_UNIQUE_COLUMNS = {"organization_id", "provider", "billing_period", "line_item_key"}
+
+
+def _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index) -> dict:
+    """The stored values of one line, by model field name (foreign keys by their ``_id``)."""
+    return {
+        "organization_id": organization.pk,
+        "provider": record.provider,
+        "billing_account": record.billing_account[:100],
+        "account_id": record.account_id[:100],
+        "billing_period": record.billing_period,
+        "line_item_key": record.line_item_key[:128],
+        "charge_category": record.charge_category,
+        "service": record.service[:200],
+        "sku": record.sku[:200],
+        "usage_type": record.usage_type[:200],
+        "instance_type": record.instance_type[:100],
+        "region": record.region[:64],
+        "cloud_region_id": regions.get((record.provider, record.region)),
+        "usage_start": record.usage_start,
+        "usage_end": record.usage_end,
+        "usage_quantity": record.usage_quantity,
+        "usage_unit": record.usage_unit[:50],
+        "cost": round(record.cost, 6),
+        "currency": record.currency[:3],
+        "resource_id": record.resource_id[:500],
+        "tags": dict(record.tags),
+        "team_id": owner.team_id,
+        "project_id": owner.project_id,
+        "allocation_basis": owner.basis,
+        "compute_energy_kwh": estimate.compute_energy_kwh,
+        "gpu_energy_kwh": estimate.gpu_energy_kwh,
+        "memory_energy_kwh": estimate.memory_energy_kwh,
+        "storage_energy_kwh": estimate.storage_energy_kwh,
+        "network_energy_kwh": estimate.network_energy_kwh,
+        "embodied_kg_co2e": estimate.embodied_kg_co2e,
+        "pue": estimate.pue,
+        "classification": estimate.classification,
+        "estimate_fell_back": estimate.fell_back,
+        "coefficients": dict(estimate.coefficients),
+        "row_digest": digest,
+        "source_batch_id": source_batch_id,
+        "source_row": row_numbers[index] if row_numbers else None,
+    }
 
 
 @transaction.atomic
