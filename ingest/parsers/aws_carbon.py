@@ -153,10 +153,15 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
 
     A row repeating an earlier row's key is rejected (it would silently overwrite it).
     """
+    return carbon_rows(content, required=REQUIRED_COLUMNS, build=_record)
+
+
+def carbon_rows(content: bytes, *, required: list[str], build) -> Iterator[ParsedRow | RowIssue]:
+    """The row loop of the provider carbon parsers: build each row, refuse cell errors and repeated keys."""
     seen: dict[str, int] = {}
-    for row_number, row in csv_dict_rows(content, required=REQUIRED_COLUMNS):
+    for row_number, row in csv_dict_rows(content, required=required):
         try:
-            record = _record(row)
+            record = build(row)
         except CellError as exc:
             yield row_issue(row_number, row, exc)
             continue

@@ -11,26 +11,20 @@ converted by billing_units. ``line_item_key`` is ``identity/LineItemId`` (a row 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
 from ingest.parsers.billing_rows import (
     Dialect,
     Row,
-    dialect_chunks,
     key_values,
     month_start,
     normalize,
-    parse_bytes,
     parse_timestamp,
     row_digest,
 )
 from ingest.parsers.csv_rows import CellError
-from ingest.records import ParsedRow, RowIssue
 
 # field → normalized column names (legacy ``category/Name`` and snake_case normalize alike).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -172,19 +166,6 @@ def build(row: Row) -> CloudUsageRecord:
 DIALECT = Dialect(name="AWS CUR", aliases=ALIASES, required=("usage_start", "quantity", "cost"), build=build)
 
 
-def read_chunks(
-    source: str | Path | IO[bytes],
-    *,
-    chunk_rows: int = 50_000,
-    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
-) -> Iterator[list[ParsedRow | RowIssue]]:
-    """Stream a CUR file (CSV, CSV.gz or Parquet; path or binary file) as chunks of parsed rows or issues.
-
-    Row numbers: CSV line numbers (header = row 1); Parquet record index (1-based) + 1.
-    """
-    return dialect_chunks(DIALECT, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes)
-
-
-def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
-    """:func:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""
-    return parse_bytes(DIALECT, content, options)
+# The generic batch path and the streaming path, as the PARSERS table expects them.
+read_chunks = DIALECT.read_chunks
+parse = DIALECT.parse

@@ -183,6 +183,23 @@ class Dialect:
     build: Callable[[Row], Any]
     allow_jsonl: bool = False
 
+    def read_chunks(
+        self,
+        source: str | Path | IO[bytes],
+        *,
+        chunk_rows: int = 50_000,
+        max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    ) -> Iterator[list[ParsedRow | RowIssue]]:
+        """Stream an export (CSV, CSV.gz, Parquet; JSON lines where allowed) as chunks of rows or issues.
+
+        Row numbers: CSV line numbers (header = row 1); Parquet and JSON-lines record index (1-based) + 1.
+        """
+        return dialect_chunks(self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes)
+
+    def parse(self, content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
+        """:meth:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""
+        return parse_bytes(self, content, options)
+
 
 def check_header(dialect: Dialect, columns: Iterable[str]) -> None:
     """Raise ParseError naming the expected columns when the header lacks a required field."""

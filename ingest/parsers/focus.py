@@ -13,16 +13,12 @@ a commitment-covered line carries its share, a commitment purchase 0), else ``Bi
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
-from ingest.parsers.billing_rows import Dialect, Row, dialect_chunks, key_values, month_start, parse_bytes, row_digest
+from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start, row_digest
 from ingest.parsers.csv_rows import CellError
-from ingest.records import ParsedRow, RowIssue
 
 ALIASES: dict[str, tuple[str, ...]] = {
     "provider": ("providername", "provider", "invoiceissuername"),
@@ -144,19 +140,6 @@ DIALECT = Dialect(
 )
 
 
-def read_chunks(
-    source: str | Path | IO[bytes],
-    *,
-    chunk_rows: int = 50_000,
-    max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
-) -> Iterator[list[ParsedRow | RowIssue]]:
-    """Stream a FOCUS export (CSV, CSV.gz or Parquet) as chunks of parsed rows or issues.
-
-    Row numbers: CSV line numbers (header = row 1); Parquet record index (1-based) + 1.
-    """
-    return dialect_chunks(DIALECT, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes)
-
-
-def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
-    """:func:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""
-    return parse_bytes(DIALECT, content, options)
+# The generic batch path and the streaming path, as the PARSERS table expects them.
+read_chunks = DIALECT.read_chunks
+parse = DIALECT.parse

@@ -26,8 +26,8 @@ from decimal import Decimal
 
 from emissions.choices import CloudProvider
 from emissions.records import ProviderCarbonRecord
-from ingest.parsers.aws_carbon import decimal_text_cell, month_cell, repeated_key_issue, rounding_allowance, row_key
-from ingest.parsers.csv_rows import CellError, csv_dict_rows, row_issue, text_cell
+from ingest.parsers.aws_carbon import carbon_rows, decimal_text_cell, month_cell, rounding_allowance, row_key
+from ingest.parsers.csv_rows import CellError, text_cell
 from ingest.records import ParsedRow, RowIssue
 
 PROVIDER = CloudProvider.GCP.value
@@ -108,15 +108,4 @@ def _record(row: dict[str, str]) -> ProviderCarbonRecord:
 
 def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
     """Yield one ProviderCarbonRecord per row, or a RowIssue naming the row, column and reason."""
-    seen: dict[str, int] = {}
-    for row_number, row in csv_dict_rows(content, required=REQUIRED_COLUMNS):
-        try:
-            record = _record(row)
-        except CellError as exc:
-            yield row_issue(row_number, row, exc)
-            continue
-        issue = repeated_key_issue(seen, row_number, row, record)
-        if issue is not None:
-            yield issue
-            continue
-        yield ParsedRow(row_number=row_number, record=record)
+    return carbon_rows(content, required=REQUIRED_COLUMNS, build=_record)
