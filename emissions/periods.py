@@ -46,3 +46,8 @@ def period_parse(label: str) -> Period:
         start=date(year, first_month, 1),
         end=date(year, last_month, calendar.monthrange(year, last_month)[1]),
     )
+
+
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return day.replace(day=calendar.monthrange(day.year, day.month)[1])

@@ -8,44 +8,32 @@ their sources in docs/methodology.md.
 
 from __future__ import annotations
 
-import calendar
 import itertools
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
 from django.db import transaction
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, Basis, FactorKind, QualityTier, Scope, SiteOwnership
 from emissions.factor_book import FactorBook, ResolvedFactor
 from emissions.models import (
     Calculation,
-    CloudUsage,
     EmissionRecord,
     EnergyInstrument,
     FuelUse,
-    HardwareAsset,
     MeterReading,
     Organization,
-    ProviderCarbon,
     RefrigerantLoss,
     Run,
     Site,
 )
-from emissions.periods import Period, period_parse
+from emissions.periods import Period, month_end, period_parse
 from emissions.selectors import inventory_inputs_digest
+from emissions.services.ledger_cloud import CloudLines
+from emissions.services.ledger_embodied import EmbodiedLines
 
 METHODOLOGY_VERSION = "gg-2026.11"
-_ENERGY_CLASSES = (
-    "compute_energy_kwh",
-    "gpu_energy_kwh",
-    "memory_energy_kwh",
-    "storage_energy_kwh",
-    "network_energy_kwh",
-)
 
 
 @dataclass
@@ -106,7 +94,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
     return calculation
 
 
-class _LedgerBuilder:
+class _LedgerBuilder(CloudLines, EmbodiedLines):
     """Collects the records of one calculation; each method covers one group of inventory lines."""
 
     def __init__(self, *, organization: Organization, calculation: Calculation, period: Period):
@@ -278,10 +266,10 @@ class _LedgerBuilder:
                 )
             reading_days = calc.days_inclusive(reading.period_start, reading.period_end)
             span = Period(label="reading", start=reading.period_start, end=reading.period_end)
-            for month_start, month_end in span.months():
-                start, end = max(month_start, reading.period_start), min(month_end, reading.period_end)
+            for first_day, last_day in span.months():
+                start, end = max(first_day, reading.period_start), min(last_day, reading.period_end)
                 share = calc.days_inclusive(start, end) / reading_days
-                key = f"idle:{reading.pk}:{month_start}"
+                key = f"idle:{reading.pk}:{first_day}"
                 blocks.append(
                     _Block(
                         key,
@@ -328,7 +316,7 @@ class _LedgerBuilder:
 
     def _electricity_records(self, block: _Block, market: calc.MarketResult | None) -> None:
         zone = block.site.zone.code
-        factor = self._location_factor(zone, block.start.replace(day=1), _month_end(block.start))
+        factor = self._location_factor(zone, block.start.replace(day=1), month_end(block.start))
         if factor is None:
             return
         location_kg = calc.emissions_kg(energy_kwh=block.energy_kwh, intensity_g_per_kwh=factor.value)
@@ -420,170 +408,6 @@ class _LedgerBuilder:
                 **common,
             )
 
-    # --- Cloud billing (Scope 3 Cat 1) ------------------------------------------------------------
-
-    def cloud_billing(self) -> None:
-        """Billing-based estimates per provider, month, region and owner; the provider's own figure,
-        where one covers the month, is the inventory number and the estimates only share it out."""
-        lines = CloudUsage.objects.for_org(self.organization).filter(
-            usage_start__date__gte=self.period.start, usage_start__date__lte=self.period.end, charge_category="usage"
-        )
-        it_kwh = sum(Coalesce(F(name), 0.0) for name in _ENERGY_CLASSES)
-        groups = list(
-            lines.values("provider", "billing_period", "region", "cloud_region__zone__code", "team_id", "project_id")
-            .annotate(
-                facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)),
-                embodied_kg=Sum(Coalesce(F("embodied_kg_co2e"), 0.0)),
-                unclassified_cost=Sum("cost", filter=Q(classification="unclassified")),
-                classified_cost=Sum("cost", filter=~Q(classification="unclassified")),
-                lines=Count("id"),
-            )
-            .order_by("provider", "billing_period", "region", "team_id", "project_id")
-        )
-        if not groups:
-            return
-        self._covered_cloud_months = {(g["provider"], g["billing_period"]) for g in groups}
-        estimates = [self._cloud_group_estimate(group, groups) for group in groups]
-        reported = {
-            (row["provider"], row["billing_period"]): row
-            for row in ProviderCarbon.objects.for_org(self.organization)
-            .filter(billing_period__in={g["billing_period"] for g in groups})
-            .values("provider", "billing_period")
-            .annotate(location=Sum("total_location_kg_co2e"), market=Sum("total_market_kg_co2e"))
-        }
-        totals = defaultdict(float)
-        for group, (kg, _) in zip(groups, estimates, strict=True):
-            totals[(group["provider"], group["billing_period"])] += kg
-        for group, (kg, factors) in zip(groups, estimates, strict=True):
-            month = (group["provider"], group["billing_period"])
-            common = {
-                "scope": Scope.SCOPE_3, "category": 1, "subcategory": "cloud",
-                "activity_kind": ActivityKind.CLOUD_USAGE,
-                "start": group["billing_period"], "end": _month_end(group["billing_period"]),
-                "energy_kwh": group["facility_kwh"],
-            }  # fmt: skip
-            record_owner = {"team_id": group["team_id"], "project_id": group["project_id"]}
-            if month in reported and totals[month] > 0:
-                share = kg / totals[month]
-                provider = reported[month]
-                factors = {**factors, "provider_share": share, "provider_location_kg": provider["location"]}
-                self._add(
-                    location_kg=provider["location"] * share, market_kg=None, quality=QualityTier.PROVIDER_REPORTED,
-                    factors=factors, flags=["provider_reported_shared_by_estimate"], owner=record_owner, **common,
-                )  # fmt: skip
-                # Market-based: the provider's MBM, shared the same way, kept beside it in the factors.
-                self.records[-1].factors["provider_market_kg"] = provider["market"] * share
-            else:
-                self._add(
-                    location_kg=kg, quality=QualityTier.BILLING_ESTIMATE, factors=factors, owner=record_owner, **common
-                )
-        for month in reported.keys() - totals.keys():
-            self.gaps.append(f"provider carbon for {month[0]} {month[1]:%Y-%m} has no billing lines to share it out")
-
-    def _cloud_group_estimate(self, group: dict, groups: list[dict]) -> tuple[float, dict]:
-        """kgCO2e of a billing group: facility kWh × the region's grid factor + embodied share; lines the
-        estimator could not classify get energy from the classified lines' kWh per cost (CCF)."""
-        facility_kwh = group["facility_kwh"] or 0.0
-        flags = []
-        if group["unclassified_cost"]:
-            same_month = [
-                g
-                for g in groups
-                if (g["provider"], g["billing_period"]) == (group["provider"], group["billing_period"])
-            ]
-            classified_cost = sum(float(g["classified_cost"] or 0) for g in same_month)
-            kwh_per_cost = (
-                sum(g["facility_kwh"] or 0.0 for g in same_month) / classified_cost if classified_cost else 0.0
-            )
-            facility_kwh += float(group["unclassified_cost"]) * kwh_per_cost
-            group["facility_kwh"] = facility_kwh
-            flags.append("unclassified_by_cost_ratio")
-        zone = group["cloud_region__zone__code"]
-        factor = (
-            self._location_factor(zone, group["billing_period"], _month_end(group["billing_period"])) if zone else None
-        )
-        if factor is None:
-            self.gaps.append(f"no grid factor for {group['provider']} region {group['region'] or '(none)'}")
-            return group["embodied_kg"] or 0.0, {"flags": flags}
-        operational = calc.emissions_kg(energy_kwh=facility_kwh, intensity_g_per_kwh=factor.value)
-        factors = {"location": factor.as_provenance(), "embodied_kg": group["embodied_kg"], "lines": group["lines"]}
-        return operational + (group["embodied_kg"] or 0.0), {**factors, "flags": flags}
-
-    # --- Cloud runs (Scope 3 Cat 1) -------------------------------------------------------------
-
-    def cloud_runs(self) -> None:
-        """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
-        runs = (
-            Run.objects.for_org(self.organization)
-            .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
-            .select_related("project", "cloud_region__zone")
-        )
-        unlocated_kwh, unlocated, covered = 0.0, 0, 0
-        emissions_only_kg, emissions_only = 0.0, 0
-        for run in runs:
-            if "emissions_only_no_energy" in run.flags:
-                # A model card gives a tracker's kgCO2e but no energy: nothing to recompute, so disclose it.
-                emissions_only, emissions_only_kg = (
-                    emissions_only + 1,
-                    emissions_only_kg + (run.tracker_emissions_kg_co2e or 0),
-                )
-                continue
-            if run.site_id is not None:
-                continue
-            if run.cloud_region is None:
-                unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
-                continue
-            if (run.cloud_region.provider, run.started_at.date().replace(day=1)) in self._covered_cloud_months:
-                # The billing export already holds this compute: the run must not add it again.
-                covered += 1
-                continue
-            region = run.cloud_region
-            day = run.started_at.date()
-            energy_kwh = calc.facility_energy_kwh(
-                it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
-            )
-            factor = (
-                self._location_factor(region.zone.code, day.replace(day=1), _month_end(day)) if region.zone else None
-            )
-            if factor is None and region.intensity_g_per_kwh is not None:
-                factor = ResolvedFactor(
-                    value=region.intensity_g_per_kwh,
-                    unit="gCO2e/kWh",
-                    factor_id=region.pk,
-                    kind="cloud_region",
-                    zone="",
-                    period="",
-                    dataset=str(region.dataset_id),
-                    flags=("region_published_factor",),
-                )
-            if factor is None:
-                self.gaps.append(f"no grid factor for cloud region {region}")
-                continue
-            self._add(
-                scope=Scope.SCOPE_3,
-                category=1,
-                subcategory="cloud",
-                activity_kind=ActivityKind.RUN,
-                activity_id=run.pk,
-                run=run,
-                start=day,
-                end=day,
-                energy_kwh=energy_kwh,
-                location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
-                quality=QualityTier.MEASURED,
-                factors={"location": factor.as_provenance(), "pue": region.pue},
-                flags=list(factor.flags),
-            )
-        if emissions_only:
-            self.gaps.append(
-                f"{emissions_only} run(s) report only the tracker's emissions ({emissions_only_kg:,.3f} kgCO2e), no "
-                "energy: not in the ledger"
-            )
-        if covered:
-            self.gaps.append(f"{covered} cloud run(s) fall in months covered by billing data: counted there, not twice")
-        if unlocated:
-            self.gaps.append(f"{unlocated} run(s) with neither a site nor a cloud region ({unlocated_kwh:,.1f} kWh IT)")
-
     # --- Scope 1 --------------------------------------------------------------------------------
 
     def scope_1(self) -> None:
@@ -626,162 +450,6 @@ class _LedgerBuilder:
                 quality=QualityTier.METERED,
                 factors={"gwp": gwp.as_provenance()},
             )
-
-    # --- Embodied: Cat 2 (inventory), amortization and write-offs (management), Cat 5 --------------
-
-    def embodied(self) -> None:
-        start, end = self.period.start, self.period.end
-        amortized_by_site: dict[int, float] = defaultdict(float)
-        range_by_site: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-        gpu_hours_by_site: dict[int, float] = defaultdict(float)
-        sites: dict[int, Site] = {}
-        assets = []
-        for asset in HardwareAsset.objects.for_org(self.organization).select_related("hardware_model", "site"):
-            model = asset.hardware_model
-            own_figure = asset.embodied_kg_co2e_per_unit is not None
-            embodied = calc.Asset(
-                acquired_on=asset.acquired_on,
-                in_service_on=asset.in_service_on,
-                lifetime_years=asset.lifetime_years,
-                embodied_kg_co2e=asset.quantity * asset.embodied_per_unit_kg_co2e,
-                retired_on=asset.retired_on,
-            )
-            assets.append(embodied)
-            quality = QualityTier.PROVIDER_REPORTED if own_figure else QualityTier.DEFAULT
-            # The catalogue's range of published figures, relative to its central figure; a buyer's own PCF has none.
-            low_ratio = (
-                1.0 if own_figure or not model.embodied_kg_co2e else model.embodied_low_kg_co2e / model.embodied_kg_co2e
-            )
-            high_ratio = (
-                1.0
-                if own_figure or not model.embodied_kg_co2e
-                else model.embodied_high_kg_co2e / model.embodied_kg_co2e
-            )
-            factors = {"hardware_model": {"id": model.pk, "name": model.name, "dataset": str(model.dataset or "")}}
-            common = {"activity_kind": ActivityKind.HARDWARE_ASSET, "activity_id": asset.pk, "site": asset.site}
-            additions = calc.capital_goods_kg(asset=embodied, period_start=start, period_end=end)
-            if additions:
-                self._add(
-                    scope=Scope.SCOPE_3,
-                    category=2,
-                    basis=Basis.CAPITAL_GOODS,
-                    start=asset.acquired_on,
-                    end=asset.acquired_on,
-                    location_kg=additions,
-                    quality=quality,
-                    factors=factors,
-                    low_high=(additions * low_ratio, additions * high_ratio),
-                    **common,
-                )
-            written_off = calc.written_off_kg(asset=embodied, period_start=start, period_end=end)
-            if written_off:
-                self._add(
-                    scope=Scope.SCOPE_3,
-                    category=2,
-                    basis=Basis.EMBODIED_WRITE_OFF,
-                    start=asset.retired_on,
-                    end=asset.retired_on,
-                    location_kg=written_off,
-                    quality=quality,
-                    factors=factors,
-                    low_high=(written_off * low_ratio, written_off * high_ratio),
-                    **common,
-                )
-            self._disposal_record(asset, common)
-            amortized = calc.amortized_kg(asset=embodied, period_start=start, period_end=end)
-            amortized_by_site[asset.site_id] += amortized
-            range_by_site[asset.site_id][0] += amortized * low_ratio
-            range_by_site[asset.site_id][1] += amortized * high_ratio
-            sites[asset.site_id] = asset.site
-            service_end = embodied.retired_on or end
-            days = calc.overlap_days(start, end, asset.in_service_on, min(service_end, end))
-            gpu_hours_by_site[asset.site_id] += asset.gpu_count_total * days * 24.0
-        for site_id, amortized in amortized_by_site.items():
-            self._amortization_records(sites[site_id], amortized, range_by_site[site_id], gpu_hours_by_site[site_id])
-        roll = calc.roll_forward(assets=assets, period_start=start, period_end=end)
-        self.roll_forward = roll.__dict__.copy()
-
-    def _disposal_record(self, asset: HardwareAsset, common: dict) -> None:
-        retired = asset.retired_on
-        if retired is None or not (self.period.start <= retired <= self.period.end):
-            return
-        if not asset.disposal_route:
-            self.gaps.append(f"asset {asset.asset_id} retired without a disposal route (Cat 5 not computed)")
-            return
-        factor = self.book.disposal(asset_class=asset.hardware_model.asset_class, disposal_route=asset.disposal_route)
-        if factor is None:
-            self.gaps.append(
-                f"no disposal factor for {asset.hardware_model.asset_class} by {asset.disposal_route} "
-                f"(Cat 5 of asset {asset.asset_id} not computed; import disposal_factors)"
-            )
-            return
-        self._add(
-            scope=Scope.SCOPE_3,
-            category=5,
-            start=retired,
-            end=retired,
-            location_kg=asset.quantity * factor.value,
-            quality=QualityTier.DEFAULT,
-            factors={"disposal": factor.as_provenance()},
-            **common,
-        )
-
-    def _amortization_records(self, site: Site, amortized_kg: float, ranges: list[float], available_gpu_hours: float):
-        """Share a site's amortization among its runs by GPU-hours; the remainder is the idle bucket."""
-        if amortized_kg <= 0:
-            return
-        runs = list(
-            Run.objects.for_org(self.organization)
-            .filter(site=site, started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
-            .select_related("project")
-        )
-        used = {run.pk: run.gpu_hours for run in runs}
-        total_used = sum(used.values())
-        denominator = max(available_gpu_hours, total_used)  # a fleet register missing GPUs cannot give > 100 %
-        low_ratio, high_ratio = ranges[0] / amortized_kg, ranges[1] / amortized_kg
-        allocated = 0.0
-        for run in runs:
-            share = calc.gpu_hours_share(used_gpu_hours=used[run.pk], available_gpu_hours=denominator)
-            if share <= 0:
-                continue
-            kg = amortized_kg * share
-            allocated += kg
-            day = run.started_at.date()
-            self._add(
-                scope=Scope.SCOPE_3,
-                category=2,
-                basis=Basis.EMBODIED_AMORTIZED,
-                activity_kind=ActivityKind.RUN,
-                activity_id=run.pk,
-                run=run,
-                site=site,
-                start=day,
-                end=day,
-                location_kg=kg,
-                quality=QualityTier.DEFAULT,
-                factors={"gpu_hours": used[run.pk], "gpu_hours_available": denominator},
-                low_high=(kg * low_ratio, kg * high_ratio),
-            )
-        idle_kg = max(amortized_kg - allocated, 0.0)
-        if idle_kg > 0:
-            self._add(
-                scope=Scope.SCOPE_3,
-                category=2,
-                basis=Basis.EMBODIED_AMORTIZED,
-                activity_kind=ActivityKind.UNALLOCATED,
-                site=site,
-                start=self.period.start,
-                end=self.period.end,
-                location_kg=idle_kg,
-                quality=QualityTier.DEFAULT,
-                factors={"gpu_hours_used": total_used, "gpu_hours_available": denominator},
-                low_high=(idle_kg * low_ratio, idle_kg * high_ratio),
-                flags=["idle"],
-            )
-
-
-def _month_end(day: date) -> date:
-    return day.replace(day=calendar.monthrange(day.year, day.month)[1])
 
 
 _TIERS = list(QualityTier.values)

@@ -1,0 +1,190 @@
+"""The cloud part of the ledger: billing lines and tracker runs in cloud regions (Scope 3 Cat 1)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
+
+from emissions import calculations as calc
+from emissions.choices import ActivityKind, QualityTier, Scope
+from emissions.factor_book import ResolvedFactor
+from emissions.models import CloudUsage, ProviderCarbon, Run
+from emissions.periods import month_end
+
+_ENERGY_CLASSES = (
+    "compute_energy_kwh",
+    "gpu_energy_kwh",
+    "memory_energy_kwh",
+    "storage_energy_kwh",
+    "network_energy_kwh",
+)
+
+
+class CloudLines:
+    """Mixin of the ledger builder: records for cloud billing lines and cloud tracker runs."""
+
+    # --- Cloud billing (Scope 3 Cat 1) ------------------------------------------------------------
+
+    def cloud_billing(self) -> None:
+        """Billing-based estimates per provider, month, region and owner; the provider's own figure,
+        where one covers the month, is the inventory number and the estimates only share it out."""
+        lines = CloudUsage.objects.for_org(self.organization).filter(
+            usage_start__date__gte=self.period.start, usage_start__date__lte=self.period.end, charge_category="usage"
+        )
+        it_kwh = sum(Coalesce(F(name), 0.0) for name in _ENERGY_CLASSES)
+        groups = list(
+            lines.values("provider", "billing_period", "region", "cloud_region__zone__code", "team_id", "project_id")
+            .annotate(
+                facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)),
+                embodied_kg=Sum(Coalesce(F("embodied_kg_co2e"), 0.0)),
+                unclassified_cost=Sum("cost", filter=Q(classification="unclassified")),
+                classified_cost=Sum("cost", filter=~Q(classification="unclassified")),
+                lines=Count("id"),
+            )
+            .order_by("provider", "billing_period", "region", "team_id", "project_id")
+        )
+        if not groups:
+            return
+        self._covered_cloud_months = {(g["provider"], g["billing_period"]) for g in groups}
+        estimates = [self._cloud_group_estimate(group, groups) for group in groups]
+        reported = {
+            (row["provider"], row["billing_period"]): row
+            for row in ProviderCarbon.objects.for_org(self.organization)
+            .filter(billing_period__in={g["billing_period"] for g in groups})
+            .values("provider", "billing_period")
+            .annotate(location=Sum("total_location_kg_co2e"), market=Sum("total_market_kg_co2e"))
+        }
+        totals = defaultdict(float)
+        for group, (kg, _) in zip(groups, estimates, strict=True):
+            totals[(group["provider"], group["billing_period"])] += kg
+        for group, (kg, factors) in zip(groups, estimates, strict=True):
+            month = (group["provider"], group["billing_period"])
+            common = {
+                "scope": Scope.SCOPE_3, "category": 1, "subcategory": "cloud",
+                "activity_kind": ActivityKind.CLOUD_USAGE,
+                "start": group["billing_period"], "end": month_end(group["billing_period"]),
+                "energy_kwh": group["facility_kwh"],
+            }  # fmt: skip
+            record_owner = {"team_id": group["team_id"], "project_id": group["project_id"]}
+            if month in reported and totals[month] > 0:
+                share = kg / totals[month]
+                provider = reported[month]
+                factors = {**factors, "provider_share": share, "provider_location_kg": provider["location"]}
+                self._add(
+                    location_kg=provider["location"] * share, market_kg=None, quality=QualityTier.PROVIDER_REPORTED,
+                    factors=factors, flags=["provider_reported_shared_by_estimate"], owner=record_owner, **common,
+                )  # fmt: skip
+                # Market-based: the provider's MBM, shared the same way, kept beside it in the factors.
+                self.records[-1].factors["provider_market_kg"] = provider["market"] * share
+            else:
+                self._add(
+                    location_kg=kg, quality=QualityTier.BILLING_ESTIMATE, factors=factors, owner=record_owner, **common
+                )
+        for month in reported.keys() - totals.keys():
+            self.gaps.append(f"provider carbon for {month[0]} {month[1]:%Y-%m} has no billing lines to share it out")
+
+    def _cloud_group_estimate(self, group: dict, groups: list[dict]) -> tuple[float, dict]:
+        """kgCO2e of a billing group: facility kWh × the region's grid factor + embodied share; lines the
+        estimator could not classify get energy from the classified lines' kWh per cost (CCF)."""
+        facility_kwh = group["facility_kwh"] or 0.0
+        flags = []
+        if group["unclassified_cost"]:
+            same_month = [
+                g
+                for g in groups
+                if (g["provider"], g["billing_period"]) == (group["provider"], group["billing_period"])
+            ]
+            classified_cost = sum(float(g["classified_cost"] or 0) for g in same_month)
+            kwh_per_cost = (
+                sum(g["facility_kwh"] or 0.0 for g in same_month) / classified_cost if classified_cost else 0.0
+            )
+            facility_kwh += float(group["unclassified_cost"]) * kwh_per_cost
+            group["facility_kwh"] = facility_kwh
+            flags.append("unclassified_by_cost_ratio")
+        zone = group["cloud_region__zone__code"]
+        factor = (
+            self._location_factor(zone, group["billing_period"], month_end(group["billing_period"])) if zone else None
+        )
+        if factor is None:
+            self.gaps.append(f"no grid factor for {group['provider']} region {group['region'] or '(none)'}")
+            return group["embodied_kg"] or 0.0, {"flags": flags}
+        operational = calc.emissions_kg(energy_kwh=facility_kwh, intensity_g_per_kwh=factor.value)
+        factors = {"location": factor.as_provenance(), "embodied_kg": group["embodied_kg"], "lines": group["lines"]}
+        return operational + (group["embodied_kg"] or 0.0), {**factors, "flags": flags}
+
+    # --- Cloud runs (Scope 3 Cat 1) -------------------------------------------------------------
+
+    def cloud_runs(self) -> None:
+        """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
+        runs = (
+            Run.objects.for_org(self.organization)
+            .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
+            .select_related("project", "cloud_region__zone")
+        )
+        unlocated_kwh, unlocated, covered = 0.0, 0, 0
+        emissions_only_kg, emissions_only = 0.0, 0
+        for run in runs:
+            if "emissions_only_no_energy" in run.flags:
+                # A model card gives a tracker's kgCO2e but no energy: nothing to recompute, so disclose it.
+                emissions_only, emissions_only_kg = (
+                    emissions_only + 1,
+                    emissions_only_kg + (run.tracker_emissions_kg_co2e or 0),
+                )
+                continue
+            if run.site_id is not None:
+                continue
+            if run.cloud_region is None:
+                unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
+                continue
+            if (run.cloud_region.provider, run.started_at.date().replace(day=1)) in self._covered_cloud_months:
+                # The billing export already holds this compute: the run must not add it again.
+                covered += 1
+                continue
+            region = run.cloud_region
+            day = run.started_at.date()
+            energy_kwh = calc.facility_energy_kwh(
+                it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
+            )
+            factor = (
+                self._location_factor(region.zone.code, day.replace(day=1), month_end(day)) if region.zone else None
+            )
+            if factor is None and region.intensity_g_per_kwh is not None:
+                factor = ResolvedFactor(
+                    value=region.intensity_g_per_kwh,
+                    unit="gCO2e/kWh",
+                    factor_id=region.pk,
+                    kind="cloud_region",
+                    zone="",
+                    period="",
+                    dataset=str(region.dataset_id),
+                    flags=("region_published_factor",),
+                )
+            if factor is None:
+                self.gaps.append(f"no grid factor for cloud region {region}")
+                continue
+            self._add(
+                scope=Scope.SCOPE_3,
+                category=1,
+                subcategory="cloud",
+                activity_kind=ActivityKind.RUN,
+                activity_id=run.pk,
+                run=run,
+                start=day,
+                end=day,
+                energy_kwh=energy_kwh,
+                location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
+                quality=QualityTier.MEASURED,
+                factors={"location": factor.as_provenance(), "pue": region.pue},
+                flags=list(factor.flags),
+            )
+        if emissions_only:
+            self.gaps.append(
+                f"{emissions_only} run(s) report only the tracker's emissions ({emissions_only_kg:,.3f} kgCO2e), no "
+                "energy: not in the ledger"
+            )
+        if covered:
+            self.gaps.append(f"{covered} cloud run(s) fall in months covered by billing data: counted there, not twice")
+        if unlocated:
+            self.gaps.append(f"{unlocated} run(s) with neither a site nor a cloud region ({unlocated_kwh:,.1f} kWh IT)")
