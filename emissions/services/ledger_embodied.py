@@ -34,44 +34,26 @@ class EmbodiedLines:
             assets.append(embodied)
             quality = QualityTier.PROVIDER_REPORTED if own_figure else QualityTier.DEFAULT
             # The catalogue's range of published figures, relative to its central figure; a buyer's own PCF has none.
-            low_ratio = (
-                1.0 if own_figure or not model.embodied_kg_co2e else model.embodied_low_kg_co2e / model.embodied_kg_co2e
-            )
-            high_ratio = (
-                1.0
-                if own_figure or not model.embodied_kg_co2e
-                else model.embodied_high_kg_co2e / model.embodied_kg_co2e
+            central = model.embodied_kg_co2e
+            low_ratio, high_ratio = (
+                (1.0, 1.0)
+                if own_figure or not central
+                else (model.embodied_low_kg_co2e / central, model.embodied_high_kg_co2e / central)
             )
             factors = {"hardware_model": {"id": model.pk, "name": model.name, "dataset": str(model.dataset or "")}}
             common = {"activity_kind": ActivityKind.HARDWARE_ASSET, "activity_id": asset.pk, "site": asset.site}
-            additions = calc.capital_goods_kg(asset=embodied, period_start=start, period_end=end)
-            if additions:
-                self._add(
-                    scope=Scope.SCOPE_3,
-                    category=2,
-                    basis=Basis.CAPITAL_GOODS,
-                    start=asset.acquired_on,
-                    end=asset.acquired_on,
-                    location_kg=additions,
-                    quality=quality,
-                    factors=factors,
-                    low_high=(additions * low_ratio, additions * high_ratio),
-                    **common,
-                )
-            written_off = calc.written_off_kg(asset=embodied, period_start=start, period_end=end)
-            if written_off:
-                self._add(
-                    scope=Scope.SCOPE_3,
-                    category=2,
-                    basis=Basis.EMBODIED_WRITE_OFF,
-                    start=asset.retired_on,
-                    end=asset.retired_on,
-                    location_kg=written_off,
-                    quality=quality,
-                    factors=factors,
-                    low_high=(written_off * low_ratio, written_off * high_ratio),
-                    **common,
-                )
+            # Inventory view: the full figure when acquired; management view: the balance at early retirement.
+            span = {"asset": embodied, "period_start": start, "period_end": end}
+            booked = (
+                (Basis.CAPITAL_GOODS, asset.acquired_on, calc.capital_goods_kg(**span)),
+                (Basis.EMBODIED_WRITE_OFF, asset.retired_on, calc.written_off_kg(**span)),
+            )
+            for basis, day, kg in booked:
+                if kg:
+                    self._add(
+                        scope=Scope.SCOPE_3, category=2, basis=basis, start=day, end=day, location_kg=kg,
+                        quality=quality, factors=factors, low_high=(kg * low_ratio, kg * high_ratio), **common,
+                    )  # fmt: skip
             self._disposal_record(asset, common)
             amortized = calc.amortized_kg(asset=embodied, period_start=start, period_end=end)
             amortized_by_site[asset.site_id] += amortized

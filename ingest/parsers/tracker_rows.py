@@ -219,6 +219,8 @@ def archive_members(content: bytes, *, suffixes: tuple[str, ...]) -> list[tuple[
                 raise ParseError(f"the archive unpacks to more than {MAX_ARCHIVE_BYTES:,} bytes")
             budget -= len(data)
             members.append((info.filename, data))
+    # zipfile raises RuntimeError for encrypted members and NotImplementedError for compression methods it
+    # cannot read; both mean the upload is unusable, not that GreenGuild is unfinished.
     except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as exc:
         raise ParseError(f"not a readable ZIP archive ({exc}): is it truncated or encrypted?") from exc
     if not members:
