@@ -7,9 +7,10 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, ProjectViewSet, SiteViewSet, TeamViewSet
-from frontend import health, views
+from frontend import health, views, views_reports
 from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
+from reporting.api import ReportViewSet
 
 # "/api/v1/runs" and "/api/v1/runs/" both work: API clients rarely agree on the trailing slash.
 router = DefaultRouter()
@@ -20,10 +21,13 @@ router.register("sites", SiteViewSet, basename="site")
 router.register("runs", RunIngestViewSet, basename="run")
 router.register("imports", ImportBatchViewSet, basename="import-batch")
 router.register("row-errors", RowErrorViewSet, basename="row-error")
+router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("imports/", views.imports, name="imports"),
+    path("reports/", views_reports.reports, name="reports"),
+    path("reports/<int:report_id>/<str:file_format>", views_reports.report_download, name="report-file"),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

@@ -1,5 +1,6 @@
-"""Read-side state: carbon budgets (alerts, reports and rollups join them in later issues)."""
+"""Read-side state: carbon budgets and generated reports (alerts and rollups join them in later issues)."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -47,3 +48,94 @@ class CarbonBudget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.team or self.project} {self.period_start}: {self.budget_kg_co2e} kg"
+
+
+class Report(models.Model):
+    """A CSRD-style (ESRS E1) climate report of one organization for one period (``2025-Q1``, ``2025-H1``, ``2025``).
+
+    The report is pinned to the calculations it was built from (the period, its year to date and the
+    same periods one year earlier), so regenerating it later reads exactly the same ledger rows even
+    after new activity has superseded those calculations. ``as_of`` is fixed when the calculations
+    are pinned and is the date every file states. Files live in ``ReportFile`` rows, one per format.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.DONE, Status.FAILED)
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="reports")
+    period_label = models.CharField(max_length=20)
+    period_start = models.DateField()
+    period_end = models.DateField(help_text="Inclusive last day")
+    # Pinned calculations; CASCADE only matters when an organization (and its ledger) is deleted.
+    calculation = models.ForeignKey(
+        "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    ytd_calculation = models.ForeignKey(
+        "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comparison_calculation = models.ForeignKey(
+        "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    comparison_ytd_calculation = models.ForeignKey(
+        "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    as_of = models.DateTimeField(null=True, blank=True, help_text="When the calculations were pinned")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    progress_pct = models.PositiveSmallIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="report_period_ordered"),
+            models.CheckConstraint(condition=Q(progress_pct__lte=100), name="report_progress_lte_100"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report {self.pk} {self.organization} {self.period_label} ({self.status})"
+
+    @property
+    def is_interim(self) -> bool:
+        """Shorter than a year: the report then carries year-to-date columns."""
+        return (self.period_end - self.period_start).days < 364
+
+
+class ReportFile(models.Model):
+    """One rendered format of a Report, stored in the database (reports are small, and every worker
+    and web process then sees the same bytes without shared storage)."""
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "Excel (XLSX)"
+        JSON = "json", "JSON"
+        PDF = "pdf", "PDF"
+        XHTML = "xhtml", "Inline XBRL (XHTML)"
+
+    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="files")
+    file_format = models.CharField(max_length=10, choices=Format.choices)
+    content = models.BinaryField()
+    sha256 = models.CharField(max_length=64)
+    size_bytes = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+    org_path = "report__organization"
+
+    class Meta:
+        ordering = ["report", "file_format"]
+        constraints = [models.UniqueConstraint(fields=["report", "file_format"], name="report_file_unique_format")]
+
+    def __str__(self) -> str:
+        return f"{self.report_id}.{self.file_format} ({self.size_bytes} bytes)"

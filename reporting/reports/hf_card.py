@@ -1,0 +1,69 @@
+"""A project's carbon label as Hugging Face model-card ``co2_eq_emissions`` metadata (YAML).
+
+The label is the management view of one calculation: training (and fine-tuning) runs' electricity
+emissions, location-based (E × I), plus their amortized embodied share (M); inference is given per
+1k requests. Hugging Face expects ``emissions`` in grams of CO2e.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import yaml
+from django.db.models import Q, Sum
+
+from emissions.choices import Basis, RunKind, Scope
+from emissions.models import Calculation, EmissionRecord, Project, Run
+
+TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
+
+
+def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
+    """Grams of CO2e for training (+ amortized embodied) and per 1k inferences, with the runs' places and hardware."""
+    records = EmissionRecord.objects.filter(calculation=calculation, project=project, run__isnull=False).filter(
+        Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_2)
+        | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category=1)
+        | Q(basis=Basis.EMBODIED_AMORTIZED)
+    )
+
+    def grams(kinds, basis=None) -> float:
+        selected = records.filter(run__kind__in=kinds)
+        if basis is not None:
+            selected = selected.filter(basis=basis)
+        return 1000.0 * (selected.aggregate(kg=Sum("emissions_kg_co2e_location"))["kg"] or 0.0)
+
+    runs = Run.objects.filter(pk__in=records.values("run_id")).select_related("site", "cloud_region")
+    training_runs = [run for run in runs if run.kind in TRAINING_KINDS]
+    inferences = sum(run.inferences_count or 0 for run in runs if run.kind == RunKind.INFERENCE)
+    inference_g = grams([RunKind.INFERENCE])
+    places = sorted({run.site.name if run.site else str(run.cloud_region) for run in training_runs})
+    hardware = Counter(run.gpu_model for run in training_runs if run.gpu_model)
+    kinds = {run.kind for run in training_runs}
+    return {
+        "training_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL),
+        "embodied_amortized_g_co2e": grams(TRAINING_KINDS, Basis.EMBODIED_AMORTIZED),
+        "inference_g_co2e_per_1k_requests": inference_g / (inferences / 1000.0) if inferences else None,
+        "training_type": "fine-tuning" if kinds == {RunKind.FINE_TUNING} else "pre-training",
+        "geographical_location": ", ".join(places),
+        "hardware_used": ", ".join(f"{model} ({count} runs)" for model, count in sorted(hardware.items())),
+    }
+
+
+def carbon_label_yaml(*, calculation: Calculation, project: Project) -> str:
+    """The ``co2_eq_emissions`` front-matter block for the project's model card."""
+    label = project_carbon_label(calculation=calculation, project=project)
+    entry = {
+        "emissions": round(label["training_g_co2e"] + label["embodied_amortized_g_co2e"], 3),
+        "source": (
+            f"GreenGuild ledger, methodology {calculation.methodology_version}, calculation #{calculation.pk} "
+            f"({calculation.period_start}..{calculation.period_end}); location-based; includes "
+            f"{round(label['embodied_amortized_g_co2e'], 3)} g amortized embodied hardware emissions"
+        ),
+        "training_type": label["training_type"],
+        "geographical_location": label["geographical_location"],
+        "hardware_used": label["hardware_used"],
+    }
+    if label["inference_g_co2e_per_1k_requests"] is not None:
+        # Not a Hugging Face field: kept beside it for readers of the card.
+        entry["inference_g_co2e_per_1k_requests"] = round(label["inference_g_co2e_per_1k_requests"], 3)
+    return yaml.safe_dump({"co2_eq_emissions": entry}, sort_keys=False, allow_unicode=True)

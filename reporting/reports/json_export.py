@@ -1,0 +1,15 @@
+"""JSON: the report content as one object.
+
+``datapoints`` items carry ``ref``, ``unit``, ``value`` and ``xbrl_concept``; ``totals_kg`` repeats the
+inventory totals in kgCO2e to the gram.
+"""
+
+from __future__ import annotations
+
+import json
+
+from reporting.reports.datapoints import ReportContent
+
+
+def report_json(content: ReportContent) -> bytes:
+    return (json.dumps(content.as_dict(), indent=2, ensure_ascii=False) + "\n").encode("utf-8")
