@@ -4,8 +4,11 @@ same file with pyarrow and COPYing it raw into PostgreSQL).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/greenguild_bench_billing .venv/bin/python bench/billing_ingest.py
 
-Options: BENCH_ROWS (default 1,000,000). Reports wall seconds per stage, peak memory (RSS) of the
-process that runs the import, and the floor ratio. Not part of the test run.
+The import runs as in production: the file is stored as a batch, and a real Celery worker pool (prefork,
+Redis broker, BENCH_WORKERS processes: "1,2" by default, one run each) imports it in pieces. Options:
+BENCH_ROWS (default 1,000,000), BENCH_BROKER_URL (default redis://127.0.0.1:6379/13, flushed). Reports
+wall seconds to the finished batch and to the month's ledger, peak resident memory of the worker pool
+(all its processes together, and the largest one), and the floor ratio. Not part of the test run.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -83,75 +85,136 @@ def floor(path: Path, database_url: str) -> dict:
     return {"rows": table.num_rows, "read_s": read_s, "total_s": time.perf_counter() - started}
 
 
-def product_path(path: Path) -> dict:
-    """Runs in a child process: the real import batch, then the month's ledger. Prints JSON."""
+def _setup() -> None:
+    """Child: a fresh schema, the reference data and the bench organization."""
     import django
 
     django.setup()
     from django.core.management import call_command
 
     from emissions.models import Organization, Team
-    from emissions.periods import period_parse
-    from emissions.selectors import inventory_summary
-    from emissions.services.ledger import inventory_calculate
-    from ingest.services import import_batch_create, import_batch_process
 
     call_command("migrate", "--no-input", verbosity=0)
     call_command("load_reference_data", verbosity=0)
     organization, _ = Organization.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
     Team.objects.get_or_create(organization=organization, slug="ml-research", defaults={"name": "ML research"})
+
+
+def _submit(path: Path) -> dict:
+    """Child: store the file as a batch (the commit enqueues it for the workers), wait, then the ledger."""
+    import django
+
+    django.setup()
+    from emissions.models import Organization
+    from emissions.periods import period_parse
+    from emissions.selectors import inventory_summary
+    from emissions.services.ledger import inventory_calculate
+    from ingest.models import ImportBatch, ImportChunk
+    from ingest.services import import_batch_create
+
+    organization = Organization.objects.get(slug="bench")
     started = time.perf_counter()
-    # With no broker the batch is processed in-process as soon as it is stored (what `make run` does);
-    # with one, the same service runs in the worker.
     with path.open("rb") as handle:
         batch = import_batch_create(organization=organization, source="aws_cur", filename=path.name, stream=handle)
-    batch.refresh_from_db()
-    if batch.status == "pending":
-        batch = import_batch_process(batch=batch)
+    while batch.status not in ImportBatch.FINISHED:
+        time.sleep(0.25)
+        batch.refresh_from_db()
     import_s = time.perf_counter() - started
     calculation = inventory_calculate(organization=organization, period=period_parse("2025-03"))
     total_s = time.perf_counter() - started
     summary = inventory_summary(calculation=calculation)
     return {
         "status": batch.status,
+        "error": batch.error,
         "rows_total": batch.rows_total,
         "rows_loaded": batch.rows_loaded,
         "rows_rejected": batch.rows_rejected,
+        "chunks": ImportChunk.objects.filter(batch=batch).count(),
         "import_s": import_s,
         "import_and_ledger_s": total_s,
-        "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "cat1_kg": summary["scope_3_kg_by_category"].get("1"),
     }
 
 
+def _tree_rss_kib(root: int) -> tuple[int, int]:
+    """(sum, largest) resident memory in KiB of ``root`` and its descendants, read from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(entry.name))
+        line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
+        rss[int(entry.name)] = int(line.split()[1])
+    found, stack = [], [root]
+    while stack:
+        pid = stack.pop()
+        found.append(pid)
+        stack += children.get(pid, [])
+    values = [rss.get(pid, 0) for pid in found]
+    return sum(values), max(values)
+
+
+def product_path(path: Path, workers: int, env: dict) -> dict:
+    """The real path: a Celery worker pool of ``workers`` processes on Redis imports the batch in pieces."""
+    subprocess.run([sys.executable, __file__, "--setup"], cwd=ROOT, env=env, check=True)  # noqa: S603
+    command = [
+        sys.executable, "-m", "celery", "-A", "frontend", "worker", "--pool=prefork", f"--concurrency={workers}",
+        "-Q", "default,ingest,reporting", "--without-gossip", "--without-mingle", "--without-heartbeat",
+        "--loglevel=WARNING",
+    ]  # fmt: skip
+    worker = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
+    peak_sum = peak_one = 0
+    try:
+        submit = subprocess.Popen(  # noqa: S603
+            [sys.executable, __file__, "--submit", str(path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+        )
+        while submit.poll() is None:
+            total, largest = _tree_rss_kib(worker.pid)
+            peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+            time.sleep(0.5)
+        if submit.returncode != 0:
+            sys.exit("the import failed")
+        result = json.loads(submit.stdout.read().strip().splitlines()[-1])
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    return {**result, "workers": workers, "peak_rss_workers_mib": peak_sum / 1024, "peak_rss_one_mib": peak_one / 1024}
+
+
 def main() -> None:
     database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/greenguild_bench_billing")
-    if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        print(json.dumps(product_path(Path(sys.argv[2]))))
+    broker_url = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/13")
+    if len(sys.argv) > 1 and sys.argv[1] == "--setup":
+        _setup()
         return
+    if len(sys.argv) > 1 and sys.argv[1] == "--submit":
+        print(json.dumps(_submit(Path(sys.argv[2]))))
+        return
+    worker_counts = [int(n) for n in os.environ.get("BENCH_WORKERS", "1,2").split(",")]
+    runs = []
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "cur.csv"
         cur_generate(path, ROWS)
         _database_fresh(database_url)
         floor_result = floor(path, database_url)
-        _database_fresh(database_url)
         env = {
             **os.environ, "DATABASE_URL": database_url, "SECRET_KEY": "bench-" * 10, "MEDIA_ROOT": folder,
-            "DJANGO_SETTINGS_MODULE": "frontend.settings", "CELERY_BROKER_URL": "", "LOG_LEVEL": "WARNING",
+            "DJANGO_SETTINGS_MODULE": "frontend.settings", "CELERY_BROKER_URL": broker_url, "LOG_LEVEL": "WARNING",
         }  # fmt: skip
-        child = subprocess.run(  # noqa: S603
-            [sys.executable, __file__, "--child", str(path)], cwd=ROOT, env=env, capture_output=True, text=True
-        )
-        if child.returncode != 0:
-            sys.exit(child.stderr[-3000:])
-        result = json.loads(child.stdout.strip().splitlines()[-1])
-    report = {
-        "rows": ROWS,
-        "product": result,
-        "floor": floor_result,
-        "floor_ratio": floor_result["total_s"] / result["import_and_ledger_s"],
-        "workers": 1,
-    }
+        for workers in worker_counts:
+            _database_fresh(database_url)
+            subprocess.run(["redis-cli", "-u", broker_url, "flushdb"], check=True, capture_output=True)  # noqa: S603, S607
+            result = product_path(path, workers, env)
+            result["floor_ratio"] = floor_result["total_s"] / result["import_and_ledger_s"]
+            runs.append(result)
+            print(json.dumps(result, indent=2), flush=True)
+    report = {"rows": ROWS, "floor": floor_result, "runs": runs}
     print(json.dumps(report, indent=2))
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
     (ROOT / "bench" / "results" / "billing_ingest.json").write_text(json.dumps(report, indent=2) + "\n")

@@ -176,6 +176,10 @@ CACHES = {
 }
 # Largest file an import accepts, in bytes (413 above it).
 IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 2 * 1024**3, minimum=1024)
+# Billing exports larger than this are imported in pieces of about this size by several workers in parallel
+# (Parquet: in runs of row groups of about IMPORT_PIECE_ROWS rows). See ingest/chunked.py.
+IMPORT_PIECE_BYTES = env_int("IMPORT_PIECE_BYTES", 32 * 1024**2, minimum=1024)
+IMPORT_PIECE_ROWS = env_int("IMPORT_PIECE_ROWS", 100_000, minimum=1)
 
 # --- REST framework ----------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -132,12 +132,18 @@ def _keep_stored_dates(organization: Organization, records: list[RunRecord]) -> 
     return result
 
 
-@functools.lru_cache(maxsize=1)
-def _coefficient_tables():
-    """The shipped coefficient tables, read once per process (they change only with a release)."""
-    from emissions.cloud_estimation import coefficient_tables_load
+@functools.lru_cache(maxsize=8)
+def _estimator(cpu_utilization: float, gpu_utilization: float, lifespan_years: float):
+    """A memoizing estimator over the shipped coefficient tables, one per set of assumptions and process:
+    its cache carries over from chunk to chunk of a file (the tables change only with a release)."""
+    from emissions.cloud_estimation import EstimateCache, coefficient_tables_load
 
-    return coefficient_tables_load()
+    return EstimateCache(
+        coefficient_tables_load(),
+        cpu_utilization=cpu_utilization,
+        gpu_utilization=gpu_utilization,
+        lifespan_years=lifespan_years,
+    )
 
 
 def cloud_usage_load(
@@ -152,20 +158,14 @@ def cloud_usage_load(
     ``options`` may override the utilization assumptions (``cpu_utilization``, ``gpu_utilization``,
     0–1) and the hardware lifespan (``lifespan_years``); defaults come from settings.
     """
-    from emissions.cloud_estimation import estimate
-
     options = options or {}
-    tables = _coefficient_tables()
-    assumptions = {
-        "cpu_utilization": float(options.get("cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION)),
-        "gpu_utilization": float(options.get("gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION)),
-        "lifespan_years": float(options.get("lifespan_years", settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)),
-    }
+    estimator = _estimator(
+        float(options.get("cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION)),
+        float(options.get("gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION)),
+        float(options.get("lifespan_years", settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)),
+    )
     return cloud_usage_upsert_many(
-        organization=organization,
-        records=records,
-        estimator=lambda record: estimate(record, tables, **assumptions),
-        source_batch_id=source_batch_id,
+        organization=organization, records=records, estimator=estimator, source_batch_id=source_batch_id
     )
 
 

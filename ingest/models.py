@@ -83,3 +83,44 @@ class RowError(models.Model):
 
     def __str__(self) -> str:
         return f"row {self.row_number} {self.column}: {self.reason}"
+
+
+class ImportChunk(models.Model):
+    """One piece of a large billing export, imported by its own task (ingest/chunked.py).
+
+    A chunk commits its lines, row errors and counts in one transaction and is then ``done``; a
+    redelivered task finds it done and does nothing. The batch finishes when its last chunk does.
+    ``file_name`` is the storage name the piece is read from (the upload, or its inflated copy);
+    ``start``/``end``/``header_end`` its byte range, ``row_groups`` its Parquet row groups.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="chunks")
+    index = models.PositiveIntegerField()
+    file_name = models.CharField(max_length=300)
+    first_row = models.PositiveIntegerField()
+    start = models.BigIntegerField(default=0)
+    end = models.BigIntegerField(default=0)
+    header_end = models.BigIntegerField(default=0)
+    row_groups = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.TextField(blank=True)
+    rows_total = models.PositiveIntegerField(default=0)
+    rows_loaded = models.PositiveIntegerField(default=0)
+    rows_duplicate = models.PositiveIntegerField(default=0)
+    rows_rejected = models.PositiveIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+    org_path = "batch__organization"
+
+    class Meta:
+        ordering = ["batch", "index"]
+        constraints = [models.UniqueConstraint(fields=["batch", "index"], name="import_chunk_unique")]
+
+    def __str__(self) -> str:
+        return f"chunk {self.index} of batch {self.batch_id} ({self.status})"

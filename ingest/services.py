@@ -84,6 +84,13 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
     ImportBatch.objects.filter(pk=batch.pk).update(
         status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress_pct=0, error=""
     )
+    if source.read_chunks is not None:
+        from ingest.chunked import import_batch_split
+
+        # A large billing export goes to several workers in pieces; the last piece finishes the batch.
+        if import_batch_split(batch=batch):
+            batch.refresh_from_db()
+            return batch
     counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
     try:
         # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
@@ -98,27 +105,27 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
                 if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
                     _progress_report(batch, counts["rows_total"], rows_estimated)
                 if isinstance(item, RowIssue):
-                    _row_error_add(batch, item, counts)
+                    row_error_add(batch, item, counts)
                     continue
                 pending.append(item)
                 if len(pending) >= LOAD_CHUNK_ROWS:
-                    _load_chunk(batch, source, pending, counts, options)
+                    load_rows(batch, source, pending, counts, options)
                     pending = []
-            _load_chunk(batch, source, pending, counts, options)
+            load_rows(batch, source, pending, counts, options)
             if source.finalize is not None:
                 source.finalize(organization=batch.organization, source_batch_id=batch.pk)
     except ParseError as exc:
-        return _batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
+        return batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except OperationalError:
         raise  # the database is away: the task retries, and the rerun starts the batch afresh
     except Exception as exc:
         # A bug must not leave the batch "running" forever: record it, then let Celery log it.
-        _batch_finish(
+        batch_finish(
             batch, status=ImportBatch.Status.FAILED, error=f"internal error ({type(exc).__name__})", counts=None
         )
         raise
     status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-    return _batch_finish(batch, status=status, error="", counts=counts)
+    return batch_finish(batch, status=status, error="", counts=counts)
 
 
 def _items(source, handle, options: dict) -> tuple[Iterator, int]:
@@ -149,12 +156,19 @@ def import_batch_progress(*, batch: ImportBatch) -> dict:
     """Live progress: ``rows_done``, ``rows_estimated`` and ``progress_pct`` (100 once finished)."""
     if batch.status in ImportBatch.FINISHED:
         return {"rows_done": batch.rows_total, "rows_estimated": batch.rows_total, "progress_pct": 100}
-    live = cache.get(_progress_key(batch.pk)) or {"rows_done": 0, "rows_estimated": 0}
+    from ingest.chunked import chunked_progress
+
+    live = (
+        cache.get(_progress_key(batch.pk))
+        or chunked_progress(batch=batch, rows_estimated=max(batch.size_bytes // BYTES_PER_BILLING_ROW, 1))
+        or {"rows_done": 0, "rows_estimated": 0}
+    )
     estimated = max(live["rows_estimated"], live["rows_done"], 1)
     return {**live, "progress_pct": min(99, int(100 * live["rows_done"] / estimated))}
 
 
-def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int], options: dict) -> None:
+def load_rows(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int], options: dict) -> None:
+    """Hand parsed rows to the source's loading service; add its counts and rejections to ``counts``."""
     if not rows:
         return
     outcome = source.load(
@@ -163,10 +177,11 @@ def _load_chunk(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate
     for index, reason in outcome.rejected.items():
-        _row_error_add(batch, RowIssue(row_number=rows[index].row_number, column="", reason=reason), counts)
+        row_error_add(batch, RowIssue(row_number=rows[index].row_number, column="", reason=reason), counts)
 
 
-def _row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -> None:
+def row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -> None:
+    """Record a rejected row and count it."""
     counts["rows_rejected"] += 1
     RowError.objects.create(
         batch=batch,
@@ -178,7 +193,8 @@ def _row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) 
     )
 
 
-def _batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None) -> ImportBatch:
+def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None) -> ImportBatch:
+    """Record a batch's outcome: status, error, counts (None keeps them) and the finish time."""
     batch.status = status
     batch.error = error
     batch.progress_pct = 100

@@ -18,3 +18,18 @@ def import_batch_process_task(batch_id: int) -> None:
     from ingest.services import import_batch_process
 
     import_batch_process(batch=ImportBatch.objects.get(pk=batch_id))
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    soft_time_limit=3600,
+    time_limit=3700,
+)
+def import_chunk_process_task(batch_id: int, index: int) -> None:
+    """Import one piece of a split batch (ingest/chunked.py); a redelivery of a done piece does nothing."""
+    from ingest.chunked import import_chunk_process
+
+    import_chunk_process(batch_id=batch_id, index=index)

@@ -47,8 +47,17 @@ class Attributor:
         self.projects = {project.slug.lower(): project for project in Project.objects.for_org(organization)}
         self.team_keys = tuple(getattr(settings, "GREENGUILD_TEAM_TAG_KEYS", DEFAULT_TEAM_TAG_KEYS))
         self.project_keys = tuple(getattr(settings, "GREENGUILD_PROJECT_TAG_KEYS", DEFAULT_PROJECT_TAG_KEYS))
+        self._owners: dict[tuple, Owner] = {}
 
     def owner(self, record: CloudUsageRecord) -> Owner:
+        """The owner of a line; lines of one account with the same tags share it (cached per Attributor)."""
+        key = (record.provider, record.account_id, record.tags)
+        owner = self._owners.get(key)
+        if owner is None:
+            owner = self._owners[key] = self._owner(record)
+        return owner
+
+    def _owner(self, record: CloudUsageRecord) -> Owner:
         resource = {k.lower(): v for k, v in record.tags if not k.lower().startswith(PROJECT_LABEL_PREFIX)}
         labels = {
             k.lower().removeprefix(PROJECT_LABEL_PREFIX): v
@@ -88,11 +97,14 @@ class Attributor:
         return (team.pk, None) if team is not None else None
 
 
-def _digest(record: CloudUsageRecord, estimate: CloudEstimate, owner: Owner) -> str:
-    # vars() rather than dataclasses.astuple: astuple deep-copies every field, and this runs per line.
-    return hashlib.sha256(
-        repr((tuple(vars(record).values()), tuple(vars(estimate).values()), owner)).encode()
-    ).hexdigest()
+def _digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
+    """What decides a stored line: the record, its estimate (or the estimator's fingerprint) and its owner.
+
+    vars() rather than dataclasses.astuple: astuple deep-copies every field, and this runs per line.
+    """
+    estimated = estimate if isinstance(estimate, str) else tuple(vars(estimate).values())
+    owned = (owner.team_id, owner.project_id, owner.basis)  # a tuple's repr is C; a dataclass's is Python
+    return hashlib.sha256(repr((tuple(vars(record).values()), estimated, owned)).encode()).hexdigest()
 
 
 @transaction.atomic
@@ -110,28 +122,23 @@ def cloud_usage_upsert_many(
         return outcome
     attributor = Attributor(organization)
     regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
-    keys = {(r.provider, r.billing_period, r.line_item_key) for r in records}
-    stored = {
-        (provider, period, key): digest
-        for provider, period, key, digest in CloudUsage.objects.for_org(organization)
-        .filter(line_item_key__in={key for _, _, key in keys})
-        .values_list("provider", "billing_period", "line_item_key", "row_digest")
-    }
     rows: dict[tuple, dict] = {}
+    fingerprint = getattr(estimator, "fingerprint", None)
     for index, record in enumerate(records):
         estimate = estimator(record)
         owner = attributor.owner(record)
-        digest = _digest(record, estimate, owner)
-        key = (record.provider, record.billing_period, record.line_item_key)
-        if stored.get(key) == digest:
-            outcome.duplicate += 1
-        else:
-            outcome.loaded += 1
+        # An estimator with a fingerprint (tables and assumptions) stands for its estimates: cheaper to hash.
+        digest = _digest(record, fingerprint or estimate, owner)
         # Later rows with the same key (a file repeating a line) replace earlier ones: last one wins.
-        rows[key] = _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index)
+        rows[(record.provider, record.billing_period, record.line_item_key)] = _line(
+            organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index
+        )
     if connection.vendor == "postgresql":
-        _upsert_by_copy(list(rows.values()))
+        outcome.duplicate = _upsert_by_copy(list(rows.values()))
     else:
+        outcome.duplicate = _identical_stored(organization, rows)
+        for values in rows.values():
+            values["tags"], values["coefficients"] = dict(values["tags"]), dict(values["coefficients"])
         CloudUsage.objects.bulk_create(
             [CloudUsage(**values) for values in rows.values()],
             batch_size=UPSERT_BATCH_ROWS,
@@ -139,23 +146,41 @@ def cloud_usage_upsert_many(
             unique_fields=["organization", "provider", "billing_period", "line_item_key"],
             update_fields=_UPDATE_FIELDS,
         )
+    outcome.loaded = len(records) - outcome.duplicate
     return outcome
 
 
-def _upsert_by_copy(rows: list[dict]) -> None:
-    """PostgreSQL: COPY the lines into a temporary table, then one INSERT … ON CONFLICT DO UPDATE.
+def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> int:
+    """How many of ``rows`` (by key) are stored already with the same digest."""
+    stored = {
+        (provider, period, key): digest
+        for provider, period, key, digest in CloudUsage.objects.for_org(organization)
+        .filter(line_item_key__in={key for _, _, key in rows})
+        .values_list("provider", "billing_period", "line_item_key", "row_digest")
+    }
+    return sum(1 for key, values in rows.items() if stored.get(key) == values["row_digest"])
 
-    Several times faster than an ORM bulk upsert for billing files with millions of lines; the staging
-    table lives only inside the batch's transaction.
+
+def _upsert_by_copy(rows: list[dict]) -> int:
+    """PostgreSQL: COPY the lines into a temporary table, then INSERT … ON CONFLICT DO UPDATE.
+
+    Returns how many lines were stored already with the same digest. Several times faster than an ORM
+    bulk upsert for files with millions of lines; the staging table lives only inside the transaction.
+    Rows go in key order so that chunks of one file upserted in parallel lock shared keys in the same
+    order and cannot deadlock.
     """
     fields = [CloudUsage._meta.get_field(name) for name in rows[0]]
     columns = [field.column for field in fields]
     quote = connection.ops.quote_name
     column_list = ", ".join(quote(c) for c in columns)
     table = quote(CloudUsage._meta.db_table)
-    conflict = ", ".join(quote(CloudUsage._meta.get_field(n).column) for n in _UNIQUE_FIELDS)
+    unique = [quote(CloudUsage._meta.get_field(n).column) for n in _UNIQUE_FIELDS]
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in _UNIQUE_COLUMNS)
+    keys = ", ".join(unique)
+    restamp = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in ("source_batch_id", "source_row"))
     json_columns = {i for i, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
+    # Tags and coefficients arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
+    dumped: dict[tuple, str] = {}
     with connection.cursor() as cursor:
         # Identifiers come from the model and are quoted by the backend; values travel through COPY.
         cursor.execute(
@@ -165,11 +190,33 @@ def _upsert_by_copy(rows: list[dict]) -> None:
         cursor.execute("TRUNCATE cloud_usage_stage")
         with cursor.cursor.copy(f"COPY cloud_usage_stage ({column_list}) FROM STDIN") as copy:
             for values in rows:
-                copy.write_row([json.dumps(v) if i in json_columns else v for i, v in enumerate(values.values())])
+                cells = list(values.values())
+                for i in json_columns:
+                    pairs = cells[i]
+                    text = dumped.get(pairs)
+                    if text is None:
+                        text = dumped[pairs] = json.dumps(dict(pairs))
+                    cells[i] = text
+                copy.write_row(cells)
+        # Conflicts are found through the unique index (the arbiter), never through a join: inside a long
+        # import the planner's statistics still describe the table before the import, and a join picked on
+        # them probes the wrong index. First pass: insert new lines, and re-stamp identical ones with this
+        # batch (the restated-month replacement keeps only lines the latest batch brought).
         cursor.execute(
-            f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM cloud_usage_stage "  # noqa: S608
-            f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}"
+            f"WITH written AS (INSERT INTO {table} ({column_list}) "  # noqa: S608
+            f"SELECT {column_list} FROM cloud_usage_stage ORDER BY {keys} "
+            f"ON CONFLICT ({keys}) DO UPDATE SET {restamp} WHERE {table}.row_digest = EXCLUDED.row_digest "
+            f"RETURNING (xmax = 0) AS inserted) "
+            f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
         )
+        inserted, identical = cursor.fetchone()
+        if inserted + identical < len(rows):  # Second pass, only when lines changed: update them.
+            cursor.execute(
+                f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM cloud_usage_stage "  # noqa: S608
+                f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {updates} "
+                f"WHERE {table}.row_digest <> EXCLUDED.row_digest"
+            )
+    return identical
 
 
 _UPDATE_FIELDS = [
@@ -208,7 +255,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "cost": round(record.cost, 6),
         "currency": record.currency[:3],
         "resource_id": record.resource_id[:500],
-        "tags": dict(record.tags),
+        "tags": record.tags,  # pairs; stored as a JSON object
         "team_id": owner.team_id,
         "project_id": owner.project_id,
         "allocation_basis": owner.basis,
@@ -221,7 +268,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "pue": estimate.pue,
         "classification": estimate.classification,
         "estimate_fell_back": estimate.fell_back,
-        "coefficients": dict(estimate.coefficients),
+        "coefficients": estimate.coefficients,  # pairs; stored as a JSON object
         "row_digest": digest,
         "source_batch_id": source_batch_id,
         "source_row": row_numbers[index] if row_numbers else None,

@@ -22,7 +22,6 @@ from ingest.parsers.billing_rows import (
     month_start,
     normalize,
     parse_timestamp,
-    row_digest,
 )
 from ingest.parsers.csv_rows import CellError
 
@@ -92,14 +91,13 @@ def _lenient_number(value: Any) -> float | None:
 
 def _tags(row: Row) -> list[tuple[str, str]]:
     pairs: list[tuple[str, str]] = []
-    for column, value in row.cells.items():
-        lower = column.lower()
-        if lower.startswith("resourcetags/"):  # legacy: resourceTags/user:team
-            key = column[len("resourceTags/") :]
-            pairs += [(key.removeprefix("user:"), str(value).strip())] if str(value or "").strip() else []
-        elif lower.startswith("resource_tags_"):  # Athena: resource_tags_user_team
-            key = column[len("resource_tags_") :]
-            pairs += [(key.removeprefix("user_"), str(value).strip())] if str(value or "").strip() else []
+    cells = row.cells
+    # legacy resourceTags/user:team, Athena resource_tags_user_team
+    for prefix, user in (("resourcetags/", "user:"), ("resource_tags_", "user_")):
+        for column, key in row.schema.prefixed(prefix):
+            value = str(cells[column] or "").strip() if column in cells else ""
+            if value:
+                pairs.append((key.removeprefix(user), value))
     map_column = row.column("tags_map")
     if map_column is not None:  # CUR 2.0: resource_tags = {"user_team": "x"}
         pairs += [
@@ -142,7 +140,7 @@ def build(row: Row) -> CloudUsageRecord:
         billing_period=month_start(
             parse_timestamp(period, row.column("billing_period_start") or "") if period else start
         ),
-        line_item_key=row.text("line_item_id") or row_digest(row.cells),
+        line_item_key=row.text("line_item_id") or row.digest(),
         charge_category=category,
         service=row.text("service"),
         sku=row.text("sku"),

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start, row_digest
+from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -75,7 +75,7 @@ def build(row: Row) -> CloudUsageRecord:
         billing_account=row.text("billing_account"),
         account_id=row.text("account_id"),
         billing_period=month_start(period),
-        line_item_key=row_digest(row.cells),
+        line_item_key=row.digest(),
         charge_category=category,
         service=service,
         sku=row.text("sku"),

@@ -77,8 +77,13 @@ def iter_raw_chunks(
     chunk_rows: int = 50_000,
     allow_jsonl: bool = False,
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    first_row: int = 2,
+    row_groups: tuple[int, ...] | None = None,
 ) -> Iterator[tuple[list[str], list[RawRow]]]:
     """Yield ``(columns, rows)``, at most ``chunk_rows`` rows each; the format is told by the bytes, not the name.
+
+    ``first_row`` numbers the first record (a piece of a larger file, ingest/pieces.py, starts further
+    down); ``row_groups`` reads only those row groups of a Parquet file.
 
     Raises ParseError for an empty, truncated or unreadable file, or a gzip stream inflating past
     ``max_decompressed_bytes``. JSON lines are only accepted when ``allow_jsonl`` (the GCP export).
@@ -93,7 +98,7 @@ def iter_raw_chunks(
         if not head:
             raise ParseError("the file is empty: expected a billing export (CSV, CSV.gz, Parquet or JSON lines)")
         if head == _PARQUET_MAGIC:
-            yield from _parquet_chunks(source if owned else stream, chunk_rows)
+            yield from _parquet_chunks(source if owned else stream, chunk_rows, first_row, row_groups)
             return
         if head.startswith(_GZIP_MAGIC):
             inflated = gzip.GzipFile(fileobj=stream, mode="rb")
@@ -104,13 +109,13 @@ def iter_raw_chunks(
         if allow_jsonl and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             yield from _jsonl_chunks(stream, chunk_rows)
         else:
-            yield from _csv_chunks(stream, chunk_rows)
+            yield from _csv_chunks(stream, chunk_rows, first_row)
     finally:
         if owned:
             handle.close()  # the caller's file object stays open
 
 
-def _csv_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+def _csv_chunks(stream: IO[bytes], chunk_rows: int, first_row: int) -> Iterator[tuple[list[str], list[RawRow]]]:
     # dtype=str and keep_default_na=False: cells stay exactly as written ("NA" is a region, "" is empty);
     # skip_blank_lines=False keeps row numbers equal to line numbers.
     try:
@@ -122,25 +127,31 @@ def _csv_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str],
             skip_blank_lines=False,
             encoding="utf-8-sig",
         )
-        next_row = 2
+        next_row = first_row
         for frame in reader:
-            rows = []
-            for cells in frame.to_dict("records"):
-                if any(value != "" for value in cells.values()):
-                    rows.append((next_row, cells))
-                next_row += 1
-            yield [str(c) for c in frame.columns], rows
+            columns = [str(c) for c in frame.columns]
+            # Column lists zipped into rows: several times faster than DataFrame.to_dict("records").
+            values = [frame.iloc[:, index].tolist() for index in range(len(columns))]
+            rows = [
+                (next_row + offset, dict(zip(columns, cells, strict=True)))
+                for offset, cells in enumerate(zip(*values, strict=True))
+                if any(cells)
+            ]
+            next_row += len(frame)
+            yield columns, rows
     except pd.errors.EmptyDataError as exc:
         raise ParseError("the file has no header row: expected a billing export") from exc
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
         raise ParseError(f"the file is not readable CSV (garbled or truncated): {exc}") from exc
 
 
-def _parquet_chunks(source: str | Path | IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+def _parquet_chunks(
+    source: str | Path | IO[bytes], chunk_rows: int, first_row: int, row_groups: tuple[int, ...] | None
+) -> Iterator[tuple[list[str], list[RawRow]]]:
     try:
         parquet = pq.ParquetFile(source)
-        next_row = 2
-        for batch in parquet.iter_batches(batch_size=chunk_rows):
+        next_row = first_row
+        for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups):
             rows = []
             for record in batch.to_pylist():
                 rows.append((next_row, flatten(record)))

@@ -8,6 +8,7 @@ Column names match case-insensitively after removing ``/``, ``.``, ``_`` and spa
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -26,6 +27,7 @@ from ingest.records import ParsedRow, ParseError, RowIssue
 _STRIP = re.compile(r"[/._ -]+")
 _MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})$")
 MAX_YEAR = 2100
+_ABSENT = object()
 
 
 def normalize(name: str) -> str:
@@ -33,32 +35,84 @@ def normalize(name: str) -> str:
     return _STRIP.sub("", str(name).strip().lower())
 
 
+class Schema:
+    """How a dialect's fields resolve to the columns of one row shape, computed once per shape.
+
+    Normalizing every column name of every row cost more than the rest of the parse; rows of a CSV chunk
+    share one shape, and a JSON-lines or Parquet chunk has few.
+    """
+
+    def __init__(self, columns: tuple[str, ...], aliases: dict[str, tuple[str, ...]]):
+        self.norm = {column: normalize(column) for column in columns}
+        self.by_norm = {norm: column for column, norm in self.norm.items()}
+        self._aliases = aliases
+        self._fields: dict[str, tuple[str, ...]] = {}
+        self._prefixed: dict[str, tuple[tuple[str, str], ...]] = {}
+
+    def keys(self, field: str) -> tuple[str, ...]:
+        """The columns that may hold ``field``, in alias order."""
+        keys = self._fields.get(field)
+        if keys is None:
+            aliases = self._aliases.get(field, (field,))
+            keys = self._fields[field] = tuple(self.by_norm[a] for a in aliases if a in self.by_norm)
+        return keys
+
+    def prefixed(self, prefix: str) -> tuple[tuple[str, str], ...]:
+        """``(column, rest of its name)`` for the columns whose lower-case name starts with ``prefix``."""
+        found = self._prefixed.get(prefix)
+        if found is None:
+            found = self._prefixed[prefix] = tuple(
+                (column, column[len(prefix) :]) for column in self.norm if column.lower().startswith(prefix)
+            )
+        return found
+
+
 class Row:
     """One raw row with typed accessors by field name (resolved through the dialect's aliases)."""
 
-    def __init__(self, cells: dict[str, Any], aliases: dict[str, tuple[str, ...]]):
+    __slots__ = ("cells", "schema")
+
+    def __init__(self, cells: dict[str, Any], schema: Schema):
         self.cells = cells
-        self.by_norm = {normalize(key): key for key in cells}
-        self._aliases = aliases
+        self.schema = schema
 
     def column(self, field: str) -> str | None:
         """The file's column holding ``field`` with a non-empty cell, else the first present one."""
-        present = None
-        for alias in self._aliases.get(field, (field,)):
-            key = self.by_norm.get(alias)
-            if key is None:
+        return self._find(field)[0]
+
+    def _find(self, field: str) -> tuple[str | None, Any]:
+        """``(column, cell)`` of :meth:`column`; ``(None, None)`` when no alias is present.
+
+        The hot path of every parse (a dozen fields per line): string cells are tested inline.
+        """
+        cells = self.cells
+        present: tuple[str | None, Any] = (None, None)
+        for key in self.schema.keys(field):
+            value = cells.get(key, _ABSENT)
+            if value is _ABSENT:  # JSON lines omit null fields: a chunk's shapes may differ
                 continue
-            present = present or key
-            if not is_empty(self.cells[key]):
-                return key
+            if value.__class__ is str:
+                if value and not value.isspace():
+                    return key, value
+            elif not is_empty(value):
+                return key, value
+            if present[0] is None:
+                present = (key, value)
         return present
 
+    def digest(self) -> str:
+        """SHA-256 of the row's non-empty cells under normalized names: the same row gives the same key."""
+        norm = self.schema.norm
+        canonical = sorted((norm[k], str(v)) for k, v in self.cells.items() if not is_empty(v))
+        return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+
     def raw(self, field: str) -> Any:
-        key = self.column(field)
-        return None if key is None else self.cells[key]
+        return self._find(field)[1]
 
     def text(self, field: str) -> str:
-        value = self.raw(field)
+        value = self._find(field)[1]
+        if value.__class__ is str:
+            return value.strip()
         if is_empty(value):
             return ""
         if isinstance(value, float) and value.is_integer():
@@ -67,8 +121,8 @@ class Row:
 
     def number(self, field: str, *, default: float | None = None) -> float:
         """A finite number; empty takes ``default`` or is an error."""
-        value = self.raw(field)
-        name = self.column(field) or field
+        column, value = self._find(field)
+        name = column or field
         if is_empty(value):
             if default is None:
                 raise CellError(name, "is empty")
@@ -86,7 +140,8 @@ class Row:
 
     def timestamp(self, field: str) -> datetime:
         """A required UTC timestamp (ISO 8601, ``… UTC``, Azure ``MM/DD/YYYY``); naive values are UTC."""
-        return parse_timestamp(self.raw(field), self.column(field) or field)
+        column, value = self._find(field)
+        return parse_timestamp(value, column or field)
 
     def json(self, field: str) -> Any:
         """A JSON cell decoded (``None`` when empty); already-decoded values (Parquet, JSONL) pass through."""
@@ -112,6 +167,19 @@ def is_empty(value: Any) -> bool:
 
 
 def parse_timestamp(value: Any, column: str) -> datetime:
+    """A UTC datetime from a cell; raises CellError naming ``column`` for an empty, unreadable or absurd one."""
+    if value.__class__ is str:
+        # Hourly exports repeat a few hundred distinct timestamps over millions of lines.
+        return _text_timestamp(value, column)
+    return _timestamp(value, column)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _text_timestamp(value: str, column: str) -> datetime:
+    return _timestamp(value, column)
+
+
+def _timestamp(value: Any, column: str) -> datetime:
     if is_empty(value):
         raise CellError(column, "is empty")
     if isinstance(value, datetime):
@@ -167,12 +235,6 @@ def key_values(value: Any, column: str) -> list[tuple[str, str]]:
     return [(str(k), "" if v is None else str(v)) for k, v in pairs if not is_empty(v)]
 
 
-def row_digest(cells: dict[str, Any]) -> str:
-    """SHA-256 of the row's non-empty cells under normalized names: the same row gives the same key."""
-    canonical = sorted((normalize(k), str(v)) for k, v in cells.items() if not is_empty(v))
-    return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
-
-
 @dataclass(frozen=True)
 class Dialect:
     """How one export dialect is read: its column aliases, the fields a header must have and the builder."""
@@ -189,12 +251,16 @@ class Dialect:
         *,
         chunk_rows: int = 50_000,
         max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+        **piece: Any,
     ) -> Iterator[list[ParsedRow | RowIssue]]:
         """Stream an export (CSV, CSV.gz, Parquet; JSON lines where allowed) as chunks of rows or issues.
 
         Row numbers: CSV line numbers (header = row 1); Parquet and JSON-lines record index (1-based) + 1.
+        ``piece``: ``first_row`` and ``row_groups`` of a piece of a larger file (``iter_raw_chunks``).
         """
-        return dialect_chunks(self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes)
+        return dialect_chunks(
+            self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes, **piece
+        )
 
     def parse(self, content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
         """:meth:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""
@@ -212,12 +278,15 @@ def check_header(dialect: Dialect, columns: Iterable[str]) -> None:
 
 def build_chunk(dialect: Dialect, raw_rows: list[RawRow]) -> list[ParsedRow | RowIssue]:
     out: list[ParsedRow | RowIssue] = []
+    schemas: dict[tuple[str, ...], Schema] = {}
     for row_number, cells in raw_rows:
+        shape = tuple(cells)
+        schema = schemas.get(shape) or schemas.setdefault(shape, Schema(shape, dialect.aliases))
         if "__invalid_json__" in cells:
             out.append(RowIssue(row_number, "", f"invalid JSON: {cells['__invalid_json__']}", cells.get("__raw__", "")))
             continue
         try:
-            out.append(ParsedRow(row_number=row_number, record=dialect.build(Row(cells, dialect.aliases))))
+            out.append(ParsedRow(row_number=row_number, record=dialect.build(Row(cells, schema))))
         except CellError as exc:
             value = cells.get(exc.column, "")
             out.append(RowIssue(row_number, exc.column, f"{exc.column} {exc.reason}", str(cells)[:2000], str(value)))
@@ -230,11 +299,16 @@ def dialect_chunks(
     *,
     chunk_rows: int = 50_000,
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    **piece: Any,
 ) -> Iterator[list[ParsedRow | RowIssue]]:
     """Read ``source`` chunk by chunk as ``dialect``; the first chunk's columns are checked first."""
     checked = False
     for columns, raw_rows in iter_raw_chunks(
-        source, chunk_rows=chunk_rows, allow_jsonl=dialect.allow_jsonl, max_decompressed_bytes=max_decompressed_bytes
+        source,
+        chunk_rows=chunk_rows,
+        allow_jsonl=dialect.allow_jsonl,
+        max_decompressed_bytes=max_decompressed_bytes,
+        **piece,
     ):
         if not checked:
             check_header(dialect, columns)

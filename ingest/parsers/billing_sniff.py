@@ -9,7 +9,7 @@ import io
 from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, iter_raw_chunks
@@ -63,11 +63,13 @@ def read_chunks(
     *,
     chunk_rows: int = 50_000,
     max_decompressed_bytes: int = DEFAULT_MAX_DECOMPRESSED_BYTES,
+    **piece: Any,
 ) -> Iterator[list[ParsedRow | RowIssue]]:
     """Stream any billing export, its dialect sniffed from the first chunk's columns (row numbers as in
-    the dialect modules). JSON lines are accepted and must then be a GCP export."""
+    the dialect modules). JSON lines are accepted and must then be a GCP export. ``piece`` as in
+    ``iter_raw_chunks``."""
     raw = iter_raw_chunks(
-        source, chunk_rows=chunk_rows, allow_jsonl=True, max_decompressed_bytes=max_decompressed_bytes
+        source, chunk_rows=chunk_rows, allow_jsonl=True, max_decompressed_bytes=max_decompressed_bytes, **piece
     )
     first = next(raw, None)
     if first is None:

@@ -17,7 +17,7 @@ from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start, row_digest
+from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -114,7 +114,7 @@ def build(row: Row) -> CloudUsageRecord:
         billing_account=row.text("billing_account"),
         account_id=row.text("account_id"),
         billing_period=month_start(period),
-        line_item_key=row_digest(row.cells),
+        line_item_key=row.digest(),
         charge_category=category,
         service=row.text("service"),
         sku=row.text("sku"),

@@ -16,7 +16,7 @@ from datetime import date
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start, row_digest
+from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -104,7 +104,7 @@ def build(row: Row) -> CloudUsageRecord:
         billing_account=row.text("billing_account"),
         account_id=row.text("project"),
         billing_period=_billing_period(row, start),
-        line_item_key=row_digest(row.cells),
+        line_item_key=row.digest(),
         charge_category=category,
         service=row.text("service"),
         sku=row.text("sku_id"),

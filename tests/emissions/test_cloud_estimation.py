@@ -203,3 +203,51 @@ def test_energies_non_negative_and_linear_in_quantity(record, quantity, factor, 
         assert getattr(scaled, f"{field}_energy_kwh") == pytest.approx(value * factor, rel=1e-9, abs=1e-12)
     assert one.embodied_kg_co2e >= 0
     assert scaled.embodied_kg_co2e == pytest.approx(one.embodied_kg_co2e * factor, rel=1e-9, abs=1e-12)
+
+
+def _sample_lines() -> list[CloudUsageRecord]:
+    """Every usage line of the billing fixtures, whatever the dialect."""
+    from pathlib import Path
+
+    from ingest.parsers import billing_sniff
+
+    folder = Path(__file__).resolve().parent.parent / "ingest" / "fixtures" / "billing"
+    return [
+        row.record
+        for path in sorted(folder.iterdir())
+        for chunk in billing_sniff.read_chunks(path)
+        for row in chunk
+        if hasattr(row, "record")
+    ]
+
+
+SAMPLE_LINES = _sample_lines()
+
+
+@given(
+    index=st.integers(min_value=0, max_value=len(SAMPLE_LINES) - 1),
+    quantity=st.floats(min_value=0.0, max_value=1e6, allow_nan=False),
+)
+def test_memoized_estimate_equals_direct_estimate_on_every_sample_line(index, quantity):
+    from emissions.cloud_estimation import EstimateCache
+
+    cache = EstimateCache(TABLES, cpu_utilization=0.4, gpu_utilization=0.7, lifespan_years=5.0)
+    record = dataclasses.replace(SAMPLE_LINES[index], usage_quantity=quantity)
+    direct = estimate(record, TABLES, cpu_utilization=0.4, gpu_utilization=0.7, lifespan_years=5.0)
+    cache(dataclasses.replace(record, usage_quantity=3.0))  # fill the cache from another quantity first
+    memoized = cache(record)
+    assert memoized.classification == direct.classification
+    assert memoized.fell_back == direct.fell_back
+    assert memoized.pue == direct.pue
+    for field in ("compute", "gpu", "memory", "storage", "network"):
+        expected = getattr(direct, f"{field}_energy_kwh")
+        assert getattr(memoized, f"{field}_energy_kwh") == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert memoized.embodied_kg_co2e == pytest.approx(direct.embodied_kg_co2e, rel=1e-12, abs=1e-15)
+    assert [name for name, _ in memoized.coefficients] == [name for name, _ in direct.coefficients]
+    for (name, got), (_, want) in zip(memoized.coefficients, direct.coefficients, strict=True):
+        assert got == (pytest.approx(want, rel=1e-12) if isinstance(want, float) else want), name
+
+
+def test_sample_lines_cover_every_classification():
+    kinds = {estimate(record, TABLES).classification for record in SAMPLE_LINES}
+    assert {"gpu", "compute", "storage", "network", "none"} <= kinds

@@ -39,3 +39,31 @@ def test_worker_processes_a_committed_batch(celery_worker_process, org_a):
     log = celery_worker_process.read_text()
     # "succeeded" is Celery's own word for a task that returned.
     assert "ingest.tasks.import_batch_process_task" in log and "succeeded" in log
+
+
+@pytest.fixture
+def small_pieces_env(monkeypatch):
+    """Before the worker starts: it splits billing files into pieces of 4 KiB."""
+    monkeypatch.setenv("IMPORT_PIECE_BYTES", "4096")
+
+
+@pytest.mark.services
+def test_worker_imports_a_split_billing_file_piece_by_piece(small_pieces_env, celery_worker_process, org_a):
+    from django.core.management import call_command
+
+    from emissions.models import CloudUsage
+    from ingest.models import ImportChunk
+    from tests.ingest.test_chunked_import import _cur
+
+    call_command("load_reference_data", verbosity=0)
+    with transaction.atomic():
+        batch = import_batch_create(organization=org_a, source="aws_cur", filename="cur.csv", content=_cur(300))
+
+    batch = _wait_finished(batch.pk, timeout_s=120)
+
+    assert batch.status == ImportBatch.Status.DONE, batch.error
+    assert (batch.rows_total, batch.rows_loaded) == (300, 300)
+    chunks = ImportChunk.objects.filter(batch=batch)
+    assert chunks.count() > 5 and set(chunks.values_list("status", flat=True)) == {"done"}
+    assert CloudUsage.objects.for_org(org_a).count() == 300
+    assert "ingest.tasks.import_chunk_process_task" in celery_worker_process.read_text()

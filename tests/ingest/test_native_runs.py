@@ -117,7 +117,7 @@ def test_a_batch_retried_after_a_crash_loads_everything_exactly_once(org_a, medi
         organization=org_a, source="native_json", filename="r.json", content=json.dumps({"runs": runs}).encode()
     )
     monkeypatch.setattr(services, "LOAD_CHUNK_ROWS", 2)
-    real_load_chunk = services._load_chunk
+    real_load_chunk = services.load_rows
     calls = []
 
     def crash_on_second_chunk(*args, **kwargs):
@@ -126,11 +126,11 @@ def test_a_batch_retried_after_a_crash_loads_everything_exactly_once(org_a, medi
             raise SystemExit("worker killed")  # not an Exception: nothing in the service may swallow it
         return real_load_chunk(*args, **kwargs)
 
-    monkeypatch.setattr(services, "_load_chunk", crash_on_second_chunk)
+    monkeypatch.setattr(services, "load_rows", crash_on_second_chunk)
     with pytest.raises(SystemExit):
         import_batch_process(batch=batch)
     assert Run.objects.filter(source="native").count() == 0  # the first chunk was rolled back with the batch
-    monkeypatch.setattr(services, "_load_chunk", real_load_chunk)
+    monkeypatch.setattr(services, "load_rows", real_load_chunk)
     batch = import_batch_process(batch=ImportBatch.objects.get(pk=batch.pk))
     assert (batch.status, batch.rows_total, batch.rows_loaded, batch.rows_duplicate) == ("done", 5, 5, 0)
     assert Run.objects.filter(source="native").count() == 5

@@ -1,0 +1,142 @@
+"""Splitting a large billing export into pieces that Celery workers import in parallel.
+
+A piece is a byte range of a CSV file (cut at record boundaries: a newline outside quotes) or a run of
+Parquet row groups. Each piece knows the row number of its first record, so row errors name the row
+of the whole file. Gzip-compressed CSV is inflated once into a sibling file and split like plain CSV;
+JSON lines and other files are not split (they are imported by one task, as before).
+
+Pure byte handling over file objects; no Django.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+from dataclasses import dataclass
+from typing import IO
+
+import pyarrow.lib
+import pyarrow.parquet as pq
+
+from ingest.parsers.billing_read import _LimitedReader
+from ingest.records import ParseError
+
+_BLOCK_BYTES = 8 * 1024**2
+_GZIP_MAGIC = b"\x1f\x8b"
+_PARQUET_MAGIC = b"PAR1"
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One part of a file: bytes ``start``–``end`` (CSV; the header is ``0``–``header_end``) or Parquet
+    ``row_groups``; ``first_row`` is the file's row number of its first record (header = row 1)."""
+
+    first_row: int
+    start: int = 0
+    end: int = 0
+    header_end: int = 0
+    row_groups: tuple[int, ...] = ()
+
+
+def file_kind(handle: IO[bytes]) -> str:
+    """``parquet``, ``gzip``, ``jsonl`` or ``csv`` from the first bytes; the position is restored."""
+    position = handle.tell()
+    head = handle.read(64)
+    handle.seek(position)
+    if head.startswith(_PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(_GZIP_MAGIC):
+        return "gzip"
+    return "jsonl" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
+
+
+def inflate(source: IO[bytes], target: IO[bytes], *, max_bytes: int) -> None:
+    """Copy the gzip stream ``source`` into ``target`` uncompressed; ParseError past ``max_bytes``."""
+    reader = _LimitedReader(gzip.GzipFile(fileobj=source, mode="rb"), max_bytes)
+    while block := reader.read(_BLOCK_BYTES):
+        target.write(block)
+
+
+def csv_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
+    """Cut a CSV file into pieces of about ``piece_bytes``, each ending after a newline outside quotes.
+
+    Quotes are counted from the start of the file: CSV escapes a quote by doubling it, so a newline is a
+    record boundary exactly when the number of quotes before it is even.
+    """
+    if piece_bytes < 1:
+        raise ValueError("piece_bytes must be at least 1")
+    boundaries = _record_boundaries(handle, piece_bytes)
+    if not boundaries:
+        return []
+    header_end = boundaries[0][0]
+    pieces: list[Piece] = []
+    first_row = 2
+    start = header_end
+    for end, lines_before in boundaries[1:]:
+        pieces.append(Piece(first_row=first_row, start=start, end=end, header_end=header_end))
+        first_row = lines_before + 1
+        start = end
+    return pieces
+
+
+def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> list[tuple[int, int]]:
+    """``(offset, lines before offset)`` of the header's end and of each piece's end (the file's end last)."""
+    handle.seek(0)
+    boundaries: list[tuple[int, int]] = []
+    target = 1  # the header ends at the first record boundary
+    offset = quotes = lines = 0
+    while block := handle.read(_BLOCK_BYTES):
+        index = 0
+        while True:
+            if offset + len(block) <= target:
+                break
+            newline = block.find(b"\n", max(index, target - offset))
+            if newline < 0:
+                break
+            # Quotes between the last counted position and this newline decide whether it ends a record.
+            quotes += block.count(b'"', index, newline)
+            lines += block.count(b"\n", index, newline)
+            index = newline + 1
+            lines += 1
+            if quotes % 2 == 0:
+                boundaries.append((offset + index, lines))
+                target = offset + index + piece_bytes
+        quotes += block.count(b'"', index)
+        lines += block.count(b"\n", index)
+        offset += len(block)
+    if not boundaries:
+        return []  # a header without a newline: nothing to split
+    if boundaries[-1][0] < offset:
+        # The last record may lack its newline; it still counts as a line.
+        boundaries.append((offset, lines + 1))
+    return boundaries
+
+
+def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:
+    """Runs of whole row groups of about ``piece_rows`` rows (a row group is never cut)."""
+    try:
+        metadata = pq.ParquetFile(handle).metadata
+    except (pyarrow.lib.ArrowException, OSError) as exc:
+        raise ParseError(f"the Parquet file is not readable (truncated or corrupt): {exc}") from exc
+    pieces: list[Piece] = []
+    groups: list[int] = []
+    rows = first_row = 0
+    for group in range(metadata.num_row_groups):
+        if not groups:
+            first_row = 2 + rows
+        groups.append(group)
+        rows += metadata.row_group(group).num_rows
+        if rows - (first_row - 2) >= piece_rows:
+            pieces.append(Piece(first_row=first_row, row_groups=tuple(groups)))
+            groups = []
+    if groups:
+        pieces.append(Piece(first_row=first_row, row_groups=tuple(groups)))
+    return pieces
+
+
+def piece_bytes_read(handle: IO[bytes], piece: Piece) -> io.BytesIO:
+    """A CSV piece as a file of its own: the header line followed by the piece's records."""
+    handle.seek(0)
+    header = handle.read(piece.header_end)
+    handle.seek(piece.start)
+    return io.BytesIO(header + handle.read(piece.end - piece.start))

@@ -1,0 +1,137 @@
+"""Large billing exports split into pieces (ingest/chunked.py): the same result as one task, safe to redeliver."""
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.db.models import Sum
+
+from emissions.models import CloudUsage
+from ingest.chunked import import_batch_finalize, import_chunk_process
+from ingest.models import ImportBatch, ImportChunk, RowError
+from ingest.services import import_batch_create, import_batch_process
+from tests.factories import OrganizationFactory, TeamFactory
+
+SAMPLE = Path(__file__).parent / "fixtures" / "billing" / "aws_cur.csv"
+ENERGY = ("compute_energy_kwh", "gpu_energy_kwh", "memory_energy_kwh", "storage_energy_kwh", "network_energy_kwh")
+
+
+@pytest.fixture(scope="module")
+def reference(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_reference_data", verbosity=0)
+        yield
+        transaction.set_rollback(True)
+
+
+def _org(slug: str):
+    organization = OrganizationFactory(slug=slug, name=slug)
+    TeamFactory(organization=organization, slug="ml-research", name="ML research")
+    return organization
+
+
+def _cur(lines: int, *, bad_every: int = 0, keep=lambda i: True) -> bytes:
+    """``lines`` CUR lines built from the sample's, with unique line item ids; every ``bad_every``-th has a
+    non-numeric usage amount (a row error)."""
+    with SAMPLE.open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        templates = list(reader)
+    column = {name: index for index, name in enumerate(header)}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(header)
+    for i in range(lines):
+        if not keep(i):
+            continue
+        row = list(templates[i % len(templates)])
+        row[column["identity/LineItemId"]] = f"line{i:05d}"
+        if bad_every and i % bad_every == bad_every - 1:
+            row[column["lineItem/UsageAmount"]] = "lots"
+        writer.writerow(row)
+    return buffer.getvalue().encode()
+
+
+def _import(org, content: bytes, name: str = "cur.csv") -> ImportBatch:
+    batch = import_batch_create(organization=org, source="aws_cur", filename=name, content=content)
+    import_batch_process(batch=batch)
+    batch.refresh_from_db()
+    return batch
+
+
+def _totals(org) -> dict:
+    return CloudUsage.objects.for_org(org).aggregate(*(Sum(f) for f in ENERGY), Sum("embodied_kg_co2e"), Sum("cost"))
+
+
+@pytest.fixture
+def small_pieces(settings):
+    settings.IMPORT_PIECE_BYTES = 4096
+
+
+def test_split_import_equals_the_whole_file_import(reference, db, media_root, settings):
+    content = _cur(300, bad_every=37)
+    whole_org, split_org = _org("whole"), _org("split")
+    whole = _import(whole_org, content)
+    settings.IMPORT_PIECE_BYTES = 4096
+    split = _import(split_org, content)
+
+    chunks = ImportChunk.objects.filter(batch=split)
+    assert chunks.count() > 5 and ImportChunk.objects.filter(batch=whole).count() == 0
+    assert set(chunks.values_list("status", flat=True)) == {"done"}
+    assert split.status == whole.status == ImportBatch.Status.PARTIAL
+    counts = ("rows_total", "rows_loaded", "rows_duplicate", "rows_rejected")
+    assert [getattr(split, c) for c in counts] == [getattr(whole, c) for c in counts] == [300, 292, 0, 8]
+    assert sorted(RowError.objects.filter(batch=split).values_list("row_number", "column")) == sorted(
+        RowError.objects.filter(batch=whole).values_list("row_number", "column")
+    )
+    assert RowError.objects.filter(batch=split).values_list("row_number", flat=True).first() == 38
+    assert _totals(split_org) == pytest.approx(_totals(whole_org))
+    assert CloudUsage.objects.for_org(split_org).count() == 292
+
+
+def test_reimport_and_redelivery_never_double(reference, db, media_root, small_pieces):
+    org = _org("again")
+    content = _cur(200)
+    first = _import(org, content)
+    totals = _totals(org)
+    import_chunk_process(batch_id=first.pk, index=0)  # a redelivered chunk task: already done
+    import_batch_finalize(batch_id=first.pk)  # and a second finalization: already finished
+    again = _import(org, content)
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 200)
+    assert CloudUsage.objects.for_org(org).count() == 200
+    assert _totals(org) == pytest.approx(totals)
+    assert set(CloudUsage.objects.for_org(org).values_list("source_batch_id", flat=True)) == {again.pk}
+
+
+def test_a_restated_month_split_in_pieces_replaces_the_old_lines(reference, db, media_root, small_pieces):
+    org = _org("restated")
+    _import(org, _cur(200))
+    restated = _import(org, _cur(200, keep=lambda i: i % 2 == 0))
+    assert restated.status == ImportBatch.Status.DONE
+    assert ImportChunk.objects.filter(batch=restated).count() > 1
+    assert CloudUsage.objects.for_org(org).count() == 100
+
+
+def test_gzip_is_inflated_once_and_split(reference, db, media_root, small_pieces):
+    org, plain_org = _org("gz"), _org("plain")
+    content = _cur(150)
+    batch = _import(org, gzip.compress(content), "cur.csv.gz")
+    _import(plain_org, content)
+    assert batch.status == ImportBatch.Status.DONE and batch.rows_loaded == 150
+    assert ImportChunk.objects.filter(batch=batch).first().file_name.endswith(".inflated.csv")
+    assert _totals(org) == pytest.approx(_totals(plain_org))
+
+
+def test_an_unreadable_piece_fails_the_batch_and_says_where(reference, db, media_root, small_pieces):
+    org = _org("broken")
+    lines = _cur(200).decode().splitlines(keepends=True)
+    lines[150] = lines[150].rstrip("\n") + ",one,field,too,many\n"
+    batch = _import(org, "".join(lines).encode())
+    assert batch.status == ImportBatch.Status.FAILED
+    failed = ImportChunk.objects.get(batch=batch, status="failed")
+    assert f"rows from {failed.first_row}" in batch.error and "import it again" in batch.error
+    assert failed.first_row <= 151

@@ -1,0 +1,83 @@
+"""Cutting CSV and Parquet exports into pieces: record boundaries, row numbers, nothing lost or doubled."""
+
+import io
+import itertools
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.parsers.billing_read import iter_raw_chunks
+from ingest.pieces import csv_pieces, file_kind, parquet_pieces, piece_bytes_read
+
+
+def _rows(data: bytes, **piece) -> list[tuple[int, dict]]:
+    return [row for _, rows in iter_raw_chunks(io.BytesIO(data), chunk_rows=7, **piece) for row in rows]
+
+
+def _split_rows(data: bytes, piece_bytes: int) -> list[tuple[int, dict]]:
+    handle = io.BytesIO(data)
+    rows = []
+    for piece in csv_pieces(handle, piece_bytes=piece_bytes):
+        rows += _rows(piece_bytes_read(handle, piece).getvalue(), first_row=piece.first_row)
+    return rows
+
+
+def test_pieces_cover_the_file_and_keep_row_numbers():
+    lines = [f"l{i},{i},x" for i in range(50)]
+    lines[10] = ""  # a blank line still counts as a line
+    data = ("id,n,t\n" + "\n".join(lines) + "\n").encode()
+    pieces = csv_pieces(io.BytesIO(data), piece_bytes=40)
+    assert len(pieces) > 5
+    assert pieces[0].start == pieces[0].header_end == len(b"id,n,t\n")
+    assert all(a.end == b.start for a, b in itertools.pairwise(pieces)) and pieces[-1].end == len(data)
+    assert _split_rows(data, 40) == _rows(data)
+    assert _rows(data)[-1][0] == 51  # header is row 1, so the 50th line is row 51
+
+
+def test_a_quoted_newline_is_never_a_cut():
+    data = b'id,note\n1,"a\nb"\n2,"x ""quoted"" y"\n3,"c\n\nd"\n4,e\n'
+    for piece_bytes in range(1, 20):
+        pieces = csv_pieces(io.BytesIO(data), piece_bytes=piece_bytes)
+        for piece in pieces:
+            assert data[: piece.end].count(b'"') % 2 == 0
+        assert [cells for _, cells in _split_rows(data, piece_bytes)] == [cells for _, cells in _rows(data)]
+
+
+def test_last_line_without_newline_and_single_piece():
+    data = b"id,n\n1,2\n3,4"
+    assert _split_rows(data, 1) == _rows(data)
+    assert len(csv_pieces(io.BytesIO(data), piece_bytes=10_000)) == 1
+
+
+_CELL = st.text(alphabet=st.sampled_from('ab,"\n x'), max_size=6)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=30), piece_bytes=st.integers(1, 80))
+def test_split_reads_the_same_records_as_the_whole_file(rows, piece_bytes):
+    import csv
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["a", "b"])
+    writer.writerows(rows)
+    data = buffer.getvalue().encode()
+    whole = [cells for _, cells in _rows(data)]
+    assert [cells for _, cells in _split_rows(data, piece_bytes)] == whole
+
+
+def test_parquet_pieces_are_runs_of_row_groups():
+    table = pa.table({"id": [f"r{i}" for i in range(100)], "n": list(range(100))})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, row_group_size=15)
+    data = buffer.getvalue()
+    assert file_kind(io.BytesIO(data)) == "parquet"
+    pieces = parquet_pieces(io.BytesIO(data), piece_rows=40)
+    assert [piece.row_groups for piece in pieces] == [(0, 1, 2), (3, 4, 5), (6,)]
+    assert [piece.first_row for piece in pieces] == [2, 47, 92]
+    split = []
+    for piece in pieces:
+        split += _rows(data, first_row=piece.first_row, row_groups=piece.row_groups)
+    assert split == _rows(data)
