@@ -163,8 +163,11 @@ CELERY_TASK_DEFAULT_QUEUE = CeleryQueue.DEFAULT.value
 CELERY_TASK_ROUTES = {
     "ingest.tasks.*": {"queue": CeleryQueue.INGEST.value},
     "reporting.tasks.*": {"queue": CeleryQueue.REPORTING.value},
+    "reporting.rollup_tasks.*": {"queue": CeleryQueue.REPORTING.value},
 }
 CELERY_TIMEZONE = "UTC"
+# Task modules outside the autodiscovered ``<app>/tasks.py``.
+CELERY_IMPORTS = ["reporting.rollup_tasks"]
 
 # --- Cache ----------------------------------------------------------------------------------------
 # Live progress of import batches is kept here (their rows are inside the batch's transaction until it ends).

@@ -8,6 +8,7 @@ from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views, views_reports
+from frontend.pages import overview
 from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
 from reporting.api import ReportViewSet
@@ -24,7 +25,7 @@ router.register("row-errors", RowErrorViewSet, basename="row-error")
 router.register("reports", ReportViewSet, basename="report")
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", overview.overview, name="home"),
     path("imports/", views.imports, name="imports"),
     path("reports/", views_reports.reports, name="reports"),
     path("reports/<int:report_id>/<str:file_format>", views_reports.report_download, name="report-file"),

@@ -12,7 +12,6 @@ from emissions.services.tokens import api_token_create, api_token_revoke
 from frontend.forms import ImportUploadForm, TokenCreateForm
 from ingest.models import ImportBatch
 from ingest.services import import_batch_create
-from reporting.selectors import organization_overview, team_activity_summary
 
 # Roles that may create tokens and upload imports.
 WRITE_ROLES = (Role.ORG_ADMIN, Role.GUILD_MEMBER)
@@ -30,17 +29,6 @@ def membership_required(view):
     wrapped.__name__ = view.__name__
     wrapped.__doc__ = view.__doc__
     return wrapped
-
-
-@membership_required
-def home(request):
-    """The organization's landing page: headline activity and energy per team."""
-    organization = request.membership.organization
-    context = {
-        "overview": organization_overview(organization=organization),
-        "teams": team_activity_summary(organization=organization).to_dict("records"),
-    }
-    return render(request, "frontend/home.html", context)
 
 
 def _require_write(request) -> None:

@@ -17,6 +17,7 @@ from emissions.models import Organization
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.records import ParsedRow, ParseError, RowIssue
+from reporting.rollup_tasks import rollup_refresh_task
 
 logger = logging.getLogger(__name__)
 
@@ -205,5 +206,6 @@ def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[st
             setattr(batch, name, value)
         fields += list(counts)
     batch.save(update_fields=fields)
+    transaction.on_commit(lambda: rollup_refresh_task.delay(batch.organization_id))  # no-op until the ledger moves
     logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
     return batch

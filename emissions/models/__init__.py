@@ -27,6 +27,7 @@ from emissions.models.factors import (
 )
 from emissions.models.hardware import DisposalFactor, HardwareAsset, HardwareModel
 from emissions.models.ledger import Calculation, EmissionRecord
+from emissions.models.rollups import DailyEmissionRollup, DailyRollupWatermark
 from emissions.models.tenancy import (
     ApiToken,
     Experiment,
@@ -45,6 +46,8 @@ __all__ = [
     "CarbonCredit",
     "CloudRegion",
     "CloudUsage",
+    "DailyEmissionRollup",
+    "DailyRollupWatermark",
     "DisposalFactor",
     "EmissionRecord",
     "EnergyInstrument",

@@ -21,3 +21,40 @@ def mwh(kwh) -> str:
         return f"{float(kwh) / 1000.0:,.1f}"
     except (TypeError, ValueError):
         return "–"
+
+
+@register.filter
+def decimal(value, places=1) -> str:
+    """A number with thousands separators and ``places`` decimals: 1234.56|decimal:1 -> '1,234.6'."""
+    try:
+        return f"{float(value):,.{int(places)}f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def tonnes(kg) -> str:
+    """kg to tonnes with one decimal: 12345.6 -> '12.3'."""
+    try:
+        return f"{float(kg) / 1000.0:,.1f}"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def pct(value) -> str:
+    """A percentage with one decimal and its sign: 12.34 -> '12.3 %'; None -> '–'."""
+    try:
+        return f"{float(value):,.1f} %"
+    except (TypeError, ValueError):
+        return "–"
+
+
+@register.filter
+def signed_pct(value) -> str:
+    """A change in percent with its sign: 5 -> '+5.0 %', -2.5 -> '−2.5 %'; None (nothing before) -> 'n/a'."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return "n/a"
+    return f"{'+' if number >= 0 else '−'}{abs(number):,.1f} %"

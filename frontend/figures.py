@@ -1,0 +1,214 @@
+"""Pure chart builders: a tidy pandas DataFrame in, a ``plotly.graph_objects.Figure`` out.
+
+Every figure has a title that names its unit, hover text with units, and the modebar's PNG
+download (``CHART_CONFIG``). Text that comes from users (team and project names) is HTML-escaped
+before it reaches plotly, which otherwise interprets a few tags in labels: a team called
+``<script>`` is shown as that text. No Django, no ORM: test by asserting on ``fig.data`` and
+``fig.layout``. The generic builders (``stacked_bar_figure``, ``lines_figure``, ``ranked_bar_figure``,
+``share_figure``) serve every dashboard page; the ``*_figure`` functions name the overview's charts.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+import plotly.graph_objects as go
+
+# Colour-blind-safe palette (Okabe–Ito), with the house green first.
+PALETTE = ["#1f7a4d", "#e69f00", "#56b4e9", "#cc79a7", "#0072b2", "#d55e00", "#009e73", "#f0e442", "#999999"]
+LOCATION_COLOR, MARKET_COLOR = "#1f7a4d", "#0072b2"
+
+# plotly.js config shared by every chart: the modebar (with "Download plot as PNG") and no plotly logo.
+CHART_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
+    "toImageButtonOptions": {"format": "png", "scale": 2},
+}
+
+
+def label(text) -> str:
+    """User text made safe for plotly labels: ``<``, ``>`` and ``&`` as entities, shown literally."""
+    return html.escape(str(text), quote=False)
+
+
+def _figure(traces: list, *, title: str, x_title: str = "", y_title: str = "", **layout) -> go.Figure:
+    """The figure in one constructor call: plotly validates a layout dict at once, far faster than
+    ``update_layout`` after the fact (~4 ms instead of ~17 ms a chart)."""
+    axis = {"automargin": True, "gridcolor": "#eef2ef"}
+    base = {
+        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        "template": "none",
+        "colorway": PALETTE,
+        "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
+        "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
+        "height": 340,
+        "legend": {"orientation": "h", "y": -0.2},
+        "hoverlabel": {"namelength": -1},
+        "xaxis": {**axis, "title": {"text": x_title}, **layout.pop("xaxis", {})},
+        "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero", **layout.pop("yaxis", {})},
+    }
+    return go.Figure(data=traces, layout={**base, **layout})
+
+
+def stacked_bar_figure(
+    frame: pd.DataFrame, *, x: str, y: str, series: str, title: str, unit: str, x_title: str = ""
+) -> go.Figure:
+    """One bar per ``x`` stacked by ``series`` (e.g. scope/category); ``y`` is in ``unit``."""
+    traces = []
+    for name in sorted(frame[series].unique()) if not frame.empty else []:
+        part = frame[frame[series] == name]
+        traces.append(
+            go.Bar(
+                x=part[x],
+                y=part[y],
+                name=label(name),
+                hovertemplate=f"%{{x}}<br>{label(name)}: %{{y:,.3f}} {unit}<extra></extra>",
+            )
+        )
+    return _figure(traces, title=title, x_title=x_title, y_title=unit, barmode="stack")
+
+
+def lines_figure(
+    frame: pd.DataFrame, *, x: str, lines: dict[str, str], title: str, unit: str, colors: dict[str, str] | None = None
+) -> go.Figure:
+    """One line per entry of ``lines`` (column → legend name) over ``x``; values in ``unit``."""
+    traces = [
+        go.Scatter(
+            x=frame[x],
+            y=frame[column],
+            name=name,
+            mode="lines+markers",
+            line={"color": (colors or {}).get(column)},
+            hovertemplate=f"{name}: %{{y:,.3f}} {unit}<extra></extra>",
+        )
+        for column, name in lines.items()
+    ]
+    return _figure(traces, title=title, y_title=unit, hovermode="x unified")
+
+
+def ranked_bar_figure(
+    frame: pd.DataFrame,
+    *,
+    category: str,
+    bars: dict[str, str],
+    title: str,
+    unit: str,
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Horizontal bars, largest at the top: one bar group per ``category``, one bar per entry of ``bars``."""
+    names = [label(value) for value in frame[category]]
+    traces = [
+        go.Bar(
+            y=names,
+            x=frame[column],
+            name=name,
+            orientation="h",
+            marker={"color": (colors or {}).get(column)},
+            hovertemplate=f"%{{y}}<br>{name}: %{{x:,.3f}} {unit}<extra></extra>",
+        )
+        for column, name in bars.items()
+    ]
+    return _figure(traces, title=title, x_title=unit, barmode="group", yaxis={"autorange": "reversed"})
+
+
+def share_figure(frame: pd.DataFrame, *, category: str, value: str, title: str, unit: str) -> go.Figure:
+    """A donut of ``value`` (in ``unit``) by ``category``, with each slice's share in the hover."""
+    trace = go.Pie(
+        labels=[label(v) for v in frame[category]],
+        values=frame[value],
+        hole=0.45,
+        sort=False,
+        hovertemplate=f"%{{label}}: %{{value:,.3f}} {unit} (%{{percent}})<extra></extra>",
+    )
+    return _figure([trace], title=title)
+
+
+# --- The overview's charts (frames from reporting.dashboard) ----------------------------------------
+
+
+def _scope2_basis(view_label: str) -> str:
+    return f"{view_label}, Scope 2 location-based" if view_label else "Scope 2 location-based"
+
+
+def emissions_over_time_figure(frame: pd.DataFrame, *, bucket: str = "month", view_label: str = "") -> go.Figure:
+    """Stacked by scope/category per ``bucket``: ``emissions_over_time_frame`` columns."""
+    return stacked_bar_figure(
+        frame,
+        x="period_start",
+        y="emissions_t_co2e_location",
+        series="scope_category",
+        title=f"Emissions per {bucket} by scope and category (tCO2e, {_scope2_basis(view_label)})",
+        unit="tCO2e",
+        x_title=f"{bucket} starting",
+    )
+
+
+def location_vs_market_figure(frame: pd.DataFrame, *, bucket: str = "month") -> go.Figure:
+    """Total location-based vs market-based per ``bucket``: ``location_vs_market_frame`` columns."""
+    return lines_figure(
+        frame,
+        x="period_start",
+        lines={"emissions_t_co2e_location": "Location-based", "emissions_t_co2e_market": "Market-based"},
+        title=f"Location-based vs market-based emissions per {bucket} (tCO2e)",
+        unit="tCO2e",
+        colors={"emissions_t_co2e_location": LOCATION_COLOR, "emissions_t_co2e_market": MARKET_COLOR},
+    )
+
+
+def _both_bases(frame: pd.DataFrame, *, category: str, title: str) -> go.Figure:
+    return ranked_bar_figure(
+        frame,
+        category=category,
+        bars={"emissions_t_co2e_location": "Location-based", "emissions_t_co2e_market": "Market-based"},
+        title=title,
+        unit="tCO2e",
+        colors={"emissions_t_co2e_location": LOCATION_COLOR, "emissions_t_co2e_market": MARKET_COLOR},
+    )
+
+
+def by_team_figure(frame: pd.DataFrame) -> go.Figure:
+    """Emissions per team: ``by_team_frame`` columns."""
+    return _both_bases(frame, category="team", title="Emissions by team (tCO2e)")
+
+
+def top_projects_figure(frame: pd.DataFrame) -> go.Figure:
+    """The largest projects: ``top_projects_frame`` columns."""
+    return _both_bases(frame, category="project", title=f"Top {len(frame)} projects by emissions (tCO2e)")
+
+
+def quality_mix_figure(frame: pd.DataFrame) -> go.Figure:
+    """Share of emissions by data-quality tier: ``quality_mix_frame`` columns."""
+    return share_figure(
+        frame,
+        category="quality",
+        value="emissions_t_co2e_location",
+        title="Data quality mix (tCO2e location-based, share of total)",
+        unit="tCO2e",
+    )
+
+
+OVERVIEW_CHARTS = {
+    "emissions_over_time": "wide",
+    "location_vs_market": "half",
+    "by_team": "half",
+    "top_projects": "half",
+    "quality_mix": "half",
+}
+
+
+def overview_figures(frames: dict[str, pd.DataFrame], *, bucket: str, view: str) -> list[dict]:
+    """The overview's charts in page order: ``name``, ``figure`` (None when its frame is empty), ``width``."""
+    view_label = "inventory view" if view == "inventory" else "management view"
+    build = {
+        "emissions_over_time": lambda f: emissions_over_time_figure(f, bucket=bucket, view_label=view_label),
+        "location_vs_market": lambda f: location_vs_market_figure(f, bucket=bucket),
+        "by_team": by_team_figure,
+        "top_projects": top_projects_figure,
+        "quality_mix": quality_mix_figure,
+    }
+    return [
+        {"name": name, "width": width, "figure": None if frames[name].empty else build[name](frames[name])}
+        for name, width in OVERVIEW_CHARTS.items()
+    ]

@@ -1,0 +1,1 @@
+"""Dashboard pages: one module per page (form → reporting selector → figures → template)."""

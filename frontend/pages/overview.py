@@ -1,0 +1,53 @@
+"""The organization overview (``/``): KPI cards and charts from the daily rollup, filtered with htmx."""
+
+from __future__ import annotations
+
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.utils.cache import patch_vary_headers
+
+from frontend import figures
+from frontend.pages.filters import OverviewFilterForm
+from frontend.views import membership_required
+from reporting.dashboard import overview_dashboard, rollup_span
+
+
+def is_partial(request) -> bool:
+    """An htmx request for a fragment (a history restore asks for the whole page)."""
+    return request.headers.get("HX-Request") == "true" and request.headers.get("HX-History-Restore-Request") != "true"
+
+
+def csv_response(frame, filename: str) -> HttpResponse:
+    response = HttpResponse(frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@membership_required
+def overview(request):
+    """KPIs and charts of the organization for the filtered period; ``?download=<chart>`` gives its CSV."""
+    organization = request.membership.organization
+    span = rollup_span(organization=organization)
+    form = OverviewFilterForm(request.GET, organization=organization, span=span, today=timezone.now().date())
+    context = {"form": form, "has_data": span is not None}
+    if form.is_valid():
+        filters = form.filters()
+        dashboard = overview_dashboard(organization=organization, filters=filters)
+        chart = request.GET.get("download")
+        if chart:
+            if chart not in dashboard.charts:
+                raise Http404("No such chart.")
+            return csv_response(dashboard.charts[chart], f"{organization.slug}-{filters.period.label}-{chart}.csv")
+        query = request.GET.copy()
+        query.pop("download", None)
+        context |= {
+            "filters": filters,
+            "kpis": dashboard.kpis,
+            "charts": figures.overview_figures(dashboard.charts, bucket=dashboard.bucket, view=filters.view),
+            "query": query.urlencode(),
+        }
+    template = "frontend/partials/overview_body.html" if is_partial(request) else "frontend/overview.html"
+    response = render(request, template, context, status=200 if form.is_valid() else 400)
+    patch_vary_headers(response, ["HX-Request"])
+    return response

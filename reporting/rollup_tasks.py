@@ -1,0 +1,24 @@
+"""Celery adapter over the rollup refresh (``reporting.rollups``): fetch by id, call the service.
+
+Enqueued on commit after a Calculation is written and after an import batch finishes; the refresh
+is a no-op when no Calculation is above the watermark, so extra calls cost one query.
+"""
+
+from celery import shared_task
+from django.db import OperationalError
+
+
+@shared_task(
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=5,
+    acks_late=True,
+    soft_time_limit=1800,
+    time_limit=1900,
+)
+def rollup_refresh_task(organization_id: int) -> None:
+    """Bring one organization's daily rollup up to its newest Calculation."""
+    from emissions.models import Organization
+    from reporting.rollups import rollup_refresh
+
+    rollup_refresh(organization=Organization.objects.get(pk=organization_id))

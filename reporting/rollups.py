@@ -1,0 +1,167 @@
+"""Incremental refresh of the daily rollup (``DailyEmissionRollup``) from the ledger.
+
+The watermark is the highest Calculation id already read. A refresh rebuilds only the days of the
+Calculations above it (delete + insert per day range, so a rerun is harmless) and moves the
+watermark, all in one transaction under a lock on the organization's watermark row.
+
+Which records count: each day belongs to the newest current (not superseded) Calculation whose
+period covers it. A quarter and its year both cover a day and must never be added; the newest one
+is read, as ``emissions.selectors.run_emissions_by_id`` does. Records spanning several days (a
+month's unallocated electricity, a cloud bill's month, a period's idle embodied share) are spread
+evenly over their days, and only the days their Calculation owns keep a share; a one-day record
+(a run, a fuel delivery, an acquisition) lands on its day. See docs/dashboards.md.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.db.models import Case, F, FloatField, Q, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from emissions.choices import ActivityKind
+from emissions.models import (
+    Calculation,
+    DailyEmissionRollup,
+    DailyRollupWatermark,
+    EmissionRecord,
+    Organization,
+)
+
+_DIMENSIONS = (
+    "team_id",
+    "project_id",
+    "site_id",
+    "scope",
+    "scope3_category",
+    "basis",
+    "quality",
+    "activity_kind",
+)
+_MEASURES = (
+    "emissions_kg_co2e_location",
+    "emissions_kg_co2e_market",
+    "energy_kwh",
+    "gpu_hours",
+    "gpu_hours_with_utilization",
+    "gpu_busy_hours",
+)
+
+# A run's GPU-hours count once: on the record that carries its energy (Scope 2, or Scope 3 Cat 1 for
+# colocation and cloud), never on its Cat 3 or embodied lines.
+_CARRIES_RUN = Q(activity_kind=ActivityKind.RUN, energy_kwh__isnull=False)
+_RUN_GPU_HOURS = F("run__gpu_count") * F("run__duration_s") / 3600.0
+_HAS_UTILIZATION = _CARRIES_RUN & Q(run__gpu_utilization_pct__isnull=False)
+
+
+def _when(condition: Q, value) -> Case:
+    return Case(When(condition, then=value), default=Value(0.0), output_field=FloatField())
+
+
+def rollup_refresh(*, organization: Organization) -> int:
+    """Rebuild the rollup days of every Calculation above the watermark; returns the rows written."""
+    with transaction.atomic():
+        watermark, _ = DailyRollupWatermark.objects.select_for_update().get_or_create(organization=organization)
+        new = list(
+            Calculation.objects.for_org(organization)
+            .filter(pk__gt=watermark.last_calculation_id)
+            .values_list("pk", "period_start", "period_end")
+        )
+        if not new:
+            return 0
+        written = sum(
+            _days_rebuild(organization, start, end) for start, end in _spans_merge([(s, e) for _, s, e in new])
+        )
+        watermark.last_calculation_id = max(pk for pk, _, _ in new)
+        watermark.refreshed_at = timezone.now()
+        watermark.save(update_fields=["last_calculation_id", "refreshed_at"])
+    return written
+
+
+def rollup_rebuild(*, organization: Organization) -> int:
+    """Drop the organization's rollup and watermark and read the whole ledger again."""
+    with transaction.atomic():
+        DailyEmissionRollup.objects.for_org(organization).delete()
+        DailyRollupWatermark.objects.for_org(organization).delete()
+        return rollup_refresh(organization=organization)
+
+
+def _spans_merge(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
+    """Overlapping or adjacent inclusive date ranges merged, in order."""
+    merged: list[tuple[date, date]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1] + timedelta(days=1):
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _day_owners(organization: Organization, start: date, end: date) -> dict[date, int]:
+    """Each day of [start, end] covered by a current Calculation → the newest such Calculation's id."""
+    owners: dict[date, int] = {}
+    current = (
+        Calculation.objects.for_org(organization)
+        .filter(superseded_by__isnull=True, period_start__lte=end, period_end__gte=start)
+        .order_by("pk")
+        .values_list("pk", "period_start", "period_end")
+    )
+    for pk, period_start, period_end in current:  # ascending ids: a newer calculation overwrites
+        day = max(period_start, start)
+        while day <= min(period_end, end):
+            owners[day] = pk
+            day += timedelta(days=1)
+    return owners
+
+
+def _days_rebuild(organization: Organization, start: date, end: date) -> int:
+    """Replace the rollup rows of [start, end] with the owned share of every current record."""
+    owners = _day_owners(organization, start, end)
+    groups = (
+        EmissionRecord.objects.filter(
+            organization=organization,
+            calculation_id__in=set(owners.values()),
+            period_start__lte=end,
+            period_end__gte=start,
+        )
+        .values("calculation_id", "period_start", "period_end", *_DIMENSIONS)
+        .annotate(  # "sum_" names: an annotation named like a field would shadow it in the later ones
+            sum_emissions_kg_co2e_location=Sum("emissions_kg_co2e_location"),
+            sum_emissions_kg_co2e_market=Sum("emissions_kg_co2e_market"),
+            sum_energy_kwh=Sum(Coalesce("energy_kwh", Value(0.0))),
+            sum_gpu_hours=Sum(_when(_CARRIES_RUN, _RUN_GPU_HOURS)),
+            sum_gpu_hours_with_utilization=Sum(_when(_HAS_UTILIZATION, _RUN_GPU_HOURS)),
+            sum_gpu_busy_hours=Sum(_when(_HAS_UTILIZATION, _RUN_GPU_HOURS * F("run__gpu_utilization_pct") / 100.0)),
+        )
+        .order_by()
+    )
+    totals: dict[tuple, list[float]] = defaultdict(lambda: [0.0] * len(_MEASURES))
+    for group in groups.iterator(chunk_size=10_000):
+        first, last = group["period_start"], group["period_end"]
+        share = 1.0 / ((last - first).days + 1)
+        dimensions = tuple(group[name] for name in _DIMENSIONS)
+        values = [(group[f"sum_{name}"] or 0.0) * share for name in _MEASURES]
+        day = max(first, start)
+        while day <= min(last, end):
+            if owners.get(day) == group["calculation_id"]:
+                row = totals[(day, *dimensions)]
+                for index, value in enumerate(values):
+                    row[index] += value
+            day += timedelta(days=1)
+    DailyEmissionRollup.objects.for_org(organization).filter(day__gte=start, day__lte=end).delete()
+    DailyEmissionRollup.objects.bulk_create(
+        (
+            DailyEmissionRollup(
+                organization=organization,
+                day=key[0],
+                **dict(zip(_DIMENSIONS, key[1:], strict=True)),
+                **dict(zip(_MEASURES, row, strict=True)),
+            )
+            for key, row in totals.items()
+        ),
+        batch_size=5000,
+    )
+    return len(totals)

@@ -1,0 +1,72 @@
+"""The pages in a real browser: overview filters over htmx, tokens, and an upload that finishes."""
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+TRACKER_CSV = (
+    Path(__file__).resolve().parent.parent / "ingest/fixtures/trackers/codecarbon-3.3.2/offline_3runs/emissions.csv"
+)
+
+
+def _chart_labels(page, chart: str) -> list[str]:
+    return page.locator(f"#chart-{chart} .ytick text").all_text_contents()
+
+
+def test_overview_charts_follow_the_filters_and_the_url(logged_in):
+    page = logged_in
+    page.wait_for_selector("#chart-by_team .main-svg")
+    for name in ("emissions_over_time", "location_vs_market", "by_team", "top_projects", "quality_mix"):
+        assert page.locator(f"#chart-{name} .main-svg").count() >= 1, name
+    assert page.locator('[data-kpi="location"]').inner_text() == "1.0"
+    assert sorted(_chart_labels(page, "by_team")) == ["(unallocated)", "A Team", "Data"]
+    page.select_option("select[name=team]", "a-team")
+    page.wait_for_url("**/?*team=a-team*")
+    page.wait_for_function("document.querySelector('[data-kpi=location]').textContent === '0.3'")
+    page.wait_for_selector("#chart-by_team .main-svg")
+    assert _chart_labels(page, "by_team") == ["A Team"]
+    page.select_option("select[name=view]", "management")
+    page.wait_for_url("**/?*view=management*")
+    page.go_back()  # the history entry of the team filter reloads with its charts
+    page.wait_for_url("**/?*team=a-team*")
+    page.wait_for_selector("#chart-by_team .main-svg")
+    assert page.locator("select[name=view]").input_value() == "inventory"
+
+
+def test_a_script_in_a_team_name_stays_text(logged_in, demo_org):
+    demo_org.teams.filter(slug="data").update(name="<script>alert(1)</script>")
+    page = logged_in
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.reload()
+    page.wait_for_selector("#chart-by_team .main-svg")
+    assert "<script>alert(1)</script>" in _chart_labels(page, "by_team")
+    assert dialogs == []
+
+
+def test_create_and_revoke_a_token(logged_in):
+    page = logged_in
+    page.click("nav >> text=Tokens")
+    page.fill("input[name=name]", "laptop")
+    page.select_option("select[name=project]", label="A Project")
+    page.click("text=Create token")
+    token = page.input_value("#new-token")
+    assert token and page.locator("text=shown only once").count() == 1
+    row = page.locator("tr", has_text="laptop")
+    row.locator("text=Revoke").click()
+    page.wait_for_selector("tr.revoked >> text=laptop")
+    assert token not in page.content()
+
+
+def test_upload_a_tracker_csv_and_watch_its_batch_finish(logged_in):
+    page = logged_in
+    page.click("nav >> text=Imports")
+    page.select_option("select[name=source]", "codecarbon_csv")
+    page.set_input_files("input[name=file]", str(TRACKER_CSV))
+    page.fill("input[name=project]", "a-project")
+    page.click("button:has-text('Import')")
+    row = page.locator("tr[data-batch]", has_text="emissions.csv")
+    row.locator(".status", has_text="Done").wait_for()
+    assert row.locator(".rows_loaded").inner_text() == "3"
