@@ -9,6 +9,7 @@ from django.db.models import Count, Max, Q, Sum
 from emissions.choices import ActivityKind, Basis
 from emissions.models import (
     Calculation,
+    CloudUsage,
     DisposalFactor,
     EmissionRecord,
     EnergyInstrument,
@@ -20,6 +21,7 @@ from emissions.models import (
     Membership,
     MeterReading,
     Organization,
+    ProviderCarbon,
     RefrigerantLoss,
     Run,
     Site,
@@ -73,6 +75,18 @@ def inventory_inputs_digest(*, organization: Organization, methodology_version: 
         MeterReading.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh")),
         FuelUse.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("quantity")),
         RefrigerantLoss.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("kg_leaked")),
+        # Billing lines: a re-import restating a month changes ids, energies, costs or owners.
+        CloudUsage.objects.for_org(organization).aggregate(
+            n=fingerprint,
+            e=Sum("compute_energy_kwh") + Sum("gpu_energy_kwh") + Sum("memory_energy_kwh"),
+            s=Sum("storage_energy_kwh") + Sum("network_energy_kwh"),
+            k=Sum("embodied_kg_co2e"),
+            c=Sum("cost"),
+            t=Sum("team_id") + Sum("project_id"),
+        ),
+        ProviderCarbon.objects.for_org(organization).aggregate(
+            n=fingerprint, l=Sum("total_location_kg_co2e"), m=Sum("total_market_kg_co2e")
+        ),
         list(
             Site.objects.for_org(organization)
             .order_by("pk")
@@ -172,3 +186,27 @@ def calculation_restatement(*, previous: Calculation, current: Calculation) -> l
             }
         )
     return lines
+
+
+# Run tags that may name the cloud resource a run used (an instance id, a VM name, an ARN or URI).
+RUN_RESOURCE_TAG_KEYS = ("resource_id", "cloud_resource_id", "instance_id")
+
+
+def run_cloud_lines(*, run: Run):
+    """The billing lines of the cloud resource a run used, during the run: CloudUsage joined to a Run.
+
+    The run names its resource in a tag (``RUN_RESOURCE_TAG_KEYS``); a line matches when its resource
+    id is that value or ends with ``/<value>`` (AWS ARNs, GCP and Azure resource URIs end with the
+    instance's name) and its usage window overlaps the run's. No tag: no lines.
+    """
+    tags = run.tags if isinstance(run.tags, dict) else {}
+    resource = next((str(tags[key]).strip() for key in RUN_RESOURCE_TAG_KEYS if str(tags.get(key) or "").strip()), "")
+    if not resource:
+        return CloudUsage.objects.none()
+    ended_at = run.ended_at or run.started_at
+    return (
+        CloudUsage.objects.for_org(run.organization_id)
+        .filter(Q(resource_id=resource) | Q(resource_id__endswith=f"/{resource}"))
+        .filter(usage_start__lt=ended_at, usage_end__gt=run.started_at)
+        .order_by("usage_start", "pk")
+    )

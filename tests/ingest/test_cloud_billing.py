@@ -159,6 +159,20 @@ def test_restated_month_replaces_its_lines(org):
     assert batch.rows_loaded == 1 and batch.rows_duplicate == len(restated) - 1
 
 
+def test_the_scheduled_ledger_sees_a_billing_import_and_a_restated_month(org):
+    from emissions.services.ledger import inventory_ensure
+
+    period = period_parse("2025-03")
+    empty = inventory_ensure(organization=org, period=period)
+    _import(org, "aws_cur", BILLING / "aws_cur.csv")
+    first = inventory_ensure(organization=org, period=period)  # new billing lines: recomputed
+    assert first.pk != empty.pk and inventory_summary(calculation=first)["scope_3_kg_by_category"]["1"] > 0
+    assert inventory_ensure(organization=org, period=period).pk == first.pk  # nothing changed: reused
+    rows = (BILLING / "aws_cur.csv").read_text().splitlines(keepends=True)
+    _import(org, "aws_cur", content="".join(rows[:-1]).encode())  # the restated month drops a line
+    assert inventory_ensure(organization=org, period=period).pk != first.pk
+
+
 def test_provider_export_is_the_inventory_number_and_reconciles(org):
     _import(org, "aws_cur", BILLING / "aws_cur.csv")
     estimate = inventory_summary(calculation=inventory_calculate(organization=org, period=period_parse("2025-03")))
@@ -178,3 +192,31 @@ def test_provider_export_is_the_inventory_number_and_reconciles(org):
     assert frame["reported_location_kg_co2e"].sum() == pytest.approx(6227.0)
     lonely = frame[frame["estimated_kg_co2e"].isna()]
     assert (lonely["note"].str.contains("without billing lines")).all()
+
+
+def test_a_run_joins_its_billing_lines_by_resource_id_and_time_window(org):
+    from datetime import UTC, datetime
+
+    from emissions.selectors import run_cloud_lines
+    from tests.factories import RunFactory
+
+    _import(org, "aws_cur", BILLING / "aws_cur.csv")  # syn0001: i-0a1b2c3d4e5f60001, 2025-03-01 00:00–24:00
+    during = {"started_at": datetime(2025, 3, 1, 10, tzinfo=UTC), "ended_at": datetime(2025, 3, 1, 12, tzinfo=UTC)}
+    run = RunFactory(organization=org, tags={"resource_id": "i-0a1b2c3d4e5f60001"}, **during)
+    assert list(run_cloud_lines(run=run).values_list("line_item_key", flat=True)) == ["syn0001"]
+    CloudUsage.objects.for_org(org).filter(line_item_key="syn0001").update(
+        resource_id="arn:aws:ec2:us-east-1:222222222222:instance/i-0a1b2c3d4e5f60001"
+    )
+    by_instance = RunFactory(organization=org, tags={"instance_id": "i-0a1b2c3d4e5f60001"}, **during)
+    assert run_cloud_lines(run=by_instance).count() == 1  # the ARN ends with "/<instance id>"
+    later = RunFactory(
+        organization=org,
+        tags={"resource_id": "i-0a1b2c3d4e5f60001"},
+        started_at=datetime(2025, 3, 5, tzinfo=UTC),
+        ended_at=datetime(2025, 3, 5, 1, tzinfo=UTC),
+    )
+    assert not run_cloud_lines(run=later).exists()
+    assert not run_cloud_lines(run=RunFactory(organization=org, **during)).exists()  # no resource tag
+    other = OrganizationFactory(slug="other-cloud")
+    stranger = RunFactory(organization=other, tags={"resource_id": "i-0a1b2c3d4e5f60001"}, **during)
+    assert not run_cloud_lines(run=stranger).exists()  # another organization's lines never join
