@@ -3,15 +3,18 @@
 from celery import shared_task
 from django.db import OperationalError
 
+# Both tasks are idempotent, so they are acknowledged late and retried while the database is away.
+_RETRYING = {
+    "autoretry_for": (OperationalError,),
+    "retry_backoff": True,
+    "max_retries": 5,
+    "acks_late": True,
+    "soft_time_limit": 3600,
+    "time_limit": 3700,
+}
 
-@shared_task(
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    soft_time_limit=3600,
-    time_limit=3700,
-)
+
+@shared_task(**_RETRYING)
 def import_batch_process_task(batch_id: int) -> None:
     """Process one ImportBatch; idempotent, so a redelivery after a crash is safe."""
     from ingest.models import ImportBatch
@@ -20,14 +23,7 @@ def import_batch_process_task(batch_id: int) -> None:
     import_batch_process(batch=ImportBatch.objects.get(pk=batch_id))
 
 
-@shared_task(
-    autoretry_for=(OperationalError,),
-    retry_backoff=True,
-    max_retries=5,
-    acks_late=True,
-    soft_time_limit=3600,
-    time_limit=3700,
-)
+@shared_task(**_RETRYING)
 def import_chunk_process_task(batch_id: int, index: int) -> None:
     """Import one piece of a split batch (ingest/chunked.py); a redelivery of a done piece does nothing."""
     from ingest.chunked import import_chunk_process
