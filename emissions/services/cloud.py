@@ -13,6 +13,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import psycopg.errors
 from django.conf import settings
 from django.db import connection, transaction
 
@@ -134,7 +135,7 @@ def cloud_usage_upsert_many(
             organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index
         )
     if connection.vendor == "postgresql":
-        outcome.duplicate = _upsert_by_copy(list(rows.values()))
+        outcome.duplicate = _upsert_by_copy([rows[key] for key in sorted(rows)])
     else:
         outcome.duplicate = _identical_stored(organization, rows)
         for values in rows.values():
@@ -181,14 +182,9 @@ def _upsert_by_copy(rows: list[dict]) -> int:
     json_columns = {i for i, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
     # Tags and coefficients arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
     dumped: dict[tuple, str] = {}
-    with connection.cursor() as cursor:
-        # Identifiers come from the model and are quoted by the backend; values travel through COPY.
-        cursor.execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS cloud_usage_stage ON COMMIT DROP AS "  # noqa: S608
-            f"SELECT {column_list} FROM {table} WITH NO DATA"
-        )
-        cursor.execute("TRUNCATE cloud_usage_stage")
-        with cursor.cursor.copy(f"COPY cloud_usage_stage ({column_list}) FROM STDIN") as copy:
+
+    def copy_rows(target: str) -> None:
+        with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
             for values in rows:
                 cells = list(values.values())
                 for i in json_columns:
@@ -198,6 +194,23 @@ def _upsert_by_copy(rows: list[dict]) -> int:
                         text = dumped[pairs] = json.dumps(dict(pairs))
                     cells[i] = text
                 copy.write_row(cells)
+
+    with connection.cursor() as cursor:
+        # Identifiers come from the model and are quoted by the backend; values travel through COPY.
+        try:
+            # Fresh lines (most of a large import) go straight into the table; the first line already
+            # stored stops the COPY, and the savepoint takes the chunk back for the upsert below.
+            with transaction.atomic(savepoint=True):
+                copy_rows(table)
+            return 0
+        except psycopg.errors.UniqueViolation:
+            pass
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS cloud_usage_stage ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {column_list} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("TRUNCATE cloud_usage_stage")
+        copy_rows("cloud_usage_stage")
         # Conflicts are found through the unique index (the arbiter), never through a join: inside a long
         # import the planner's statistics still describe the table before the import, and a join picked on
         # them probes the wrong index. First pass: insert new lines, and re-stamp identical ones with this
