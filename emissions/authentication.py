@@ -5,7 +5,12 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from emissions.services.tokens import api_token_authenticate
+from emissions.services.tokens import (
+    TOKEN_FAILURE_WINDOW_S,
+    api_token_authenticate,
+    token_failure_register,
+    token_failures_exceeded,
+)
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -21,8 +26,12 @@ class ApiTokenAuthentication(BaseAuthentication):
         plaintext = plaintext or request.headers.get("x-api-token", "")
         if not plaintext:
             return None
+        client = request.META.get("REMOTE_ADDR", "")
+        if token_failures_exceeded(client=client):
+            raise exceptions.Throttled(wait=TOKEN_FAILURE_WINDOW_S, detail="too many invalid tokens from this address")
         token = api_token_authenticate(plaintext=plaintext)
         if token is None:
+            token_failure_register(client=client)
             raise exceptions.AuthenticationFailed("invalid or revoked token")
         return AnonymousUser(), token
 

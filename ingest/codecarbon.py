@@ -26,7 +26,12 @@ from django.views.decorators.http import require_POST
 from emissions.models import ApiToken, Run
 from emissions.records import RunRecord, RunSampleRecord
 from emissions.services.runs import run_sample_append, run_upsert_many
-from emissions.services.tokens import api_token_authenticate
+from emissions.services.tokens import (
+    TOKEN_FAILURE_WINDOW_S,
+    api_token_authenticate,
+    token_failure_register,
+    token_failures_exceeded,
+)
 from ingest.loaders import runs_load
 
 SOURCE_LIVE = "codecarbon_api"
@@ -108,9 +113,15 @@ def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonRespon
     cached = _token_cache.get(plaintext)
     if cached is not None and now - cached[0] < TOKEN_CACHE_S:
         return cached[1]
+    client = request.META.get("REMOTE_ADDR", "")
+    if token_failures_exceeded(client=client):
+        response = _error(429, "too many invalid tokens from this address: retry in a minute")
+        response["Retry-After"] = str(TOKEN_FAILURE_WINDOW_S)
+        return response
     token = api_token_authenticate(plaintext=plaintext, scope=ApiToken.Scope.INGEST)
     if token is None:
         _token_cache.pop(plaintext, None)
+        token_failure_register(client=client)
         return _error(403, "invalid, revoked or read-only token")
     if len(_token_cache) >= _CACHE_LIMIT:
         _token_cache.clear()

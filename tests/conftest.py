@@ -20,8 +20,18 @@ def _fast_and_eager(settings):
     from frontend.celery import app
 
     app.conf.task_always_eager = True
+    _token_failures_forget()
     yield
     app.conf.task_always_eager = True
+
+
+def _token_failures_forget() -> None:
+    """Every test client is 127.0.0.1: one test's invalid tokens must not rate-limit the next test."""
+    from django.core.cache import cache
+
+    from emissions.services.tokens import _failure_key
+
+    cache.delete(_failure_key("127.0.0.1"))
 
 
 @pytest.fixture

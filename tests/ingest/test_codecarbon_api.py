@@ -212,3 +212,22 @@ def test_http_output_of_a_run_already_imported_from_its_csv_is_refused(client, o
     response = _post(client, f"/api/codecarbon/http-output/{ingest_token}", body, None)
     assert response.status_code == 409 and "twice" in response.json()["detail"]
     assert Run.objects.filter(external_id=body["run_id"]).count() == 1
+
+
+@pytest.mark.django_db
+def test_invalid_tokens_are_rate_limited_per_address_and_a_valid_token_still_passes(client, ingest_token):
+    from emissions.services.tokens import DEFAULT_TOKEN_FAILURES_PER_MINUTE
+
+    valid_run = _open_run(client, ingest_token)  # a tracker already talking, whose token is cached
+    for _ in range(DEFAULT_TOKEN_FAILURES_PER_MINUTE):
+        assert _post(client, "/api/codecarbon/runs", RUN_BODY, "gg_wrong").status_code == 403
+    limited = _post(client, "/api/codecarbon/runs", RUN_BODY, "gg_wrong")
+    assert limited.status_code == 429 and limited["Retry-After"] == "60"
+    other = client.post(
+        "/api/codecarbon/runs", json.dumps(RUN_BODY), content_type="application/json",
+        HTTP_X_API_TOKEN="gg_wrong", REMOTE_ADDR="10.0.0.9",
+    )  # fmt: skip
+    assert other.status_code == 403  # another address is not limited
+    sample = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": valid_run}, ingest_token)
+    assert sample.status_code == 201  # the tracker whose token is valid keeps posting
+    assert client.get("/api/v1/runs", HTTP_AUTHORIZATION="Bearer gg_wrong").status_code == 429  # the REST API too
