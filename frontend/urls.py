@@ -24,6 +24,9 @@ router.register("imports", ImportBatchViewSet, basename="import-batch")
 router.register("row-errors", RowErrorViewSet, basename="row-error")
 router.register("reports", ReportViewSet, basename="report")
 
+# A database that is away answers 503 with Retry-After, not 500 (frontend/errors.py).
+handler500 = "frontend.errors.server_error"
+
 urlpatterns = [
     path("", overview.overview, name="home"),
     path("imports/", views.imports, name="imports"),
