@@ -158,6 +158,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task a killed worker held is handed out again after this long (Redis keeps unacknowledged tasks). Every
+# task here is idempotent, so a redelivery while the first run still goes is waited out, not doubled.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3900, minimum=1)}
 CELERY_TASK_DEFAULT_QUEUE = CeleryQueue.DEFAULT.value
 # Each package's tasks go to its own queue, so imports cannot starve report generation.
 CELERY_TASK_ROUTES = {

@@ -82,11 +82,36 @@ def require_services() -> dict[str, str]:
     pytest.skip(reason)
 
 
-@pytest.fixture
-def celery_worker_process(transactional_db, settings, media_root, tmp_path):
-    """A real ``celery -A frontend worker`` process on the test database and the configured broker.
+class WorkerControl:
+    """Starts, kills and stops a real ``celery -A frontend worker`` process (solo pool) with a log file."""
 
-    Yields the path of the worker's log file. Tasks are sent to the broker, not run eagerly.
+    def __init__(self, env: dict, log_path: Path):
+        self.env, self.log_path, self.process = env, log_path, None
+
+    def start(self) -> None:
+        command = [
+            sys.executable, "-m", "celery", "-A", "frontend", "worker", "--pool=solo",
+            "-Q", "default,ingest,reporting", "--without-gossip", "--without-mingle", "--without-heartbeat",
+            "--loglevel=INFO", f"--logfile={self.log_path}",
+        ]  # fmt: skip
+        self.process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, env=self.env)
+
+    def kill(self) -> None:
+        """SIGKILL, as when the machine or the OOM killer takes the worker: no clean shutdown."""
+        self.process.kill()
+        self.process.wait(timeout=20)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=20)
+
+
+@pytest.fixture
+def celery_worker_control(transactional_db, settings, media_root, tmp_path):
+    """A worker on the test database and the configured broker, not started yet; stopped afterwards.
+
+    Tasks are sent to the broker, not run eagerly.
     """
     from django.db import connection
 
@@ -96,16 +121,17 @@ def celery_worker_process(transactional_db, settings, media_root, tmp_path):
     parts = urlsplit(urls["database_url"])
     test_database_url = urlunsplit(parts._replace(path="/" + connection.settings_dict["NAME"]))
     env = {**os.environ, "DATABASE_URL": test_database_url, "MEDIA_ROOT": str(media_root), "DB_CONN_MAX_AGE": "0"}
-    log_path = tmp_path / "worker.log"
-    command = [
-        sys.executable, "-m", "celery", "-A", "frontend", "worker", "--pool=solo", "-Q", "default,ingest,reporting",
-        "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO", f"--logfile={log_path}",
-    ]  # fmt: skip
-    worker = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, env=env)
+    control = WorkerControl(env, tmp_path / "worker.log")
     settings.CELERY_TASK_ALWAYS_EAGER = False
     app.conf.task_always_eager = False
     try:
-        yield log_path
+        yield control
     finally:
-        worker.terminate()
-        worker.wait(timeout=20)
+        control.stop()
+
+
+@pytest.fixture
+def celery_worker_process(celery_worker_control):
+    """A running worker (see ``celery_worker_control``); yields the path of its log file."""
+    celery_worker_control.start()
+    return celery_worker_control.log_path

@@ -67,3 +67,45 @@ def test_worker_imports_a_split_billing_file_piece_by_piece(small_pieces_env, ce
     assert chunks.count() > 5 and set(chunks.values_list("status", flat=True)) == {"done"}
     assert CloudUsage.objects.for_org(org_a).count() == 300
     assert "ingest.tasks.import_chunk_process_task" in celery_worker_process.read_text()
+
+
+@pytest.fixture
+def fault_env(monkeypatch):
+    """Before the workers start: small pieces, and a killed worker's tasks handed out again after 3 s."""
+    monkeypatch.setenv("IMPORT_PIECE_BYTES", "4096")
+    monkeypatch.setenv("CELERY_VISIBILITY_TIMEOUT_S", "3")
+
+
+@pytest.mark.services
+def test_a_worker_killed_mid_import_loses_and_doubles_nothing(fault_env, celery_worker_control, org_a):
+    from django.core.management import call_command
+
+    from emissions.models import CloudUsage
+    from ingest.models import ImportChunk
+    from tests.ingest.test_chunked_import import _cur
+
+    call_command("load_reference_data", verbosity=0)
+    content = _cur(3000)
+    celery_worker_control.start()
+    with transaction.atomic():
+        batch = import_batch_create(organization=org_a, source="aws_cur", filename="cur.csv", content=content)
+    deadline = time.monotonic() + 90
+    while ImportChunk.objects.filter(batch_id=batch.pk, status="done").count() < 3:
+        assert time.monotonic() < deadline, "the worker never started on the chunks"
+        time.sleep(0.05)
+    celery_worker_control.kill()
+    done_at_kill = ImportChunk.objects.filter(batch_id=batch.pk, status="done").count()
+    chunks = ImportChunk.objects.filter(batch_id=batch.pk).count()
+    assert done_at_kill < chunks, "the import finished before the kill: make the file larger"
+    assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.RUNNING
+
+    celery_worker_control.start()
+    batch = _wait_finished(batch.pk, timeout_s=180)
+
+    assert batch.status == ImportBatch.Status.DONE, batch.error
+    assert (batch.rows_total, batch.rows_loaded, batch.rows_duplicate) == (3000, 3000, 0)
+    assert CloudUsage.objects.for_org(org_a).count() == 3000
+    assert set(ImportChunk.objects.filter(batch_id=batch.pk).values_list("status", flat=True)) == {"done"}
+    # Every piece counted once: the chunks' own counts add up to the file, with no row error.
+    assert sum(ImportChunk.objects.filter(batch_id=batch.pk).values_list("rows_total", flat=True)) == 3000
+    assert not batch.row_errors.exists()
