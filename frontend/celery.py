@@ -19,5 +19,7 @@ app.autodiscover_tasks()
 BEAT_SCHEDULE: dict[str, dict] = {
     # */10 * * * *: live tracker samples reach the ledger (current quarter and year) within ten minutes.
     "ledger-refresh": {"task": "emissions.tasks.ledger_refresh_task", "schedule": crontab(minute="*/10")},
+    # */5 * * * *: uploads stored while the broker was away are sent to the workers once it is back.
+    "import-batches-resume": {"task": "ingest.tasks.import_batches_resume_task", "schedule": crontab(minute="*/5")},
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

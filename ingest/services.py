@@ -6,6 +6,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import BinaryIO
 
 from django.core.cache import cache
@@ -70,10 +71,37 @@ def import_batch_create(
     )
     batch.raw_file.save(filename or f"{source}.csv", File(stream), save=False)
     batch.save()
+    transaction.on_commit(lambda: _enqueue(batch.pk))
+    return batch
+
+
+def _enqueue(batch_id: int) -> bool:
+    """Send a batch to the workers; with the broker away it stays pending for ``import_batches_resume``.
+
+    The upload is stored by then, so a broker outage must not turn it into an error: the client got its
+    batch id, and the sweep sends it as soon as the broker is back.
+    """
+    from kombu.exceptions import OperationalError as BrokerError
+
     from ingest.tasks import import_batch_process_task
 
-    transaction.on_commit(lambda: import_batch_process_task.delay(batch.pk))
-    return batch
+    try:
+        import_batch_process_task.apply_async((batch_id,), retry=False)
+    except BrokerError as exc:
+        logger.warning("import batch %s stays pending, the broker is unavailable: %s", batch_id, exc)
+        return False
+    return True
+
+
+def import_batches_resume(*, older_than_s: int = 120) -> int:
+    """Send again the batches still pending after ``older_than_s`` seconds (their enqueue was lost).
+
+    Processing is idempotent, so a batch sent twice is processed once and counted once. Returns how
+    many were sent.
+    """
+    cutoff = timezone.now() - timedelta(seconds=older_than_s)
+    pending = ImportBatch.objects.filter(status=ImportBatch.Status.PENDING, created_at__lt=cutoff)
+    return sum(_enqueue(batch_id) for batch_id in pending.order_by("pk").values_list("pk", flat=True))
 
 
 def import_batch_process(*, batch: ImportBatch) -> ImportBatch:

@@ -29,3 +29,11 @@ def import_chunk_process_task(batch_id: int, index: int) -> None:
     from ingest.chunked import import_chunk_process
 
     import_chunk_process(batch_id=batch_id, index=index)
+
+
+@shared_task
+def import_batches_resume_task() -> int:
+    """Beat: send again the batches whose enqueue was lost while the broker was away."""
+    from ingest.services import import_batches_resume
+
+    return import_batches_resume()
