@@ -21,5 +21,7 @@ BEAT_SCHEDULE: dict[str, dict] = {
     "ledger-refresh": {"task": "emissions.tasks.ledger_refresh_task", "schedule": crontab(minute="*/10")},
     # */5 * * * *: uploads stored while the broker was away are sent to the workers once it is back.
     "import-batches-resume": {"task": "ingest.tasks.import_batches_resume_task", "schedule": crontab(minute="*/5")},
+    # 5,35 * * * *: carbon-budget alerts at 80 % / 100 %, after the rollup has caught up with the ledger.
+    "budget-alerts": {"task": "reporting.tasks_guild.budget_alerts_check_task", "schedule": crontab(minute="5,35")},
 }
 app.conf.beat_schedule = BEAT_SCHEDULE

@@ -212,3 +212,119 @@ def overview_figures(frames: dict[str, pd.DataFrame], *, bucket: str, view: str)
         {"name": name, "width": width, "figure": None if frames[name].empty else build[name](frames[name])}
         for name, width in OVERVIEW_CHARTS.items()
     ]
+
+
+# --- More generic builders for the team, project, run, hardware and cloud pages ------------------------
+
+
+def grouped_bar_figure(
+    frame: pd.DataFrame,
+    *,
+    x: str,
+    bars: dict[str, str],
+    title: str,
+    unit: str,
+    x_title: str = "",
+    colors: dict[str, str] | None = None,
+) -> go.Figure:
+    """Vertical bars side by side per ``x``: one bar per entry of ``bars`` (column → legend name), in ``unit``."""
+    traces = [
+        go.Bar(
+            x=[label(value) for value in frame[x]],
+            y=frame[column],
+            name=name,
+            marker={"color": (colors or {}).get(column)},
+            hovertemplate=f"%{{x}}<br>{name}: %{{y:,.3f}} {unit}<extra></extra>",
+        )
+        for column, name in bars.items()
+    ]
+    return _figure(traces, title=title, x_title=x_title, y_title=unit, barmode="group")
+
+
+def timeline_figure(
+    frame: pd.DataFrame, *, task: str, start: str, end: str, series: str, title: str, hover: str = ""
+) -> go.Figure:
+    """A Gantt chart: one horizontal bar per row from ``start`` to ``end`` (dates), coloured by ``series``.
+
+    Bars are durations in milliseconds on a date axis with ``base`` at the start (what plotly's own
+    timeline does); ``hover`` names a column with extra hover text.
+    """
+    traces = []
+    for name in sorted(frame[series].unique()) if not frame.empty else []:
+        part = frame[frame[series] == name]
+        starts, ends = pd.to_datetime(part[start]), pd.to_datetime(part[end])
+        start_text, end_text = starts.dt.strftime("%Y-%m-%d").tolist(), ends.dt.strftime("%Y-%m-%d").tolist()
+        hover_text = [label(value) for value in (part[hover] if hover else part[series])]
+        traces.append(
+            go.Bar(
+                y=[label(value) for value in part[task]],
+                x=((ends - starts).dt.total_seconds() * 1000).tolist(),
+                base=start_text,
+                orientation="h",
+                name=label(name),
+                customdata=list(zip(start_text, end_text, hover_text, strict=True)),
+                hovertemplate="%{y}: %{customdata[0]} to %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
+            )
+        )
+    return _figure(
+        traces,
+        title=title,
+        x_title="date",
+        barmode="overlay",
+        xaxis={"type": "date"},
+        # Rows in the frame's order whatever their series (plotly would otherwise group them by trace).
+        yaxis={
+            "autorange": "reversed",
+            "rangemode": "normal",
+            "categoryorder": "array",
+            "categoryarray": [label(value) for value in frame[task]],
+        },
+        height=max(340, 90 + 24 * (len(frame) if not frame.empty else 0)),
+    )
+
+
+def waterfall_figure(frame: pd.DataFrame, *, step: str, value: str, title: str, unit: str) -> go.Figure:
+    """A roll-forward: the first and last rows are balances, the rows between add to or take from them."""
+    measure = ["absolute", *["relative"] * (len(frame) - 2), "total"] if len(frame) >= 2 else ["absolute"] * len(frame)
+    trace = go.Waterfall(
+        x=list(frame[step]),
+        y=list(frame[value]),
+        measure=measure,
+        connector={"line": {"color": "#999999"}},
+        increasing={"marker": {"color": PALETTE[1]}},
+        decreasing={"marker": {"color": PALETTE[0]}},
+        totals={"marker": {"color": PALETTE[4]}},
+        hovertemplate=f"%{{x}}: %{{y:,.3f}} {unit}<extra></extra>",
+    )
+    return _figure([trace], title=title, y_title=unit, showlegend=False)
+
+
+def scatter_figure(
+    frame: pd.DataFrame, *, x: str, y: str, text: str, series: str, title: str, x_unit: str, y_unit: str
+) -> go.Figure:
+    """One marker per row at (``x`` in ``x_unit``, ``y`` in ``y_unit``), named by ``text``, coloured by ``series``."""
+    traces = []
+    for name in sorted(frame[series].unique()) if not frame.empty else []:
+        part = frame[frame[series] == name]
+        traces.append(
+            go.Scatter(
+                x=part[x],
+                y=part[y],
+                mode="markers",
+                name=label(name),
+                text=[label(value) for value in part[text]],
+                marker={"size": 11},
+                hovertemplate=f"%{{text}}<br>%{{x:,.2f}} {x_unit}<br>%{{y:,.3f}} {y_unit}<extra></extra>",
+            )
+        )
+    return _figure(traces, title=title, x_title=x_unit, y_title=y_unit)
+
+
+def page_figures(frames: dict[str, pd.DataFrame], builders: dict[str, tuple[str, object]]) -> list[dict]:
+    """A page's charts in ``builders`` order (name → (width, frame → Figure)): ``name``, ``width`` and
+    ``figure`` (None when its frame is missing or empty, so the page shows how to get data in)."""
+    charts = []
+    for name, (width, build) in builders.items():
+        frame = frames.get(name)
+        charts.append({"name": name, "width": width, "figure": None if frame is None or frame.empty else build(frame)})
+    return charts

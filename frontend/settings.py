@@ -168,10 +168,11 @@ CELERY_TASK_ROUTES = {
     "ingest.tasks.*": {"queue": CeleryQueue.INGEST.value},
     "reporting.tasks.*": {"queue": CeleryQueue.REPORTING.value},
     "reporting.rollup_tasks.*": {"queue": CeleryQueue.REPORTING.value},
+    "reporting.tasks_guild.*": {"queue": CeleryQueue.REPORTING.value},
 }
 CELERY_TIMEZONE = "UTC"
 # Task modules outside the autodiscovered ``<app>/tasks.py``.
-CELERY_IMPORTS = ["reporting.rollup_tasks"]
+CELERY_IMPORTS = ["reporting.rollup_tasks", "reporting.tasks_guild"]
 
 # --- Cache ----------------------------------------------------------------------------------------
 # Live progress of import batches is kept here (their rows are inside the batch's transaction until it ends).
@@ -212,6 +213,15 @@ SPECTACULAR_SETTINGS = {
 GREENGUILD_CLOUD_CPU_UTILIZATION = env_float("GREENGUILD_CLOUD_CPU_UTILIZATION", 0.5, minimum=0.0)
 GREENGUILD_CLOUD_GPU_UTILIZATION = env_float("GREENGUILD_CLOUD_GPU_UTILIZATION", 0.5, minimum=0.0)
 GREENGUILD_CLOUD_LIFESPAN_YEARS = env_float("GREENGUILD_CLOUD_LIFESPAN_YEARS", 4.0, minimum=0.5)
+
+# --- Guild: carbon-budget alerts (docs/guild.md) --------------------------------------------------
+# Email goes through Django's mail backend (EMAIL_BACKEND, EMAIL_HOST, ...); the webhook receives a
+# JSON POST per alert. Empty URL = no webhook.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+GREENGUILD_ALERT_EMAIL_FROM = env_str("GREENGUILD_ALERT_EMAIL_FROM", "greenguild@localhost")
+GREENGUILD_ALERT_WEBHOOK_URL = env_str("GREENGUILD_ALERT_WEBHOOK_URL", "")
 
 # --- Logging -----------------------------------------------------------------------------------
 LOGGING = {

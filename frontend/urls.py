@@ -8,10 +8,12 @@ from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views, views_reports
-from frontend.pages import overview
+from frontend.pages import cloud, hardware, overview, project, run, settings_hub, team
+from frontend.pages import guild as guild_pages
 from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
 from reporting.api import ReportViewSet
+from reporting.api_guild import BudgetCheckApi, LeaderboardApi, WhatIfApi
 
 # "/api/v1/runs" and "/api/v1/runs/" both work: API clients rarely agree on the trailing slash.
 router = DefaultRouter()
@@ -29,6 +31,20 @@ handler500 = "frontend.errors.server_error"
 
 urlpatterns = [
     path("", overview.overview, name="home"),
+    path("teams/<slug:slug>/", team.team, name="team"),
+    path("projects/<slug:slug>/", project.project, name="project"),
+    path("runs/<int:run_id>/", run.run, name="run"),
+    path("hardware/", hardware.hardware, name="hardware"),
+    path("cloud/", cloud.cloud, name="cloud"),
+    path("settings/", settings_hub.settings_hub, name="settings"),
+    path("leaderboard/", guild_pages.leaderboard_page, name="leaderboard"),
+    path("budgets/", guild_pages.budgets_page, name="budgets"),
+    path("what-if/", guild_pages.what_if_page, name="what-if"),
+    re_path(
+        r"^projects/(?P<slug>[-\w]+)/label\.(?P<file_format>svg|png|yaml)$",
+        guild_pages.project_label,
+        name="project-label",
+    ),
     path("imports/", views.imports, name="imports"),
     path("reports/", views_reports.reports, name="reports"),
     path("reports/<int:report_id>/<str:file_format>", views_reports.report_download, name="report-file"),
@@ -43,6 +59,9 @@ urlpatterns = [
     re_path(r"^api/codecarbon/+emissions/?$", codecarbon.codecarbon_emissions, name="codecarbon-emissions"),
     path("api/codecarbon/http-output/<str:token>", codecarbon.codecarbon_http_output, name="codecarbon-http-output"),
     path("api/v1/inventory/", InventoryApi.as_view(), name="inventory"),
+    re_path(r"^api/v1/budget-check/?$", BudgetCheckApi.as_view(), name="budget-check"),
+    re_path(r"^api/v1/leaderboard/?$", LeaderboardApi.as_view(), name="api-leaderboard"),
+    re_path(r"^api/v1/what-if/?$", WhatIfApi.as_view(), name="api-what-if"),
     path("api/v1/", include(router.urls)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("admin/", admin.site.urls),

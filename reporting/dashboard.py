@@ -158,11 +158,62 @@ def _totals_kg(organization: Organization, filters: OverviewFilters, period: Per
     return {"location_kg": totals["location"] or 0.0, "market_kg": totals["market"] or 0.0}
 
 
-def budget_burn(*, organization: Organization, filters: OverviewFilters) -> dict:
+def _frame_covers(budgets: list, period: Period, bucket: str | None) -> bool:
+    """True when the period's rollup frame holds every budget's whole period in whole buckets: each budget
+    lies inside the period and starts and ends on bucket boundaries (days always; months when the
+    budget runs from a first to a last day of a month). Weeks never line up with quarters."""
+    if bucket not in ("day", "month"):
+        return False
+    return all(
+        period.start <= b.period_start
+        and b.period_end <= period.end
+        and (bucket == "day" or (b.period_start.day == 1 and (b.period_end + timedelta(days=1)).day == 1))
+        for b in budgets
+    )
+
+
+def _used_from_frame(frame: pd.DataFrame, budgets: list) -> dict[int, float]:
+    """Each budget's kgCO2e from the period's rollup frame (``_frame_covers`` must hold): its owner's rows
+    in the buckets inside its period, on its own Scope 2 basis."""
+    columns = ["emissions_kg_co2e_location", "emissions_kg_co2e_market"]
+    per_owner: dict[tuple[str, int], list[tuple]] = {}  # (team_id|project_id, id) → [(bucket, kg loc, kg market)]
+    for owner in ("team_id", "project_id"):
+        owned = frame[frame[owner].notna()]
+        if owned.empty:
+            continue
+        sums = owned.groupby([owned[owner].astype("int64"), "bucket"])[columns].sum()
+        for (owner_id, bucket), location, market in zip(
+            sums.index, *(sums[c].to_numpy() for c in columns), strict=True
+        ):
+            per_owner.setdefault((owner, owner_id), []).append((bucket, location, market))
+    used = {}
+    for budget in budgets:
+        market = budget.basis == CarbonBudget.Basis.MARKET
+        key = ("team_id", budget.team_id) if budget.team_id else ("project_id", budget.project_id)
+        used[budget.pk] = float(
+            sum(
+                kg_market if market else kg_location
+                for bucket, kg_location, kg_market in per_owner.get(key, ())
+                if budget.period_start <= bucket <= budget.period_end
+            )
+        )
+    return used
+
+
+def budget_burn(
+    *,
+    organization: Organization,
+    filters: OverviewFilters,
+    frame: pd.DataFrame | None = None,
+    bucket: str | None = None,
+) -> dict:
     """Carbon budgets overlapping the period (of the team filter, when set) against their owners' emissions.
 
     Each budget is measured over its own period with its own Scope 2 basis, in the inventory's
     operational + capital goods view or the management view as filtered; the scope filter applies.
+    Given the period's rollup ``frame`` (``overview_rollup_frame`` per ``bucket``) and budgets that fall
+    in whole buckets of it (quarterly budgets in a year's monthly frame), usage is summed from the frame
+    instead of a second scan of the rollup.
     Keys: ``budget_kg_co2e``, ``used_kg_co2e``, ``burn_pct`` (None without budgets), ``budgets``, ``over_budget``.
     """
     budgets = CarbonBudget.objects.for_org(organization).filter(
@@ -173,7 +224,9 @@ def budget_burn(*, organization: Organization, filters: OverviewFilters) -> dict
     budgets = list(budgets)
     used_by_budget: dict[int, float] = {}
     spans = sorted({(b.period_start, b.period_end) for b in budgets})
-    if spans:
+    if spans and frame is not None and _frame_covers(budgets, filters.period, bucket):
+        used_by_budget = _used_from_frame(frame, budgets)
+    elif spans:
         sums = {}
         for index, (first, last) in enumerate(spans):
             in_span = Q(day__gte=first, day__lte=last)
@@ -340,7 +393,8 @@ def overview_dashboard(*, organization: Organization, filters: OverviewFilters) 
         organization=organization, filters=filters, bucket=bucket, water_l_per_facility_kwh=water
     )
     previous = _totals_kg(organization, filters, previous_period(filters.period))
-    kpis = overview_kpis(frame=frame, previous=previous, budget=budget_burn(organization=organization, filters=filters))
+    budget = budget_burn(organization=organization, filters=filters, frame=frame, bucket=bucket)
+    kpis = overview_kpis(frame=frame, previous=previous, budget=budget)
     team_names = dict(Team.objects.for_org(organization).values_list("pk", "name"))
     project_names = dict(Project.objects.for_org(organization).values_list("pk", "name"))
     charts = {

@@ -139,3 +139,36 @@ class ReportFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.report_id}.{self.file_format} ({self.size_bytes} bytes)"
+
+
+class BudgetAlert(models.Model):
+    """A carbon-budget threshold (80 % or 100 %) crossed, recorded once per budget and threshold.
+
+    A CarbonBudget covers one period, so "once per threshold per period" is the unique constraint on
+    (budget, threshold_pct): the row is claimed before anything is sent, and a second check (another
+    worker, the next beat) finds it and sends nothing. Delivery outcomes are kept on the row.
+    """
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="+")
+    budget = models.ForeignKey(CarbonBudget, on_delete=models.CASCADE, related_name="alerts")
+    threshold_pct = models.PositiveSmallIntegerField()
+    used_kg_co2e = models.FloatField()
+    budget_kg_co2e = models.FloatField()
+    forecast_kg_co2e = models.FloatField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    email_recipients = models.JSONField(default=list, blank=True)
+    webhook_url = models.CharField(max_length=500, blank=True)
+    webhook_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    delivery_error = models.TextField(blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["budget", "threshold_pct"], name="budget_alert_once_per_threshold"),
+            models.CheckConstraint(condition=Q(threshold_pct__gt=0), name="budget_alert_threshold_gt_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.budget} crossed {self.threshold_pct} %"

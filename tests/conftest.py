@@ -7,9 +7,14 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from emissions.choices import Role
 from tests.factories import MembershipFactory, OrganizationFactory, ProjectFactory, TeamFactory
+
+# Property tests check results, not timing: a loaded CI machine must not fail them on hypothesis's deadline.
+hypothesis_settings.register_profile("greenguild", deadline=None)
+hypothesis_settings.load_profile("greenguild")
 
 
 @pytest.fixture(autouse=True)

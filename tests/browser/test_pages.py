@@ -70,3 +70,26 @@ def test_upload_a_tracker_csv_and_watch_its_batch_finish(logged_in):
     row = page.locator("tr[data-batch]", has_text="emissions.csv")
     row.locator(".status", has_text="Done").wait_for()
     assert row.locator(".rows_loaded").inner_text() == "3"
+
+
+def test_drop_a_file_on_the_upload_form_and_import_it(logged_in):
+    page = logged_in
+    page.click("nav >> text=Imports")
+    page.select_option("select[name=source]", "codecarbon_csv")
+    content = TRACKER_CSV.read_text()
+    # A real drop event carrying the file, as the browser sends when a file is dragged from the desktop.
+    page.evaluate(
+        """(content) => {
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([content], "dropped-emissions.csv", { type: "text/csv" }));
+            const zone = document.querySelector("[data-dropzone]");
+            zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+            zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+        }""",
+        content,
+    )
+    assert page.locator("[data-dropped]").inner_text() == "Selected: dropped-emissions.csv"
+    page.fill("input[name=project]", "dropped-project")
+    page.click("button:has-text('Import')")
+    row = page.locator("tr[data-batch]", has_text="dropped-emissions.csv")
+    row.locator(".status", has_text="Done").wait_for()

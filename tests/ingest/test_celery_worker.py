@@ -23,6 +23,17 @@ def _wait_finished(batch_id: int, timeout_s: float = 90.0) -> ImportBatch:
     raise AssertionError(f"batch {batch_id} did not finish within {timeout_s} s")
 
 
+def _log_when(log_path, text: str, timeout_s: float = 20.0) -> str:
+    """The worker's log once it contains ``text`` (the log is written after the task's last commit)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        log = log_path.read_text()
+        if text in log:
+            return log
+        time.sleep(0.2)
+    raise AssertionError(f"{text!r} not in the worker log within {timeout_s} s:\n{log_path.read_text()[-2000:]}")
+
+
 @pytest.mark.services
 def test_worker_processes_a_committed_batch(celery_worker_process, org_a):
     GridZoneFactory(code="DE")
@@ -36,9 +47,8 @@ def test_worker_processes_a_committed_batch(celery_worker_process, org_a):
     assert batch.status in (ImportBatch.Status.DONE, ImportBatch.Status.PARTIAL)
     assert (batch.rows_total, batch.rows_loaded, batch.rows_rejected) == (2, 1, 1)
     assert Site.objects.for_org(org_a).get(slug="frankfurt-dc").pue == 1.35
-    log = celery_worker_process.read_text()
-    # "succeeded" is Celery's own word for a task that returned.
-    assert "ingest.tasks.import_batch_process_task" in log and "succeeded" in log
+    # "succeeded" is Celery's own word for a task that returned; it is logged after the batch row is saved.
+    assert "ingest.tasks.import_batch_process_task" in _log_when(celery_worker_process, "succeeded")
 
 
 @pytest.fixture
@@ -66,7 +76,7 @@ def test_worker_imports_a_split_billing_file_piece_by_piece(small_pieces_env, ce
     chunks = ImportChunk.objects.filter(batch=batch)
     assert chunks.count() > 5 and set(chunks.values_list("status", flat=True)) == {"done"}
     assert CloudUsage.objects.for_org(org_a).count() == 300
-    assert "ingest.tasks.import_chunk_process_task" in celery_worker_process.read_text()
+    assert "ingest.tasks.import_chunk_process_task" in _log_when(celery_worker_process, "import_chunk_process_task")
 
 
 @pytest.fixture

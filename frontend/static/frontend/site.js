@@ -26,3 +26,27 @@ function refreshBatches() {
   });
 }
 if (document.querySelector("tr[data-batch]")) setInterval(refreshBatches, 2000);
+
+// Drag and drop onto the upload form: the dropped file becomes the form's file, the user picks the source.
+const dropzone = document.querySelector("[data-dropzone]");
+if (dropzone) {
+  const input = dropzone.querySelector('input[type="file"]');
+  const label = dropzone.querySelector("[data-dropped]");
+  for (const name of ["dragenter", "dragover"]) {
+    dropzone.addEventListener(name, (event) => {
+      event.preventDefault();
+      dropzone.classList.add("dragging");
+    });
+  }
+  dropzone.addEventListener("dragleave", () => dropzone.classList.remove("dragging"));
+  dropzone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    dropzone.classList.remove("dragging");
+    if (!event.dataTransfer.files.length) return;
+    input.files = event.dataTransfer.files;
+    label.textContent = `Selected: ${input.files[0].name}`;
+  });
+  input.addEventListener("change", () => {
+    label.textContent = input.files.length ? `Selected: ${input.files[0].name}` : "";
+  });
+}

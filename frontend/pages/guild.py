@@ -1,0 +1,257 @@
+"""Guild pages: leaderboard (``/leaderboard/``), carbon budgets (``/budgets/``), what-if replays (``/what-if/``),
+and a project's carbon label as SVG / Hugging Face YAML (``/projects/<slug>/label.svg|.png|.yaml``).
+
+Thin adapters: a GET form → one reporting.guild selector → figures from the generic builders → template.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from django import forms
+from django.core.exceptions import PermissionDenied
+from django.core.validators import ProhibitNullCharactersValidator
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from emissions.models import Project, Team
+from emissions.periods import Period, period_parse
+from frontend import figures
+from frontend.pages.filters import default_period, period_choices
+from frontend.pages.overview import csv_response
+from frontend.views import WRITE_ROLES, membership_required
+from reporting.dashboard import rollup_span
+from reporting.guild.advice import region_target_choices, whatif_recommendation
+from reporting.guild.budgets import budget_burndown_frame, budget_statuses, carbon_budget_set
+from reporting.guild.gpus import gpu_table
+from reporting.guild.label import carbon_label, carbon_label_png, carbon_label_yaml, label_default_period
+from reporting.guild.leaderboard import ENTITIES, METRICS, leaderboard
+from reporting.guild.whatif import SCENARIOS, WhatIfError, whatif_replay
+from reporting.models import BudgetAlert, CarbonBudget
+
+
+class PeriodForm(forms.Form):
+    """``?period=2026-Q3``; blank means this quarter, or the latest quarter with data."""
+
+    period = forms.CharField(required=False, max_length=10)
+
+    def __init__(self, data, *, organization):
+        super().__init__(data)
+        span, today = rollup_span(organization=organization), timezone.now().date()
+        self.default_period = default_period(span, today)
+        self.period_choices = period_choices(span, today)
+
+    def clean_period(self) -> Period:
+        try:
+            period = period_parse(self.cleaned_data["period"] or self.default_period)
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+        if (period.label, period.label) not in self.period_choices:
+            self.period_choices.insert(0, (period.label, period.label))
+        return period
+
+
+class LeaderboardForm(PeriodForm):
+    metric = forms.ChoiceField(choices=[(key, m.label) for key, m in METRICS.items()], required=False)
+    entity = forms.ChoiceField(choices=[(e, f"{e.title()}s") for e in ENTITIES], required=False)
+
+
+class SlugChoiceField(forms.ModelChoiceField):
+    """A model choice by slug that refuses NUL bytes before querying (PostgreSQL rejects them)."""
+
+    def to_python(self, value):
+        ProhibitNullCharactersValidator()(value)
+        return super().to_python(value)
+
+
+class WhatIfForm(PeriodForm):
+    project = SlugChoiceField(queryset=Project.objects.none(), to_field_name="slug", required=False)
+    scenario = forms.ChoiceField(
+        choices=[
+            ("region", "Another region, site or cloud region"),
+            ("hour", "Another start hour"),
+            ("gpu", "Another GPU model"),
+            ("refresh", "Another hardware lifetime"),
+        ],
+        required=False,
+    )
+    zone = forms.ChoiceField(required=False, label="To (zone, site or cloud region)")
+    shift_h = forms.IntegerField(required=False, min_value=-23, max_value=23, initial=6, label="Shift (hours)")
+    gpu = forms.ChoiceField(required=False, label="GPU")
+    lifetime_years = forms.FloatField(required=False, min_value=0.5, max_value=15, initial=6, label="Lifetime (years)")
+
+    def __init__(self, data, *, organization):
+        super().__init__(data, organization=organization)
+        self.fields["project"].queryset = Project.objects.for_org(organization)
+        self.fields["zone"].choices = [("", "—"), *region_target_choices(organization=organization)]
+        self.fields["gpu"].choices = [(spec.gpu_model, spec.gpu_model) for spec in gpu_table()]
+
+
+@membership_required
+def leaderboard_page(request):
+    """Teams or projects ranked on a metric for a period; ``?download=csv`` gives the table."""
+    organization = request.membership.organization
+    form = LeaderboardForm(request.GET, organization=organization)
+    context = {"form": form}
+    if form.is_valid():
+        period = form.cleaned_data["period"]
+        metric, entity = form.cleaned_data["metric"] or "absolute", form.cleaned_data["entity"] or "team"
+        frame = leaderboard(
+            organization=organization, period=period, metric=metric, entity=entity, today=timezone.now().date()
+        )
+        if request.GET.get("download") == "csv":
+            return csv_response(frame, f"{organization.slug}-{period.label}-leaderboard-{entity}-{metric}.csv")
+        ranked = frame[frame["rank"].notna()]
+        unit = METRICS[metric].unit
+        chart = figures.ranked_bar_figure(
+            ranked, category="name", bars={"value": METRICS[metric].label}, title=f"{METRICS[metric].label} ({unit})",
+            unit=unit,
+        )  # fmt: skip
+        context |= {
+            "period": period, "metric": METRICS[metric], "entity": entity, "rows": frame.to_dict("records"),
+            "chart": chart if not ranked.empty else None, "query": request.GET.urlencode(),
+        }  # fmt: skip
+    return render(request, "frontend/leaderboard.html", context, status=200 if form.is_valid() else 400)
+
+
+def burndown_figure(status):
+    frame = budget_burndown_frame(status=status)
+    lines = {
+        "remaining_kg_co2e": "Remaining",
+        "ideal_remaining_kg_co2e": "Even pace",
+        "forecast_remaining_kg_co2e": "Forecast at current rate",
+    }
+    colors = {
+        "remaining_kg_co2e": "#1f7a4d",
+        "ideal_remaining_kg_co2e": "#999999",
+        "forecast_remaining_kg_co2e": "#d55e00",
+    }
+    title = f"Budget burn-down: {figures.label(status.owner_label)} (kgCO2e left)"
+    return figures.lines_figure(frame, x="day", lines=lines, title=title, unit="kgCO2e", colors=colors)
+
+
+class BudgetSetForm(forms.Form):
+    """Set a team's or project's budget for a period (``team:<slug>`` or ``project:<slug>``)."""
+
+    owner = forms.ChoiceField()
+    period = forms.CharField(max_length=10, help_text="2026-Q4 (or 2026, 2026-H1, 2026-10)")
+    budget_kg_co2e = forms.FloatField(min_value=0.001, label="Budget (kgCO2e)")
+    basis = forms.ChoiceField(choices=CarbonBudget.Basis.choices, initial=CarbonBudget.Basis.LOCATION)
+
+    def __init__(self, data=None, *, organization):
+        super().__init__(data)
+        self.organization = organization
+        teams = [(f"team:{t.slug}", f"Team {t.name}") for t in Team.objects.for_org(organization)]
+        projects = [(f"project:{p.slug}", f"Project {p.name}") for p in Project.objects.for_org(organization)]
+        self.fields["owner"].choices = [("Teams", teams), ("Projects", projects)]
+
+    def clean_period(self) -> Period:
+        try:
+            return period_parse(self.cleaned_data["period"])
+        except ValueError as exc:
+            raise forms.ValidationError(str(exc)) from exc
+
+    def owner_kwargs(self) -> dict:
+        kind, slug = self.cleaned_data["owner"].split(":", 1)
+        model = Team if kind == "team" else Project
+        return {kind: model.objects.for_org(self.organization).get(slug=slug)}
+
+
+@membership_required
+def budgets_page(request):
+    """Budgets overlapping the period with burn-down, forecast and status; the alerts sent.
+    POST (admins and guild members) sets a budget."""
+    organization = request.membership.organization
+    set_form = BudgetSetForm(request.POST or None, organization=organization)
+    if request.method == "POST":
+        if request.membership.role not in WRITE_ROLES:
+            raise PermissionDenied("Only organization admins and guild members may set budgets.")
+        if set_form.is_valid():
+            data = set_form.cleaned_data
+            carbon_budget_set(organization=organization, period=data["period"], basis=data["basis"],
+                              budget_kg_co2e=data["budget_kg_co2e"], **set_form.owner_kwargs())  # fmt: skip
+            return redirect(f"{reverse('budgets')}?period={data['period'].label}")
+    form = PeriodForm(request.GET, organization=organization)
+    context = {"form": form, "set_form": set_form, "can_write": request.membership.role in WRITE_ROLES}
+    if form.is_valid():
+        period = form.cleaned_data["period"]
+        today = timezone.now().date()
+        statuses = budget_statuses(organization=organization, today=today, start=period.start, end=period.end)
+        context |= {
+            "period": period,
+            "budgets": [
+                {"status": s, "figure": burndown_figure(s), "chart_id": f"burndown-{s.budget.pk}"} for s in statuses
+            ],
+            "alerts": BudgetAlert.objects.for_org(organization).select_related("budget__team", "budget__project")[:50],
+        }
+    status = 200 if form.is_valid() and not set_form.errors else 400
+    return render(request, "frontend/budgets.html", context, status=status)
+
+
+@membership_required
+def what_if_page(request):
+    """Replay a project's runs of a period in another region, hour, GPU or hardware lifetime."""
+    organization = request.membership.organization
+    form = WhatIfForm(request.GET, organization=organization)
+    context = {"form": form, "scenarios": SCENARIOS}
+    if form.is_valid() and form.cleaned_data["project"] is not None:
+        data, project, period = form.cleaned_data, form.cleaned_data["project"], form.cleaned_data["period"]
+        scenario = data["scenario"] or "region"
+        options = {
+            key: str(data[key]) for key in ("zone", "shift_h", "gpu", "lifetime_years") if data[key] not in (None, "")
+        }
+        try:
+            result = whatif_replay(
+                organization=organization, project=project, period=period, scenario=scenario, options=options
+            )
+        except WhatIfError as exc:
+            context["error"] = str(exc)
+        else:
+            chart = whatif_figure(result)
+            context |= {"result": result, "chart": chart}
+        context["advice"] = whatif_recommendation(organization=organization, project=project, period=period)
+    return render(request, "frontend/what_if.html", context, status=200 if form.is_valid() else 400)
+
+
+def whatif_figure(result):
+    """Bars per run, as run and replayed (kgCO2e); None without runs."""
+    if not result.runs:
+        return None
+    frame = pd.DataFrame(
+        [(run.external_id, run.baseline_kg_co2e, run.replay_kg_co2e) for run in result.runs],
+        columns=["external_id", "baseline_kg_co2e", "replay_kg_co2e"],
+    )
+    return figures.ranked_bar_figure(
+        frame,
+        category="external_id",
+        bars={"baseline_kg_co2e": "As run", "replay_kg_co2e": "Replayed"},
+        title=f"{figures.label(result.description)}: kgCO2e per run",
+        unit="kgCO2e",
+        colors={"baseline_kg_co2e": "#999999", "replay_kg_co2e": "#1f7a4d"},
+    )
+
+
+@membership_required
+def project_label(request, slug: str, file_format: str):
+    """The project's carbon label for ``?period=`` (default: the newest calculation's) as SVG, PNG or HF YAML."""
+    project = get_object_or_404(Project.objects.for_org(request.membership.organization), slug=slug)
+    try:
+        period = (
+            period_parse(request.GET["period"]) if request.GET.get("period") else label_default_period(project=project)
+        )
+    except ValueError as exc:
+        raise Http404(str(exc)) from exc
+    if file_format == "yaml":
+        text = carbon_label_yaml(project=project, period=period)
+        response = HttpResponse(text, content_type="application/yaml; charset=utf-8")
+    elif file_format == "png":
+        png = carbon_label_png(label=carbon_label(project=project, period=period))
+        response = HttpResponse(png, content_type="image/png")
+    else:
+        label = carbon_label(project=project, period=period)
+        svg = render_to_string("frontend/partials/carbon_label.html", {"label": label})
+        response = HttpResponse(svg, content_type="image/svg+xml")
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-{period.label}-carbon-label.{file_format}"'
+    return response

@@ -1,0 +1,189 @@
+"""Team and project leaderboards: who emits least, most efficiently, improves most, keeps to budget.
+
+Ranking rules (docs/guild.md):
+- Emissions are the **management view** (operational + amortized embodied + write-offs, location-based):
+  buying a server does not throw a team to the bottom of the quarter it was bought in.
+- Every metric is "lower is better" and ranks ascending; equal values (to 1e-9) share a rank and the
+  next rank skips (1, 1, 3: competition ranking).
+- Teams (projects) without a value for the metric are listed **unranked** after the ranked ones, with
+  the reason (no data, no GPU-hours reported, no budget, no previous period): an empty team never wins.
+- Each row carries its data-quality shares; a row whose location-based kgCO2e is more than half
+  estimated (TDP estimate, billing estimate or default value) is marked ``mostly_estimated``, so the
+  board rewards measuring rather than hiding behind defaults.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import pandas as pd
+from django.db.models import Q, Sum
+
+from emissions.choices import QualityTier
+from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
+from emissions.periods import Period
+from emissions.selectors import run_emissions_by_id
+from reporting.dashboard import MEASURED_TIERS, VIEW_BASES, previous_period
+from reporting.guild.budgets import budget_statuses
+
+ESTIMATED_TIERS = (QualityTier.ESTIMATED_TDP, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT)
+MOSTLY_ESTIMATED_ABOVE_PCT = 50.0
+LEADERBOARD_BASES = VIEW_BASES["management"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    label: str
+    unit: str
+    missing: str  # why a row without a value is unranked
+
+
+METRICS = {
+    "absolute": Metric("Absolute emissions", "tCO2e", "no data"),
+    "per_gpu_hour": Metric("Intensity per GPU-hour", "gCO2e/GPU-h", "no GPU-hours reported"),
+    "per_1k_inferences": Metric("Intensity per 1,000 inferences", "gCO2e/1k inferences", "no inference counts"),
+    "per_1m_tokens": Metric("Intensity per 1M tokens", "gCO2e/1M tokens", "no token counts"),
+    "improvement": Metric("Change vs previous period", "%", "no emissions in the previous period"),
+    "budget_adherence": Metric("Budget used", "% of budget", "no budget"),
+}
+ENTITIES = ("team", "project")
+LEADERBOARD_COLUMNS = [
+    "rank", "name", "slug", "team", "value", "unit", "emissions_t_co2e_location", "gpu_hours",
+    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "note",
+]  # fmt: skip
+
+
+def competition_ranks(values: dict) -> dict:
+    """Rank keys by ascending value; ties share a rank, the next one skips; None values get None."""
+    ranked = sorted((round(v, 9), key) for key, v in values.items() if v is not None)
+    ranks, previous, previous_rank = dict.fromkeys(values), None, 0
+    for position, (value, key) in enumerate(ranked, start=1):
+        rank = previous_rank if value == previous else position
+        ranks[key], previous, previous_rank = rank, value, rank
+    return ranks
+
+
+def _owner_sums(organization: Organization, owner: str, period: Period) -> dict[int, dict]:
+    tiers = {
+        "measured": Sum("emissions_kg_co2e_location", filter=Q(quality__in=MEASURED_TIERS)),
+        "estimated": Sum("emissions_kg_co2e_location", filter=Q(quality__in=ESTIMATED_TIERS)),
+    }
+    rows = (
+        DailyEmissionRollup.objects.for_org(organization)
+        .filter(day__gte=period.start, day__lte=period.end, basis__in=LEADERBOARD_BASES, **{f"{owner}__isnull": False})
+        .values(owner)
+        .annotate(kg=Sum("emissions_kg_co2e_location"), gpu_hours=Sum("gpu_hours"), **tiers)
+        .order_by()
+    )
+    return {row[owner]: row for row in rows}
+
+
+def _per_unit(organization: Organization, owner: str, period: Period) -> dict[int, dict]:
+    """Per owner: kgCO2e and counts of the runs (started in the period) that report inferences or tokens."""
+    runs = list(
+        Run.objects.for_org(organization)
+        .filter(started_at__date__gte=period.start, started_at__date__lte=period.end)
+        .filter(Q(inferences_count__gt=0) | Q(tokens_processed__gt=0))
+        .values("pk", "project_id", "project__team_id", "inferences_count", "tokens_processed")
+    )
+    ledger = run_emissions_by_id(run_ids=[run["pk"] for run in runs])
+    sums: dict[int, dict] = defaultdict(lambda: defaultdict(float))
+    for run in runs:
+        if run["pk"] not in ledger:
+            continue
+        key = run["project_id"] if owner == "project_id" else run["project__team_id"]
+        kg = ledger[run["pk"]][0]
+        if run["inferences_count"]:
+            sums[key]["inference_kg"] += kg
+            sums[key]["inferences"] += run["inferences_count"]
+        if run["tokens_processed"]:
+            sums[key]["token_kg"] += kg
+            sums[key]["tokens"] += run["tokens_processed"]
+    return sums
+
+
+def _budget_used_pct(organization: Organization, owner: str, period: Period, today) -> dict[int, float]:
+    used, budget = defaultdict(float), defaultdict(float)
+    for status in budget_statuses(organization=organization, today=today, start=period.start, end=period.end):
+        key = getattr(status.budget, owner)
+        if key is not None:
+            used[key] += status.used_kg_co2e
+            budget[key] += status.budget_kg_co2e
+    return {key: 100.0 * used[key] / budget[key] for key in budget}
+
+
+def _value(metric: str, sums: dict | None, units: dict | None, previous_kg: float | None, budget_pct: float | None):
+    kg = (sums or {}).get("kg") or 0.0
+    if metric == "absolute":
+        return kg / 1000.0 if sums else None
+    if metric == "per_gpu_hour":
+        gpu_hours = (sums or {}).get("gpu_hours") or 0.0
+        return 1000.0 * kg / gpu_hours if gpu_hours else None
+    if metric == "per_1k_inferences":
+        has = units and units["inferences"]
+        return 1000.0 * units["inference_kg"] / (units["inferences"] / 1000.0) if has else None
+    if metric == "per_1m_tokens":
+        return 1000.0 * units["token_kg"] / (units["tokens"] / 1e6) if units and units["tokens"] else None
+    if metric == "improvement":
+        return 100.0 * (kg - previous_kg) / previous_kg if previous_kg else None
+    return budget_pct
+
+
+def _missing(metric: str, has_data) -> str:
+    return METRICS[metric].missing if has_data else "no data"
+
+
+def leaderboard(*, organization: Organization, period: Period, metric: str, entity: str, today) -> pd.DataFrame:
+    """Every team (or project) of the organization ranked on ``metric`` over ``period``.
+
+    Columns: ``LEADERBOARD_COLUMNS``; ranked rows first (ascending value), then the unranked ones
+    by name with the reason in ``note``. Raises ValueError on an unknown metric or entity.
+    """
+    if metric not in METRICS:
+        raise ValueError(f"unknown metric {metric!r}: use one of {', '.join(METRICS)}")
+    if entity not in ENTITIES:
+        raise ValueError(f"unknown entity {entity!r}: use team or project")
+    owner = f"{entity}_id"
+    owners = (
+        Team.objects.for_org(organization).values("pk", "name", "slug")
+        if entity == "team"
+        else Project.objects.for_org(organization).values("pk", "name", "slug", "team__name")
+    )
+    owners = list(owners)
+    sums = _owner_sums(organization, owner, period)
+    previous = _owner_sums(organization, owner, previous_period(period)) if metric == "improvement" else {}
+    units = _per_unit(organization, owner, period) if metric in ("per_1k_inferences", "per_1m_tokens") else {}
+    budgets = _budget_used_pct(organization, owner, period, today) if metric == "budget_adherence" else {}
+    values = {}
+    for row in owners:
+        previous_kg = (previous.get(row["pk"]) or {}).get("kg")
+        values[row["pk"]] = _value(
+            metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"])
+        )
+    ranks = competition_ranks(values)
+    records = []
+    for row in owners:
+        own = sums.get(row["pk"]) or {}
+        kg = own.get("kg") or 0.0
+        estimated_pct = 100.0 * (own.get("estimated") or 0.0) / kg if kg else None
+        records.append(
+            {
+                "rank": ranks[row["pk"]],
+                "name": row["name"],
+                "slug": row["slug"],
+                "team": row.get("team__name", row["name"]),
+                "value": values[row["pk"]],
+                "unit": METRICS[metric].unit,
+                "emissions_t_co2e_location": kg / 1000.0,
+                "gpu_hours": own.get("gpu_hours") or 0.0,
+                "measured_share_pct": 100.0 * (own.get("measured") or 0.0) / kg if kg else None,
+                "estimated_share_pct": estimated_pct,
+                "mostly_estimated": bool(estimated_pct is not None and estimated_pct > MOSTLY_ESTIMATED_ABOVE_PCT),
+                "note": "" if ranks[row["pk"]] is not None else _missing(metric, own or units.get(row["pk"])),
+            }
+        )
+    records.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["name"].lower()))
+    frame = pd.DataFrame(records, columns=LEADERBOARD_COLUMNS)
+    frame["rank"] = frame["rank"].astype("Int64")
+    return frame

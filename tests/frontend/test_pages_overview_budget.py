@@ -1,0 +1,66 @@
+"""The overview's budget burn read from the chart frame (the year-view speed-up) equals the separate query."""
+
+from datetime import date
+
+import pytest
+
+from emissions.periods import period_parse
+from reporting.dashboard import (
+    OverviewFilters,
+    _frame_covers,
+    bucket_for,
+    budget_burn,
+    overview_dashboard,
+    overview_rollup_frame,
+)
+from reporting.models import CarbonBudget
+from reporting.rollups import rollup_refresh
+from tests.frontend.dashboard_data import small_ledger_create
+
+
+@pytest.fixture
+def ledger(org_a):
+    small_ledger_create(org_a)
+    CarbonBudget.objects.create(organization=org_a, project=org_a.projects.get(slug="a-project"),
+                                period_start=date(2026, 7, 1), period_end=date(2026, 9, 30), budget_kg_co2e=200,
+                                basis=CarbonBudget.Basis.MARKET)  # fmt: skip
+    rollup_refresh(organization=org_a)
+    return org_a
+
+
+def _both(org, **filters) -> tuple[dict, dict]:
+    filters = OverviewFilters(**filters)
+    bucket = bucket_for(filters.period)
+    frame = overview_rollup_frame(organization=org, filters=filters, bucket=bucket, water_l_per_facility_kwh={})
+    return (
+        budget_burn(organization=org, filters=filters, frame=frame, bucket=bucket),
+        budget_burn(organization=org, filters=filters),
+    )
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("period", ["2026", "2026-H2", "2026-Q3", "2026-07", "2025"])
+@pytest.mark.parametrize("team", [None, "a-team"])
+def test_budget_burn_from_the_frame_equals_the_query(ledger, period, team):
+    team_id = ledger.teams.get(slug=team).pk if team else None
+    for view in ("inventory", "management"):
+        from_frame, queried = _both(ledger, period=period_parse(period), team_id=team_id, view=view)
+        assert from_frame == pytest.approx(queried)
+
+
+@pytest.mark.django_db
+def test_year_view_budget_burn_hand_computed(ledger):
+    dashboard = overview_dashboard(organization=ledger, filters=OverviewFilters(period=period_parse("2026")))
+    budget = dashboard.kpis["budget"]
+    # A Team 350 of 1,000 kg; Data 120 of 100 kg (over); A Project 150 (market) of 200 kg.
+    assert budget["budget_kg_co2e"] == 1300 and budget["used_kg_co2e"] == pytest.approx(620)
+    assert budget["over_budget"] == 1
+
+
+def test_frame_covers_only_whole_buckets_inside_the_period():
+    quarter = CarbonBudget(period_start=date(2026, 7, 1), period_end=date(2026, 9, 30))
+    odd = CarbonBudget(period_start=date(2026, 7, 15), period_end=date(2026, 9, 30))
+    year = period_parse("2026")
+    assert _frame_covers([quarter], year, "month") and not _frame_covers([quarter, odd], year, "month")
+    assert _frame_covers([odd], year, "day") and not _frame_covers([quarter], year, "week")
+    assert not _frame_covers([quarter], period_parse("2026-08"), "day")  # the budget reaches outside the month
