@@ -136,7 +136,8 @@ def _keep_stored_dates(organization: Organization, records: list[RunRecord]) -> 
 def _estimator(cpu_utilization: float, gpu_utilization: float, lifespan_years: float):
     """A memoizing estimator over the shipped coefficient tables, one per set of assumptions and process:
     its cache carries over from chunk to chunk of a file (the tables change only with a release)."""
-    from emissions.cloud_estimation import EstimateCache, coefficient_tables_load
+    from emissions.cloud_estimate_cache import EstimateCache
+    from emissions.cloud_estimation import coefficient_tables_load
 
     return EstimateCache(
         coefficient_tables_load(),

@@ -229,7 +229,7 @@ SAMPLE_LINES = _sample_lines()
     quantity=st.floats(min_value=0.0, max_value=1e6, allow_nan=False),
 )
 def test_memoized_estimate_equals_direct_estimate_on_every_sample_line(index, quantity):
-    from emissions.cloud_estimation import EstimateCache
+    from emissions.cloud_estimate_cache import EstimateCache
 
     cache = EstimateCache(TABLES, cpu_utilization=0.4, gpu_utilization=0.7, lifespan_years=5.0)
     record = dataclasses.replace(SAMPLE_LINES[index], usage_quantity=quantity)
