@@ -1,0 +1,85 @@
+"""Every page and API read × every kind of caller: who gets 200, who is sent to log in, who gets 403/404.
+
+Callers: anonymous; a viewer, a team member of another team and a guild member of org A; an admin of
+org B. URLs name org A's team, project, run and report. Org B's admin must never see org A's objects
+(404, never 403: the existence of another organization's object is not revealed) and org-level pages
+show them only their own organization.
+"""
+
+import pytest
+
+from emissions.choices import Role
+from reporting.models import Report
+from tests.factories import MembershipFactory, RunFactory, TeamFactory
+
+ANONYMOUS, VIEWER, OTHER_TEAM, GUILD, OTHER_ORG_ADMIN = "anonymous", "viewer", "other_team", "guild", "b_admin"
+CALLERS = (ANONYMOUS, VIEWER, OTHER_TEAM, GUILD, OTHER_ORG_ADMIN)
+MEMBERS_OF_A = (VIEWER, OTHER_TEAM, GUILD)
+
+# Pages of the organization as a whole: 200 for every member of any organization, login for anonymous.
+ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/", "/leaderboard/", "/budgets/",
+             "/what-if/", "/settings/tokens/"]  # fmt: skip
+# Pages of one of org A's objects: 200 for A's members, 404 for B's admin, login for anonymous.
+OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
+                "/reports/{report}/csv"]  # fmt: skip
+API_LISTS = ["/api/v1/teams/", "/api/v1/projects/", "/api/v1/sites/", "/api/v1/runs/", "/api/v1/imports/",
+             "/api/v1/reports/", "/api/v1/inventory/?period=2025"]  # fmt: skip
+
+
+@pytest.fixture
+def world(org_a, org_b, media_root):
+    other_team = TeamFactory(organization=org_a, slug="other-team", name="Other team")
+    users = {
+        VIEWER: MembershipFactory(organization=org_a, role=Role.VIEWER, user__username="v").user,
+        OTHER_TEAM: MembershipFactory(
+            organization=org_a, role=Role.TEAM_MEMBER, team=other_team, user__username="t"
+        ).user,
+        GUILD: MembershipFactory(organization=org_a, role=Role.GUILD_MEMBER, user__username="g").user,
+        OTHER_ORG_ADMIN: MembershipFactory(organization=org_b, role=Role.ORG_ADMIN, user__username="b").user,
+    }
+    project = org_a.projects.get(slug="a-project")
+    run = RunFactory(organization=org_a, project=project)
+    from reporting.services import report_create, report_generate
+
+    report = report_create(organization=org_a, period_label="2025-Q1", created_by=users[GUILD], enqueue=False)
+    report_generate(report=report)
+    return {"users": users, "run": run.pk, "report": Report.objects.get(pk=report.pk).pk}
+
+
+def _get(client, world, caller: str, url: str):
+    client.logout()
+    if caller != ANONYMOUS:
+        client.force_login(world["users"][caller])
+    return client.get(url.format(run=world["run"], report=world["report"]))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ORG_PAGES + OBJECT_PAGES)
+def test_pages(client, world, url):
+    statuses = {caller: _get(client, world, caller, url).status_code for caller in CALLERS}
+    assert statuses[ANONYMOUS] == 302, statuses
+    for caller in MEMBERS_OF_A:
+        assert statuses[caller] == 200, (caller, statuses)
+    assert statuses[OTHER_ORG_ADMIN] == (200 if url in ORG_PAGES else 404), statuses
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", API_LISTS)
+def test_api_reads(client, world, url):
+    for caller in CALLERS:
+        response = _get(client, world, caller, url)
+        if caller == ANONYMOUS:
+            assert response.status_code in (401, 403), response.status_code
+            continue
+        assert response.status_code == 200, (caller, response.status_code)
+        if caller == OTHER_ORG_ADMIN:  # org B's admin: nothing of org A in any list
+            body = response.content.decode()
+            assert "a-team" not in body and "a-project" not in body and "org-a" not in body, (url, body[:300])
+
+
+@pytest.mark.django_db
+def test_org_pages_show_only_the_callers_organization(client, world):
+    for url in ("/settings/", "/leaderboard/", "/"):
+        body = _get(client, world, OTHER_ORG_ADMIN, url).content.decode()
+        assert "A Team" not in body and "A Project" not in body, url
+        assert "A Team" in _get(client, world, GUILD, "/settings/").content.decode()
