@@ -25,6 +25,9 @@ CHART_CONFIG = {
     "responsive": True,
     "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d"],
     "toImageButtonOptions": {"format": "png", "scale": 2},
+    # plotly.js would fetch map outlines from its CDN for geo charts; point it at our own static files
+    # (we draw no geo charts, and the Content-Security-Policy blocks other origins anyway).
+    "topojsonURL": "/static/frontend/vendor/plotly/topojson/",
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ DEFAULT_PROJECT_TAG_KEYS = ("project", "project_name", "ml_project", "model")
 # Parsers prefix a GCP project's labels with this, so resource labels can take precedence over them.
 PROJECT_LABEL_PREFIX = "project_label:"
 UPSERT_BATCH_ROWS = 2000
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _upsert_by_copy(rows: list[dict]) -> int:
                 copy_rows(table)
             return 0
         except psycopg.errors.UniqueViolation:
-            pass
+            logger.debug("some lines of this chunk are stored already: upserting through the staging table")
         cursor.execute(
             f"CREATE TEMP TABLE IF NOT EXISTS cloud_usage_stage ON COMMIT DROP AS "  # noqa: S608
             f"SELECT {column_list} FROM {table} WITH NO DATA"

@@ -58,7 +58,7 @@ def webhook_receiver(status: int = 200):
             self.end_headers()
 
         def log_message(self, *args):
-            pass
+            """Silent: the test output stays readable."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
