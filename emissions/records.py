@@ -6,8 +6,9 @@ type their arguments without importing ``ingest`` (imports point inward).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -287,3 +288,52 @@ class ProviderCarbonRecord:
     scope2_market_kg_co2e: float | None = None
     scope3_kg_co2e: float | None = None
     model_version: str = ""
+
+
+@dataclass(frozen=True)
+class CloudUsageLines:
+    """Many billing lines in columns (the columnar import path): each line is one of ``kinds`` with its own
+    key, times, quantity, cost and resource.
+
+    ``kinds`` are records whose per-line fields are placeholders; ``kind_index[i]`` is line i's kind.
+    ``usage_start``, ``usage_end`` and ``billing_period`` are ``(distinct values, index per line)``.
+    ``usage_quantity`` is in the kind's canonical ``usage_unit``; ``cost`` in the kind's currency.
+    Arrays are numpy arrays of equal length; ``line_item_key`` and ``resource_id`` are lists of str.
+    """
+
+    kinds: tuple[CloudUsageRecord, ...]
+    kind_index: Any
+    line_item_key: list[str]
+    resource_id: list[str]
+    usage_start: tuple[tuple[datetime, ...], Any]
+    usage_end: tuple[tuple[datetime, ...], Any]
+    billing_period: tuple[tuple[date, ...], Any]
+    usage_quantity: Any
+    cost: Any
+    row_number: Any
+
+    def __len__(self) -> int:
+        return len(self.line_item_key)
+
+    def records(self) -> list[CloudUsageRecord]:
+        """The lines as records, exactly as the row path builds them."""
+        starts, ends, periods = (
+            [values[i] for i in index.tolist()]
+            for values, index in (self.usage_start, self.usage_end, self.billing_period)
+        )
+        return [
+            replace(
+                self.kinds[kind],
+                line_item_key=key,
+                resource_id=resource,
+                usage_start=start,
+                usage_end=end,
+                billing_period=period,
+                usage_quantity=quantity,
+                cost=cost,
+            )
+            for kind, key, resource, start, end, period, quantity, cost in zip(
+                self.kind_index.tolist(), self.line_item_key, self.resource_id, starts, ends, periods,
+                self.usage_quantity.tolist(), self.cost.tolist(), strict=True,
+            )
+        ]  # fmt: skip

@@ -28,8 +28,9 @@ from django.conf import settings
 from django.db.models import Q
 
 from emissions.models import Organization, Run, Site, Team
-from emissions.records import CloudUsageRecord, RunRecord, UpsertOutcome
+from emissions.records import CloudUsageLines, CloudUsageRecord, RunRecord, UpsertOutcome
 from emissions.services.cloud import cloud_usage_restated_months_replace, cloud_usage_upsert_many
+from emissions.services.cloud_lines import cloud_usage_upsert_lines
 from emissions.services.runs import project_resolve, run_upsert_many
 
 # Sources that key runs on the CodeCarbon run id; task runs append ":<task_name>".
@@ -159,14 +160,33 @@ def cloud_usage_load(
     ``options`` may override the utilization assumptions (``cpu_utilization``, ``gpu_utilization``,
     0–1) and the hardware lifespan (``lifespan_years``); defaults come from settings.
     """
+    return cloud_usage_upsert_many(
+        organization=organization,
+        records=records,
+        estimator=_options_estimator(options),
+        source_batch_id=source_batch_id,
+    )
+
+
+def _options_estimator(options: dict | None):
     options = options or {}
-    estimator = _estimator(
+    return _estimator(
         float(options.get("cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION)),
         float(options.get("gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION)),
         float(options.get("lifespan_years", settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)),
     )
-    return cloud_usage_upsert_many(
-        organization=organization, records=records, estimator=estimator, source_batch_id=source_batch_id
+
+
+def cloud_usage_load_lines(
+    *,
+    organization: Organization,
+    lines: CloudUsageLines,
+    source_batch_id: int | None = None,
+    options: dict | None = None,
+) -> UpsertOutcome:
+    """``cloud_usage_load`` for lines read column-wise (ingest/parsers/billing_columns.py)."""
+    return cloud_usage_upsert_lines(
+        organization=organization, lines=lines, estimator=_options_estimator(options), source_batch_id=source_batch_id
     )
 
 

@@ -5,18 +5,20 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from django.core.cache import cache
 from django.core.files.base import File
 from django.db import OperationalError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from emissions.models import Organization
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
+from ingest.parsers.billing_columns import ColumnarUnavailable
 from ingest.records import ParsedRow, ParseError, RowIssue
 from reporting.rollup_tasks import rollup_refresh_task
 
@@ -124,23 +126,20 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
     try:
         # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
         # redelivered task starts afresh.
-        with transaction.atomic(), batch.raw_file.open("rb") as handle:
+        with transaction.atomic():
             RowError.objects.filter(batch=batch).delete()
-            pending: list[ParsedRow] = []
-            options = {"options": batch.options} if source.takes_options else {}
-            items, rows_estimated = _items(source, handle, options)
-            for item in items:
-                counts["rows_total"] += 1
-                if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
-                    _progress_report(batch, counts["rows_total"], rows_estimated)
-                if isinstance(item, RowIssue):
-                    row_error_add(batch, item, counts)
-                    continue
-                pending.append(item)
-                if len(pending) >= LOAD_CHUNK_ROWS:
-                    load_rows(batch, source, pending, counts, options)
-                    pending = []
-            load_rows(batch, source, pending, counts, options)
+            if source.read_lines is not None:
+                rows_estimated = max(batch.size_bytes // BYTES_PER_BILLING_ROW, 1)
+                stream_load(
+                    batch,
+                    lambda: batch.raw_file.open("rb"),
+                    first_row=2,
+                    counts=counts,
+                    report=lambda rows_done: _progress_report(batch, rows_done, rows_estimated),
+                )
+            else:
+                with batch.raw_file.open("rb") as handle:
+                    _rows_load(batch, source, handle, counts)
             if source.finalize is not None:
                 source.finalize(organization=batch.organization, source_batch_id=batch.pk)
     except ParseError as exc:
@@ -155,6 +154,85 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
         raise
     status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
     return batch_finish(batch, status=status, error="", counts=counts)
+
+
+def _rows_load(batch: ImportBatch, source, handle, counts: dict[str, int]) -> None:
+    """Parse and load a whole file, row by row, reporting progress every PROGRESS_EVERY_ROWS rows."""
+    pending: list[ParsedRow] = []
+    options = {"options": batch.options} if source.takes_options else {}
+    items, rows_estimated = _items(source, handle, options)
+    for item in items:
+        counts["rows_total"] += 1
+        if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
+            _progress_report(batch, counts["rows_total"], rows_estimated)
+        if isinstance(item, RowIssue):
+            row_error_add(batch, item, counts)
+            continue
+        pending.append(item)
+        if len(pending) >= LOAD_CHUNK_ROWS:
+            load_rows(batch, source, pending, counts, options)
+            pending = []
+    load_rows(batch, source, pending, counts, options)
+
+
+def stream_load(
+    batch: ImportBatch,
+    open_stream: Callable[[], IO[bytes]],
+    *,
+    first_row: int,
+    counts: dict[str, int],
+    report: Callable[[int], None],
+    row_groups: tuple[int, ...] = (),
+) -> None:
+    """Load a billing file or a piece of one: column-wise where the source can, else row by row.
+
+    ``open_stream()`` opens the bytes; it is called a second time when the columnar reader gives up
+    half-way (a ragged or garbled CSV), after what it stored is rolled back. ``report(rows_done)`` is
+    called after every block of rows; ``counts`` receives the rows' counts.
+    """
+    source = PARSERS[batch.source]
+    options = {"options": batch.options}
+    if source.read_lines is not None and not row_groups:
+        done = dict.fromkeys(counts, 0)
+        try:
+            with transaction.atomic(), open_stream() as stream:  # a savepoint: giving up leaves nothing
+                for chunk in source.read_lines(stream, first_row=first_row):
+                    if isinstance(chunk, list):  # a block that is not clean: row by row, with its row errors
+                        items_load(batch, source, chunk, done, options)
+                    else:
+                        lines_load(batch, source, chunk, done, options)
+                    report(counts["rows_total"] + done["rows_total"])
+        except ColumnarUnavailable as exc:
+            logger.info("import batch %s is read row by row: %s", batch.pk, exc)
+        else:
+            for name, value in done.items():
+                counts[name] += value
+            return
+    groups = {"row_groups": row_groups} if row_groups else {}
+    with open_stream() as stream:
+        for items in source.read_chunks(stream, chunk_rows=STREAM_CHUNK_ROWS, first_row=first_row, **groups):
+            items_load(batch, source, items, counts, options)
+            report(counts["rows_total"])
+
+
+def items_load(batch: ImportBatch, source, items: list, counts: dict[str, int], options: dict) -> None:
+    """Count a block of parsed rows and row issues, record the issues and load the rows."""
+    parsed: list[ParsedRow] = []
+    for item in items:
+        counts["rows_total"] += 1
+        if isinstance(item, RowIssue):
+            row_error_add(batch, item, counts)
+        else:
+            parsed.append(item)
+    load_rows(batch, source, parsed, counts, options)
+
+
+def lines_load(batch: ImportBatch, source, lines, counts: dict[str, int], options: dict) -> None:
+    """Load a block of billing lines read column-wise and add its counts."""
+    outcome = source.load_lines(organization=batch.organization, lines=lines, source_batch_id=batch.pk, **options)
+    counts["rows_total"] += len(lines)
+    counts["rows_loaded"] += outcome.loaded
+    counts["rows_duplicate"] += outcome.duplicate
 
 
 def _items(source, handle, options: dict) -> tuple[Iterator, int]:
@@ -178,7 +256,18 @@ def _progress_key(batch_id: int) -> str:
 
 def _progress_report(batch: ImportBatch, rows_done: int, rows_estimated: int) -> None:
     # The cache, not the row: the batch's own row is inside its transaction until processing ends.
-    cache.set(_progress_key(batch.pk), {"rows_done": rows_done, "rows_estimated": rows_estimated}, PROGRESS_TTL_S)
+    # Only the progress bar reads this: with the cache (Redis) away, the import goes on without it.
+    try:
+        cache.set(_progress_key(batch.pk), {"rows_done": rows_done, "rows_estimated": rows_estimated}, PROGRESS_TTL_S)
+    except RedisError as exc:
+        logger.warning("import batch %s: progress not reported: %s", batch.pk, exc)
+
+
+def _progress_forget(batch: ImportBatch) -> None:
+    try:
+        cache.delete(_progress_key(batch.pk))
+    except RedisError as exc:
+        logger.warning("import batch %s: progress not cleared: %s", batch.pk, exc)
 
 
 def import_batch_progress(*, batch: ImportBatch) -> dict:
@@ -234,6 +323,8 @@ def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[st
             setattr(batch, name, value)
         fields += list(counts)
     batch.save(update_fields=fields)
+    # The live figure is stale once the batch is finished (and a reused id must not inherit it).
+    transaction.on_commit(lambda: _progress_forget(batch))
     transaction.on_commit(lambda: rollup_refresh_task.delay(batch.organization_id))  # no-op until the ledger moves
     logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
     return batch

@@ -100,14 +100,38 @@ class Attributor:
         return (team.pk, None) if team is not None else None
 
 
-def _digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
-    """What decides a stored line: the record, its estimate (or the estimator's fingerprint) and its owner.
+# Fields a line has of its own; the rest is its kind (account, service, usage type, region, tags ...).
+LINE_FIELDS = frozenset(
+    {"line_item_key", "billing_period", "usage_start", "usage_end", "usage_quantity", "cost", "resource_id"}
+)
 
-    vars() rather than dataclasses.astuple: astuple deep-copies every field, and this runs per line.
-    """
+
+def kind_digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
+    """SHA-256 of what a line shares with its kind: the record but its per-line fields, the estimate
+    (or the estimator's fingerprint) and the owner. vars(), not astuple: astuple deep-copies."""
+    kind = tuple(value for name, value in vars(record).items() if name not in LINE_FIELDS)
     estimated = estimate if isinstance(estimate, str) else tuple(vars(estimate).values())
     owned = (owner.team_id, owner.project_id, owner.basis)  # a tuple's repr is C; a dataclass's is Python
-    return hashlib.sha256(repr((tuple(vars(record).values()), estimated, owned)).encode()).hexdigest()
+    return hashlib.sha256(repr((kind, estimated, owned)).encode()).hexdigest()
+
+
+def line_digest(kind: str, key: str, period: str, start: str, end: str, quantity: float, cost: float, resource: str):
+    """What decides a stored line (its ``row_digest``): its kind's digest and its own fields, as text.
+
+    The row path (``cloud_usage_upsert_many``) and the columnar path (cloud_lines.py) both call this, so
+    a file imported either way gives the same digests and a re-import counts its lines as duplicates.
+    """
+    text = f"{kind}|{key}|{period}|{start}|{end}|{quantity!r}|{cost!r}|{resource}"
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def record_digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
+    """``line_digest`` of one record."""
+    return line_digest(
+        kind_digest(record, estimate, owner), record.line_item_key, record.billing_period.isoformat(),
+        record.usage_start.isoformat(), record.usage_end.isoformat(), record.usage_quantity, record.cost,
+        record.resource_id,
+    )  # fmt: skip
 
 
 @transaction.atomic
@@ -131,13 +155,14 @@ def cloud_usage_upsert_many(
         estimate = estimator(record)
         owner = attributor.owner(record)
         # An estimator with a fingerprint (tables and assumptions) stands for its estimates: cheaper to hash.
-        digest = _digest(record, fingerprint or estimate, owner)
+        digest = record_digest(record, fingerprint or estimate, owner)
         # Later rows with the same key (a file repeating a line) replace earlier ones: last one wins.
         rows[(record.provider, record.billing_period, record.line_item_key)] = _line(
             organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index
         )
     if connection.vendor == "postgresql":
-        outcome.duplicate = _upsert_by_copy([rows[key] for key in sorted(rows)])
+        ordered = [rows[key] for key in sorted(rows)]
+        outcome.duplicate = upsert_by_copy(list(ordered[0]), len(ordered), _rows_writer(ordered))
     else:
         outcome.duplicate = _identical_stored(organization, rows)
         for values in rows.values():
@@ -164,15 +189,37 @@ def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> in
     return sum(1 for key, values in rows.items() if stored.get(key) == values["row_digest"])
 
 
-def _upsert_by_copy(rows: list[dict]) -> int:
-    """PostgreSQL: COPY the lines into a temporary table, then INSERT … ON CONFLICT DO UPDATE.
+def _rows_writer(rows: list[dict]) -> Callable:
+    """Writes ``rows`` (dicts by field name) into a COPY in PostgreSQL's text format."""
+    json_columns = [i for i, name in enumerate(rows[0]) if name in ("tags", "coefficients")]
+    # Tags and coefficients arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
+    dumped: dict[tuple, str] = {}
 
-    Returns how many lines were stored already with the same digest. Several times faster than an ORM
-    bulk upsert for files with millions of lines; the staging table lives only inside the transaction.
-    Rows go in key order so that chunks of one file upserted in parallel lock shared keys in the same
-    order and cannot deadlock.
+    def write(copy) -> None:
+        for values in rows:
+            cells = list(values.values())
+            for i in json_columns:
+                pairs = cells[i]
+                text = dumped.get(pairs)
+                if text is None:
+                    text = dumped[pairs] = json.dumps(dict(pairs))
+                cells[i] = text
+            copy.write_row(cells)
+
+    return write
+
+
+def upsert_by_copy(names: list[str], count: int, write: Callable, copy_format: str = "text") -> int:
+    """PostgreSQL: COPY lines straight into the table, or, when some are stored already, into a temporary
+    table and then INSERT … ON CONFLICT DO UPDATE.
+
+    ``names`` are the model's field names of the columns, ``count`` the number of lines and
+    ``write(copy)`` writes them into an open COPY in ``copy_format`` (``text`` or ``csv``), in key order
+    so that chunks of one file upserted in parallel lock shared keys in the same order and cannot
+    deadlock. Returns how many lines were stored already with the same digest. Several times faster than
+    an ORM bulk upsert for files with millions of lines; the staging table lives only inside the transaction.
     """
-    fields = [CloudUsage._meta.get_field(name) for name in rows[0]]
+    fields = [CloudUsage._meta.get_field(name) for name in names]
     columns = [field.column for field in fields]
     quote = connection.ops.quote_name
     column_list = ", ".join(quote(c) for c in columns)
@@ -181,21 +228,11 @@ def _upsert_by_copy(rows: list[dict]) -> int:
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in _UNIQUE_COLUMNS)
     keys = ", ".join(unique)
     restamp = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in ("source_batch_id", "source_row"))
-    json_columns = {i for i, field in enumerate(fields) if field.get_internal_type() == "JSONField"}
-    # Tags and coefficients arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
-    dumped: dict[tuple, str] = {}
+    options = " WITH (FORMAT csv)" if copy_format == "csv" else ""
 
     def copy_rows(target: str) -> None:
-        with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN") as copy:
-            for values in rows:
-                cells = list(values.values())
-                for i in json_columns:
-                    pairs = cells[i]
-                    text = dumped.get(pairs)
-                    if text is None:
-                        text = dumped[pairs] = json.dumps(dict(pairs))
-                    cells[i] = text
-                copy.write_row(cells)
+        with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN{options}") as copy:
+            write(copy)
 
     with connection.cursor() as cursor:
         # Identifiers come from the model and are quoted by the backend; values travel through COPY.
@@ -225,7 +262,7 @@ def _upsert_by_copy(rows: list[dict]) -> int:
             f"SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM written"
         )
         inserted, identical = cursor.fetchone()
-        if inserted + identical < len(rows):  # Second pass, only when lines changed: update them.
+        if inserted + identical < count:  # Second pass, only when lines changed: update them.
             cursor.execute(
                 f"INSERT INTO {table} ({column_list}) SELECT {column_list} FROM cloud_usage_stage "  # noqa: S608
                 f"ORDER BY {keys} ON CONFLICT ({keys}) DO UPDATE SET {updates} "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from emissions.services import inventory
 from emissions.services.provider_carbon import provider_carbon_upsert_many
 from emissions.services.sites import site_upsert_many
-from ingest.loaders import cloud_usage_finalize, cloud_usage_load, runs_load
+from ingest.loaders import cloud_usage_finalize, cloud_usage_load, cloud_usage_load_lines, runs_load
 from ingest.parsers import (
     aws_carbon,
     aws_cur,
@@ -55,6 +55,10 @@ class Source:
     read_chunks: Callable | None = None
     # Runs once after every row is loaded, in the batch's transaction (e.g. replacing restated months).
     finalize: Callable | None = None
+    # The columnar path of plain CSV (billing_columns.py): ``read_lines(stream, first_row=)`` yields
+    # CloudUsageLines (or row items), stored by ``load_lines(organization=, lines=, ...)``.
+    read_lines: Callable | None = None
+    load_lines: Callable | None = None
 
 
 PARSERS: dict[str, Source] = {
@@ -130,6 +134,8 @@ PARSERS: dict[str, Source] = {
             takes_options=True,
             read_chunks=module.read_chunks,
             finalize=cloud_usage_finalize,
+            read_lines=getattr(module, "read_lines", None),
+            load_lines=cloud_usage_load_lines,
         )
         for name, label, module in (
             ("aws_cur", "AWS Cost and Usage Report (legacy CUR, Athena, CUR 2.0; CSV, gzip, Parquet)", aws_cur),

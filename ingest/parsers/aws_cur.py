@@ -17,6 +17,7 @@ from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
 from ingest.parsers.billing_rows import (
     Dialect,
+    LineFields,
     Row,
     key_values,
     month_start,
@@ -161,9 +162,16 @@ def build(row: Row) -> CloudUsageRecord:
     )
 
 
-DIALECT = Dialect(name="AWS CUR", aliases=ALIASES, required=("usage_start", "quantity", "cost"), build=build)
+DIALECT = Dialect(
+    name="AWS CUR",
+    aliases=ALIASES,
+    required=("usage_start", "quantity", "cost"),
+    build=build,
+    line_fields=LineFields(tag_prefixes=("resourcetags/", "resource_tags_")),
+)
 
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
+read_lines = DIALECT.read_lines
 parse = DIALECT.parse

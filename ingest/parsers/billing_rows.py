@@ -236,6 +236,29 @@ def key_values(value: Any, column: str) -> list[tuple[str, str]]:
 
 
 @dataclass(frozen=True)
+class LineFields:
+    """The dialect fields read per line by the columnar path; every other field belongs to the line's kind.
+
+    ``tag_prefixes``: lower-case column-name prefixes the dialect's ``build`` reads besides its aliases
+    (AWS ``resourceTags/…`` columns). ``build`` must use the per-line fields only as the AWS builder does:
+    the key, resource and cost as written, the end defaulting to the start, the period to the start's
+    month, and the quantity (required on usage lines, not negative there) times the unit's factor.
+    """
+
+    key: str = "line_item_id"
+    start: str = "usage_start"
+    end: str = "usage_end"
+    period: str = "billing_period_start"
+    quantity: str = "quantity"
+    cost: str = "cost"
+    resource: str = "resource_id"
+    tag_prefixes: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        return self.key, self.start, self.end, self.period, self.quantity, self.cost, self.resource
+
+
+@dataclass(frozen=True)
 class Dialect:
     """How one export dialect is read: its column aliases, the fields a header must have and the builder."""
 
@@ -244,6 +267,8 @@ class Dialect:
     required: tuple[str, ...]
     build: Callable[[Row], Any]
     allow_jsonl: bool = False
+    # Set when ``build`` treats the per-line fields as LineFields says: plain CSV may then be read column-wise.
+    line_fields: LineFields | None = None
 
     def read_chunks(
         self,
@@ -261,6 +286,14 @@ class Dialect:
         return dialect_chunks(
             self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes, **piece
         )
+
+    def read_lines(self, stream: IO[bytes], *, first_row: int = 2) -> Iterator[Any]:
+        """The columnar path (ingest/parsers/billing_columns.py); ColumnarUnavailable where it does not apply."""
+        from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
+
+        if self.line_fields is None:
+            raise ColumnarUnavailable(f"{self.name} is read row by row")
+        return read_lines(self, self.line_fields, stream, first_row=first_row)
 
     def parse(self, content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
         """:meth:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""

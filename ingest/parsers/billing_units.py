@@ -77,4 +77,5 @@ def convert(unit_text: str, quantity: float) -> tuple[str, float]:
     if known is None:
         return f"unknown:{unit_text.strip() if unit_text else ''}", quantity
     canonical, factor = known
-    return canonical, quantity * block * factor
+    # One factor, so that a quantity times convert(unit, 1) is exactly this (the columnar path relies on it).
+    return canonical, quantity * (block * factor)

@@ -6,8 +6,6 @@ import io
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 from django.db.models import Sum
 
 from emissions.models import CloudUsage
@@ -18,14 +16,6 @@ from tests.factories import OrganizationFactory, TeamFactory
 
 SAMPLE = Path(__file__).parent / "fixtures" / "billing" / "aws_cur.csv"
 ENERGY = ("compute_energy_kwh", "gpu_energy_kwh", "memory_energy_kwh", "storage_energy_kwh", "network_energy_kwh")
-
-
-@pytest.fixture(scope="module")
-def reference(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        call_command("load_reference_data", verbosity=0)
-        yield
-        transaction.set_rollback(True)
 
 
 def _org(slug: str):

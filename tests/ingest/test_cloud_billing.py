@@ -8,8 +8,6 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 
 from emissions.models import AllocationRule, CloudUsage, EmissionRecord, GridFactor
 from emissions.periods import period_parse
@@ -24,15 +22,6 @@ BILLING = Path(__file__).parent / "fixtures" / "billing"
 PROVIDER = Path(__file__).parent / "fixtures" / "provider_carbon"
 # A100 SXM4 40GB at 50 % utilization: min 45.21 W, max 400 W (cloud_gpu_power.csv) → 222.605 W per GPU.
 A100_W = 45.21 + 0.5 * (400 - 45.21)
-
-
-@pytest.fixture(scope="module")
-def reference(django_db_setup, django_db_blocker):
-    """The shipped reference data, loaded once for the module and rolled back after it."""
-    with django_db_blocker.unblock(), transaction.atomic():
-        call_command("load_reference_data", verbosity=0)
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.fixture

@@ -1,0 +1,260 @@
+"""The columnar path of a billing CSV: Arrow batches to ``CloudUsageLines`` with no per-line Python build.
+
+A billing export repeats a few thousand kinds of line (account, service, usage type, instance, region, tags)
+over millions of hours and resources. Here a line is split into its *kind* (the columns the dialect's
+``build`` reads, apart from the per-line fields) and its per-line fields (``LineFields``: key, usage start and
+end, billing period, quantity, cost, resource). ``build`` runs once per kind on a representative line, and
+the per-line fields are checked and converted column-wise with Arrow.
+
+Exactness: a batch takes this path only when every per-line cell is clean (numbers written plainly, dates
+that parse, a key on every line, no whitespace-only cell, nothing longer than its stored column). Any other
+batch goes row by row through ``build_chunk``, which gives the same records and the row errors the row path
+gives. tests/ingest/test_billing_columns.py checks both paths give equal records on every sample file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+
+from emissions.records import CloudUsageLines
+from ingest.parsers.billing_rows import (
+    Dialect,
+    LineFields,
+    Row,
+    Schema,
+    build_chunk,
+    check_header,
+    month_start,
+    parse_timestamp,
+)
+from ingest.parsers.csv_rows import CellError
+from ingest.records import ParsedRow, RowIssue
+
+# About 25,000 CUR lines per batch: large enough for Arrow to pay off, small enough for flat memory.
+BLOCK_BYTES = 8 << 20
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_SEPARATOR = "\x1f"
+# Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
+_MAX_KEY, _MAX_RESOURCE = 128, 500
+_PLACEHOLDER_TIME = "2000-01-01T00:00:00Z"
+
+
+class ColumnarUnavailable(Exception):
+    """The file cannot be read column-wise (not plain CSV, or Arrow refuses it): read it row by row."""
+
+
+def read_lines(
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], *, first_row: int = 2
+) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
+    """Stream a plain CSV billing export as ``CloudUsageLines``, or row items for a batch that is not clean.
+
+    Raises ColumnarUnavailable when the bytes are not plain CSV that Arrow reads (gzip, Parquet, JSON
+    lines, a ragged or garbled file), possibly after some batches: the caller discards them and reads
+    the file row by row. Raises ParseError, as the row path does, when the header lacks a required field.
+    """
+    head = stream.read(4)
+    stream.seek(0)
+    if head[:2] == b"\x1f\x8b" or head == b"PAR1" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        raise ColumnarUnavailable("not plain CSV")
+    try:
+        # The header first (Arrow needs the column names to read every column as text), then the file.
+        names = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=1 << 16)).schema.names
+        stream.seek(0)
+        if len(set(names)) != len(names):
+            raise ColumnarUnavailable("repeated column names")
+        reader = pa_csv.open_csv(
+            stream,
+            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
+            # Every column as text, empty cells as "": the cells the row path sees.
+            convert_options=pa_csv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowException, ValueError, OSError) as exc:
+        raise ColumnarUnavailable(str(exc)) from exc
+    check_header(dialect, names)
+    schema = Schema(tuple(names), dialect.aliases)
+    next_row = first_row
+    while True:
+        try:
+            batch = reader.read_next_batch()
+        except StopIteration:
+            return
+        except (pa.ArrowException, ValueError) as exc:
+            raise ColumnarUnavailable(str(exc)) from exc
+        lines = _batch_lines(dialect, fields, schema, batch, next_row)
+        yield lines if lines is not None else build_chunk(dialect, _raw_rows(batch, next_row))
+        next_row += batch.num_rows
+
+
+def _raw_rows(batch: pa.RecordBatch, first_row: int) -> list[tuple[int, dict[str, str]]]:
+    """The batch as the row path's raw rows (blank lines skipped, their numbers kept)."""
+    names = batch.schema.names
+    columns = [column.to_pylist() for column in batch.columns]
+    return [
+        (first_row + offset, dict(zip(names, cells, strict=True)))
+        for offset, cells in enumerate(zip(*columns, strict=True))
+        if any(cells)
+    ]
+
+
+def _batch_lines(
+    dialect: Dialect, fields: LineFields, schema: Schema, batch: pa.RecordBatch, first_row: int
+) -> CloudUsageLines | None:
+    """The batch as columns, or None when some per-line cell is not clean (the row path decides then)."""
+    columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+    per_line = {field: _first_filled(columns, schema.keys(field)) for field in fields.names()}
+    if any(value is None for value in per_line.values()):
+        return None
+    key, start, end, period, quantity_text, cost_text, resource = (per_line[f] for f in fields.names())
+    if key.null_count or start.null_count:  # blank lines and lines without a key or a start take the row path
+        return None
+    if pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY or (
+        len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
+    ):
+        return None
+    kind_columns = _kind_columns(dialect, fields, schema)
+    kinds_found = _kinds(dialect, fields, schema, columns, kind_columns)
+    if kinds_found is None:
+        return None
+    kinds, kind_index = kinds_found
+    usage = np.array([kind.charge_category == "usage" for kind in kinds], dtype=bool)[kind_index]
+    quantity = _numbers(quantity_text)
+    cost = _numbers(cost_text)
+    if quantity is None or cost is None:
+        return None
+    quantity_missing = np.isnan(quantity)
+    if (quantity_missing & usage).any() or ((quantity < 0) & usage).any():
+        return None
+    factor = np.array([kind.usage_quantity for kind in kinds], dtype=np.float64)[kind_index]
+    starts = _times(start)
+    ends = _times(pc.coalesce(end, start))
+    periods = _periods(period, starts)
+    if starts is None or ends is None or periods is None:
+        return None
+    return CloudUsageLines(
+        kinds=tuple(kinds),
+        kind_index=kind_index,
+        line_item_key=key.to_pylist(),
+        resource_id=resource.fill_null("").to_pylist(),
+        usage_start=starts,
+        usage_end=ends,
+        billing_period=periods,
+        usage_quantity=np.where(quantity_missing, 0.0, quantity) * factor,
+        cost=np.nan_to_num(cost, nan=0.0),
+        row_number=np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
+    )
+
+
+def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
+    """Per line, the first of ``keys`` whose cell is not blank, trimmed (null when none is).
+
+    None, meaning "not clean", when a cell holds only whitespace: the row path reads such a cell
+    differently from field to field, so it decides.
+    """
+    found = []
+    for name in keys:
+        cells = columns[name]
+        trimmed = pc.utf8_trim_whitespace(cells)
+        blank = pc.equal(trimmed, "")
+        if pc.any(pc.and_(blank, pc.not_equal(cells, ""))).as_py():
+            return None
+        found.append(pc.if_else(blank, pa.scalar(None, pa.string()), trimmed))
+    if not found:
+        return pa.nulls(len(next(iter(columns.values()))), pa.string())
+    return found[0] if len(found) == 1 else pc.coalesce(*found)
+
+
+def _numbers(text: pa.Array) -> np.ndarray | None:
+    """Plainly written finite numbers as float64 (NaN where the cell is empty); None when one is not."""
+    filled = text.drop_null()
+    if len(filled) and not pc.all(pc.match_substring_regex(filled, _PLAIN_NUMBER)).as_py():
+        return None
+    numbers = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    return None if np.isinf(numbers).any() else numbers  # 1e999: the row path reports it as not finite
+
+
+def _times(text: pa.Array) -> tuple[tuple, np.ndarray] | None:
+    """Distinct parsed UTC timestamps and each line's index into them; None when one does not parse."""
+    encoded = text.dictionary_encode()
+    try:
+        values = tuple(parse_timestamp(value, "") for value in encoded.dictionary.to_pylist())
+    except CellError:
+        return None
+    return values, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def _periods(period: pa.Array, starts: tuple[tuple, np.ndarray] | None) -> tuple[tuple, np.ndarray] | None:
+    """Each line's billing month: its period column where written, else its start's month."""
+    if starts is None:
+        return None
+    start_values, start_index = starts
+    months = [month_start(value) for value in start_values]
+    if period.null_count == len(period):
+        return tuple(months), start_index
+    written = _times(period.fill_null(_PLACEHOLDER_TIME))
+    if written is None:
+        return None
+    written_values, written_index = written
+    offset = len(months)
+    index = np.where(period.is_null().to_numpy(zero_copy_only=False), start_index, written_index + offset)
+    return tuple(months + [month_start(value) for value in written_values]), index.astype(np.int32)
+
+
+def _kind_columns(dialect: Dialect, fields: LineFields, schema: Schema) -> tuple[str, ...]:
+    """The columns that make a line's kind: whatever ``build`` reads apart from the per-line fields."""
+    line = set(fields.names())
+    named = {column for field in dialect.aliases if field not in line for column in schema.keys(field)}
+    tagged = {column for prefix in fields.tag_prefixes for column, _ in schema.prefixed(prefix)}
+    return tuple(column for column in schema.norm if column in named | tagged)
+
+
+def _kinds(
+    dialect: Dialect, fields: LineFields, schema: Schema, columns: dict[str, pa.Array], kind_columns: tuple[str, ...]
+) -> tuple[list, np.ndarray] | None:
+    """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor) and each
+    line's kind; None when a representative line does not build (the row path reports it)."""
+    count = len(next(iter(columns.values())))
+    if kind_columns:
+        joined = pc.binary_join_element_wise(*(columns[name] for name in kind_columns), _SEPARATOR)
+        if (
+            len(kind_columns) > 1
+            and pc.any(pc.not_equal(pc.count_substring(joined, _SEPARATOR), len(kind_columns) - 1)).as_py()
+        ):
+            return None  # a cell holds the separator itself: kinds could collide
+        encoded = joined.dictionary_encode()
+        kind_index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+        _, first_lines = np.unique(kind_index, return_index=True)
+    else:
+        kind_index, first_lines = np.zeros(count, dtype=np.int32), np.array([0])
+    placeholders = _placeholders(fields, schema)
+    kinds = []
+    for line in first_lines.tolist():
+        cells = {name: columns[name][line].as_py() for name in kind_columns} | placeholders
+        try:
+            record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
+        except CellError:
+            return None
+        kinds.append(replace(record, line_item_key="", resource_id="", cost=0.0))
+    return kinds, kind_index
+
+
+def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
+    """Per-line cells for building a kind: quantity 1 (so the record's quantity is the unit's factor), cost 0."""
+    values = {fields.key: "kind", fields.start: _PLACEHOLDER_TIME, fields.end: _PLACEHOLDER_TIME, fields.period: "",
+              fields.quantity: "1", fields.cost: "0", fields.resource: ""}  # fmt: skip
+    cells: dict[str, str] = {}
+    for field, value in values.items():
+        keys = schema.keys(field)
+        cells.update(dict.fromkeys(keys, ""))
+        if keys:
+            cells[keys[0]] = value
+    return cells

@@ -1,0 +1,198 @@
+"""The columnar billing path (ingest/parsers/billing_columns.py, emissions/services/cloud_lines.py) gives exactly
+what the row path gives: the same records and row errors from the parser, the same stored lines and digests."""
+
+import csv
+import gzip
+import io
+from pathlib import Path
+
+import pytest
+
+from bench.billing_ingest import cur_generate
+from emissions.models import CloudUsage
+from emissions.records import CloudUsageLines
+from ingest.loaders import cloud_usage_load, cloud_usage_load_lines
+from ingest.models import RowError
+from ingest.parsers import aws_cur
+from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
+from ingest.records import ParsedRow
+from ingest.services import import_batch_create, import_batch_process
+from tests.factories import OrganizationFactory, TeamFactory
+
+FIXTURES = Path(__file__).parent / "fixtures" / "billing"
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples"
+AWS_CSV = sorted(p for p in [*FIXTURES.glob("aws_cur*.csv"), *SHARED.glob("**/*cur*.csv")] if "carbon" not in p.name)
+
+
+def _by_rows(content: bytes) -> list:
+    """(row, record or issue) from the row path."""
+    return [_item(item) for chunk in aws_cur.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
+
+
+def _by_columns(content: bytes) -> list:
+    """(row, record or issue) from the columnar path; blocks that are not clean come as row items."""
+    found = []
+    for block in aws_cur.read_lines(io.BytesIO(content)):
+        if isinstance(block, CloudUsageLines):
+            found += zip(block.row_number.tolist(), block.records(), strict=True)
+        else:
+            found += [_item(item) for item in block]
+    return found
+
+
+def _item(item):
+    if isinstance(item, ParsedRow):
+        return item.row_number, item.record
+    return item.row_number, (item.column, item.reason)
+
+
+def _cur(rows: list[dict[str, str]] | None = None, lines: int = 40) -> bytes:
+    """``lines`` lines of the AWS sample with unique ids; ``rows`` edits: {line index: {column: value}}."""
+    with (FIXTURES / "aws_cur.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        templates = list(reader)
+        header = reader.fieldnames
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, header, lineterminator="\n")
+    writer.writeheader()
+    for i in range(lines):
+        row = dict(templates[i % len(templates)], **{"identity/LineItemId": f"id{i:04d}"})
+        row.update((rows or {}).get(i, {}))
+        writer.writerow(row)
+    return buffer.getvalue().encode()
+
+
+@pytest.mark.parametrize("path", AWS_CSV, ids=lambda p: p.name)
+def test_every_aws_csv_sample_gives_the_same_records(path):
+    content = path.read_bytes()
+    assert _by_columns(content) == _by_rows(content)
+
+
+def test_the_bench_export_gives_the_same_records_column_wise(tmp_path):
+    path = tmp_path / "cur.csv"
+    cur_generate(path, 3000)
+    content = path.read_bytes()
+    blocks = list(aws_cur.read_lines(io.BytesIO(content)))
+    assert all(isinstance(block, CloudUsageLines) for block in blocks)
+    assert _by_columns(content) == _by_rows(content)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        {"lineItem/UsageAmount": "lots"},  # not a number
+        {"lineItem/UsageAmount": ""},  # a usage line without quantity
+        {"lineItem/UsageAmount": "-3"},  # negative on a usage line
+        {"lineItem/UsageAmount": "nan"},
+        {"lineItem/UnblendedCost": "1e999"},
+        {"lineItem/UsageStartDate": "9999-01-01T00:00:00Z"},
+        {"lineItem/UsageStartDate": "yesterday"},
+        {"lineItem/UsageEndDate": "   "},  # whitespace only
+        {"identity/LineItemId": ""},  # no key: the row digest is the key
+        {"lineItem/ResourceId": "r" * 600},  # longer than its stored column
+        {"product/region": "us-east-1\x1fx"},  # the kind separator inside a cell
+    ],
+    ids=lambda edit: repr(edit)[:40],
+)
+def test_a_line_that_is_not_clean_sends_its_block_row_by_row_with_the_same_result(edit):
+    content = _cur({5: edit})
+    blocks = list(aws_cur.read_lines(io.BytesIO(content)))
+    assert [type(block) for block in blocks] == [list]  # one block here, read row by row
+    assert _by_columns(content) == _by_rows(content)
+
+
+def test_blank_lines_keep_the_row_numbers_of_the_row_path():
+    content = _cur(lines=6).replace(b"\nid0003", b"\n\n\nid0003")
+    assert _by_columns(content) == _by_rows(content)
+    assert [row for row, _ in _by_columns(content)][3] == 7
+
+
+@pytest.mark.parametrize(
+    "content",
+    [gzip.compress(_cur()), b"PAR1....", b'{"a": 1}\n', b'a,b\n1,2,3\n"unterminated\n'],
+    ids=["gzip", "parquet", "jsonl", "ragged"],
+)
+def test_what_arrow_does_not_read_as_plain_csv_is_declined(content):
+    with pytest.raises(ColumnarUnavailable):
+        list(read_lines(aws_cur.DIALECT, aws_cur.DIALECT.line_fields, io.BytesIO(content)))
+
+
+@pytest.fixture
+def org(reference, db, media_root):
+    organization = OrganizationFactory(slug="cols", name="Cols")
+    TeamFactory(organization=organization, slug="ml-research", name="ML research")
+    return organization
+
+
+def _stored(org) -> dict:
+    fields = [f.attname for f in CloudUsage._meta.fields if f.attname not in ("id", "source_batch_id")]
+    return {row["line_item_key"]: row for row in CloudUsage.objects.for_org(org).values(*fields)}
+
+
+@pytest.mark.django_db
+def test_both_paths_store_the_same_lines_and_a_reimport_is_all_duplicates(org, tmp_path):
+    path = tmp_path / "cur.csv"
+    cur_generate(path, 2000)
+    content = path.read_bytes()
+    records = [record for _, record in _by_rows(content)]
+    outcome = cloud_usage_load(organization=org, records=records, source_batch_id=1)
+    assert outcome.loaded == 2000
+    by_rows = _stored(org)
+    CloudUsage.objects.for_org(org).delete()
+    loaded = sum(
+        cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=2).loaded
+        for lines in aws_cur.read_lines(io.BytesIO(content))
+    )
+    assert loaded == 2000
+    assert _stored(org) == by_rows  # every column, digests included, on SQLite and PostgreSQL
+    again = [cloud_usage_load_lines(organization=org, lines=lines) for lines in aws_cur.read_lines(io.BytesIO(content))]
+    assert sum(o.duplicate for o in again) == 2000 and sum(o.loaded for o in again) == 0
+    # The row path recognises the columnar path's lines as its own.
+    assert cloud_usage_load(organization=org, records=records).duplicate == 2000
+
+
+@pytest.mark.django_db
+def test_a_changed_line_is_updated_and_a_repeated_key_keeps_the_last(org):
+    first = _cur(lines=30)
+    for lines in aws_cur.read_lines(io.BytesIO(first)):
+        cloud_usage_load_lines(organization=org, lines=lines)
+    changed = _cur({3: {"lineItem/UnblendedCost": "123.456"}}, lines=30)
+    outcomes = [cloud_usage_load_lines(organization=org, lines=x) for x in aws_cur.read_lines(io.BytesIO(changed))]
+    assert (sum(o.loaded for o in outcomes), sum(o.duplicate for o in outcomes)) == (1, 29)
+    assert str(CloudUsage.objects.get(organization=org, line_item_key="id0003").cost) == "123.456000"
+    repeated = _cur({7: {"identity/LineItemId": "id0006", "lineItem/UnblendedCost": "9"}}, lines=30)
+    for lines in aws_cur.read_lines(io.BytesIO(repeated)):
+        cloud_usage_load_lines(organization=org, lines=lines)
+    assert str(CloudUsage.objects.get(organization=org, line_item_key="id0006").cost) == "9.000000"
+
+
+@pytest.mark.django_db
+def test_a_batch_imports_column_wise_with_row_errors_from_the_row_path(org):
+    content = _cur({4: {"lineItem/UsageAmount": "lots"}}, lines=60)
+    batch = import_batch_create(organization=org, source="aws_cur", filename="cur.csv", content=content)
+    import_batch_process(batch=batch)
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_total, batch.rows_loaded, batch.rows_rejected) == ("partial", 60, 59, 1)
+    error = RowError.objects.get(batch=batch)
+    assert (error.row_number, error.column) == (6, "lineItem/UsageAmount")
+
+
+@pytest.mark.django_db
+def test_a_short_line_arrow_refuses_is_read_row_by_row_as_before(org):
+    # Arrow refuses a line with fewer cells; the row path (pandas) reads it with empty cells: a row error.
+    content = _cur(lines=20) + b"x,y\n"
+    batch = import_batch_create(organization=org, source="aws_cur", filename="cur.csv", content=content)
+    import_batch_process(batch=batch)
+    batch.refresh_from_db()
+    assert (batch.status, batch.rows_loaded, batch.rows_rejected) == ("partial", 20, 1)
+    assert RowError.objects.get(batch=batch).row_number == 22
+    assert CloudUsage.objects.for_org(org).count() == 20
+
+
+def test_blocks_read_column_wise_and_row_by_row_come_in_file_order(monkeypatch):
+    monkeypatch.setattr("ingest.parsers.billing_columns.BLOCK_BYTES", 2048)  # a few lines a block
+    content = _cur({25: {"lineItem/UsageAmount": "lots"}}, lines=60)
+    kinds = {type(block) for block in aws_cur.read_lines(io.BytesIO(content))}
+    assert kinds == {CloudUsageLines, list}
+    assert [row for row, _ in _by_columns(content)] == list(range(2, 62))
+    assert _by_columns(content) == _by_rows(content)
