@@ -42,6 +42,17 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# Known vulnerabilities in the installed packages: live pip-audit when reachable, else the checked-in
+# PyPA advisory snapshot (.ci/advisories/). Refresh the snapshot from a mirror of github.com/pypa/advisory-database:
+#   make audit-refresh ADVISORY_DB=/path/to/advisory-database.git
+.PHONY: audit audit-refresh
+audit: $(VENV)/.installed-dev
+	$(BIN)/python .ci/audit.py
+
+audit-refresh: $(VENV)/.installed-dev
+	@test -n "$(ADVISORY_DB)" || { echo "usage: make audit-refresh ADVISORY_DB=/path/to/advisory-database.git" >&2; exit 2; }
+	$(BIN)/python .ci/audit.py --refresh $(ADVISORY_DB)
+
 format: $(VENV)/.installed-dev
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .

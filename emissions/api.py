@@ -37,7 +37,15 @@ class IsOrgMember(permissions.BasePermission):
         request.membership = membership
         if request.method in permissions.SAFE_METHODS:
             return True
-        return membership.role in getattr(view, "write_roles", ())
+        if membership.role not in getattr(view, "write_roles", ()):
+            return False
+        if membership.role == Role.TEAM_MEMBER:
+            # A team member writes its own team only: a view that lets one write says how it checks that.
+            team_write_allowed = getattr(view, "team_write_allowed", None)
+            if team_write_allowed is None or not team_write_allowed(request, membership.team):
+                self.message = "A team member may only write to its own team's projects."
+                return False
+        return True
 
 
 class OrgScopedViewSet(viewsets.GenericViewSet):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 from django.http import HttpResponse
+from django.utils.text import slugify
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -13,10 +14,10 @@ from rest_framework.response import Response
 
 from emissions.api import OrgScopedViewSet, RunViewSet
 from emissions.choices import Role, RunKind
-from emissions.models import ApiToken
+from emissions.models import ApiToken, Project, Run, Team
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
-from ingest.parsers.native_json import payload_runs
+from ingest.parsers.native_json import SOURCE, payload_runs
 from ingest.records import ParseError
 from ingest.services import import_batch_create, import_batch_progress
 
@@ -140,6 +141,23 @@ class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
 
     write_roles = (Role.ORG_ADMIN, Role.GUILD_MEMBER, Role.TEAM_MEMBER)
     token_scopes_write = (ApiToken.Scope.INGEST,)
+
+    def team_write_allowed(self, request, team: Team) -> bool:
+        """For a team member's POST of runs: every run names an existing
+        project of ``team`` (resolved as the loader does: slug, then name), and none re-sends the id of a
+        run stored under another team's project (runs are keyed on their id, so it would be moved)."""
+        try:
+            runs = [run for run in payload_runs(request.body) if isinstance(run, dict)]
+        except ParseError:
+            return True  # nothing is written: the view answers 400 with the reason
+        projects = Project.objects.for_org(team.organization)
+        for name in {str(run.get("project") or "")[:200] for run in runs}:
+            project = projects.filter(slug=slugify(name)[:64]).first() or projects.filter(name__iexact=name).first()
+            if project is None or project.team_id != team.pk:
+                return False
+        external_ids = {str(run.get("external_id"))[:128] for run in runs}
+        stored = Run.objects.for_org(team.organization).filter(source=SOURCE, external_id__in=external_ids)
+        return not stored.exclude(project__team=team).exists()
 
     @extend_schema(request=NativeRunsSerializer, responses={202: ImportBatchSerializer})
     def create(self, request):

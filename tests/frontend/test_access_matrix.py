@@ -9,7 +9,6 @@ show them only their own organization.
 import pytest
 
 from emissions.choices import Role
-from reporting.models import Report
 from tests.factories import MembershipFactory, RunFactory, TeamFactory
 
 ANONYMOUS, VIEWER, OTHER_TEAM, GUILD, OTHER_ORG_ADMIN = "anonymous", "viewer", "other_team", "guild", "b_admin"
@@ -23,7 +22,12 @@ ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/
 OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
                 "/reports/{report}/csv"]  # fmt: skip
 API_LISTS = ["/api/v1/teams/", "/api/v1/projects/", "/api/v1/sites/", "/api/v1/runs/", "/api/v1/imports/",
-             "/api/v1/reports/", "/api/v1/inventory/?period=2025"]  # fmt: skip
+             "/api/v1/reports/", "/api/v1/inventory/?period=2025", "/api/v1/row-errors/",
+             "/api/v1/leaderboard?period=2025"]  # fmt: skip
+# API reads of one of org A's objects: 200 for A's members, 404 for B's admin, 403 for anonymous.
+API_OBJECTS = ["/api/v1/teams/{team}/", "/api/v1/projects/{project}/", "/api/v1/runs/{run}/",
+               "/api/v1/reports/{report}/", "/api/v1/reports/{report}/files/csv",
+               "/api/v1/budget-check?project=a-project"]  # fmt: skip
 
 
 @pytest.fixture
@@ -43,14 +47,14 @@ def world(org_a, org_b, media_root):
 
     report = report_create(organization=org_a, period_label="2025-Q1", created_by=users[GUILD], enqueue=False)
     report_generate(report=report)
-    return {"users": users, "run": run.pk, "report": Report.objects.get(pk=report.pk).pk}
+    return {"users": users, "run": run.pk, "report": report.pk, "team": project.team_id, "project": project.pk}
 
 
 def _get(client, world, caller: str, url: str):
     client.logout()
     if caller != ANONYMOUS:
         client.force_login(world["users"][caller])
-    return client.get(url.format(run=world["run"], report=world["report"]))
+    return client.get(url.format(**world))
 
 
 @pytest.mark.django_db
@@ -75,6 +79,13 @@ def test_api_reads(client, world, url):
         if caller == OTHER_ORG_ADMIN:  # org B's admin: nothing of org A in any list
             body = response.content.decode()
             assert "a-team" not in body and "a-project" not in body and "org-a" not in body, (url, body[:300])
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", API_OBJECTS)
+def test_api_object_reads(client, world, url):
+    statuses = {caller: _get(client, world, caller, url).status_code for caller in CALLERS}
+    assert statuses == {ANONYMOUS: 403, **dict.fromkeys(MEMBERS_OF_A, 200), OTHER_ORG_ADMIN: 404}, (url, statuses)
 
 
 @pytest.mark.django_db
