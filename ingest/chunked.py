@@ -9,26 +9,32 @@ Celery chord: chords need a result backend, and the job state already lives on r
 
 Redelivery is safe at every step: a chunk found done is skipped; a chunk interrupted left nothing
 (its transaction rolled back); lines are upserted on their keys, so a piece stored twice is stored once;
-finalizing a finished batch does nothing.
+finalizing a finished batch does nothing. So ``import_chunks_resume`` (beat) may send the pending
+chunks of a batch that stopped moving again without asking whether a task still holds them.
 """
 
 from __future__ import annotations
 
 import logging
 import tempfile
+from datetime import timedelta
+from typing import IO
 
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.base import File
 from django.core.files.storage import default_storage
-from django.db import OperationalError, transaction
+from django.db import transaction
+from django.db.models import Count, Max
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from ingest.models import ImportBatch, ImportChunk, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
 from ingest.pieces import Piece, csv_pieces, file_kind, inflate, parquet_pieces, piece_bytes_read
-from ingest.records import ParsedRow, ParseError, RowIssue
+from ingest.records import ParseError
+from ingest.tasks import DATABASE_AWAY
 
 logger = logging.getLogger(__name__)
 
@@ -113,8 +119,8 @@ def import_chunk_process(*, batch_id: int, index: int) -> None:
         _chunk_store(batch_id, index)
     except ParseError as exc:  # the piece is unreadable: nothing of it was stored
         _chunk_fail(batch_id, index, str(exc))
-    except OperationalError:
-        raise  # the database is away: the task retries the chunk
+    except DATABASE_AWAY:
+        raise  # the database is away: nothing of the chunk was stored, and the task retries it
     except Exception as exc:
         _chunk_fail(batch_id, index, f"internal error ({type(exc).__name__})")
         import_batch_finalize(batch_id=batch_id)
@@ -123,30 +129,28 @@ def import_chunk_process(*, batch_id: int, index: int) -> None:
 
 
 def _chunk_store(batch_id: int, index: int) -> None:
-    from ingest.services import STREAM_CHUNK_ROWS, load_rows, row_error_add
+    from ingest.services import stream_load
 
     with transaction.atomic():
         chunk = (
-            ImportChunk.objects.select_for_update()
+            # of=self: a plain FOR UPDATE would lock the joined batch and organization rows too, and the
+            # chunks of one batch would wait for each other instead of running in parallel.
+            ImportChunk.objects.select_for_update(of=("self",))
             .select_related("batch__organization")
             .get(batch_id=batch_id, index=index)
         )
         if chunk.status != ImportChunk.Status.PENDING:
             return
         batch = chunk.batch
-        source = PARSERS[batch.source]
-        options = {"options": batch.options}
         counts = dict.fromkeys(_COUNTS, 0)
-        for rows in _piece_chunks(chunk, source, STREAM_CHUNK_ROWS):
-            parsed: list[ParsedRow] = []
-            for item in rows:
-                counts["rows_total"] += 1
-                if isinstance(item, RowIssue):
-                    row_error_add(batch, item, counts)
-                else:
-                    parsed.append(item)
-            load_rows(batch, source, parsed, counts, options)
-            cache.set(_live_key(batch_id, index), counts["rows_total"], 6 * 3600)
+        stream_load(
+            batch,
+            lambda: _piece_open(chunk),
+            first_row=chunk.first_row,
+            row_groups=tuple(chunk.row_groups),
+            counts=counts,
+            report=lambda rows_done: _live_report(batch_id, index, rows_done),
+        )
         ImportChunk.objects.filter(pk=chunk.pk).update(
             status=ImportChunk.Status.DONE, finished_at=timezone.now(), **counts
         )
@@ -158,15 +162,14 @@ def _chunk_fail(batch_id: int, index: int, error: str) -> None:
     )
 
 
-def _piece_chunks(chunk: ImportChunk, source, chunk_rows: int):
-    with default_storage.open(chunk.file_name, "rb") as handle:
-        if chunk.row_groups:
-            yield from source.read_chunks(
-                handle, chunk_rows=chunk_rows, first_row=chunk.first_row, row_groups=tuple(chunk.row_groups)
-            )
-            return
+def _piece_open(chunk: ImportChunk) -> IO[bytes]:
+    """The chunk's bytes: the stored file for Parquet row groups, else the CSV piece with the header."""
+    handle = default_storage.open(chunk.file_name, "rb")
+    if chunk.row_groups:
+        return handle
+    with handle:
         piece = Piece(first_row=chunk.first_row, start=chunk.start, end=chunk.end, header_end=chunk.header_end)
-        yield from source.read_chunks(piece_bytes_read(handle, piece), chunk_rows=chunk_rows, first_row=piece.first_row)
+        return piece_bytes_read(handle, piece)
 
 
 def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
@@ -198,6 +201,51 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
 
 def _live_key(batch_id: int, index: int) -> str:
     return f"import-chunk-progress:{batch_id}:{index}"
+
+
+def _live_report(batch_id: int, index: int, rows_done: int) -> None:
+    # Only the progress bar reads this: with the cache (Redis) away, the chunk goes on without it.
+    try:
+        cache.set(_live_key(batch_id, index), rows_done, 6 * 3600)
+    except RedisError as exc:
+        logger.warning("import chunk %s of batch %s: progress not reported: %s", index, batch_id, exc)
+
+
+def import_chunks_resume(*, stalled_s: int = 900) -> int:
+    """Send again the pending chunks of running batches where no chunk finished for ``stalled_s`` seconds.
+
+    A chunk task that gave up (the database away longer than its retries) or whose worker died (its
+    message comes back only after the broker's visibility timeout) leaves the batch running forever.
+    Sending a chunk that is still being imported is harmless: the copy waits for the chunk's row lock,
+    then finds it done. Returns how many chunk tasks were sent.
+    """
+    from kombu.exceptions import OperationalError as BrokerError
+
+    from ingest.tasks import import_chunk_process_task
+
+    cutoff = timezone.now() - timedelta(seconds=stalled_s)
+    stalled = (
+        ImportBatch.objects.filter(status=ImportBatch.Status.RUNNING, started_at__lt=cutoff)
+        .annotate(chunk_count=Count("chunks"), last_finished=Max("chunks__finished_at"))
+        .filter(chunk_count__gt=0)  # a batch imported by one task has no chunks to send
+        .exclude(last_finished__gte=cutoff)
+    )
+    sent = 0
+    for batch_id in stalled.order_by("pk").values_list("pk", flat=True):
+        pending = ImportChunk.objects.filter(batch_id=batch_id, status=ImportChunk.Status.PENDING)
+        indexes = list(pending.order_by("index").values_list("index", flat=True))
+        if not indexes:  # every chunk ended but the finalization was lost
+            import_batch_finalize(batch_id=batch_id)
+            continue
+        logger.warning("import batch %s stalled: sending %d pending chunks again", batch_id, len(indexes))
+        try:
+            for index in indexes:
+                import_chunk_process_task.apply_async((batch_id, index), retry=False)
+                sent += 1
+        except BrokerError as exc:
+            logger.warning("import batch %s: the broker is unavailable, next sweep: %s", batch_id, exc)
+            break
+    return sent
 
 
 def chunked_progress(*, batch: ImportBatch, rows_estimated: int) -> dict | None:

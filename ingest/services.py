@@ -11,7 +11,7 @@ from typing import IO, BinaryIO
 
 from django.core.cache import cache
 from django.core.files.base import File
-from django.db import OperationalError, transaction
+from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
@@ -20,6 +20,7 @@ from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
 from ingest.records import ParsedRow, ParseError, RowIssue
+from ingest.tasks import DATABASE_AWAY
 from reporting.rollup_tasks import rollup_refresh_task
 
 logger = logging.getLogger(__name__)
@@ -144,7 +145,7 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
                 source.finalize(organization=batch.organization, source_batch_id=batch.pk)
     except ParseError as exc:
         return batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
-    except OperationalError:
+    except DATABASE_AWAY:
         raise  # the database is away: the task retries, and the rerun starts the batch afresh
     except Exception as exc:
         # A bug must not leave the batch "running" forever: record it, then let Celery log it.

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from emissions.choices import ChargeCategory, CloudProvider, RunKind
+from emissions.models.fields import JSONRecordField
 from emissions.querysets import OrgScopedQuerySet
 
 
@@ -307,7 +308,7 @@ class CloudUsage(models.Model):
     pue = models.FloatField(null=True, blank=True)
     classification = models.CharField(max_length=20, blank=True)
     estimate_fell_back = models.BooleanField(default=False)
-    coefficients = models.JSONField(default=dict, blank=True)
+    coefficients = JSONRecordField(default=dict, blank=True)
     # Digest of the normalized line: an identical re-import is recognised as a duplicate.
     row_digest = models.CharField(max_length=64, blank=True)
     # How the owner was found: resource_tag, project_label, account or unallocated.

@@ -334,9 +334,15 @@ def cloud_usage_restated_months_replace(*, organization: Organization, source_ba
     Returns the number of lines removed. Run once, after every chunk of the batch is stored.
     """
     lines = CloudUsage.objects.for_org(organization)
-    months = lines.filter(source_batch_id=source_batch_id).values_list("provider", "billing_account", "billing_period")
+    # DISTINCT in the database: a batch of a million lines has a handful of (provider, account, month)s.
+    months = (
+        lines.filter(source_batch_id=source_batch_id)
+        .values_list("provider", "billing_account", "billing_period")
+        .order_by()
+        .distinct()
+    )
     removed = 0
-    for provider, account, period in set(months):
+    for provider, account, period in list(months):
         stale = lines.filter(provider=provider, billing_account=account, billing_period=period).exclude(
             source_batch_id=source_batch_id
         )

@@ -68,7 +68,7 @@ def cloud_usage_upsert_lines(
     buffer = io.BytesIO()
     pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
     outcome.duplicate = upsert_by_copy(
-        table.column_names, len(lines), lambda copy: copy.write(buffer.getvalue()), "csv"
+        table.column_names, len(lines), lambda copy: copy.write(buffer.getbuffer()), "csv"
     )
     outcome.loaded = len(lines) - outcome.duplicate
     return outcome

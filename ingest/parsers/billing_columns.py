@@ -37,8 +37,8 @@ from ingest.parsers.billing_rows import (
 from ingest.parsers.csv_rows import CellError
 from ingest.records import ParsedRow, RowIssue
 
-# About 25,000 CUR lines per batch: large enough for Arrow to pay off, small enough for flat memory.
-BLOCK_BYTES = 8 << 20
+# About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
+BLOCK_BYTES = 4 << 20
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _SEPARATOR = "\x1f"
 # Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
@@ -65,13 +65,14 @@ def read_lines(
         raise ColumnarUnavailable("not plain CSV")
     try:
         # The header first (Arrow needs the column names to read every column as text), then the file.
-        names = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=1 << 16)).schema.names
+        names = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=1 << 20)).schema.names
         stream.seek(0)
         if len(set(names)) != len(names):
             raise ColumnarUnavailable("repeated column names")
         reader = pa_csv.open_csv(
             stream,
-            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES),
+            # One thread: the other core is busy with PostgreSQL or another worker; read-ahead only costs memory.
+            read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             # Every column as text, empty cells as "": the cells the row path sees.
             convert_options=pa_csv.ConvertOptions(
@@ -87,6 +88,7 @@ def read_lines(
         try:
             batch = reader.read_next_batch()
         except StopIteration:
+            pa.default_memory_pool().release_unused()  # a worker imports piece after piece: give it back
             return
         except (pa.ArrowException, ValueError) as exc:
             raise ColumnarUnavailable(str(exc)) from exc
