@@ -55,11 +55,12 @@ def test_no_file_git_tracks_holds_a_secret():
 @pytest.mark.parametrize(
     ("name", "text"),
     [
-        ("private key", "-----BEGIN RSA PRIVATE KEY-----"),
-        ("AWS access key id", "key = AKIAABCDEFGHIJKLMNOP"),
+        # Made up, and cut in two so that this file passes its own scan.
+        ("private key", "-----BEGIN RSA " + "PRIVATE KEY-----"),
+        ("AWS access key id", "key = AKIA" + "ABCDEFGHIJKLMNOP"),
         ("GreenGuild API token", "gg_" + "a" * 43),
         ("literal SECRET_KEY", 'SECRET_KEY = "django-insecure-abcdefghijklmnopqrstuvwxyz"'),
-        ("password in a URL", "postgres://app:s3cr3t-pass@db/prod"),
+        ("password in a URL", "postgres://app:" + "s3cr3t-pass@db/prod"),
     ],
 )
 def test_the_scan_recognises_each_kind_of_secret(name, text):
