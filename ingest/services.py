@@ -16,12 +16,12 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from emissions.models import Organization
+from emissions.signals import figures_changed_on_commit
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
 from ingest.records import ParsedRow, ParseError, RowIssue
 from ingest.tasks import DATABASE_AWAY
-from reporting.rollup_tasks import rollup_refresh_task
 
 logger = logging.getLogger(__name__)
 
@@ -326,6 +326,6 @@ def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[st
     batch.save(update_fields=fields)
     # The live figure is stale once the batch is finished (and a reused id must not inherit it).
     transaction.on_commit(lambda: _progress_forget(batch))
-    transaction.on_commit(lambda: rollup_refresh_task.delay(batch.organization_id))  # no-op until the ledger moves
+    figures_changed_on_commit(batch.organization_id)
     logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
     return batch

@@ -6,3 +6,15 @@ class ReportingConfig(AppConfig):
 
     name = "reporting"
     verbose_name = "Reporting"
+
+    def ready(self) -> None:
+        from emissions.signals import figures_changed
+
+        figures_changed.connect(_rollup_refresh, dispatch_uid="reporting.rollup_refresh")
+
+
+def _rollup_refresh(sender, organization_id: int, **kwargs) -> None:
+    """Bring the organization's daily rollup up to date (a no-op when no Calculation is newer)."""
+    from reporting.rollup_tasks import rollup_refresh_task
+
+    rollup_refresh_task.delay(organization_id)

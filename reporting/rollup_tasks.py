@@ -1,6 +1,7 @@
 """Celery adapter over the rollup refresh (``reporting.rollups``): fetch by id, call the service.
 
-Enqueued on commit after a Calculation is written and after an import batch finishes; the refresh
+Enqueued by ``emissions.signals.figures_changed`` (reporting/apps.py): after a Calculation is written
+and after an import batch finishes; the refresh
 is a no-op when no Calculation is above the watermark, so extra calls cost one query.
 """
 

@@ -32,7 +32,7 @@ from emissions.periods import Period, month_end, period_parse
 from emissions.selectors import inventory_inputs_digest
 from emissions.services.ledger_cloud import CloudLines
 from emissions.services.ledger_embodied import EmbodiedLines
-from reporting.rollup_tasks import rollup_refresh_task
+from emissions.signals import figures_changed_on_commit
 
 METHODOLOGY_VERSION = "gg-2026.11"
 
@@ -92,7 +92,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
     Calculation.objects.for_org(organization).filter(
         period_start=period.start, period_end=period.end, superseded_by__isnull=True
     ).exclude(pk=calculation.pk).update(superseded_by=calculation)
-    transaction.on_commit(lambda: rollup_refresh_task.delay(organization.pk))  # dashboards' daily rollup
+    figures_changed_on_commit(organization.pk)  # the dashboards' daily rollup follows
     return calculation
 
 
