@@ -191,13 +191,15 @@ def evaluate(advisories: Iterable[dict], installed: dict[str, str]) -> list[Find
 
 @dataclasses.dataclass
 class IgnoreEntry:
+    """One line of .ci/audit-ignore.txt: an advisory accepted until ``expires``, and why."""
+
     advisory_id: str
     expires: dt.date
     reason: str
 
 
 class AuditInputError(Exception):
-    pass
+    """A snapshot, requirements or ignore file that cannot be read (exit code 2)."""
 
 
 def parse_ignore_file(text: str) -> list[IgnoreEntry]:
