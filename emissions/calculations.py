@@ -366,6 +366,7 @@ RELATIVE_UNCERTAINTY = {
     "provider_reported": 0.10,
     "measured": 0.15,
     "estimated_tdp": 0.30,
+    "estimated_location": 0.35,
     "billing_estimate": 0.40,
     "default": 0.50,
 }

@@ -138,6 +138,9 @@ class QualityTier(models.TextChoices):
     PROVIDER_REPORTED = "provider_reported", "Provider-reported"
     MEASURED = "measured", "Measured (RAPL/NVML)"
     ESTIMATED_TDP = "estimated_tdp", "Estimated from TDP"
+    # Energy from a tracker, placed on a grid by what the tracker reported (country, region) or by the
+    # organization's default location: the factor, not the energy, is the weak part.
+    ESTIMATED_LOCATION = "estimated_location", "Estimated location"
     BILLING_ESTIMATE = "billing_estimate", "Billing-based estimate"
     DEFAULT = "default", "Default value"
 
@@ -152,3 +155,21 @@ class ActivityKind(models.TextChoices):
     FUEL_USE = "fuel_use", "Fuel use"
     REFRIGERANT_LOSS = "refrigerant_loss", "Refrigerant loss"
     UNALLOCATED = "unallocated", "Unallocated / idle"
+
+
+class OffsiteRunsScope(models.TextChoices):
+    """Where runs with no site and no cloud region go in the inventory (docs/methodology.md, "Off-site runs")."""
+
+    THIRD_PARTY = "third_party", "Third-party compute: Scope 3 Cat 1"
+    OWN_EQUIPMENT = "own_equipment", "Own equipment, no meter: Scope 2 at the grid average"
+
+
+class LocationSource(models.TextChoices):
+    """How a run's grid location was found, most reliable first."""
+
+    SITE = "site", "Site (token or import)"
+    CLOUD_REGION = "cloud_region", "Tracker's cloud region"
+    TRACKER_REGION = "tracker_region", "Tracker's country and region"
+    TRACKER_COUNTRY = "tracker_country", "Tracker's country"
+    ORGANIZATION_DEFAULT = "organization_default", "Organization's default location"
+    UNKNOWN = "", "Unknown"

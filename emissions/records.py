@@ -166,6 +166,7 @@ class RunRecord:
     gpu_count: int = 0
     gpu_utilization_pct: float | None = None
     country_iso3: str = ""
+    tracker_region: str = ""
     cloud_provider: str = ""
     cloud_region: str = ""
     tracker_emissions_kg_co2e: float | None = None
@@ -177,6 +178,9 @@ class RunRecord:
     tokens_processed: int | None = None
     inferences_count: int | None = None
     flags: tuple[str, ...] = ()
+    # Quality tier per energy component ("cpu", "gpu", "ram") when the parser knows how it was measured;
+    # otherwise the store applies the tracker's documented rule (emissions/services/run_quality.py).
+    component_quality: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

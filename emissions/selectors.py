@@ -21,6 +21,7 @@ from emissions.models import (
     Membership,
     MeterReading,
     Organization,
+    Project,
     ProviderCarbon,
     RefrigerantLoss,
     Run,
@@ -71,6 +72,13 @@ def inventory_inputs_digest(*, organization: Organization, methodology_version: 
     fingerprint = Sum("id") + Count("id")
     parts = [
         methodology_version,
+        # Where off-site runs go and where unlocated ones are taken to run.
+        Organization.objects.filter(pk=organization.pk)
+        .values_list("default_grid_zone_id", "offsite_runs_scope")
+        .first(),
+        list(
+            Project.objects.for_org(organization).exclude(offsite_runs_scope="").values_list("pk", "offsite_runs_scope")
+        ),
         Run.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh"), u=Max("updated_at")),
         MeterReading.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh")),
         FuelUse.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("quantity")),

@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 # All periodic jobs, in one place.
 BEAT_SCHEDULE: dict[str, dict] = {
-    # */10 * * * *: live tracker samples reach the ledger (current quarter and year) within ten minutes.
+    # */10 * * * *: the safety net of the debounced refresh (emissions/services/refresh.py): current quarter and year.
     "ledger-refresh": {"task": "emissions.tasks.ledger_refresh_task", "schedule": crontab(minute="*/10")},
     # */5 * * * *: uploads stored while the broker was away are sent to the workers once it is back.
     "import-batches-resume": {"task": "ingest.tasks.import_batches_resume_task", "schedule": crontab(minute="*/5")},

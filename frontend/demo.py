@@ -23,7 +23,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from emissions.choices import EfficiencyTechnique as Tech
-from emissions.choices import InstrumentKind, ProjectStage, Role, RunKind
+from emissions.choices import InstrumentKind, LocationSource, OffsiteRunsScope, ProjectStage, Role, RunKind
 from emissions.models import (
     Calculation,
     CloudRegion,
@@ -45,6 +45,7 @@ from emissions.models import (
     Site,
     Team,
 )
+from emissions.services.run_quality import TRACKER_RULES
 from frontend.demo_data import (
     CLOUDS,
     CPU_ONLY_MODEL,
@@ -107,6 +108,7 @@ def demo_organization_seed(*, stdout=None) -> Organization:
         _samples_create(rng, [run for run, _, _ in placed_runs])
         _facility_create(org, rng, places, placed_runs)
         _budgets_create(org, teams, placed_runs)
+        _offsite_runs_create(org, teams)
     _say(stdout, f'Seeded demo organization "{org.name}" ({ORG_SLUG}).')
     return org
 
@@ -151,7 +153,12 @@ def _say(stdout, message: str) -> None:
 def _organization_create() -> Organization:
     """The tenant plus its quarterly net revenue (EUR) for 2025 and 2026, growing 5% a quarter."""
     org = Organization.objects.create(
-        name="Acme AI", slug=ORG_SLUG, currency="EUR", fiscal_year_start_month=1, default_pue=1.4
+        name="Acme AI",
+        slug=ORG_SLUG,
+        currency="EUR",
+        fiscal_year_start_month=1,
+        default_pue=1.4,
+        default_grid_zone=GridZone.objects.get(code="DE"),  # Acme's head office, for runs nothing locates
     )
     for quarter in range(8):
         start = date(2025 + quarter // 4, 3 * (quarter % 4) + 1, 1)
@@ -291,7 +298,10 @@ def _runs_create(org, rng, projects, experiments, places) -> list[tuple[Run, Tea
                 project=projects[spec.slug],
                 site=place.site,
                 cloud_region=place.region,
+                location_source=LocationSource.SITE if place.site else LocationSource.CLOUD_REGION,
                 country_iso3=place.country_iso3,
+                # NVML-read GPUs, modelled CPU and RAM: CodeCarbon's rule (emissions/services/run_quality.py).
+                component_quality=TRACKER_RULES["codecarbon"],
             )
             run.kind = _weighted(rng, KIND_MIX[spec.mix or spec.stage])
             _run_time_fill(rng, run, first=_month_start(month))
@@ -495,6 +505,90 @@ def _facility_create(org, rng, places, placed_runs) -> None:
     RefrigerantLoss.objects.create(
         organization=org, site=frankfurt, occurred_on=date(2025, 7, 22), gas="R-410A", kg_leaked=3.2
     )
+
+
+def _offsite_runs_create(org: Organization, teams: dict[str, Team]) -> None:
+    """Runs with no site and no cloud region, one project per inventory rule (docs/methodology.md):
+
+    * "Rented GPU boxes" (the organization's default, third-party compute → Scope 3 Cat 1): CodeCarbon CSV
+      runs on rented machines in France, located by the tracker's country;
+    * "Lab workstations" (own equipment with no meter → Scope 2 at the grid average): the Montréal
+      researchers' desk GPUs, located by the tracker's province (``quebec`` → CA-QC), and a few live runs
+      that report no country, placed at the organization's default location (DE).
+
+    A separate random stream, so the rest of the demo is unchanged by these runs.
+    """
+    rng = random.Random(SEED + 1)
+    rented = Project.objects.create(
+        organization=org, team=teams["applied-nlp"], slug="rented-gpu-boxes", name="Rented GPU boxes",
+        model_family="Atlas-7B + LoRA", stage=ProjectStage.RESEARCH,
+    )  # fmt: skip
+    lab = Project.objects.create(
+        organization=org, team=teams["speech"], slug="lab-workstations", name="Lab workstations",
+        model_family="Conformer-CTC", stage=ProjectStage.RESEARCH, offsite_runs_scope=OffsiteRunsScope.OWN_EQUIPMENT,
+    )  # fmt: skip
+    zones = {zone.code: zone for zone in GridZone.objects.filter(code__in=("FR", "CA-QC", "DE"))}
+    experiments = {
+        project.pk: Experiment.objects.create(
+            project=project, external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), name=f"{project.name}"
+        )
+        for project in (rented, lab)
+    }
+    places = (  # project, source, country, region, zone, how it was located, flag, tracker's own g/kWh
+        (rented, "codecarbon_csv", "FRA", "", "FR", LocationSource.TRACKER_COUNTRY, "location_from_tracker", 56.0),
+        (lab, "codecarbon_csv", "CAN", "quebec", "CA-QC", LocationSource.TRACKER_REGION, "location_from_tracker", 1.7),
+        (
+            lab,
+            "codecarbon_api",
+            "",
+            "",
+            "DE",
+            LocationSource.ORGANIZATION_DEFAULT,
+            "location_organization_default",
+            475.0,
+        ),  # CodeCarbon's world average: a live tracker that sends no country
+    )
+    runs = []
+    for month in range(MONTHS):
+        for project, source, country, region, zone, located_by, flag, tracker_g_per_kwh in places:
+            if source == "codecarbon_api" and month % 3:
+                continue
+            hours = rng.uniform(2.0, 30.0)
+            start = datetime(2025 + month // 12, month % 12 + 1, rng.randint(1, 27), rng.randint(0, 23), tzinfo=UTC)
+            gpu_w, cpu_w, ram_w = rng.uniform(180, 300), rng.uniform(40, 90), rng.uniform(8, 15)
+            runs.append(
+                Run(
+                    organization=org,
+                    project=project,
+                    experiment=experiments[project.pk],
+                    source=source,
+                    external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    started_at=start,
+                    ended_at=start + timedelta(hours=hours),
+                    duration_s=hours * 3600,
+                    cpu_energy_kwh=cpu_w * hours / 1000,
+                    gpu_energy_kwh=gpu_w * hours / 1000,
+                    ram_energy_kwh=ram_w * hours / 1000,
+                    energy_kwh=(cpu_w + gpu_w + ram_w) * hours / 1000,
+                    tracker_pue=1.0,
+                    gpu_count=1,
+                    gpu_model="1 x NVIDIA RTX 4090",
+                    cpu_count=16,
+                    cpu_model="AMD Ryzen 9 7950X",
+                    country_iso3=country,
+                    tracker_region=region,
+                    grid_zone=zones[zone],
+                    location_source=located_by,
+                    flags=[flag],
+                    tracker_name="codecarbon",
+                    tracker_version="2.8.3" if source == "codecarbon_csv" else "3.0.4",
+                    component_quality=TRACKER_RULES["codecarbon"],
+                    user_name=rng.choice(("l.moreau", "n.haddad")),
+                    tracker_intensity_g_per_kwh=tracker_g_per_kwh,
+                    tracker_emissions_kg_co2e=(cpu_w + gpu_w + ram_w) * hours / 1000 * tracker_g_per_kwh / 1000,
+                )
+            )
+    Run.objects.bulk_create(runs)
 
 
 def _budgets_create(org, teams, placed_runs) -> None:

@@ -91,8 +91,20 @@ if _database_url:
     except ValueError as exc:
         raise ImproperlyConfigured(f"DATABASE_URL is malformed: {exc}") from exc
 else:
-    (BASE_DIR / "var").mkdir(exist_ok=True)
     _database = {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "var" / "greenguild.sqlite3"}
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    (BASE_DIR / "var").mkdir(exist_ok=True)
+    # The embedded default writes from request threads and from the figures-refresh timer thread:
+    # IMMEDIATE transactions queue for the write lock (up to ``timeout`` s) instead of failing with
+    # "database is locked" halfway through, and WAL lets pages read while a refresh writes.
+    _database["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    # The test database is a file too: an in-memory one is a single connection that the live test server
+    # shares between its threads, so concurrent trackers would trip over each other's transactions.
+    _database["TEST"] = {"NAME": str(BASE_DIR / "var" / "test-greenguild.sqlite3")}
 # Every request runs in one transaction: a failing view leaves nothing half-written.
 _database["ATOMIC_REQUESTS"] = True
 DATABASES = {"default": _database}
@@ -213,11 +225,15 @@ SPECTACULAR_SETTINGS = {
 GREENGUILD_CLOUD_CPU_UTILIZATION = env_float("GREENGUILD_CLOUD_CPU_UTILIZATION", 0.5, minimum=0.0)
 GREENGUILD_CLOUD_GPU_UTILIZATION = env_float("GREENGUILD_CLOUD_GPU_UTILIZATION", 0.5, minimum=0.0)
 GREENGUILD_CLOUD_LIFESPAN_YEARS = env_float("GREENGUILD_CLOUD_LIFESPAN_YEARS", 4.0, minimum=0.5)
+# Seconds new data waits before its periods are recomputed (debounce; emissions/services/refresh.py).
+GREENGUILD_FIGURES_REFRESH_DELAY_S = env_float("GREENGUILD_FIGURES_REFRESH_DELAY_S", 5.0, minimum=0.0)
 
 # --- Guild: carbon-budget alerts (docs/guild.md) --------------------------------------------------
 # Email goes through Django's mail backend (EMAIL_BACKEND, EMAIL_HOST, ...); the webhook receives a
 # JSON POST per alert. Empty URL = no webhook.
-EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+# With DEBUG (make run) alert emails are printed on the console instead of sent.
+_email_default = "console" if DEBUG else "smtp"
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", f"django.core.mail.backends.{_email_default}.EmailBackend")
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
 GREENGUILD_ALERT_EMAIL_FROM = env_str("GREENGUILD_ALERT_EMAIL_FROM", "greenguild@localhost")

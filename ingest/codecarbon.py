@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 
 from emissions.models import ApiToken, Run
 from emissions.records import RunRecord, RunSampleRecord
+from emissions.services.run_ranks import counted_components, live_run_rank_assign
 from emissions.services.runs import run_sample_append, run_upsert_many
 from emissions.services.tokens import (
     TOKEN_FAILURE_WINDOW_S,
@@ -33,6 +34,7 @@ from emissions.services.tokens import (
     token_failures_exceeded,
 )
 from ingest.loaders import runs_load
+from ingest.parsers.tracker_rows import digest
 
 SOURCE_LIVE = "codecarbon_api"
 SOURCE_HTTP_OUTPUT = "codecarbon_http"
@@ -102,7 +104,7 @@ def _text(body: dict, field: str, limit: int = 200) -> str:
 # time; a run's id and start never change once created, so they are kept for the process's life.
 TOKEN_CACHE_S = 30.0
 _token_cache: dict[str, tuple[float, ApiToken]] = {}
-_run_cache: dict[tuple[int, str], tuple[int, datetime]] = {}
+_run_cache: dict[tuple[int, str], tuple[int, datetime, str]] = {}
 _CACHE_LIMIT = 10_000
 
 
@@ -138,16 +140,18 @@ def _live_run(token: ApiToken, external_id: str) -> Run | None:
                 organization_id=token.organization_id, project_id=token.project_id, source=SOURCE_LIVE,
                 external_id=external_id,
             )
-            .only("pk", "started_at")
+            .only("pk", "started_at", "flags")
             .first()
         )  # fmt: skip
         if run is None:
             return None
         if len(_run_cache) >= _CACHE_LIMIT:
             _run_cache.clear()
-        _run_cache[key] = (run.pk, run.started_at)
-    pk, started_at = _run_cache[key]
-    return Run(pk=pk, started_at=started_at, external_id=external_id)
+        _run_cache[key] = (run.pk, run.started_at, counted_components(run))
+    pk, started_at, counted = _run_cache[key]
+    run = Run(pk=pk, started_at=started_at, external_id=external_id, organization_id=token.organization_id)
+    run.counted = counted  # what its samples add to its totals (emissions/services/run_ranks.py)
+    return run
 
 
 def run_record_from_codecarbon_run(body: dict, *, external_id: str) -> RunRecord:
@@ -169,7 +173,11 @@ def run_record_from_codecarbon_run(body: dict, *, external_id: str) -> RunRecord
         cloud_region=_text(body, "region", 64).lower(),
         tracker_name="codecarbon",
         tracker_version=_text(body, "codecarbon_version", 50),
-        tags=(("os", _text(body, "os")), ("tracking_mode", _text(body, "tracking_mode"))),
+        tags=(
+            ("os", _text(body, "os")),
+            ("tracking_mode", _text(body, "tracking_mode")),
+            ("ram_total_gb", f"{_number(body, 'ram_total_size') or 0:.1f}"),
+        ),
     )
 
 
@@ -199,13 +207,19 @@ def run_record_from_codecarbon_output(body: dict) -> RunRecord:
     ended_at = _timestamp(body)
     duration_s = _number(body, "duration", required=True)
     run_id = _text(body, "run_id", 128)
-    if not run_id or run_id == "None":
-        raise PayloadError("run_id", "is required")
+    started_at = ended_at - timedelta(seconds=duration_s)
+    flags: tuple[str, ...] = ()
+    if run_id.lower() in ("", "none", "null"):
+        # 3.x with the API output on sends run_id None (mlco2/codecarbon#1303): an id from the run's start,
+        # and the store matches it to the live run by experiment and time (emissions/services/run_matching.py).
+        run_id = "derived-" + digest(_text(body, "project_name"), _text(body, "experiment_id"), f"{started_at:%FT%T}")
+        flags = ("tracker_run_id_missing",)
     energies = {name: _number(body, name) or 0.0 for name in ("cpu_energy", "gpu_energy", "ram_energy")}
     return RunRecord(
         source=SOURCE_HTTP_OUTPUT,
         external_id=run_id,
-        started_at=ended_at - timedelta(seconds=duration_s),
+        flags=flags,
+        started_at=started_at,
         ended_at=ended_at,
         duration_s=duration_s,
         energy_kwh=_number(body, "energy_consumed", required=True),
@@ -243,6 +257,10 @@ def codecarbon_runs(request: HttpRequest) -> JsonResponse:
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
     run_upsert_many(organization=token.organization, records=[record], project=token.project, site=token.site)
+    # Another rank of the same job on the same host may have opened the job's first run already.
+    live_run_rank_assign(
+        run=Run.objects.get(organization=token.organization, source=SOURCE_LIVE, external_id=external_id)
+    )
     return JsonResponse({"id": external_id, "experiment_id": record.experiment_external_id}, status=201)
 
 
@@ -261,7 +279,7 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
     run = _live_run(token, str(body.get("run_id", ""))[:128])
     if run is None:
         return _error(403, "unknown run_id for this token's project: POST /runs first")
-    stored = run_sample_append(run=run, sample=sample)
+    stored = run_sample_append(run=run, sample=sample, counted=run.counted)
     return JsonResponse({"run_id": run.external_id, "stored": stored}, status=201)
 
 

@@ -5,13 +5,14 @@ Options (``ImportBatch.options``): ``project`` (slug; the organization's project
 organization's sites; unknown → every record rejected). ``timezone``, ``kind`` and ``merge_ranks`` are
 read by the parsers.
 
-Two guards sit here because only the store knows what was imported before:
+Two guards sit here because only the store knows what was imported before (copies of one run from
+several whole-run sources are merged by the store itself: emissions/services/run_matching.py):
 
-* **One CodeCarbon run, one source.** The same CodeCarbon run can arrive as its emissions.csv row
-  (``codecarbon_csv``), its HTTP-output record (``codecarbon_http``), its BoAmps report (``boamps_json``)
-  or split into tasks (``codecarbon_task_csv``, ids ``<run_id>:<task>``). Stored under two sources it
-  would be counted twice, so a record whose CodeCarbon run id is already stored under another of these
-  sources is rejected with the reason.
+* **Whole or split, not both.** A CodeCarbon run split into tasks (``codecarbon_task_csv``, ids
+  ``<run_id>:<task>``) and the same run whole (live API, emissions.csv, HTTP output, BoAmps) would count
+  its energy twice, so the second of the two forms is rejected with the reason.
+* ``cpu_measured`` (option): the tracker's log said it read the CPU through RAPL, so CodeCarbon CPU energy
+  is measured, not estimated (emissions/services/run_quality.py).
 * **Undated records** (flag ``time_unknown``: a model card) keep the dates of the stored run, so a
   re-import is a duplicate instead of moving the run to the import day.
 """
@@ -31,10 +32,10 @@ from emissions.models import Organization, Run, Site, Team
 from emissions.records import CloudUsageLines, CloudUsageRecord, RunRecord, UpsertOutcome
 from emissions.services.cloud import cloud_usage_restated_months_replace, cloud_usage_upsert_many
 from emissions.services.cloud_lines import cloud_usage_upsert_lines
+from emissions.services.run_matching import CODECARBON_ID_SOURCES, tracker_run_id
 from emissions.services.runs import project_resolve, run_upsert_many
 
-# Sources that key runs on the CodeCarbon run id; task runs append ":<task_name>".
-CODECARBON_WHOLE_RUN_SOURCES = ("codecarbon_csv", "codecarbon_http", "boamps_json")
+# Task runs append ":<task_name>" to the CodeCarbon run id.
 CODECARBON_TASK_SOURCE = "codecarbon_task_csv"
 
 
@@ -65,7 +66,7 @@ def runs_load(
     project = None
     if options.get("project"):
         project = project_resolve(organization=organization, name=str(options["project"]), team=team)
-    rejected = _already_stored_elsewhere(organization, records)
+    rejected = _already_stored_elsewhere(organization, records) | _other_models_cards(organization, records)
     records = _keep_stored_dates(organization, records)
     positions = [index for index in range(len(records)) if index not in rejected]
     outcome = run_upsert_many(
@@ -75,6 +76,7 @@ def runs_load(
         project=project,
         team=team,
         site=site,
+        cpu_measured=str(options.get("cpu_measured", "")).lower() in ("1", "true", "yes", "rapl"),
     )
     outcome.rejected = {positions[index]: why for index, why in outcome.rejected.items()} | rejected
     return outcome
@@ -83,19 +85,17 @@ def runs_load(
 def _codecarbon_run_id(record: RunRecord) -> str:
     if record.source == CODECARBON_TASK_SOURCE:
         return record.external_id.rsplit(":", 1)[0]
-    if record.source == "boamps_json" and record.tracker_name.lower() != "codecarbon":
-        return ""
-    return record.external_id if record.source in CODECARBON_WHOLE_RUN_SOURCES else ""
+    return tracker_run_id(record)
 
 
 def _already_stored_elsewhere(organization: Organization, records: list[RunRecord]) -> dict[int, str]:
-    """Position → reason for records whose CodeCarbon run is stored under another source."""
+    """Position → reason for task records of a run stored whole, and whole records of a run stored as tasks."""
     wanted = {index: run_id for index, record in enumerate(records) if (run_id := _codecarbon_run_id(record))}
     if not wanted:
         return {}
     runs = Run.objects.for_org(organization)
     stored: dict[str, list[tuple[str, str]]] = {}
-    whole = runs.filter(source__in=CODECARBON_WHOLE_RUN_SOURCES, external_id__in=set(wanted.values()))
+    whole = runs.filter(source__in=CODECARBON_ID_SOURCES, external_id__in=set(wanted.values()))
     for source, external_id in whole.values_list("source", "external_id"):
         stored.setdefault(external_id, []).append((source, external_id))
     whole_ids = sorted({run_id for index, run_id in wanted.items() if records[index].source != CODECARBON_TASK_SOURCE})
@@ -106,12 +106,52 @@ def _already_stored_elsewhere(organization: Organization, records: list[RunRecor
             stored.setdefault(external_id.rsplit(":", 1)[0], []).append((CODECARBON_TASK_SOURCE, external_id))
     rejected = {}
     for index, run_id in wanted.items():
-        others = [(source, ext) for source, ext in stored.get(run_id, []) if source != records[index].source]
+        is_task = records[index].source == CODECARBON_TASK_SOURCE
+        others = [
+            (source, ext) for source, ext in stored.get(run_id, []) if (source == CODECARBON_TASK_SOURCE) != is_task
+        ]
         if others:
             source, external_id = others[0]
             rejected[index] = (
-                f"CodeCarbon run {run_id} is already stored from {source} (run {external_id}); importing it as "
-                f"{records[index].source} too would count its energy twice. Delete that run first to switch sources."
+                f"CodeCarbon run {run_id} is already stored {'whole' if is_task else 'split into tasks'} from "
+                f"{source} (run {external_id}); importing it as {records[index].source} too would count its energy "
+                "twice. Delete that run first to switch."
+            )
+    return rejected
+
+
+# What a model card says about the model beside its emissions: a card under the same id that differs here
+# describes another model (AutoTrain titles, a copied card), not an update of the stored one.
+_CARD_IDENTITY_TAGS = ("hardware_used", "geographical_location", "co2_source", "training_type")
+
+
+def _other_models_cards(organization: Organization, records: list[RunRecord]) -> dict[int, str]:
+    """Position → reason for model cards that would overwrite the stored card of a different model."""
+    cards = {
+        index: record
+        for index, record in enumerate(records)
+        if record.source == "hf_model_card" and "model_id_stated" not in record.flags
+    }
+    if not cards:
+        return {}
+    stored = {
+        run.external_id: run
+        for run in Run.objects.for_org(organization).filter(
+            source="hf_model_card", external_id__in={record.external_id for record in cards.values()}
+        )
+    }
+    rejected = {}
+    for index, record in cards.items():
+        run = stored.get(record.external_id)
+        if run is None:
+            continue
+        tags = dict(record.tags)
+        differing = [key for key in _CARD_IDENTITY_TAGS if tags.get(key, "") != (run.tags or {}).get(key, "")]
+        if differing:
+            rejected[index] = (
+                f"a card of another model is stored under the id {record.external_id!r} ({', '.join(differing)} "
+                "differ): give this card's Hugging Face repository id with the model_id option "
+                "(--model-id owner/name)"
             )
     return rejected
 

@@ -16,7 +16,9 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from emissions.models import Organization
+from emissions.services.refresh import ALL_PERIODS, figures_refresh_request
 from emissions.signals import figures_changed_on_commit
+from ingest.loaders import runs_load
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
@@ -327,5 +329,10 @@ def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[st
     # The live figure is stale once the batch is finished (and a reused id must not inherit it).
     transaction.on_commit(lambda: _progress_forget(batch))
     figures_changed_on_commit(batch.organization_id)
+    source = PARSERS.get(batch.source)
+    finished = status in (ImportBatch.Status.DONE, ImportBatch.Status.PARTIAL)
+    if finished and batch.rows_loaded and source is not None and source.load is not runs_load:
+        # Tracker runs asked for their own days in run_upsert_many; other inputs may touch any period.
+        figures_refresh_request(organization_id=batch.organization_id, days=ALL_PERIODS)
     logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
     return batch

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from emissions.choices import Basis
+from emissions.choices import Basis, LocationSource, QualityTier
 from emissions.models import EmissionRecord, Organization, Run, RunSample
 from reporting.dashboard_pages import PageData
 
@@ -81,6 +81,14 @@ def run_dashboard(*, organization: Organization, run: Run) -> PageData:
         "tracker_kg_co2e": tracker,
         "difference_kg_co2e": None if tracker is None or ours_location is None else ours_location - tracker,
         "gpu_hours": run.gpu_hours,
+        # How each energy component was obtained (emissions/services/run_quality.py), for the location card.
+        "component_quality": [
+            (component.upper(), QualityTier(tier).label)
+            for component, tier in sorted((run.component_quality or {}).items())
+            if tier in QualityTier.values
+        ],
+        "estimated_location": run.location_source
+        in (LocationSource.TRACKER_REGION, LocationSource.TRACKER_COUNTRY, LocationSource.ORGANIZATION_DEFAULT),
     }
     timeline = run_timeline_frame(organization=organization, run=run)
     comparison = pd.DataFrame(

@@ -23,3 +23,21 @@ def rollup_refresh_task(organization_id: int) -> None:
     from reporting.rollups import rollup_refresh
 
     rollup_refresh(organization=Organization.objects.get(pk=organization_id))
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5, acks_late=True, time_limit=1900)
+def figures_follow_task(organization_id: int, since: str | None = None) -> None:
+    """Rollup up to date, then the organization's 80 % / 100 % budget alerts (each sent once), including
+    budgets of closed periods from ``since`` (ISO date: the first month the refresh touched)."""
+    from datetime import date
+
+    from django.utils import timezone
+
+    from emissions.models import Organization
+    from reporting.guild.alerts import budget_alerts_check
+    from reporting.rollups import rollup_refresh
+
+    organization = Organization.objects.get(pk=organization_id)
+    rollup_refresh(organization=organization)
+    first = date.fromisoformat(since) if since else None
+    budget_alerts_check(organization=organization, today=timezone.now().date(), since=first)

@@ -22,6 +22,8 @@ def _fast_and_eager(settings):
     """Fast password hashing; Celery in-process unless a test asks for the real worker."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Debounced figure refreshes (timer threads, delayed tasks) would outlive a test: off unless a test asks.
+    settings.GREENGUILD_FIGURES_REFRESH_DELAY_S = None
     from frontend.celery import app
 
     app.conf.task_always_eager = True

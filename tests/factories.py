@@ -93,4 +93,8 @@ class RunFactory(factory.django.DjangoModelFactory):
     cpu_energy_kwh = 1.5
     ram_energy_kwh = 0.5
     energy_kwh = 10.0
+    # CodeCarbon's rule: NVML-measured GPU, modelled CPU and RAM (emissions/services/run_quality.py).
+    component_quality = factory.LazyFunction(
+        lambda: {"cpu": "estimated_tdp", "gpu": "measured", "ram": "estimated_tdp"}
+    )
     gpu_count = 4

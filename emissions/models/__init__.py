@@ -12,6 +12,7 @@ from emissions.models.activity import (
     ProviderCarbon,
     RefrigerantLoss,
     Run,
+    RunAlias,
     RunSample,
 )
 from emissions.models.factors import (
@@ -70,6 +71,7 @@ __all__ = [
     "ProviderCarbon",
     "RefrigerantLoss",
     "Run",
+    "RunAlias",
     "RunSample",
     "Site",
     "Team",

@@ -3,7 +3,7 @@
 from django.db import models
 from django.db.models import F, Q
 
-from emissions.choices import ChargeCategory, CloudProvider, RunKind
+from emissions.choices import ChargeCategory, CloudProvider, LocationSource, RunKind
 from emissions.models.fields import JSONRecordField
 from emissions.querysets import OrgScopedQuerySet
 
@@ -47,6 +47,19 @@ class Run(models.Model):
         "emissions.CloudRegion", null=True, blank=True, on_delete=models.PROTECT, related_name="runs"
     )
     country_iso3 = models.CharField(max_length=3, blank=True)
+    tracker_region = models.CharField(max_length=100, blank=True, help_text="Sub-national region the tracker named")
+    grid_zone = models.ForeignKey(
+        "emissions.GridZone",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="Grid of a run with no site and no cloud region (see location_source)",
+    )
+    location_source = models.CharField(max_length=24, choices=LocationSource.choices, blank=True)
+    component_quality = models.JSONField(
+        default=dict, blank=True, help_text="Quality tier of each energy component: {cpu, gpu, ram} → tier"
+    )
     tracker_emissions_kg_co2e = models.FloatField(null=True, blank=True)
     tracker_intensity_g_per_kwh = models.FloatField(null=True, blank=True)
     tracker_name = models.CharField(max_length=50, blank=True)
@@ -58,6 +71,14 @@ class Run(models.Model):
     inferences_count = models.BigIntegerField(null=True, blank=True)
     accuracy = models.FloatField(null=True, blank=True)
     flags = models.JSONField(default=list, blank=True, help_text="Data-quality flags, e.g. default_experiment_id")
+    rank_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="rank_members",
+        help_text="The first live run of the same multi-rank job on the same host (emissions/services/run_ranks.py)",
+    )
     source_batch_id = models.BigIntegerField(null=True, blank=True)
     source_row = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -90,6 +111,30 @@ class Run(models.Model):
     @property
     def gpu_hours(self) -> float:
         return self.gpu_count * self.duration_s / 3600.0
+
+
+class RunAlias(models.Model):
+    """Another (source, id) under which the same run arrived: its CSV row, HTTP output or re-export.
+
+    The run is stored once; what the other copy added was merged into it (emissions/services/run_matching.py),
+    and a later copy with this key finds the run here, so re-imports stay duplicates.
+    """
+
+    organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="+")
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="aliases")
+    source = models.CharField(max_length=32)
+    external_id = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "source", "external_id"], name="run_alias_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.external_id} → run {self.run_id}"
 
 
 class RunSample(models.Model):

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
-from emissions.choices import ConsolidationApproach, ProjectStage, Role, SiteOwnership
+from emissions.choices import ConsolidationApproach, OffsiteRunsScope, ProjectStage, Role, SiteOwnership
 from emissions.querysets import OrgScopedQuerySet
 
 
@@ -23,6 +23,20 @@ class Organization(models.Model):
         max_length=32, choices=ConsolidationApproach.choices, default=ConsolidationApproach.OPERATIONAL_CONTROL
     )
     default_pue = models.FloatField(default=1.5)
+    default_grid_zone = models.ForeignKey(
+        "emissions.GridZone",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Where runs that neither a site, a cloud region nor the tracker locate are taken to run",
+    )
+    offsite_runs_scope = models.CharField(
+        max_length=20,
+        choices=OffsiteRunsScope.choices,
+        default=OffsiteRunsScope.THIRD_PARTY,
+        help_text="Inventory line of runs with no site and no cloud region; a project may choose otherwise",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -115,6 +129,9 @@ class Project(models.Model):
     slug = models.SlugField(max_length=64)
     model_family = models.CharField(max_length=100, blank=True)
     stage = models.CharField(max_length=20, choices=ProjectStage.choices, default=ProjectStage.RESEARCH)
+    offsite_runs_scope = models.CharField(
+        max_length=20, choices=OffsiteRunsScope.choices, blank=True, help_text="Blank: the organization's setting"
+    )
 
     objects = OrgScopedQuerySet.as_manager()
 

@@ -32,6 +32,8 @@ from emissions.periods import Period, month_end, period_parse
 from emissions.selectors import inventory_inputs_digest
 from emissions.services.ledger_cloud import CloudLines
 from emissions.services.ledger_embodied import EmbodiedLines
+from emissions.services.ledger_offsite import OffsiteLines
+from emissions.services.run_quality import run_tier
 from emissions.signals import figures_changed_on_commit
 
 METHODOLOGY_VERSION = "gg-2026.11"
@@ -83,6 +85,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
     builder.electricity()
     builder.cloud_billing()
     builder.cloud_runs()
+    builder.offsite_runs()
     builder.scope_1()
     builder.embodied()
     EmissionRecord.objects.bulk_create(builder.records, batch_size=2000)
@@ -96,7 +99,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
     return calculation
 
 
-class _LedgerBuilder(CloudLines, EmbodiedLines):
+class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
     """Collects the records of one calculation; each method covers one group of inventory lines."""
 
     def __init__(self, *, organization: Organization, calculation: Calculation, period: Period):
@@ -251,6 +254,13 @@ class _LedgerBuilder(CloudLines, EmbodiedLines):
                 metered_kwh=reading.energy_kwh, facility_kwh_by_key={r.pk: facility_kwh[r.pk] for r in covered}
             )
             flags = ["trackers_exceed_meter"] if allocation.scale < 1 else []
+            if flags:
+                # Energy conservation: trackers cannot have used more than the meter saw; said where it happens.
+                self.gaps.append(
+                    f"tracker energy at site {site.slug} exceeds its meter for "
+                    f"{reading.period_start}..{reading.period_end}: runs scaled by {allocation.scale:.3f} "
+                    f"to the metered {reading.energy_kwh:,.1f} kWh"
+                )
             for run in covered:
                 metered_runs.add(run.pk)
                 day = run.started_at.date()
@@ -287,9 +297,8 @@ class _LedgerBuilder(CloudLines, EmbodiedLines):
         for run in runs:
             if run.pk not in metered_runs:
                 day = run.started_at.date()
-                block = _Block(
-                    f"run:{run.pk}", site, day, day, facility_kwh[run.pk], QualityTier.MEASURED, run, ["no_meter"]
-                )
+                quality = run_tier(run)
+                block = _Block(f"run:{run.pk}", site, day, day, facility_kwh[run.pk], quality, run, ["no_meter"])
                 blocks.append(block)
         return blocks
 
@@ -369,15 +378,18 @@ class _LedgerBuilder(CloudLines, EmbodiedLines):
             flags=flags,
             **common,
         )
-        self._category_3_records(block, factor, quality, common)
+        self._category_3_records(block.site.zone.code, block.start, block.energy_kwh, factor, quality, common)
 
-    def _category_3_records(self, block: _Block, direct: ResolvedFactor, quality: str, common: dict) -> None:
-        zone, year, month = block.site.zone.code, block.start.year, block.start.month
+    def _category_3_records(
+        self, zone: str, day: date, energy_kwh: float, direct: ResolvedFactor, quality: str, common: dict
+    ) -> None:
+        """Cat 3 (b) upstream and (c) T&D losses of ``energy_kwh`` of purchased electricity in the zone."""
+        year, month = day.year, day.month
         upstream = self.book.grid(zone=zone, kind=FactorKind.UPSTREAM, year=year, month=month)
         lifecycle = self.book.grid(zone=zone, kind=FactorKind.LIFECYCLE, year=year, month=month)
         is_direct = "lifecycle_factor" not in direct.flags
         upstream_kg = calc.upstream_electricity_kg(
-            energy_kwh=block.energy_kwh,
+            energy_kwh=energy_kwh,
             upstream_g_per_kwh=upstream.value if upstream else None,
             lifecycle_g_per_kwh=lifecycle.value if (lifecycle and is_direct) else None,
             direct_g_per_kwh=direct.value if is_direct else None,
@@ -399,7 +411,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines):
         if td is None:
             self.gaps.append(f"no T&D loss (Cat 3c) factor for zone {zone}")
         else:
-            td_kg = calc.td_loss_kg(energy_kwh=block.energy_kwh, td_loss_g_per_kwh=td.value)
+            td_kg = calc.td_loss_kg(energy_kwh=energy_kwh, td_loss_g_per_kwh=td.value)
             self._add(
                 scope=Scope.SCOPE_3,
                 category=3,

@@ -12,6 +12,7 @@ from emissions.choices import ActivityKind, QualityTier, Scope
 from emissions.factor_book import ResolvedFactor
 from emissions.models import CloudUsage, ProviderCarbon, Run
 from emissions.periods import month_end
+from emissions.services.run_quality import run_tier
 
 _ENERGY_CLASSES = (
     "compute_energy_kwh",
@@ -133,8 +134,8 @@ class CloudLines:
                     emissions_only_kg + (run.tracker_emissions_kg_co2e or 0),
                 )
                 continue
-            if run.site_id is not None:
-                continue
+            if run.site_id is not None or run.grid_zone_id is not None:
+                continue  # electricity() and offsite_runs() count these
             if run.cloud_region is None:
                 unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
                 continue
@@ -175,7 +176,7 @@ class CloudLines:
                 end=day,
                 energy_kwh=energy_kwh,
                 location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
-                quality=QualityTier.MEASURED,
+                quality=run_tier(run),
                 factors={"location": factor.as_provenance(), "pue": region.pue},
                 flags=list(factor.flags),
             )
@@ -187,4 +188,7 @@ class CloudLines:
         if covered:
             self.gaps.append(f"{covered} cloud run(s) fall in months covered by billing data: counted there, not twice")
         if unlocated:
-            self.gaps.append(f"{unlocated} run(s) with neither a site nor a cloud region ({unlocated_kwh:,.1f} kWh IT)")
+            self.gaps.append(
+                f"{unlocated} run(s) with no location at all ({unlocated_kwh:,.1f} kWh IT): no site, cloud region or "
+                "tracker country, and the organization has no default location (Settings → Off-site runs)"
+            )

@@ -9,16 +9,23 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from emissions.models import CloudRegion, Experiment, Organization, Project, Run, RunSample, Site, Team
+from emissions.models import Experiment, Organization, Project, Run, RunAlias, RunSample, Site, Team
 from emissions.records import RunRecord, RunSampleRecord, UpsertOutcome
+from emissions.services.refresh import figures_refresh_request
+from emissions.services.run_location import RunLocation, RunLocator
+from emissions.services.run_matching import CODECARBON_DEMO_EXPERIMENT_ID, RunMatcher, run_merged_values
+from emissions.services.run_quality import component_quality_of
+from emissions.services.run_ranks import rank_members_clear
 
-# CodeCarbon's built-in experiment id: runs sent with it were not configured for a project.
-CODECARBON_DEMO_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
+# A record with one of these flags is a partial copy of its run (carbontracker's output log without the
+# standard log): it may add to a stored run but not replace one stored from the full source.
+PARTIAL_RECORD_FLAGS = {"output_log_only"}
+
 
 _RUN_FIELDS = (
     "kind", "started_at", "ended_at", "duration_s", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh",
     "energy_kwh", "tracker_pue", "cpu_model", "cpu_count", "gpu_model", "gpu_count", "gpu_utilization_pct",
-    "country_iso3", "tracker_emissions_kg_co2e", "tracker_name", "tracker_version", "user_name",
+    "country_iso3", "tracker_region", "tracker_emissions_kg_co2e", "tracker_name", "tracker_version", "user_name",
     "tokens_processed", "inferences_count",
 )  # fmt: skip
 
@@ -46,21 +53,22 @@ def run_upsert_many(
     project: Project | None = None,
     team: Team | None = None,
     site: Site | None = None,
+    cpu_measured: bool = False,
 ) -> UpsertOutcome:
-    """Create or replace runs keyed on (organization, source, external_id).
+    """Create, replace or merge runs: one stored run per tracker run, whatever the sources it came from.
 
-    A record identical to the stored run is a duplicate; a different one replaces the stored values
-    (cumulative tracker totals: a later record supersedes, never adds). ``project`` fixes the project
-    of every record; otherwise each record's ``project_name`` is resolved (created under ``team``).
+    A record with the (source, external_id) of a stored run replaces its values (cumulative tracker
+    totals: a later record supersedes, never adds); identical values make it a duplicate. A record that is
+    a copy of a run stored under another source or id (emissions/services/run_matching.py) is merged into
+    it and remembered as an alias. ``project`` fixes the project of every record; otherwise each record's
+    ``project_name`` is resolved (created under ``team``). Each run is located (run_location.py) and its
+    energy components get their quality tiers (run_quality.py; ``cpu_measured``: the import states RAPL).
     """
     outcome = UpsertOutcome()
-    regions = {(r.provider, r.region): r for r in CloudRegion.objects.order_by("dataset_id")}
-    existing = {
-        (run.source, run.external_id): run
-        for run in Run.objects.for_org(organization).filter(
-            external_id__in={r.external_id for r in records}, source__in={r.source for r in records}
-        )
-    }
+    records = list(records)
+    locator = RunLocator(organization)
+    matcher = RunMatcher(organization, records)
+    changed_days: set = set()
     for index, record in enumerate(records):
         run_project = project
         if run_project is None:
@@ -68,21 +76,10 @@ def run_upsert_many(
                 outcome.rejected[index] = "no project: name one for the import (--project) or in the file"
                 continue
             run_project = project_resolve(organization=organization, name=record.project_name, team=team)
-        values = {name: getattr(record, name) for name in _RUN_FIELDS}
-        values["project"] = run_project
-        values["experiment"] = _experiment(run_project, record.experiment_external_id)
-        values["tags"] = dict(record.tags)
-        values["efficiency_techniques"] = list(record.efficiency_techniques)
-        flags = set(record.flags)
-        region = regions.get((record.cloud_provider.lower(), record.cloud_region.lower()))
-        if record.cloud_region and region is None:
-            flags.add("unknown_cloud_region")
-        values["cloud_region"] = region
-        values["site"] = site if region is None else None
-        if record.experiment_external_id == CODECARBON_DEMO_EXPERIMENT_ID:
-            flags.add("default_experiment_id")
-        values["flags"] = sorted(flags)
-        run = existing.get((record.source, record.external_id))
+        values = _values(record, run_project, locator.locate(record, site=site), cpu_measured=cpu_measured)
+        run, is_copy = matcher.find(record, run_project.pk)
+        # A poorer copy of a run stored from a fuller source: merged, never replacing it.
+        partial = run is not None and bool(PARTIAL_RECORD_FLAGS & set(record.flags) - set(run.flags))
         if run is None:
             run = Run.objects.create(
                 organization=organization,
@@ -91,17 +88,51 @@ def run_upsert_many(
                 source_batch_id=source_batch_id,
                 **values,
             )
-            existing[(record.source, record.external_id)] = run
             outcome.loaded += 1
-        elif all(getattr(run, name) == value for name, value in values.items()):
-            outcome.duplicate += 1
         else:
+            if partial:
+                values = run_merged_values(run, values, partial=True)
+            elif is_copy:
+                values = run_merged_values(run, values)
+                if "multi_rank_merged" in record.flags:
+                    rank_members_clear(run=run)  # the job's record holds what its live ranks measured
+                RunAlias.objects.get_or_create(
+                    organization=organization, source=record.source, external_id=record.external_id,
+                    defaults={"run": run},
+                )  # fmt: skip
+            if all(getattr(run, name) == value for name, value in values.items()):
+                outcome.duplicate += 1
+                continue
             for name, value in values.items():
                 setattr(run, name, value)
             run.source_batch_id = source_batch_id
             run.save(update_fields=[*values, "source_batch_id", "updated_at"])
             outcome.loaded += 1
+        matcher.remember(record, run)
+        changed_days.add(run.started_at.date())
+    figures_refresh_request(organization_id=organization.pk, days=changed_days)
     return outcome
+
+
+def _values(record: RunRecord, project: Project, location: RunLocation, *, cpu_measured: bool) -> dict:
+    """The Run field values a record gives, before any merge."""
+    values = {name: getattr(record, name) for name in _RUN_FIELDS}
+    values["project"] = project
+    values["experiment"] = _experiment(project, record.experiment_external_id)
+    values["tags"] = dict(record.tags)
+    values["efficiency_techniques"] = list(record.efficiency_techniques)
+    values.update(
+        site=location.site,
+        cloud_region=location.cloud_region,
+        grid_zone=location.grid_zone,
+        location_source=location.source,
+    )
+    values["component_quality"] = component_quality_of(record, cpu_measured=cpu_measured)
+    flags = {*record.flags, *location.flags}
+    if record.experiment_external_id == CODECARBON_DEMO_EXPERIMENT_ID:
+        flags.add("default_experiment_id")
+    values["flags"] = sorted(flags)
+    return values
 
 
 def _experiment(project: Project, external_id: str) -> Experiment | None:
@@ -116,13 +147,15 @@ def _experiment(project: Project, external_id: str) -> Experiment | None:
 
 
 @transaction.atomic(savepoint=False)
-def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
+def run_sample_append(*, run: Run, sample: RunSampleRecord, counted: str = "all") -> bool:
     """Store a live tracker's delta once and add it to the run's totals; False for a retried duplicate.
 
     Insert and totals update share one transaction, so the sample is durable before the tracker gets
     its 201 and a retry can never be counted twice (unique (run, dedupe_key)). This is the hottest
     path of the product: one ``INSERT … ON CONFLICT DO NOTHING`` (no savepoint) and one ``UPDATE``, sent
-    as a single statement on PostgreSQL.
+    as a single statement on PostgreSQL. ``counted`` (``all``, ``gpu``, ``none``) is what the sample adds to
+    the run's totals: a rank member of a multi-rank job adds no CPU and RAM (emissions/services/run_ranks.py);
+    the sample row itself is stored whole.
     """
     values = {f.name: getattr(sample, f.name) for f in fields(sample)}
     values["recorded_at"] = connection.ops.adapt_datetimefield_value(sample.recorded_at)
@@ -146,8 +179,11 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
         f" ended_at = {greatest}(COALESCE(ended_at, started_at), started_at, %s), updated_at = %s WHERE id = %s"
     )
     insert_params = [run.pk, *values.values()]
+    cpu_kwh, ram_kwh = (sample.cpu_energy_kwh, sample.ram_energy_kwh) if counted == "all" else (0.0, 0.0)
+    gpu_kwh = sample.gpu_energy_kwh if counted in ("all", "gpu") else 0.0
+    energy_kwh = sample.energy_kwh if counted == "all" else cpu_kwh + gpu_kwh + ram_kwh
     update_params = [
-        sample.energy_kwh, sample.cpu_energy_kwh, sample.gpu_energy_kwh, sample.ram_energy_kwh,
+        energy_kwh, cpu_kwh, gpu_kwh, ram_kwh,
         sample.tracker_emissions_kg_co2e or 0.0, elapsed_s, values["recorded_at"],
         connection.ops.adapt_datetimefield_value(timezone.now()), run.pk,
     ]  # fmt: skip
@@ -158,9 +194,12 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord) -> bool:
                 f"WITH inserted AS ({sql}) {update} AND EXISTS (SELECT 1 FROM inserted) RETURNING 1",  # noqa: S608
                 insert_params + update_params,
             )
-            return cursor.fetchone() is not None
-        cursor.execute(sql, insert_params)
-        if cursor.fetchone() is None:
-            return False
-        cursor.execute(update, update_params)
-    return True
+            stored = cursor.fetchone() is not None
+        else:
+            cursor.execute(sql, insert_params)
+            stored = cursor.fetchone() is not None
+            if stored:
+                cursor.execute(update, update_params)
+    if stored:
+        figures_refresh_request(organization_id=run.organization_id, days=[run.started_at.date()])
+    return stored

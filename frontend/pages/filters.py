@@ -23,10 +23,11 @@ def _quarter_label(day: date) -> str:
 
 
 def period_choices(span: tuple[date, date] | None, today: date) -> list[tuple[str, str]]:
-    """Quarters and years holding data, newest first; just the current quarter without data."""
+    """Quarters and years from the first data to today, newest first: the current quarter and year are
+    always there (live runs land in them before any rollup reaches them)."""
     if span is None:
-        return [(_quarter_label(today), _quarter_label(today))]
-    first, last = span
+        return [(_quarter_label(today), _quarter_label(today)), (str(today.year), str(today.year))]
+    first, last = span[0], max(span[1], today)
     quarters, years = [], []
     year, quarter = last.year, (last.month - 1) // 3 + 1
     while (year, quarter) >= (first.year, (first.month - 1) // 3 + 1):

@@ -25,7 +25,7 @@ EMPTY_HINTS = {
     "power": "No samples for this run: CodeCarbon sends them during a run when its api output points at "
     "this server (api_call_interval in .codecarbon.config); uploaded CSVs carry totals only.",
     "energy": "No samples for this run.",
-    "ours_vs_tracker": "No computed emissions for this run yet (the ledger job runs every ten minutes).",
+    "ours_vs_tracker": "No computed emissions for this run yet: figures follow new data within a minute.",
 }
 
 

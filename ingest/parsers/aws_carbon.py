@@ -76,7 +76,8 @@ def decimal_text_cell(row: dict[str, str], column: str) -> Decimal:
 def rounding_allowance(*numbers: Decimal) -> float:
     """Half a unit in the last written digit of each number, summed: how far a sum of rounded values
     may honestly differ from a total rounded the same way."""
-    return sum(0.5 * 10.0 ** number.as_tuple().exponent for number in numbers)
+    # A written exponent above 300 (``1e309``) would overflow a float: such a value is rejected anyway.
+    return sum(0.5 * 10.0 ** min(number.as_tuple().exponent, 300) for number in numbers)
 
 
 def month_cell(row: dict[str, str], column: str) -> date:

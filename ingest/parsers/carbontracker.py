@@ -20,6 +20,9 @@ and actual consumptions are multiplied by a PUE coefficient of 1.58"; the sample
 1.58, which the accounting divides out before applying the site's own PUE. Without a standard log we
 assume 1.58 (every 2.x release applies it) and flag ``tracker_pue_assumed``.
 
+An output log imported alone is flagged ``output_log_only``; imported after the run's log directory it
+adds what it has but never replaces the richer run (the same id is merged, not overwritten).
+
 A single output log carries no run id in its text: the id comes from the ``filename`` option when the
 upload passes it, else it is derived from the log's first line and components (flag
 ``tracker_run_id_missing``). The ``*_err.log`` files are not read.
@@ -130,6 +133,10 @@ def _run(run_key: str, files: dict[str, tuple[str, str]], settings: TrackerOptio
         flags.add("tracker_pue_assumed")
     if info["interrupted"]:
         flags.add("interrupted")
+    if not standard:
+        # Totals without the standard log's components and power split: a poorer copy of the run, which
+        # never replaces the richer one imported from the whole log directory (emissions/services/runs.py).
+        flags.add("output_log_only")
     external_id = run_key
     if not external_id:
         external_id = "derived-" + digest(info["start"], info["components"])

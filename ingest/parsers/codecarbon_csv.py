@@ -1,28 +1,18 @@
 """CodeCarbon ``emissions.csv`` (2.x and 3.x), alone or several in a ZIP archive (multi-GPU rank files).
 
-One run per tracker run id; columns are matched by header name (see codecarbon_rows). Rules:
+Columns are matched by header name (see codecarbon_rows); which rows make one run, and how the ranks of
+one job on one host are merged, is codecarbon_jobs's rule:
 
-* **Same run id, several rows** (flushes with ``on_csv_write=append``, or the same run in two files of an
-  archive): the rows are cumulative totals of one run, so the latest row (latest timestamp, then longest
-  duration) is the run; the earlier rows count as duplicates. Nothing is summed.
-* **No run id** (``run_id`` empty or ``None``, which 3.x writes when the API output owns the id): the id is
-  derived from (project_name, experiment_id, timestamp, duration) and the run is flagged
-  ``tracker_run_id_missing``. Two flushes of such a run cannot be recognised as one run.
-* **Rank files** (option ``merge_ranks``, a ZIP of one CSV per rank with different run ids): the i-th run of
-  every member file (runs in order of first appearance; members in natural name order) is one job. Its id
-  is ``ranks-`` + a digest of the member run ids; it is flagged ``multi_rank_merged``.
-
-  - every member ``tracking_mode`` is ``process``: each rank measured its own process, so every energy
-    (total, CPU, GPU, RAM), the emissions and ``gpu_count`` are summed;
-  - every member is ``machine`` (CodeCarbon's default, also assumed when the column is absent): each rank
-    measured the whole machine, so summing would count it once per rank; the figures of the rank with the
-    largest ``energy_consumed`` are kept and the run is flagged ``multi_rank_machine_mode``;
-  - mixed modes, a rank file without an i-th run, or a rejected member row → every row of that job is
-    rejected with the reason (a partial sum would be silently wrong).
-
-  Times span the members (earliest start, latest end; duration = the longest member duration); project,
-  experiment, hardware and version come from the first member file. A run id found in several member files
-  is the same run (rule 1) and is not rank-merged.
+* **Flushes** — rows with the same run id, or id-less rows of one host and start, are cumulative totals of
+  one run: the latest row is the run, earlier rows count as duplicates. Nothing is summed. An id-less run
+  gets an id derived from its host fields and start, and the flag ``tracker_run_id_missing``.
+* **Ranks** — rows of one host, experiment and time span with different run ids are one job: CPU and RAM
+  once (machine mode) or summed (process mode), GPUs summed unless every rank saw all of them; flagged
+  ``multi_rank_merged``. Mixed tracking modes are rejected with the reason.
+* **Option ``merge_ranks``** (a ZIP of one CSV per rank whose times do not line up): the i-th run of every
+  member file (members in natural name order) is one job, merged by the same rule; a rank file without an
+  i-th run, or a rejected member row, rejects every row of that job.
+* **A negative component** (mlco2/codecarbon#309) is dropped and flagged; the other components are kept.
 """
 
 from __future__ import annotations
@@ -30,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from emissions.records import RunRecord
+from ingest.parsers.codecarbon_jobs import job_record, jobs_of, latest_members, ranks_merge, run_keys
 from ingest.parsers.codecarbon_rows import REQUIRED_COLUMNS, CodeCarbonRow, read_row, record_of, run_id_of
 from ingest.parsers.csv_rows import CellError
 from ingest.parsers.tracker_rows import (
-    Entry,
     archive_members,
     cell_issue,
     csv_rows,
@@ -51,10 +41,10 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     settings = tracker_options(options)
     kind = settings.kind or "training"
     members = archive_members(content, suffixes=(".csv",)) or [("", content)]
-    entries: list[Entry] = []
-    rows_by_run: dict[str, list[tuple[int, CodeCarbonRow]]] = {}
-    runs_by_file: dict[str, list[str]] = {where: [] for where, _ in members}
+    entries: list = []  # RowIssue, or (row_number, order) until the row's run key is known
+    parsed_rows: list[tuple[int, CodeCarbonRow]] = []
     failed: dict[str, str] = {}  # runs none of whose rows could be read
+    failed_by_file: dict[str, list[str]] = {where: [] for where, _ in members}
     order = 0
     for where, data in members:
         header, rows = csv_rows(data, required=REQUIRED_COLUMNS, where=where)
@@ -71,17 +61,35 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
                 entries.append(cell_issue(row_number, exc, value=row.get(exc.column, ""), raw=str(row), where=where))
                 key = run_id_of(row) or f"!row {row_number} of {where}"
                 failed.setdefault(key, f"{_place(where, row_number)} was rejected")
-                _remember(runs_by_file[where], key)
+                _remember(failed_by_file[where], key)
                 continue
             order += 1
-            rows_by_run.setdefault(parsed.key, []).append((order, parsed))
-            _remember(runs_by_file[where], parsed.key)
-            entries.append((row_number, parsed.key))
-    latest = {key: max(rows, key=lambda item: item[1].sort_key(item[0]))[1] for key, rows in rows_by_run.items()}
-    records = {key: record_of(row, source=SOURCE, external_id=key, kind=kind) for key, row in latest.items()}
+            parsed_rows.append((order, parsed))
+            entries.append((row_number, order))
+    keys = run_keys(parsed_rows)
+    rows_by_run: dict[str, list[tuple[int, CodeCarbonRow]]] = {}
+    runs_by_file: dict[str, list[str]] = {where: [] for where, _ in members}
+    for position, row in parsed_rows:
+        rows_by_run.setdefault(keys[position], []).append((position, row))
+        _remember(runs_by_file[row.where], keys[position])
+    for where, failed_keys in failed_by_file.items():
+        for key in failed_keys:
+            _remember(runs_by_file[where], key)
+    entries = [entry if isinstance(entry, RowIssue) else (entry[0], keys[entry[1]]) for entry in entries]
+    latest = {key: latest_members(rows) for key, rows in rows_by_run.items()}
+    records: dict[str, RunRecord] = {}
     rejected: dict[str, str] = {}
     if settings.merge_ranks and len(members) > 1:
-        _merge_ranks(runs_by_file, rows_by_run, latest, failed, records, rejected, kind=kind)
+        _merge_ranks_by_position(runs_by_file, rows_by_run, latest, failed, records, rejected, kind=kind)
+    else:
+        jobs, job_of = jobs_of(latest)
+        results = {job.key: job_record(job, source=SOURCE, kind=kind) for job in jobs}
+        for run_key, job_key in job_of.items():
+            result = results[job_key]
+            if isinstance(result, str):
+                rejected[run_key] = result
+            else:
+                records[run_key] = result
     yield from emit(entries, records, rejected)
 
 
@@ -94,70 +102,41 @@ def _place(where: str, row_number: int) -> str:
     return f"{where} row {row_number}" if where else f"row {row_number}"
 
 
-def _merge_ranks(
+def _merge_ranks_by_position(
     runs_by_file: dict[str, list[str]],
     rows_by_run: dict[str, list[tuple[int, CodeCarbonRow]]],
-    latest: dict[str, CodeCarbonRow],
+    latest: dict[str, list[CodeCarbonRow]],
     failed: dict[str, str],
     records: dict[str, RunRecord],
     rejected: dict[str, str],
     *,
     kind: str,
 ) -> None:
-    """Replace the records of rank runs by the merged job record (or a rejection), in place."""
+    """Option ``merge_ranks``: the i-th run of every member file is one job (ranks must line up)."""
     files_of = {key: {row.where for _, row in rows} for key, rows in rows_by_run.items()}
     rank_runs = {
         where: [key for key in keys if key in failed or len(files_of.get(key, ())) == 1]
         for where, keys in runs_by_file.items()
     }
     files = list(rank_runs)
+    for key, members in latest.items():
+        if len(files_of.get(key, ())) > 1:  # one run in several files: rule 1, not a rank
+            records[key] = record_of(members[-1], source=SOURCE, external_id=key, kind=kind)
     for index in range(max(len(keys) for keys in rank_runs.values())):
         group = [keys[index] for keys in rank_runs.values() if index < len(keys)]
-        reason = None
+        result: RunRecord | str
         if len(group) < len(files):
             absent = [where for where in files if index >= len(rank_runs[where])]
-            reason = f"rank merge: run {index + 1} is missing from {', '.join(absent)}; ranks must line up"
+            result = f"rank merge: run {index + 1} is missing from {', '.join(absent)}; ranks must line up"
         elif any(key in failed for key in group):
-            reason = "rank merge: " + "; ".join(failed[key] for key in group if key in failed)
+            result = "rank merge: " + "; ".join(failed[key] for key in group if key in failed)
         else:
-            modes = sorted({latest[key].tracking_mode or "machine" for key in group})
-            if modes not in (["machine"], ["process"]):
-                reason = f"rank merge: the ranks of run {index + 1} mix tracking modes ({', '.join(modes)})"
+            ranks = [member for key in group for member in latest[key]]
+            result = ranks_merge(ranks, source=SOURCE, external_id="ranks-" + digest(*sorted(group)), kind=kind)
         for key in group:
-            if key not in records:  # none of its rows was readable: they are rejected already
+            if key not in latest:  # none of its rows was readable: they are rejected already
                 continue
-            if reason:
-                rejected[key] = reason
+            if isinstance(result, str):
+                rejected[key] = result
             else:
-                records[key] = _merged(group, latest, kind=kind)
-
-
-def _merged(group: list[str], latest: dict[str, CodeCarbonRow], *, kind: str) -> RunRecord:
-    """One job record from its rank runs (see the module docstring for the rule)."""
-    ranks = [latest[key] for key in group]
-    first = ranks[0].fields
-    fields = dict(first)
-    flags = {"multi_rank_merged"} | {"tracker_run_id_missing" for rank in ranks if not rank.run_id}
-    if ranks[0].tracking_mode == "process":
-        for name in ("energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh"):
-            fields[name] = sum(rank.fields[name] for rank in ranks)
-        emissions = [rank.fields["tracker_emissions_kg_co2e"] for rank in ranks]
-        fields["tracker_emissions_kg_co2e"] = None if None in emissions else sum(emissions)
-        fields["gpu_count"] = sum(rank.fields["gpu_count"] for rank in ranks)
-        utilizations = [rank.fields["gpu_utilization_pct"] for rank in ranks]
-        known = [value for value in utilizations if value is not None]
-        fields["gpu_utilization_pct"] = sum(known) / len(known) if known else None
-    else:
-        largest = max(ranks, key=lambda rank: rank.fields["energy_kwh"]).fields
-        for name in (
-            "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh", "tracker_emissions_kg_co2e",
-            "gpu_count", "gpu_utilization_pct", "tracker_pue",
-        ):  # fmt: skip
-            fields[name] = largest[name]
-        flags.add("multi_rank_machine_mode")
-    fields["started_at"] = min(rank.fields["started_at"] for rank in ranks)
-    fields["ended_at"] = max(rank.fields["ended_at"] for rank in ranks)
-    fields["duration_s"] = max(rank.fields["duration_s"] for rank in ranks)
-    fields["cpu_count"] = max(rank.fields["cpu_count"] for rank in ranks)
-    external_id = "ranks-" + digest(*sorted(group))
-    return RunRecord(source=SOURCE, external_id=external_id, kind=kind, flags=tuple(sorted(flags)), **fields)
+                records[key] = result

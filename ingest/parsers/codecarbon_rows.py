@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from emissions.records import RunRecord
 from ingest.parsers.csv_rows import CellError
-from ingest.parsers.tracker_rows import count, country_iso3, digest, local_time, number, optional_number
+from ingest.parsers.tracker_rows import count, country_iso3, local_time, number, optional_number
 
 REQUIRED_COLUMNS = ["timestamp", "duration", "energy_consumed"]
 COMPONENTS = ("cpu_energy", "gpu_energy", "ram_energy")
@@ -31,14 +31,11 @@ class CodeCarbonRow:
     row_number: int
     where: str
     run_id: str
-    derived_id: str
     tracking_mode: str
     fields: dict = field(hash=False)
-
-    @property
-    def key(self) -> str:
-        """The run this row reports on: the tracker's run id, or an id derived from the row."""
-        return self.run_id or self.derived_id
+    # What identifies the machine and the job beside the run id: project, experiment, OS, CPU, RAM size.
+    host: tuple = ()
+    flags: tuple[str, ...] = ()
 
     def sort_key(self, order: int) -> tuple:
         """Latest cumulative row of a run last: by end time, then duration, then file order."""
@@ -55,9 +52,21 @@ def read_row(row: dict[str, str], *, row_number: int, zone: ZoneInfo, where: str
     """Check one row and build its fields; raises CellError naming the column at fault."""
     ended_at = local_time(row.get("timestamp", ""), "timestamp", zone)
     duration_s = number(row.get("duration"), "duration", positive=True)
-    components = {name: number(row.get(name), name, default=0.0) for name in COMPONENTS}
-    energy_kwh = number(row.get("energy_consumed"), "energy_consumed")
-    if all(name in row for name in COMPONENTS):
+    components = {name: number(row.get(name), name, default=0.0, minimum=None) for name in COMPONENTS}
+    energy_kwh = number(row.get("energy_consumed"), "energy_consumed", minimum=None)
+    flags = []
+    negative = [name for name, kwh in components.items() if kwh < 0]
+    if negative:
+        # CodeCarbon can write one negative component (mlco2/codecarbon#309, a counter wrap or a bad delta):
+        # that component is unknown, the others are still measurements. Keep them; the run's energy is
+        # their sum, and the flag says which component was dropped.
+        for name in negative:
+            components[name] = 0.0
+        energy_kwh = sum(components.values())
+        flags += ["negative_component_dropped", *(f"negative_{name}" for name in negative)]
+    elif energy_kwh < 0:
+        raise CellError("energy_consumed", f"{energy_kwh!r} is below 0")
+    elif all(name in row for name in COMPONENTS):
         parts = sum(components.values())
         if not math.isclose(parts, energy_kwh, rel_tol=1e-4, abs_tol=1e-12):
             raise CellError(
@@ -88,30 +97,40 @@ def read_row(row: dict[str, str], *, row_number: int, zone: ZoneInfo, where: str
         "gpu_count": gpu_count,
         "gpu_utilization_pct": gpu_utilization,
         "country_iso3": country_iso3(row.get("country_iso_code", "")),
+        "tracker_region": "" if (row.get("cloud_region") or "").strip() else (row.get("region") or "")[:100],
         "cloud_provider": row.get("cloud_provider", "").lower()[:20],
         "cloud_region": row.get("cloud_region", "")[:100],
         "tracker_emissions_kg_co2e": optional_number(row.get("emissions"), "emissions"),
         "tracker_name": TRACKER_NAME,
         "tracker_version": row.get("codecarbon_version", "")[:50],
     }
-    derived = "derived-" + digest(
-        row.get("project_name", ""), row.get("experiment_id", ""), row.get("timestamp", ""), row.get("duration", "")
+    host = tuple(
+        row.get(name, "").strip() for name in ("project_name", "experiment_id", "os", "cpu_model", "cpu_count")
     )
     return CodeCarbonRow(
         row_number=row_number,
         where=where,
         run_id=run_id_of(row),
-        derived_id=derived,
         tracking_mode=row.get("tracking_mode", "").lower(),
         fields=fields,
+        host=(*host, str(fields["cpu_count"]), _ram_gb(row.get("ram_total_size", ""))),
+        flags=tuple(flags),
     )
+
+
+def _ram_gb(text: str) -> str:
+    """RAM size to 0.1 GB: two ranks of one host may print it with different float noise."""
+    try:
+        return f"{float(text):.1f}"
+    except ValueError:
+        return text.strip()
 
 
 def record_of(
     row: CodeCarbonRow, *, source: str, external_id: str, kind: str, flags: tuple[str, ...] = ()
 ) -> RunRecord:
     """The RunRecord of one row; a row without a tracker run id is flagged ``tracker_run_id_missing``."""
-    all_flags = set(flags)
+    all_flags = {*flags, *row.flags}
     if not row.run_id:
         all_flags.add("tracker_run_id_missing")
     return RunRecord(source=source, external_id=external_id, kind=kind, flags=tuple(sorted(all_flags)), **row.fields)

@@ -2,8 +2,12 @@
 
 Either a mapping (hub docs "model-cards-co2": ``emissions`` in **grams** CO2e, ``source``,
 ``training_type``, ``geographical_location``, ``hardware_used``) or a bare number of grams (older AutoTrain
-cards). One run per card: external_id is the model id (``model_name``, else ``model-index[0].name``, else
-the card's first ``# `` heading); a later card with the same id replaces the run.
+cards). One run per card: external_id is the model id — the ``model_id`` option (the repository id,
+``owner/name``), else ``model_name``, else ``model-index[0].name``, else the card's first ``# `` heading unless
+it is a template's title (AutoTrain writes "# Model Trained Using AutoTrain" on every card: such a card needs
+the option). A later card with the same id replaces the run when it describes the same model; a card of
+another model (different hardware, location, source or training type) under the same id is refused with
+the option to set (ingest/loaders.py).
 
 A card reports emissions, never energy. Choice: the run is stored with ``energy_kwh = 0`` and the card's
 figure as ``tracker_emissions_kg_co2e`` (grams / 1000), flagged ``emissions_only_no_energy`` so it is
@@ -31,6 +35,10 @@ from ingest.parsers.tracker_rows import cell_issue, country_iso3, decode, number
 from ingest.records import ParsedRow, ParseError, RowIssue
 
 SOURCE = "hf_model_card"
+# Titles that card templates write for every model (AutoTrain, the hub's default template): never an id.
+GENERIC_HEADINGS = {
+    "model trained using autotrain", "model card for model id", "model card", "model description", "readme",
+}  # fmt: skip
 _HARDWARE = re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+?)\s*$", re.IGNORECASE)
 _FINE_TUNING = {"fine-tuning", "finetuning", "fine_tuning", "fine tuning"}
 
@@ -51,7 +59,8 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     if not isinstance(meta, dict) or meta.get("co2_eq_emissions") is None:
         raise ParseError("the front matter has no co2_eq_emissions entry")
     row_number = next((i + 1 for i, line in enumerate(lines[:end]) if line.startswith("co2_eq_emissions")), 1)
-    model_id = _model_id(meta, lines[end + 1 :])
+    stated_id = str((options or {}).get("model_id") or "").strip()
+    model_id = stated_id or _model_id(meta, lines[end + 1 :])
     co2 = meta["co2_eq_emissions"]
     details = co2 if isinstance(co2, dict) else {}
     column = "co2_eq_emissions.emissions" if isinstance(co2, dict) else "co2_eq_emissions"
@@ -85,18 +94,28 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
             tracker_emissions_kg_co2e=grams / 1000.0,
             tracker_name=str(details.get("source") or "")[:50],
             tags=tuple((name, value[:200]) for name, value in tags if value),
-            flags=("emissions_only_no_energy", "time_unknown"),
+            flags=("emissions_only_no_energy", "time_unknown", *(("model_id_stated",) if stated_id else ())),
         ),
     )
 
 
 def _model_id(meta: dict, body: list[str]) -> str:
-    """The model id the card describes; a card without one cannot be keyed."""
+    """The model id the card describes; a card without one, or with only a template's title, cannot be keyed."""
     index = meta.get("model-index")
     candidates = [meta.get("model_name"), index[0].get("name") if isinstance(index, list) and index and
                   isinstance(index[0], dict) else None]  # fmt: skip
-    candidates += [line[2:] for line in body if line.startswith("# ")][:1]
     for candidate in candidates:
         if candidate and str(candidate).strip():
             return str(candidate).strip()
-    raise ParseError("the card names no model: add model_name to the front matter or a '# <model id>' heading")
+    heading = next((line[2:].strip() for line in body if line.startswith("# ")), "")
+    if heading.casefold() in GENERIC_HEADINGS:
+        raise ParseError(
+            f"the card's heading {heading!r} is a template's title shared by many models, not a model id: "
+            "give the Hugging Face repository id with the model_id option (--model-id owner/name)"
+        )
+    if heading:
+        return heading
+    raise ParseError(
+        "the card names no model: give the repository id with the model_id option (--model-id owner/name), "
+        "or add model_name to the front matter"
+    )

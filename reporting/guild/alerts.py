@@ -130,11 +130,19 @@ def _deliver(alert: BudgetAlert, status: BudgetStatus) -> None:
         logger.warning("budget alert %s delivered with errors: %s", alert.pk, alert.delivery_error)
 
 
-def budget_alerts_check(*, organization: Organization, today: date) -> list[BudgetAlert]:
-    """Send the 80 % / 100 % alerts newly reached by the organization's started budgets; return them."""
+def budget_alerts_check(*, organization: Organization, today: date, since: date | None = None) -> list[BudgetAlert]:
+    """Send the 80 % / 100 % alerts newly reached by the organization's started budgets; return them.
+
+    Budgets that ended more than ``LATE_DATA_DAYS`` ago are left alone, unless new figures for their
+    period just arrived (``since``: the first day the refresh touched): late data that pushes a closed
+    quarter over its budget is worth an alert too. Each threshold is still sent once.
+    """
+    oldest_end = today - timedelta(days=LATE_DATA_DAYS)
+    if since is not None:
+        oldest_end = min(oldest_end, since)
     budgets = (
         CarbonBudget.objects.for_org(organization)
-        .filter(period_start__lte=today, period_end__gte=today - timedelta(days=LATE_DATA_DAYS))
+        .filter(period_start__lte=today, period_end__gte=oldest_end)
         .exclude(alerts__threshold_pct=max(ALERT_THRESHOLDS_PCT))
         .select_related("organization", "team", "project")
     )

@@ -49,7 +49,7 @@ def project_runs(organization: Organization, project: Project, period: Period) -
     return list(
         Run.objects.for_org(organization)
         .filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
-        .select_related("site__zone", "cloud_region__zone")
+        .select_related("site__zone", "cloud_region__zone", "grid_zone")
         .order_by("started_at", "pk")
     )
 
@@ -59,4 +59,6 @@ def run_zone_code(run: Run) -> str | None:
         return run.site.zone.code
     if run.cloud_region_id and run.cloud_region.zone_id:
         return run.cloud_region.zone.code
+    if run.grid_zone_id:  # an off-site run, placed by its tracker's report or the organization's default
+        return run.grid_zone.code
     return None

@@ -75,6 +75,7 @@ def test_upload_a_tracker_csv_and_watch_its_batch_finish(logged_in):
 def test_drop_a_file_on_the_upload_form_and_import_it(logged_in):
     page = logged_in
     page.click("nav >> text=Imports")
+    page.wait_for_load_state("load")  # site.js binds the drop zone on load: a drop before that is lost
     page.select_option("select[name=source]", "codecarbon_csv")
     content = TRACKER_CSV.read_text()
     # A real drop event carrying the file, as the browser sends when a file is dragged from the desktop.
@@ -88,7 +89,7 @@ def test_drop_a_file_on_the_upload_form_and_import_it(logged_in):
         }""",
         content,
     )
-    assert page.locator("[data-dropped]").inner_text() == "Selected: dropped-emissions.csv"
+    page.locator("[data-dropped]", has_text="Selected: dropped-emissions.csv").wait_for(timeout=5000)
     page.fill("input[name=project]", "dropped-project")
     page.click("button:has-text('Import')")
     row = page.locator("tr[data-batch]", has_text="dropped-emissions.csv")

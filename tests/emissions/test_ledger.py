@@ -251,3 +251,17 @@ def test_inventory_api_is_scoped(client, org_a, org_b, alice, charlie, site):
     body = client.get("/api/v1/inventory/?period=2025").json()
     assert body["organization"] == "org-b" and body["scope_2_location_kg"] == 0
     assert client.get("/api/v1/inventory/?period=last-year").status_code == 400
+
+
+@pytest.mark.django_db
+def test_trackers_that_add_up_to_more_than_the_meter_are_scaled_to_it_and_flagged(org_a, grid):
+    """Energy conservation: 4 runs of 10 kWh IT × PUE 1.25 = 50 kWh against a 40 kWh meter reading."""
+    site = SiteFactory(organization=org_a, zone=grid, pue=1.25, slug="small")
+    MeterReading.objects.create(site=site, period_start=date(2025, 2, 1), period_end=date(2025, 2, 28), energy_kwh=40)
+    for _ in range(4):
+        RunFactory(organization=org_a, site=site)
+    calculation = inventory_calculate(organization=org_a, period=period_parse("2025-02"))
+    runs = EmissionRecord.objects.filter(calculation=calculation, scope=2, run__isnull=False)
+    assert sum(r.energy_kwh for r in runs) == pytest.approx(40.0)  # never more than the meter
+    assert all("trackers_exceed_meter" in r.flags for r in runs)
+    assert any("exceeds its meter" in gap and "scaled by 0.800" in gap for gap in calculation.data_gaps)

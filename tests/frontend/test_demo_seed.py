@@ -87,7 +87,9 @@ def test_it_spreads_runs_over_time_places_and_kinds(acme):
     assert runs.filter(started_at__date__lt=date(2025, 4, 1)).count() > 100
     assert runs.filter(started_at__year=2026).count() / 9 > runs.filter(started_at__year=2025).count() / 12
     assert runs.filter(site__isnull=False, cloud_region__isnull=False).count() == 0
-    assert runs.filter(site__isnull=True, cloud_region__isnull=True).count() == 0
+    offsite = runs.filter(site__isnull=True, cloud_region__isnull=True)
+    assert offsite.filter(grid_zone__isnull=True).count() == 0  # every run has a location
+    assert {run.location_source for run in offsite} == {"tracker_country", "tracker_region", "organization_default"}
     assert runs.exclude(site=None).values("site").distinct().count() == 2
     regions = runs.exclude(cloud_region=None).values_list("cloud_region__provider", "cloud_region__region").distinct()
     assert len(regions) >= 3 and {provider for provider, _ in regions} == {"aws", "gcp", "azure"}
@@ -205,3 +207,26 @@ def test_demo_inventory_quarters_sum_to_the_year(acme):
     expected = roll["opening_kg"] + roll["additions_kg"] - roll["amortized_kg"] - roll["written_off_kg"]
     assert roll["closing_kg"] == pytest.approx(expected)
     assert roll["additions_kg"] == pytest.approx(year["scope_3_kg_by_category"]["2"])
+
+
+@pytest.mark.django_db
+def test_the_readme_states_the_demos_2025_inventory(acme):
+    import re
+    from pathlib import Path
+
+    from emissions.periods import period_parse
+    from emissions.selectors import inventory_summary
+    from emissions.services.ledger import inventory_calculate
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    table = readme[readme.index("| kgCO2e | 2025 |") :].split("\n\n")[0]
+    stated = [float(n.replace(",", "")) for n in re.findall(r"\d[\d,]*\.\d", table.split("|---|---:|")[1])]
+    summary = inventory_summary(calculation=inventory_calculate(organization=acme, period=period_parse("2025")))
+    by_category = summary["scope_3_kg_by_category"]
+    computed = [
+        summary["scope_1_kg"], summary["scope_2_location_kg"], summary["scope_2_market_kg"],
+        by_category["1"], by_category["2"], by_category["3"],
+        summary["total_location_kg"], summary["total_market_kg"],
+        summary["management"]["embodied_amortized_kg"], summary["management"]["embodied_written_off_kg"],
+    ]  # fmt: skip
+    assert stated == [round(value, 1) for value in computed]

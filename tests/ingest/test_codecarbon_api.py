@@ -200,7 +200,7 @@ def test_revocation_takes_effect_once_the_token_cache_expires(client, ingest_tok
 
 
 @pytest.mark.django_db
-def test_http_output_of_a_run_already_imported_from_its_csv_is_refused(client, org_a, ingest_token, media_root):
+def test_http_output_of_a_run_already_imported_from_its_csv_is_merged_into_it(client, org_a, ingest_token, media_root):
     from ingest.services import import_batch_create, import_batch_process
 
     body = json.loads((SAMPLES / "http_output.json").read_text())
@@ -210,8 +210,13 @@ def test_http_output_of_a_run_already_imported_from_its_csv_is_refused(client, o
     batch = import_batch_create(organization=org_a, source="codecarbon_csv", filename="emissions.csv", content=content)
     assert import_batch_process(batch=batch).rows_loaded == 1
     response = _post(client, f"/api/codecarbon/http-output/{ingest_token}", body, None)
-    assert response.status_code == 409 and "twice" in response.json()["detail"]
-    assert Run.objects.filter(external_id=body["run_id"]).count() == 1
+    assert response.status_code == 201
+    run = Run.objects.get()  # one run, whatever the number of copies
+    assert run.source == "codecarbon_csv" and run.energy_kwh == body["energy_consumed"]
+    assert run.user_name == body["user"] and "merged_sources" in run.flags  # what the copy added
+    assert [(a.source, a.external_id) for a in run.aliases.all()] == [("codecarbon_http", body["run_id"])]
+    # The copy again: nothing changes.
+    assert _post(client, f"/api/codecarbon/http-output/{ingest_token}", body, None).json()["stored"] is False
 
 
 @pytest.mark.django_db
@@ -231,3 +236,23 @@ def test_invalid_tokens_are_rate_limited_per_address_and_a_valid_token_still_pas
     sample = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": valid_run}, ingest_token)
     assert sample.status_code == 201  # the tracker whose token is valid keeps posting
     assert client.get("/api/v1/runs", HTTP_AUTHORIZATION="Bearer gg_wrong").status_code == 429  # the REST API too
+
+
+@pytest.mark.django_db
+def test_a_second_rank_on_the_same_host_adds_only_its_own_gpu(client, ingest_token):
+    """Two ranks of one job, one GPU each, machine mode: the second adds its GPU energy, not the machine."""
+    rank = {**RUN_BODY, "gpu_count": 1, "gpu_model": "1 x NVIDIA A100", "tracking_mode": "machine"}
+    first = _post(client, "/api/codecarbon/runs", rank, ingest_token).json()["id"]
+    second = _post(client, "/api/codecarbon/runs", rank, ingest_token).json()["id"]
+    delta = {**EMISSION_BODY, "cpu_energy": 0.2, "gpu_energy": 0.5, "ram_energy": 0.1, "energy_consumed": 0.8}
+    for run_id in (first, second):
+        assert _post(client, "/api/codecarbon/emissions", {**delta, "run_id": run_id}, ingest_token).status_code == 201
+    leader, member = Run.objects.get(external_id=first), Run.objects.get(external_id=second)
+    assert member.rank_of == leader and "rank_member_gpu_only" in member.flags
+    assert (leader.energy_kwh, member.energy_kwh, member.cpu_energy_kwh, member.gpu_energy_kwh) == (0.8, 0.5, 0, 0.5)
+    assert member.samples.get().cpu_energy_kwh == 0.2  # the sample itself is kept whole
+    # Every rank seeing both GPUs of the node: the second adds nothing.
+    shared = {**rank, "gpu_count": 2, "gpu_model": "2 x NVIDIA A100", "experiment_id": "another-job"}
+    _post(client, "/api/codecarbon/runs", shared, ingest_token)
+    third = _post(client, "/api/codecarbon/runs", shared, ingest_token).json()["id"]
+    assert "rank_member_not_counted" in Run.objects.get(external_id=third).flags

@@ -107,8 +107,8 @@ def test_timezone_option_is_applied_at_import(org_a, media_root):
 
 def test_bad_rows_are_rejected_and_good_rows_load(org_a, media_root):
     batch = _import(org_a, "codecarbon_csv", _read("edge/codecarbon_bad_rows.csv"))
-    assert _counts(batch) == ("partial", 11, 2, 0, 9)
-    assert set(_errors(batch)) == {3, 4, 5, 6, 7, 8, 10, 11, 12}
+    assert _counts(batch) == ("partial", 11, 3, 0, 8)
+    assert set(_errors(batch)) == {4, 5, 6, 7, 8, 10, 11, 12}
     derived = Run.objects.for_org(org_a).get(external_id__startswith="derived-")
     assert derived.flags == ["tracker_run_id_missing"]
     truncated = _import(org_a, "codecarbon_csv", _read("edge/codecarbon_truncated.csv"))
@@ -122,16 +122,16 @@ def test_rank_zip_in_process_mode_sums_each_job(org_a, media_root):
     assert first.external_id.startswith("ranks-")
     assert (first.energy_kwh, first.gpu_energy_kwh, first.gpu_count) == (pytest.approx(1.4), pytest.approx(1.1), 2)
     assert first.tracker_emissions_kg_co2e == pytest.approx(0.07)
-    assert (first.gpu_utilization_pct, first.flags) == (80.0, ["multi_rank_merged"])
+    assert (first.gpu_utilization_pct, first.flags) == (80.0, ["multi_rank_gpus_summed", "multi_rank_merged"])
     assert (second.energy_kwh, second.duration_s) == (pytest.approx(2.7), 7201.0)
     again = _import(org_a, "codecarbon_csv", _ranks("ranks_process"), merge_ranks=True)
     assert _counts(again) == ("done", 4, 0, 4, 0)
     assert _energy(org_a, "codecarbon_csv") == pytest.approx(4.1)
 
 
-def test_rank_zip_without_merge_keeps_one_run_per_rank(org_a, media_root):
+def test_rank_zip_without_the_option_is_merged_by_host_and_time(org_a, media_root):
     batch = _import(org_a, "codecarbon_csv", _ranks("ranks_process"))
-    assert _counts(batch) == ("done", 4, 4, 0, 0)
+    assert _counts(batch) == ("done", 4, 2, 2, 0)  # the ranks start and stop together on one host
     assert _energy(org_a, "codecarbon_csv") == pytest.approx(4.1)  # process mode: the rank runs add up too
 
 
@@ -140,7 +140,8 @@ def test_rank_zip_in_machine_mode_is_not_double_counted(org_a, media_root):
     assert _counts(batch) == ("done", 2, 1, 1, 0)
     [run] = Run.objects.for_org(org_a)
     assert (run.energy_kwh, run.gpu_count, run.tracker_emissions_kg_co2e) == (1.55, 2, 0.0775)
-    assert (run.tracker_pue, run.flags) == (1.2, ["multi_rank_machine_mode", "multi_rank_merged"])
+    flags = ["multi_rank_gpus_shared", "multi_rank_machine_mode", "multi_rank_merged"]
+    assert (run.tracker_pue, run.flags) == (1.2, flags)  # 2 ranks each saw both GPUs: counted once
 
 
 def test_rank_merge_refuses_mixed_modes_and_misaligned_files(org_a, media_root):
@@ -158,18 +159,20 @@ def test_task_csv_import_and_the_cumulative_row_is_refused_afterwards(org_a, med
     assert _counts(_import(org_a, "codecarbon_task_csv", task)) == ("done", 2, 0, 2, 0)
     cumulative = _import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/task_tracking/emissions.csv"))
     assert _counts(cumulative) == ("partial", 1, 0, 0, 1)
-    assert "already stored from codecarbon_task_csv" in _errors(cumulative)[2]
+    assert "already stored split into tasks from codecarbon_task_csv" in _errors(cumulative)[2]
 
 
-def test_boamps_import_and_its_csv_row_is_refused_afterwards(org_a, media_root):
+def test_boamps_import_and_its_csv_row_are_one_run(org_a, media_root):
     report = _read("codecarbon-3.3.2/boamps/boamps_report_baf27cdb-0a36-4bf2-85d9-98bb6b0e3b3c.json")
     assert _counts(_import(org_a, "boamps_json", report)) == ("done", 1, 1, 0, 0)
     run = Run.objects.for_org(org_a).get()
     assert (run.energy_kwh, run.project.slug, run.tracker_name) == (6.009593177639112e-05, "llm-finetune", "codecarbon")
     assert _counts(_import(org_a, "boamps_json", report)) == ("done", 1, 0, 1, 0)
     csv_batch = _import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/boamps/emissions.csv"))
-    assert "already stored from boamps_json" in _errors(csv_batch)[2]
-    assert Run.objects.for_org(org_a).count() == 1
+    assert csv_batch.rows_rejected == 0
+    run = Run.objects.for_org(org_a).get()  # the CSV row is the same run: merged, not counted again
+    assert run.energy_kwh == 6.009593177639112e-05 and run.aliases.get().source == "codecarbon_csv"
+    assert _counts(_import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/boamps/emissions.csv")))[3] == 1
 
 
 def test_carbontracker_log_dir_zip(org_a, media_root):
@@ -189,6 +192,18 @@ def test_carbontracker_log_dir_zip(org_a, media_root):
                                                    **{p.name: p.read_bytes() for p in CT.iterdir()}}),
                     project="a-project")  # fmt: skip
     assert _counts(mixed) == ("partial", 3, 0, 2, 1)
+
+
+def test_an_output_log_after_its_log_directory_never_replaces_the_richer_run(org_a, media_root):
+    content = _zip({path.name: path.read_bytes() for path in sorted(CT.iterdir())})
+    _import(org_a, "carbontracker", content, project="a-project")
+    rich = Run.objects.for_org(org_a).get(external_id="27991.807784")
+    name = "27991.807784_2026-11-23T135126Z_carbontracker_output.log"
+    alone = _import(org_a, "carbontracker", (CT / name).read_bytes(), filename=name, project="a-project")
+    assert _counts(alone) == ("done", 1, 0, 1, 0)  # nothing it has is new
+    run = Run.objects.for_org(org_a).get(external_id="27991.807784")
+    assert (run.cpu_energy_kwh, run.gpu_energy_kwh, run.flags) == (rich.cpu_energy_kwh, rich.gpu_energy_kwh, [])
+    assert run.tracker_version == rich.tracker_version != ""
 
 
 def test_eco2ai_epochs_load_once_and_reimport_is_duplicate(org_a, media_root):
@@ -248,3 +263,39 @@ def test_team_and_site_options(org_a, org_b, media_root):
     assert project.team.slug == "a-team"
     assert set(Run.objects.for_org(org_a).values_list("site", "project")) == {(site.pk, project.pk)}
     assert not Run.objects.for_org(org_b).exists()
+
+
+AUTOTRAIN_CARD = """---
+tags:
+- autotrain
+co2_eq_emissions:
+  emissions: {grams}
+---
+
+# Model Trained Using AutoTrain
+
+- Problem type: Binary Classification
+"""
+
+
+def test_autotrain_cards_need_their_repository_id_and_never_overwrite_each_other(org_a, media_root):
+    first = AUTOTRAIN_CARD.format(grams=12.5).encode()
+    refused = _import(org_a, "hf_model_card", first, project="a-project")
+    assert refused.status == "failed" and "model_id option" in refused.error and "AutoTrain" in refused.error
+    for model_id, grams in (("someone/sentiment-a", 12.5), ("someone/sentiment-b", 40.0)):
+        card = AUTOTRAIN_CARD.format(grams=grams).encode()
+        assert _import(org_a, "hf_model_card", card, project="a-project", model_id=model_id).rows_loaded == 1
+    runs = dict(Run.objects.for_org(org_a).values_list("external_id", "tracker_emissions_kg_co2e"))
+    assert runs == {"someone/sentiment-a": 0.0125, "someone/sentiment-b": 0.04}
+
+
+def test_a_card_of_another_model_under_the_same_name_is_refused_an_update_replaces(org_a, media_root):
+    card = _read("hf_model_cards/full_mapping_README.md").decode()
+    _import(org_a, "hf_model_card", card.encode(), project="a-project")
+    updated = card.replace("emissions: 6310.4", "emissions: 6400.0")  # the same model, a corrected figure
+    assert _counts(_import(org_a, "hf_model_card", updated.encode(), project="a-project"))[2] == 1
+    other = updated.replace("8 x NVIDIA H100 80GB", "1 x NVIDIA T4")  # another model's card, same heading
+    batch = _import(org_a, "hf_model_card", other.encode(), project="a-project")
+    [reason] = _errors(batch).values()
+    assert batch.rows_rejected == 1 and "hardware_used differ" in reason and "--model-id" in reason
+    assert Run.objects.for_org(org_a).get().tracker_emissions_kg_co2e == 6.4

@@ -94,10 +94,17 @@ def test_codecarbon_missing_run_id_gets_a_stable_derived_id_and_flag():
     assert again.external_id == derived.external_id
 
 
+def test_a_negative_component_is_dropped_and_the_others_kept():
+    rows = {item.row_number: item for item in codecarbon_csv.parse(_read("edge/codecarbon_bad_rows.csv"))}
+    record = rows[3].record  # cpu 0.01, gpu -0.02, ram 0.005, energy_consumed 0.035 (mlco2/codecarbon#309)
+    assert (record.cpu_energy_kwh, record.gpu_energy_kwh, record.ram_energy_kwh) == (0.01, 0.0, 0.005)
+    assert record.energy_kwh == pytest.approx(0.015)
+    assert {"negative_component_dropped", "negative_gpu_energy"} <= set(record.flags)
+
+
 def test_codecarbon_bad_rows_name_row_column_and_value():
     issues = _issues(codecarbon_csv.parse(_read("edge/codecarbon_bad_rows.csv")))
     expected = {
-        3: ("gpu_energy", "below the minimum 0", "-0.02"),
         4: ("energy_consumed", "'abc' is not a number", "abc"),
         5: ("duration", "0 is not above 0", "0"),
         6: ("timestamp", "more than a day in the future", "2026-12-01T00:00:00"),
@@ -107,7 +114,7 @@ def test_codecarbon_bad_rows_name_row_column_and_value():
         11: ("emissions", "not a finite number", "inf"),
         12: ("timestamp", "is not a timestamp", "23/11/2026 10:00"),
     }
-    assert set(issues) == set(expected)
+    assert set(issues) == set(expected)  # row 3's negative gpu_energy is dropped, its run kept (below)
     for row_number, (column, reason, value) in expected.items():
         assert (issues[row_number].column, issues[row_number].value) == (column, value)
         assert reason in issues[row_number].reason
@@ -177,7 +184,11 @@ def test_carbontracker_log_dir_zip_reads_actual_figures():
 def test_carbontracker_single_output_log_uses_the_filename_option_for_its_id():
     name = "28008.916347_2026-11-23T135138Z_carbontracker_output.log"
     [named] = _records(carbontracker.parse(_read(CT + name), options={"filename": name}))
-    assert (named.external_id, named.tracker_pue, named.flags) == ("28008.916347", 1.58, ("tracker_pue_assumed",))
+    assert (named.external_id, named.tracker_pue, named.flags) == (
+        "28008.916347",
+        1.58,
+        ("output_log_only", "tracker_pue_assumed"),
+    )
     [anonymous] = _records(carbontracker.parse(_read(CT + name)))
     assert anonymous.external_id.startswith("derived-") and "tracker_run_id_missing" in anonymous.flags
     with pytest.raises(ParseError, match="standard log"):

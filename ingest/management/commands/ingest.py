@@ -14,7 +14,7 @@ from ingest.parsers import PARSERS
 from ingest.services import import_batch_create, import_batch_progress
 
 # Command-line options handed to tracker parsers and loaders as the batch's options.
-_OPTION_KEYS = ("project", "team", "site", "timezone", "kind", "merge_ranks")
+_OPTION_KEYS = ("project", "team", "site", "timezone", "kind", "merge_ranks", "cpu_measured", "model_id")
 
 
 def _single_or_zip(contents: dict[str, bytes]) -> tuple[str, bytes]:
@@ -44,6 +44,10 @@ class Command(BaseCommand):
         parser.add_argument("--kind", help="tracker files: run kind (training, inference, ...)")
         parser.add_argument(
             "--merge-ranks", action="store_true", help="codecarbon_csv: per-rank files of one multi-GPU job"
+        )
+        parser.add_argument("--model-id", help="hf_model_card: the model's Hugging Face repository id (owner/name)")
+        parser.add_argument(
+            "--cpu-measured", action="store_true", help="CodeCarbon read the CPU through RAPL (its log says so)"
         )
 
     def handle(self, *args, files: list[Path], source: str, org: str, no_wait: bool, timeout: float, **options):

@@ -1,0 +1,76 @@
+"""The ledger's off-site runs: tracker runs with no site and no cloud region, placed on a grid zone.
+
+A workstation, a university cluster or a rented GPU box: the run's location comes from the tracker's
+country and region or the organization's default (emissions/services/run_location.py). Where the run
+belongs is the project's ``offsite_runs_scope``, else the organization's (docs/methodology.md,
+"Off-site runs"):
+
+* ``third_party`` (default) — compute bought from someone else whose electricity the organization does not
+  buy: Scope 3 Cat 1 (purchased services), location-based factor, market-based equal to it;
+* ``own_equipment`` — the organization's own machine on a grid no meter of ours covers: Scope 2,
+  location-based at the zone's grid factor, market-based at the zone's residual mix, else the grid average
+  (flagged ``market_grid_average_fallback``: no instrument can be claimed for unmetered electricity),
+  with Scope 3 Cat 3 (b) upstream and (c) T&D losses like any purchased electricity.
+
+Energy is the tracker's as reported (with the PUE it applied, if any): no facility overhead is known.
+Quality is ``estimated_location``: the energy may be measured, the grid it ran on is a report.
+"""
+
+from __future__ import annotations
+
+from emissions import calculations as calc
+from emissions.choices import ActivityKind, FactorKind, OffsiteRunsScope, QualityTier, Scope
+from emissions.models import Run
+from emissions.periods import month_end
+
+# Run flags worth carrying onto the record: how the run was located and merged.
+_CARRIED_FLAGS = {
+    "location_from_tracker", "location_organization_default", "merged_sources", "multi_rank_merged",
+    "negative_component_dropped",
+}  # fmt: skip
+
+
+class OffsiteLines:
+    """Mixin of the ledger builder: records for runs located on a grid zone only."""
+
+    def offsite_runs(self) -> None:
+        """One record per off-site run (plus Cat 3 (b)(c) for own equipment), in the run's month."""
+        runs = (
+            Run.objects.for_org(self.organization)
+            .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
+            .filter(site__isnull=True, cloud_region__isnull=True, grid_zone__isnull=False)
+            .select_related("project", "grid_zone")
+        )
+        for run in runs:
+            if "emissions_only_no_energy" in run.flags:
+                continue  # disclosed by cloud_runs(): no energy to recompute
+            day = run.started_at.date()
+            zone = run.grid_zone.code
+            factor = self._location_factor(zone, day.replace(day=1), month_end(day))
+            if factor is None:
+                continue  # the gap is recorded by _location_factor
+            location_kg = calc.emissions_kg(energy_kwh=run.energy_kwh, intensity_g_per_kwh=factor.value)
+            flags = [*(f for f in run.flags if f in _CARRIED_FLAGS), *factor.flags, "offsite_run"]
+            common = {
+                "activity_kind": ActivityKind.RUN, "activity_id": run.pk, "run": run, "start": day, "end": day,
+            }  # fmt: skip
+            quality = QualityTier.ESTIMATED_LOCATION
+            scope = run.project.offsite_runs_scope or self.organization.offsite_runs_scope
+            if scope != OffsiteRunsScope.OWN_EQUIPMENT:
+                self._add(
+                    scope=Scope.SCOPE_3, category=1, subcategory="offsite_compute", energy_kwh=run.energy_kwh,
+                    location_kg=location_kg, quality=quality, factors={"location": factor.as_provenance()},
+                    flags=flags, **common,
+                )  # fmt: skip
+                continue
+            residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=day.year, month=day.month)
+            market = residual or factor
+            if residual is None:
+                flags.append("market_grid_average_fallback")
+            self._add(
+                scope=Scope.SCOPE_2, energy_kwh=run.energy_kwh, location_kg=location_kg,
+                market_kg=calc.emissions_kg(energy_kwh=run.energy_kwh, intensity_g_per_kwh=market.value),
+                quality=quality, factors={"location": factor.as_provenance(), "market": market.as_provenance()},
+                flags=flags, **common,
+            )  # fmt: skip
+            self._category_3_records(zone, day, run.energy_kwh, factor, quality, common)

@@ -1,0 +1,79 @@
+"""Live runs of one multi-rank job on one host: the node counted once, whatever the number of trackers.
+
+Under torchrun or SLURM every rank may start its own CodeCarbon tracker, and each opens a live run. In
+CodeCarbon's default ``machine`` mode each of them measures the whole machine's CPU and RAM, so their sum
+counts the node once per rank (mlco2/codecarbon#544). A live run whose ``POST /runs`` names the same project,
+experiment and host (OS, CPU model and count, RAM size, tracking mode) as a live run stored before it and
+started within ``RANK_START_S`` of it joins that run's job as a *rank member* (``rank_of``). What a member's samples add
+to its totals (``counted``):
+
+* ``process`` mode: everything (each rank measured its own process);
+* ``machine`` mode: no CPU and no RAM (the first rank counts the machine); its GPU energy only when its GPUs
+  are its own: when the member and the first rank both report the same number of GPUs, two or more, each
+  saw every GPU of the node and the member adds none.
+
+Samples are kept whole for the timeline; flags ``multi_rank_member`` and ``rank_member_gpu_only`` /
+``rank_member_not_counted`` say what happened. When the job's merged CSV row arrives later it merges into
+the first rank, and the members' totals are cleared (``counted_in_rank_job``): the job's figures already
+hold them.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+
+from emissions.models import Experiment, Run
+
+RANK_START_S = 60.0
+HOST_TAGS = ("os", "tracking_mode", "ram_total_gb")
+ENERGY_FIELDS = ("energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh")
+
+
+def counted_components(run: Run) -> str:
+    """What a live run's samples add to its totals: ``all``, ``gpu`` or ``none`` (see the module docstring)."""
+    if "rank_member_not_counted" in run.flags or "counted_in_rank_job" in run.flags:
+        return "none"
+    return "gpu" if "rank_member_gpu_only" in run.flags else "all"
+
+
+@transaction.atomic
+def live_run_rank_assign(*, run: Run) -> Run | None:
+    """Make ``run`` a rank member of an earlier live run of the same job and host; return that run or None."""
+    if run.experiment_id is None:
+        return None
+    # Serializes the POST /runs of one experiment: two ranks arriving together cannot both become first.
+    Experiment.objects.select_for_update().filter(pk=run.experiment_id).first()
+    host = {key: (run.tags or {}).get(key, "") for key in HOST_TAGS}
+    candidates = (
+        Run.objects.filter(
+            organization_id=run.organization_id, project_id=run.project_id, experiment_id=run.experiment_id,
+            source=run.source, rank_of__isnull=True, cpu_model=run.cpu_model, cpu_count=run.cpu_count,
+            started_at__gte=run.started_at - timedelta(seconds=RANK_START_S),
+            started_at__lte=run.started_at + timedelta(seconds=RANK_START_S),
+            pk__lt=run.pk,  # the first rank is the first one stored: ranks' clocks and requests may cross
+        )
+        .order_by("pk")
+    )  # fmt: skip
+    first = next((c for c in candidates if {k: (c.tags or {}).get(k, "") for k in HOST_TAGS} == host), None)
+    if first is None:
+        return None
+    flags = {*run.flags, "multi_rank_member"}
+    if host["tracking_mode"] != "process":
+        shared_gpus = run.gpu_count >= 2 and run.gpu_count == first.gpu_count
+        flags.add("rank_member_not_counted" if shared_gpus or not run.gpu_count else "rank_member_gpu_only")
+    run.rank_of, run.flags = first, sorted(flags)
+    run.save(update_fields=["rank_of", "flags", "updated_at"])
+    return first
+
+
+def rank_members_clear(*, run: Run) -> int:
+    """The job's merged record now holds the members' energy: clear their totals (samples stay)."""
+    members = list(Run.objects.filter(rank_of=run))
+    for member in members:
+        for name in ENERGY_FIELDS:
+            setattr(member, name, 0.0)
+        member.flags = sorted({*member.flags, "counted_in_rank_job"})
+        member.save(update_fields=[*ENERGY_FIELDS, "flags", "updated_at"])
+    return len(members)
