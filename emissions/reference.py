@@ -300,6 +300,22 @@ def _eea_rows_load(*, file: str, dataset: FactorDataset, zones: dict[str, GridZo
         _grid_factor_upsert(row=row, dataset=dataset, zone=zone, kind=FactorKind.LOCATION, tally=tally)
 
 
+# Kinds a sub-national row may carry, and the basis each must state (direct for Scope 2 location-based).
+_SUBNATIONAL_KINDS = {"location": "direct", "upstream": "scope 3", "lifecycle": "lifecycle"}
+
+
+def _subnational_rows_load(*, file: str, dataset: FactorDataset, zones: dict[str, GridZone], tally: _Tally) -> None:
+    """Official provincial, state, regional-grid and national factors: one GridFactor of the row's kind."""
+    columns = ("zone_code", "year", "kind", "intensity_g_per_kwh", "basis", "source", "licence")
+    for row in _rows(file, columns=columns):
+        kind = row.text("kind")
+        if kind not in _SUBNATIONAL_KINDS:
+            raise row.fail(f"kind {kind!r} is not one of {', '.join(_SUBNATIONAL_KINDS)}")
+        _check_basis(row, expected=_SUBNATIONAL_KINDS[kind])
+        zone = _zone(row, zones, row.text("zone_code"))
+        _grid_factor_upsert(row=row, dataset=dataset, zone=zone, kind=kind, tally=tally)
+
+
 def _cloud_regions_load(*, file: str, dataset: FactorDataset, zones: dict[str, GridZone], tally: _Tally) -> None:
     """CCF cloud regions; an empty grid_zone (multi-country, fallback) gives no zone."""
     columns = (
@@ -421,6 +437,7 @@ _LOADERS = (
     ("grid_intensity_country.csv", _country_rows_load),
     ("grid_intensity_us_state.csv", _us_state_rows_load),
     ("grid_intensity_eea.csv", _eea_rows_load),
+    ("grid_intensity_subnational.csv", _subnational_rows_load),
     ("cloud_regions.csv", _cloud_regions_load),
     ("hardware_embodied.csv", _hardware_models_load),
     ("gwp_ar6.csv", _gwps_load),

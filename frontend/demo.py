@@ -572,7 +572,7 @@ def _offsite_runs_create(org: Organization, teams: dict[str, Team]) -> None:
                     energy_kwh=(cpu_w + gpu_w + ram_w) * hours / 1000,
                     tracker_pue=1.0,
                     gpu_count=1,
-                    gpu_model="1 x NVIDIA RTX 4090",
+                    gpu_model="NVIDIA RTX 4090",
                     cpu_count=16,
                     cpu_model="AMD Ryzen 9 7950X",
                     country_iso3=country,

@@ -91,7 +91,7 @@ class LeaderboardApi(APIView):
 
 
 class WhatIfApi(APIView):
-    """GET ``?project=SLUG&period=2026-Q3&scenario=region&zone=FR`` (or ``scenario=hour&shift_h=-6``,
+    """GET ``?project=SLUG&period=2026-Q3&scenario=region&zone=FR[&from_zone=US-VA]`` (or ``scenario=hour&shift_h=-6``,
     ``scenario=gpu&gpu=NVIDIA H100 SXM5 80GB``, ``scenario=refresh&lifetime_years=6``): per-run and
     total kgCO2e before/after, with the assumptions, and a region/hour ``recommendation``."""
 
@@ -119,7 +119,11 @@ class WhatIfApi(APIView):
                 project=project,
                 period=period_parse(params.get("period", "")),
                 scenario=params.get("scenario", ""),
-                options={key: params[key] for key in ("zone", "shift_h", "gpu", "lifetime_years") if key in params},
+                options={
+                    key: params[key]
+                    for key in ("zone", "from_zone", "shift_h", "gpu", "lifetime_years")
+                    if key in params
+                },
             )
         except (ValueError, WhatIfError) as exc:
             return Response({"detail": str(exc)}, status=400)

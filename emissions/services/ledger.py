@@ -387,6 +387,10 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         year, month = day.year, day.month
         upstream = self.book.grid(zone=zone, kind=FactorKind.UPSTREAM, year=year, month=month)
         lifecycle = self.book.grid(zone=zone, kind=FactorKind.LIFECYCLE, year=year, month=month)
+        if lifecycle is not None and lifecycle.zone != direct.zone:
+            # Lifecycle minus direct is upstream only for one grid: a country's lifecycle figure minus a
+            # province's direct one (Canada 170 − Québec 2.6) would book the country's mix as upstream.
+            lifecycle = None
         is_direct = "lifecycle_factor" not in direct.flags
         upstream_kg = calc.upstream_electricity_kg(
             energy_kwh=energy_kwh,

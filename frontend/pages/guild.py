@@ -23,7 +23,7 @@ from frontend.pages.filters import default_period, period_choices
 from frontend.pages.overview import csv_response
 from frontend.views import WRITE_ROLES, membership_required
 from reporting.dashboard import rollup_span
-from reporting.guild.advice import region_target_choices, whatif_recommendation
+from reporting.guild.advice import region_target_choices, whatif_recommendation, zone_choices
 from reporting.guild.budgets import budget_burndown_frame, budget_statuses, carbon_budget_set
 from reporting.guild.gpus import gpu_table
 from reporting.guild.label import carbon_label, carbon_label_png, carbon_label_yaml, label_default_period
@@ -78,6 +78,7 @@ class WhatIfForm(PeriodForm):
         required=False,
     )
     zone = forms.ChoiceField(required=False, label="To (zone, site or cloud region)")
+    from_zone = forms.ChoiceField(required=False, label="Only runs in (grid zone)")
     shift_h = forms.IntegerField(required=False, min_value=-23, max_value=23, initial=6, label="Shift (hours)")
     gpu = forms.ChoiceField(required=False, label="GPU")
     lifetime_years = forms.FloatField(required=False, min_value=0.5, max_value=15, initial=6, label="Lifetime (years)")
@@ -86,6 +87,10 @@ class WhatIfForm(PeriodForm):
         super().__init__(data, organization=organization)
         self.fields["project"].queryset = Project.objects.for_org(organization)
         self.fields["zone"].choices = [("", "—"), *region_target_choices(organization=organization)]
+        self.fields["from_zone"].choices = [
+            ("", "all runs"),
+            *((c, c) for c in zone_choices(organization=organization)),
+        ]
         self.fields["gpu"].choices = [(spec.gpu_model, spec.gpu_model) for spec in gpu_table()]
 
 
@@ -200,7 +205,9 @@ def what_if_page(request):
         data, project, period = form.cleaned_data, form.cleaned_data["project"], form.cleaned_data["period"]
         scenario = data["scenario"] or "region"
         options = {
-            key: str(data[key]) for key in ("zone", "shift_h", "gpu", "lifetime_years") if data[key] not in (None, "")
+            key: str(data[key])
+            for key in ("zone", "from_zone", "shift_h", "gpu", "lifetime_years")
+            if data[key] not in (None, "")
         }
         try:
             result = whatif_replay(

@@ -35,7 +35,8 @@ def _hour_of_day_intensity(zone: str, annual_g_per_kwh: float, period: Period) -
 def whatif_recommendation(*, organization: Organization, project: Project, period: Period, window_h: int = 4):
     """Where and when (UTC) the project's next training run would emit least, vs its average so far.
 
-    Candidates: the grid zones of the organization's sites and of the cloud regions its runs used.
+    Candidates: the grid zones of the organization's sites, of the cloud regions its runs used and of its
+    off-site runs.
     Returns None without runs or candidates; else ``zone``, ``start_hour``, ``end_hour``,
     ``intensity_g_per_kwh``, ``baseline_g_per_kwh``, ``change_pct``, ``source`` and ``text``.
     """
@@ -46,12 +47,9 @@ def whatif_recommendation(*, organization: Organization, project: Project, perio
         return None
     baseline = 1000.0 * sum(f["kg_co2e"] for f in figures.values()) / energy_kwh
     zones = set(Site.objects.for_org(organization).values_list("zone__code", flat=True))
-    zones |= set(
-        Run.objects.for_org(organization)
-        .filter(cloud_region__zone__isnull=False)
-        .values_list("cloud_region__zone__code", flat=True)
-        .distinct()
-    )
+    runs_in = Run.objects.for_org(organization)
+    zones |= set(runs_in.filter(cloud_region__zone__isnull=False).values_list("cloud_region__zone__code", flat=True))
+    zones |= set(runs_in.filter(grid_zone__isnull=False).values_list("grid_zone__code", flat=True))
     book, best = FactorBook(organization), None
     for zone in sorted(zones):
         factor = book.location(zone=zone, year=period.end.year)

@@ -7,7 +7,8 @@ share. Upstream (Cat 3) lines are not replayed. The arithmetic is in the pure ``
 every result lists its assumptions (docs/guild.md):
 
 - **region**: same facility kWh × the target zone's location-based factor for the run's year.
-  100 kWh moved from 400 to 20 gCO2e/kWh: 40 kg → 2 kg, 38 kg saved.
+  100 kWh moved from 400 to 20 gCO2e/kWh: 40 kg → 2 kg, 38 kg saved. ``from_zone`` limits the replay to
+  the runs that ran in one grid zone.
 - **hour**: the run's kgCO2e × (mean intensity over the shifted hours ÷ mean over its own hours),
   energy spread evenly over the run. Hourly intensity of the run's zone where the dataset has every
   hour; else ``DAILY_PROFILE`` (a documented stylized shape, not data).
@@ -214,6 +215,12 @@ def _run_pue(run: Run) -> float | None:
 def _replay_region(runs, figures, organization, options, result) -> None:
     target = region_target(organization=organization, raw=options.get("zone", ""))
     book = FactorBook(organization)
+    from_zone = options.get("from_zone", "").strip().upper()
+    if from_zone:  # only the runs that ran in this grid zone move ("the Virginia runs, in Québec")
+        runs = [run for run in runs if run_zone_code(run) == from_zone]
+        if not runs:
+            raise WhatIfError(f"no run of the project in the period ran in grid zone {from_zone}")
+        result.assumptions.append(f"Only the runs that ran in grid zone {from_zone} are replayed.")
     for run in runs:
         figure = figures[run.pk]
         factor = book.location(zone=target.zone, year=run.started_at.year) if target.zone else None

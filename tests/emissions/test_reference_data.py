@@ -61,7 +61,8 @@ def test_it_loads_every_row_minus_documented_skips(counts):
         "GridZone": len(csv_rows("grid_zones.csv")),
         "GridFactor": len(country_loaded)
         + len(csv_rows("grid_intensity_us_state.csv"))
-        + len(csv_rows("grid_intensity_eea.csv")),
+        + len(csv_rows("grid_intensity_eea.csv"))
+        + len(csv_rows("grid_intensity_subnational.csv")),
         "GridEnergyMix": len(country_loaded),
         "CloudRegion": len(csv_rows("cloud_regions.csv")),
         "HardwareModel": len(csv_rows("hardware_embodied.csv")),
@@ -71,7 +72,7 @@ def test_it_loads_every_row_minus_documented_skips(counts):
     assert {name: counts[name] for name in expected} == expected
     assert {model.__name__: model.objects.count() for model in MODELS} == expected
     assert counts["skipped"] == 1 + len(csv_rows("fuel_factors.csv")) - len(fuels_with_value)
-    assert expected["FactorDataset"] == 7
+    assert expected["FactorDataset"] == 8
     assert expected["FuelFactor"] == 4
 
 
@@ -150,8 +151,10 @@ def test_country_factors_are_lifecycle_with_the_csvs_year_and_value(counts):
 
 @pytest.mark.django_db
 def test_direct_factors_come_from_egrid_and_eea(counts):
-    germany = GridFactor.objects.get(zone__code="DE", kind=FactorKind.LOCATION)
-    assert (germany.dataset.name, germany.intensity_g_per_kwh) == ("eea-via-ccf", 311)
+    germany = GridFactor.objects.get(zone__code="DE", kind=FactorKind.LOCATION, dataset__name="eea-via-ccf")
+    assert germany.intensity_g_per_kwh == 311
+    newer = GridFactor.objects.get(zone__code="DE", kind=FactorKind.LOCATION, dataset__name="official-subnational")
+    assert (newer.year, newer.intensity_g_per_kwh) == (2024, 291)  # EEA 2024: the newest year wins
     national = GridFactor.objects.get(zone__code="US", kind=FactorKind.LOCATION)
     assert (national.dataset.name, national.year, national.intensity_g_per_kwh) == ("egrid", 2023, 349.667)
     assert GridFactor.objects.filter(kind=FactorKind.LOCATION, zone__parent__code="US").count() == 51

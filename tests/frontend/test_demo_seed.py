@@ -230,3 +230,29 @@ def test_the_readme_states_the_demos_2025_inventory(acme):
         summary["management"]["embodied_amortized_kg"], summary["management"]["embodied_written_off_kg"],
     ]  # fmt: skip
     assert stated == [round(value, 1) for value in computed]
+
+
+@pytest.mark.django_db
+def test_the_seeds_example_moving_virginia_runs_to_quebec_is_replayed_as_the_readme_says(acme):
+    import re
+    from pathlib import Path
+
+    from emissions.periods import period_parse
+    from emissions.services.ledger import inventory_calculate
+    from reporting.guild.whatif import whatif_replay
+
+    year = period_parse("2025")
+    inventory_calculate(organization=acme, period=year)
+    result = whatif_replay(
+        organization=acme, project=Project.objects.get(organization=acme, slug="query-ranker"), period=year,
+        scenario="region", options={"zone": "CA-QC", "from_zone": "US-VA"},
+    )  # fmt: skip
+    assert all(run.note.startswith("US-VA → grid zone CA-QC at 2.565 gCO2e/kWh") for run in result.runs)
+    assert result.saved_pct == pytest.approx(100 * (1 - 2.565 / 244.758), abs=1e-6)  # same kWh, other factor
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    stated = re.search(r"(\d+) runs,\s+([\d.]+) → ([\d.]+) kgCO2e, ([\d.]+) kg saved \(([\d.]+) %\)", readme)
+    assert stated is not None
+    assert [int(stated[1]), *(float(stated[i]) for i in range(2, 6))] == [
+        len(result.runs), round(result.baseline_kg_co2e, 1), round(result.replay_kg_co2e, 1),
+        round(result.saved_kg_co2e, 1), round(result.saved_pct, 1),
+    ]  # fmt: skip
