@@ -61,7 +61,8 @@ def run_upsert_many(
     totals: a later record supersedes, never adds); identical values make it a duplicate. A record that is
     a copy of a run stored under another source or id (emissions/services/run_matching.py) is merged into
     it and remembered as an alias. ``project`` fixes the project of every record; otherwise each record's
-    ``project_name`` is resolved (created under ``team``). Each run is located (run_location.py) and its
+    ``project_name`` is resolved (created under ``team``); with a fixed ``project`` a record whose run is
+    stored in another project is rejected, never moved or merged. Each run is located (run_location.py) and its
     energy components get their quality tiers (run_quality.py; ``cpu_measured``: the import states RAPL).
     """
     outcome = UpsertOutcome()
@@ -78,6 +79,13 @@ def run_upsert_many(
             run_project = project_resolve(organization=organization, name=record.project_name, team=team)
         values = _values(record, run_project, locator.locate(record, site=site), cpu_measured=cpu_measured)
         run, is_copy = matcher.find(record, run_project.pk)
+        if run is not None and project is not None and run.project_id != project.pk:
+            # A write fixed to one project (a project token, --project) never moves or changes another's run.
+            outcome.rejected[index] = (
+                f"run {record.external_id} is stored in project {run.project.slug!r}: a write for project "
+                f"{project.slug!r} cannot change it (import it without a fixed project, or with that one)"
+            )
+            continue
         # A poorer copy of a run stored from a fuller source: merged, never replacing it.
         partial = run is not None and bool(PARTIAL_RECORD_FLAGS & set(record.flags) - set(run.flags))
         if run is None:

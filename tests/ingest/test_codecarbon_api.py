@@ -207,7 +207,10 @@ def test_http_output_of_a_run_already_imported_from_its_csv_is_merged_into_it(cl
     header = ",".join(key for key in body if key != "user")
     row = ",".join("" if body[key] is None else str(body[key]) for key in body if key != "user")
     content = f"{header}\n{row}\n".encode()
-    batch = import_batch_create(organization=org_a, source="codecarbon_csv", filename="emissions.csv", content=content)
+    batch = import_batch_create(
+        organization=org_a, source="codecarbon_csv", filename="emissions.csv", content=content,
+        options={"project": "llm"},  # the token's project
+    )  # fmt: skip
     assert import_batch_process(batch=batch).rows_loaded == 1
     response = _post(client, f"/api/codecarbon/http-output/{ingest_token}", body, None)
     assert response.status_code == 201
@@ -220,6 +223,23 @@ def test_http_output_of_a_run_already_imported_from_its_csv_is_merged_into_it(cl
 
 
 @pytest.mark.django_db
+@pytest.mark.django_db
+def test_a_project_token_cannot_change_a_run_of_another_project(client, org_a, ingest_token, media_root):
+    from ingest.services import import_batch_create, import_batch_process
+
+    body = json.loads((SAMPLES / "http_output.json").read_text())
+    header = ",".join(key for key in body if key != "user")
+    row = ",".join("" if body[key] is None else str(body[key]) for key in body if key != "user")
+    batch = import_batch_create(
+        organization=org_a, source="codecarbon_csv", filename="emissions.csv", content=f"{header}\n{row}\n".encode()
+    )  # fmt: skip  (project from the file)
+    import_batch_process(batch=batch)
+    stored = Run.objects.get()
+    response = _post(client, f"/api/codecarbon/http-output/{ingest_token}", {**body, "energy_consumed": 99.0}, None)
+    assert response.status_code == 409 and "is stored in project 'guild-http'" in response.json()["detail"]
+    assert Run.objects.get() == stored and Run.objects.get().energy_kwh == stored.energy_kwh  # unchanged, not moved
+
+
 def test_invalid_tokens_are_rate_limited_per_address_and_a_valid_token_still_passes(client, ingest_token):
     from emissions.services.tokens import DEFAULT_TOKEN_FAILURES_PER_MINUTE
 
