@@ -8,8 +8,8 @@ Ranking rules (docs/guild.md):
 - Teams (projects) without a value for the metric are listed **unranked** after the ranked ones, with
   the reason (no data, no GPU-hours reported, no budget, no previous period): an empty team never wins.
 - Each row carries its data-quality shares; a row whose location-based kgCO2e is more than half
-  estimated (TDP estimate, billing estimate or default value) is marked ``mostly_estimated``, so the
-  board rewards measuring rather than hiding behind defaults.
+  estimated (TDP estimate, estimated location, billing estimate or default value) is marked
+  ``mostly_estimated``, so the board rewards measuring rather than hiding behind defaults.
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ from emissions.selectors import run_emissions_by_id
 from reporting.dashboard import MEASURED_TIERS, VIEW_BASES, previous_period
 from reporting.guild.budgets import budget_statuses
 
-ESTIMATED_TIERS = (QualityTier.ESTIMATED_TDP, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT)
+ESTIMATED_TIERS = (
+    QualityTier.ESTIMATED_TDP, QualityTier.ESTIMATED_LOCATION, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT,
+)  # fmt: skip
 MOSTLY_ESTIMATED_ABOVE_PCT = 50.0
 LEADERBOARD_BASES = VIEW_BASES["management"]
 

@@ -127,3 +127,14 @@ def test_the_api_gives_json_and_csv(client, alice, board):
                                                                               ("2", "Charlie", "5000.0")]  # fmt: skip
     assert client.get("/api/v1/leaderboard?period=2026-Q3&metric=speed").status_code == 400
     assert client.get("/api/v1/leaderboard?period=last").status_code == 400
+
+
+@pytest.mark.django_db
+def test_a_team_whose_runs_are_placed_by_their_trackers_is_mostly_estimated(org_a):
+    """Off-site runs located by the tracker's report count at the estimated_location tier: 6 of 8 kg here."""
+    team = org_a.teams.get(slug="a-team")
+    rollup_add(org_a, date(2026, 7, 1), 6.0, team=team, quality=QualityTier.ESTIMATED_LOCATION)
+    rollup_add(org_a, date(2026, 7, 2), 2.0, team=team, quality=QualityTier.MEASURED)
+    frame = leaderboard(organization=org_a, period=Q3, metric="absolute", entity="team", today=TODAY)
+    row = frame[frame["name"] == "A Team"].iloc[0]
+    assert row["estimated_share_pct"] == pytest.approx(75.0) and bool(row["mostly_estimated"])
