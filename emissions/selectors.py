@@ -64,6 +64,17 @@ def run_emissions_by_id(*, run_ids: list[int]) -> dict[int, tuple[float, float]]
     return {row["run_id"]: (row["location"], row["market"]) for row in rows}
 
 
+def unlocated_runs_summary(*, organization: Organization) -> dict:
+    """Runs nothing locates (no site, cloud region, tracker country or default location): their count and
+    IT kWh, which no figure includes until the organization sets a default location or a site."""
+    summary = (
+        Run.objects.for_org(organization)
+        .filter(site__isnull=True, cloud_region__isnull=True, grid_zone__isnull=True)
+        .aggregate(runs=Count("id"), energy_kwh=Sum("energy_kwh"))
+    )
+    return {"runs": summary["runs"], "energy_kwh": summary["energy_kwh"] or 0.0}
+
+
 def inventory_inputs_digest(*, organization: Organization, methodology_version: str) -> str:
     """SHA-256 over everything a calculation reads: activity, fleet, instruments, sites and factors.
 

@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
+from emissions.selectors import unlocated_runs_summary
 from frontend import figures
 from frontend.pages.filters import OverviewFilterForm
 from frontend.views import membership_required
@@ -30,7 +31,11 @@ def overview(request):
     organization = request.membership.organization
     span = rollup_span(organization=organization)
     form = OverviewFilterForm(request.GET, organization=organization, span=span, today=timezone.now().date())
-    context = {"form": form, "has_data": span is not None}
+    context = {
+        "form": form,
+        "has_data": span is not None,
+        "unlocated": unlocated_runs_summary(organization=organization),
+    }
     if form.is_valid():
         filters = form.filters()
         dashboard = overview_dashboard(organization=organization, filters=filters)

@@ -142,3 +142,31 @@ def test_a_token_site_still_wins_over_the_trackers_country(org_a, own_factors):
     _import(org_a, "codecarbon_csv", _row("FRA", ""), site="lab")
     run = Run.objects.for_org(org_a).get()
     assert (run.site, run.grid_zone, run.location_source) == (site, None, "site")
+
+
+@pytest.mark.django_db
+def test_the_overview_says_which_runs_cannot_be_counted_and_where_to_fix_it(client, alice, org_a, own_factors):
+    _import(org_a, "codecarbon_csv", _row("", ""))  # a run that names no country: nothing locates it
+    client.force_login(alice)
+    page = client.get("/").content.decode()
+    assert "1 run (2.000 kWh) cannot be counted yet" in page and 'href="/settings/#offsite"' in page
+    organization_offsite_update(
+        organization=org_a, default_grid_zone=GridZone.objects.get(code="DE"), offsite_runs_scope="third_party"
+    )
+    assert "cannot be counted yet" not in client.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_only_an_organization_admin_changes_the_off_site_settings(client, alice, org_a, own_factors):
+    from emissions.choices import Role
+    from tests.factories import MembershipFactory
+
+    client.force_login(alice)  # a guild member
+    form = {"default_grid_zone": GridZone.objects.get(code="FR").pk, "offsite_runs_scope": "own_equipment"}
+    assert client.post("/settings/", form).status_code == 403
+    admin = MembershipFactory(organization=org_a, role=Role.ORG_ADMIN, user__username="root-admin").user
+    client.force_login(admin)
+    response = client.post("/settings/", form, follow=True)
+    assert "Off-site run settings saved" in response.content.decode()
+    org_a.refresh_from_db()
+    assert (org_a.default_grid_zone.code, org_a.offsite_runs_scope) == ("FR", "own_equipment")
