@@ -214,6 +214,27 @@ def test_the_gate_answers_200_with_the_status(client, gate, used, status):
     assert body["period"] == f"{gate['budget'].period_start}..{gate['budget'].period_end}"
 
 
+def test_the_gate_warns_when_the_projects_energy_is_in_no_figure(client, gate):
+    """10 kg used (a pass on its own), plus a run of 2 kWh that nothing locates: no figure holds it."""
+    from datetime import UTC, datetime
+
+    from tests.factories import RunFactory
+
+    rollup_add(gate["project"].organization, gate["today"], 10.0, project=gate["project"])
+    assert _check(client, gate["read"]).json()["status"] == "pass"
+    start = datetime.combine(gate["today"], datetime.min.time(), tzinfo=UTC)
+    RunFactory(
+        organization=gate["project"].organization,
+        project=gate["project"],
+        energy_kwh=2.0,
+        started_at=start,
+        ended_at=start,
+    )  # fmt: skip  (no site, no cloud region, no zone: not in the ledger)
+    body = _check(client, gate["read"]).json()
+    assert (body["status"], body["uncounted_runs"], body["uncounted_energy_kwh"]) == ("warn", 1, 2.0)
+    assert "in no figure yet" in body["detail"]
+
+
 def test_the_gate_falls_back_to_the_team_budget_and_passes_without_one(client, gate):
     gate["budget"].delete()
     body = _check(client, gate["read"]).json()
