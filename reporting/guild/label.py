@@ -18,6 +18,7 @@ from django.utils import timezone
 from emissions.calculations import sci_g_per_unit
 from emissions.models import Calculation, Project, Run
 from emissions.periods import Period, period_parse
+from emissions.selectors import runs_not_in_ledger
 from reporting.guild.budgets import period_label
 from reporting.guild.runs import run_ledger_figures
 from reporting.reports.hf_card import carbon_label_yaml as hf_carbon_label_yaml
@@ -54,6 +55,7 @@ def carbon_label(*, project: Project, period: Period) -> dict:
     label = {"project": project.name, "slug": project.slug, "period": period.label, "calculation": calculation}
     if calculation is None:
         return label
+    label["uncounted"] = _uncounted(project, period)
     card = project_carbon_label(calculation=calculation, project=project)
     runs = list(
         Run.objects.filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
@@ -94,12 +96,25 @@ def carbon_label(*, project: Project, period: Period) -> dict:
 
 
 def carbon_label_yaml(*, project: Project, period: Period) -> str:
-    """Hugging Face ``co2_eq_emissions`` metadata of the period's calculation (a comment when there is none)."""
+    """Hugging Face ``co2_eq_emissions`` metadata of the period's calculation (a comment when there is none);
+    runs of the period that no figure holds are disclosed in a comment above it."""
     calculation = label_calculation(project=project, period=period)
     if calculation is None:
         command = f"manage.py inventory --org {project.organization.slug} --period {period.label}"
         return f"# no GreenGuild calculation for {period.label} yet: run `{command}`\n"
-    return hf_carbon_label_yaml(calculation=calculation, project=project)
+    uncounted = _uncounted(project, period)
+    note = ""
+    if uncounted["runs"]:
+        note = (
+            f"# not included: {uncounted['runs']} run(s), {uncounted['energy_kwh']:.3f} kWh of {period.label} that "
+            "GreenGuild could not count (not located, no grid factor, or awaiting recalculation)\n"
+        )
+    return note + hf_carbon_label_yaml(calculation=calculation, project=project)
+
+
+def _uncounted(project: Project, period: Period) -> dict:
+    runs = Run.objects.filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
+    return runs_not_in_ledger(organization=project.organization, runs=runs)
 
 
 def _figure(value, places: int, unit: str) -> str:
@@ -137,7 +152,13 @@ def carbon_label_png(*, label: dict, scale: int = 2) -> bytes:
         for index, (name, value) in enumerate(rows):
             text(14, 66 + 26 * index, name)
             text(306, 66 + 26 * index, value, anchor="rs")
-        text(14, 200, (label["hardware_used"] or "hardware not reported")[:52], 10, muted)
+        uncounted = label.get("uncounted") or {"runs": 0}
+        if uncounted["runs"]:  # the SVG's warning line, in its red
+            plural = "" if uncounted["runs"] == 1 else "s"
+            line = f"Not included: {uncounted['runs']} run{plural}, {uncounted['energy_kwh']:.3f} kWh not counted"
+            text(14, 200, line, 10, (179, 38, 30))
+        else:
+            text(14, 200, (label["hardware_used"] or "hardware not reported")[:52], 10, muted)
         calculation = label["calculation"]
         text(
             14,

@@ -90,8 +90,12 @@ def test_carbon_label_and_its_downloads(client, alice, ledger):
     assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert Image.open(io.BytesIO(png.content)).size == (640, 472)
     assert client.get("/projects/a-project/label.png?period=2024").content.startswith(b"\x89PNG")
+    # The inference run is in no figure (no site, no location): the label and the YAML say so, with its kWh.
+    assert label["uncounted"] == {"runs": 1, "energy_kwh": 10.0}
+    assert b'data-label="uncounted"' in svg.content and b"1 run, 10.000 kWh not counted" in svg.content
     yaml = client.get("/projects/a-project/label.yaml?period=2026-Q3").content.decode()
-    assert yaml.startswith("co2_eq_emissions:") and "emissions: 300000.0" in yaml
+    assert yaml.startswith("# not included: 1 run(s), 10.000 kWh of 2026-Q3")
+    assert "\nco2_eq_emissions:" in yaml and "emissions: 300000.0" in yaml
     empty = client.get("/projects/a-project/label.yaml?period=2024").content.decode()
     assert empty.startswith("# no GreenGuild calculation for 2024")
     assert client.get("/projects/b-project/label.svg").status_code == 404
