@@ -75,27 +75,33 @@ def unlocated_runs_summary(*, organization: Organization) -> dict:
     return {"runs": summary["runs"], "energy_kwh": summary["energy_kwh"] or 0.0}
 
 
-def runs_not_in_ledger(*, organization: Organization, runs) -> dict:
-    """Of ``runs`` (a Run queryset), those no current calculation counts: ``runs`` and ``energy_kwh`` (IT).
+def runs_not_in_ledger(*, organization: Organization, runs, by: str | None = None) -> dict:
+    """Of ``runs`` (a Run queryset), those no current calculation counts: ``runs`` and ``energy_kwh`` (IT);
+    with ``by`` (a Run value path such as ``project_id`` or ``project__team_id``), that summary per key.
 
     A run is counted when an operational record of a current calculation names it, or when it ran in a cloud
     region whose provider's billing lines cover its month (the bill counts that compute, not the run). The
     rest — not located, no factor for its zone, a tracker figure without energy, or new since the last
     recalculation — is energy that no figure holds yet.
     """
-    candidates = list(runs.values_list("pk", "energy_kwh", "cloud_region__provider", "started_at"))
+    fields = ["pk", "energy_kwh", "cloud_region__provider", "started_at", *([by] if by else [])]
     counted = set(
         EmissionRecord.objects.filter(
             run_id__in=runs.values("pk"), basis=Basis.OPERATIONAL, calculation__superseded_by__isnull=True
         ).values_list("run_id", flat=True)
     )
     billed = set(CloudUsage.objects.for_org(organization).values_list("provider", "billing_period").distinct())
-    missing = [
-        (pk, kwh)
-        for pk, kwh, provider, started_at in candidates
-        if pk not in counted and (provider, started_at.date().replace(day=1)) not in billed
-    ]
-    return {"runs": len(missing), "energy_kwh": sum(kwh for _, kwh in missing)}
+    summaries: dict = {}
+    for row in runs.values(*fields):
+        month = row["started_at"].date().replace(day=1)
+        if row["pk"] in counted or (row["cloud_region__provider"], month) in billed:
+            continue
+        summary = summaries.setdefault(row[by] if by else None, {"runs": 0, "energy_kwh": 0.0})
+        summary["runs"] += 1
+        summary["energy_kwh"] += row["energy_kwh"]
+    if by:
+        return summaries
+    return summaries.get(None, {"runs": 0, "energy_kwh": 0.0})
 
 
 def inventory_inputs_digest(*, organization: Organization, methodology_version: str) -> str:

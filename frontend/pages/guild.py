@@ -24,7 +24,7 @@ from frontend.pages.overview import csv_response
 from frontend.views import WRITE_ROLES, membership_required
 from reporting.dashboard import rollup_span
 from reporting.guild.advice import region_target_choices, whatif_recommendation, zone_choices
-from reporting.guild.budgets import budget_burndown_frame, budget_statuses, carbon_budget_set
+from reporting.guild.budgets import budget_burndown_frame, budget_statuses, budget_uncounted, carbon_budget_set
 from reporting.guild.gpus import gpu_table
 from reporting.guild.label import carbon_label, carbon_label_png, carbon_label_yaml, label_default_period
 from reporting.guild.leaderboard import ENTITIES, METRICS, leaderboard
@@ -187,7 +187,13 @@ def budgets_page(request):
         context |= {
             "period": period,
             "budgets": [
-                {"status": s, "figure": burndown_figure(s), "chart_id": f"burndown-{s.budget.pk}"} for s in statuses
+                {
+                    "status": s,
+                    "figure": burndown_figure(s),
+                    "chart_id": f"burndown-{s.budget.pk}",
+                    "uncounted": budget_uncounted(budget=s.budget, today=today),
+                }
+                for s in statuses
             ],
             "alerts": BudgetAlert.objects.for_org(organization).select_related("budget__team", "budget__project")[:50],
         }

@@ -178,6 +178,15 @@ def period_label(start: date, end: date) -> str:
     return f"{start}..{end}"
 
 
+def budget_uncounted(*, budget: CarbonBudget, today: date) -> dict:
+    """Runs of the budget's owner in its period (up to today) that no figure holds: ``runs``, ``energy_kwh``."""
+    runs = Run.objects.for_org(budget.organization_id).filter(
+        started_at__date__gte=budget.period_start, started_at__date__lte=min(today, budget.period_end)
+    )
+    runs = runs.filter(project_id=budget.project_id) if budget.project_id else runs.filter(project__team=budget.team_id)
+    return runs_not_in_ledger(organization=budget.organization, runs=runs)
+
+
 def budget_check(*, project: Project, today: date) -> dict:
     """The CI gate's answer for a project: ``status``, ``used_kg``, ``budget_kg``, ``forecast_kg``, ``period``."""
     budget = project_budget_get(project=project, on=today)
@@ -193,13 +202,7 @@ def budget_check(*, project: Project, today: date) -> dict:
         }
     status = budget_status(budget=budget, today=today)
     # Energy of the budget's owner in its period that no figure holds: a pass would be a guess, so warn.
-    owner_runs = Run.objects.for_org(project.organization_id).filter(
-        started_at__date__gte=budget.period_start, started_at__date__lte=min(today, budget.period_end)
-    )
-    owner_runs = (
-        owner_runs.filter(project=budget.project) if budget.project_id else owner_runs.filter(project__team=budget.team)
-    )
-    uncounted = runs_not_in_ledger(organization=project.organization, runs=owner_runs)
+    uncounted = budget_uncounted(budget=budget, today=today)
     answer = {
         "status": status.status,
         "used_kg": round(status.used_kg_co2e, 3),

@@ -23,7 +23,7 @@ from django.db.models import Q, Sum
 from emissions.choices import QualityTier
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
-from emissions.selectors import run_emissions_by_id
+from emissions.selectors import run_emissions_by_id, runs_not_in_ledger
 from reporting.dashboard import MEASURED_TIERS, VIEW_BASES, previous_period
 from reporting.guild.budgets import budget_statuses
 
@@ -52,8 +52,10 @@ METRICS = {
 ENTITIES = ("team", "project")
 LEADERBOARD_COLUMNS = [
     "rank", "name", "slug", "team", "value", "unit", "emissions_t_co2e_location", "gpu_hours",
-    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "note",
+    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "uncounted_runs", "uncounted_energy_kwh", "note",
 ]  # fmt: skip
+# A row whose runs in no figure hold more than this share of its energy is unranked: its value would flatter it.
+UNCOUNTED_UNRANK_ABOVE_PCT = 10.0
 
 
 def competition_ranks(values: dict) -> dict:
@@ -75,7 +77,9 @@ def _owner_sums(organization: Organization, owner: str, period: Period) -> dict[
         DailyEmissionRollup.objects.for_org(organization)
         .filter(day__gte=period.start, day__lte=period.end, basis__in=LEADERBOARD_BASES, **{f"{owner}__isnull": False})
         .values(owner)
-        .annotate(kg=Sum("emissions_kg_co2e_location"), gpu_hours=Sum("gpu_hours"), **tiers)
+        .annotate(
+            kg=Sum("emissions_kg_co2e_location"), gpu_hours=Sum("gpu_hours"), energy_kwh=Sum("energy_kwh"), **tiers
+        )
         .order_by()
     )
     return {row[owner]: row for row in rows}
@@ -157,12 +161,27 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
     previous = _owner_sums(organization, owner, previous_period(period)) if metric == "improvement" else {}
     units = _per_unit(organization, owner, period) if metric in ("per_1k_inferences", "per_1m_tokens") else {}
     budgets = _budget_used_pct(organization, owner, period, today) if metric == "budget_adherence" else {}
-    values = {}
+    runs = Run.objects.for_org(organization).filter(
+        started_at__date__gte=period.start, started_at__date__lte=period.end
+    )
+    uncounted = runs_not_in_ledger(
+        organization=organization, runs=runs, by="project_id" if entity == "project" else "project__team_id"
+    )
+    values, notes = {}, {}
     for row in owners:
         previous_kg = (previous.get(row["pk"]) or {}).get("kg")
         values[row["pk"]] = _value(
             metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"])
         )
+        missing = uncounted.get(row["pk"])
+        if missing:
+            counted_kwh = (sums.get(row["pk"]) or {}).get("energy_kwh") or 0.0
+            share_pct = 100.0 * missing["energy_kwh"] / (counted_kwh + missing["energy_kwh"] or 1.0)
+            notes[row["pk"]] = (
+                f"{missing['runs']} run(s), {missing['energy_kwh']:.3f} kWh not counted ({share_pct:.0f} %)"
+            )
+            if share_pct > UNCOUNTED_UNRANK_ABOVE_PCT:
+                values[row["pk"]] = None  # unranked: most of its work is not in its figure
     ranks = competition_ranks(values)
     records = []
     for row in owners:
@@ -182,7 +201,10 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
                 "measured_share_pct": 100.0 * (own.get("measured") or 0.0) / kg if kg else None,
                 "estimated_share_pct": estimated_pct,
                 "mostly_estimated": bool(estimated_pct is not None and estimated_pct > MOSTLY_ESTIMATED_ABOVE_PCT),
-                "note": "" if ranks[row["pk"]] is not None else _missing(metric, own or units.get(row["pk"])),
+                "uncounted_runs": (uncounted.get(row["pk"]) or {}).get("runs", 0),
+                "uncounted_energy_kwh": (uncounted.get(row["pk"]) or {}).get("energy_kwh", 0.0),
+                "note": notes.get(row["pk"])
+                or ("" if ranks[row["pk"]] is not None else _missing(metric, own or units.get(row["pk"]))),
             }
         )
     records.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0, r["name"].lower()))

@@ -358,12 +358,18 @@ def whatif_replay(
         raise WhatIfError(f"unknown scenario {scenario!r}: use {', '.join(SCENARIOS)}")
     runs = project_runs(organization, project, period)
     figures = run_ledger_figures(run_ids=[run.pk for run in runs])
+    left_out = [run for run in runs if run.pk not in figures]
     runs = [run for run in runs if run.pk in figures]
     result = WhatIfResult(scenario=scenario, description="")
     result.assumptions.append(
         "Baseline: each run's location-based kgCO2e in the current ledger "
         "(its electricity line; upstream Cat 3 not replayed)."
     )
+    if left_out:  # said, never silently dropped: the saving covers only the runs the ledger counts
+        result.assumptions.append(
+            f"Not replayed: {len(left_out)} run(s), {sum(run.energy_kwh for run in left_out):.3f} kWh IT, that no "
+            "figure holds (not located, no grid factor, or awaiting the next recalculation)."
+        )
     if scenario == "region":
         _replay_region(runs, figures, organization, options, result)
     elif scenario == "hour":

@@ -138,3 +138,24 @@ def test_a_team_whose_runs_are_placed_by_their_trackers_is_mostly_estimated(org_
     frame = leaderboard(organization=org_a, period=Q3, metric="absolute", entity="team", today=TODAY)
     row = frame[frame["name"] == "A Team"].iloc[0]
     assert row["estimated_share_pct"] == pytest.approx(75.0) and bool(row["mostly_estimated"])
+
+
+@pytest.mark.django_db
+def test_energy_in_no_figure_is_named_and_a_material_share_unranks_the_row(org_a):
+    """A Team: 10 kg on 100 kWh + a 5 kWh run nothing locates (5 %: ranked, marked). Bravo: 5 kg on 100 kWh
+    + 50 kWh nothing locates (33 %): unranked although its 5 kg would rank first."""
+    from emissions.models import DailyEmissionRollup
+
+    a = org_a.teams.get(slug="a-team")
+    bravo = TeamFactory(organization=org_a, slug="bravo", name="Bravo")
+    for team, kg in ((a, 10.0), (bravo, 5.0)):
+        row = rollup_add(org_a, date(2026, 7, 1), kg, team=team)
+        DailyEmissionRollup.objects.filter(pk=row.pk).update(energy_kwh=100.0)
+    start = datetime(2026, 7, 2, tzinfo=UTC)
+    for team, kwh in ((a, 5.0), (bravo, 50.0)):
+        project = ProjectFactory(organization=org_a, team=team)
+        RunFactory(organization=org_a, project=project, energy_kwh=kwh, started_at=start, ended_at=start)
+    frame = leaderboard(organization=org_a, period=Q3, metric="absolute", entity="team", today=TODAY).set_index("name")
+    assert frame.loc["A Team", "rank"] == 1 and frame.loc["A Team", "note"] == "1 run(s), 5.000 kWh not counted (5 %)"
+    assert pd.isna(frame.loc["Bravo", "rank"]) and frame.loc["Bravo", "note"].endswith("not counted (33 %)")
+    assert (frame.loc["Bravo", "uncounted_runs"], frame.loc["Bravo", "uncounted_energy_kwh"]) == (1, 50.0)

@@ -61,6 +61,11 @@ def test_budgets_page_shows_burndown_status_and_alerts(client, alice, ledger):
     assert 'status-badge status-fail">fail' in html  # 120 of 100 kg
     assert 'status-badge status-pass">pass' in html  # A Team: 350 of 1,000 kg
     assert "webhook: HTTP 500" in html
+    assert "Not counted:" not in html
+    RunFactory(organization=ledger, project=ledger.projects.get(slug="a-project"), energy_kwh=7.0,
+               started_at=datetime(2026, 8, 3, tzinfo=UTC), ended_at=datetime(2026, 8, 3, 1, tzinfo=UTC))  # fmt: skip
+    html = client.get("/budgets/?period=2026-Q3").content.decode()
+    assert "Not counted: 1 run, 7.000 kWh in no figure yet" in html  # on A Team's budget, said, not hidden
 
 
 def test_what_if_page_replays_a_project(client, alice, ledger):
@@ -70,6 +75,11 @@ def test_what_if_page_replays_a_project(client, alice, ledger):
     assert 'data-kpi="saved">270.0' in html
     assert 'id="chart-whatif"' in html and "Assumptions" in html
     assert "Run in DE between" in html  # the lab's zone, with the daily profile
+    assert "Not replayed" not in html
+    RunFactory(organization=ledger, project=ledger.projects.get(slug="a-project"), energy_kwh=4.0,
+               started_at=datetime(2026, 8, 1, tzinfo=UTC), ended_at=datetime(2026, 8, 1, 1, tzinfo=UTC))  # fmt: skip
+    html = client.get("/what-if/?project=a-project&period=2026-Q3&scenario=region&zone=FR").content.decode()
+    assert 'data-kpi="saved">270.0' in html and "Not replayed: 1 run(s), 4.000 kWh IT" in html  # said, not hidden
     html = client.get("/what-if/?project=a-project&period=2026-Q3&scenario=hour").content.decode()
     assert "needs shift_h" in html
 
