@@ -142,3 +142,15 @@ def celery_worker_process(celery_worker_control):
     """A running worker (see ``celery_worker_control``); yields the path of its log file."""
     celery_worker_control.start()
     return celery_worker_control.log_path
+
+
+@pytest.fixture(scope="module")
+def reference(django_db_setup, django_db_blocker):
+    """The shipped reference data, loaded once for the module and rolled back after it."""
+    from django.core.management import call_command
+    from django.db import transaction
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        call_command("load_reference_data", verbosity=0)
+        yield
+        transaction.set_rollback(True)

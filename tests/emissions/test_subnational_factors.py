@@ -7,8 +7,6 @@ Alberta get ECCC's provincial consumption intensities, not Canada's national lif
 from datetime import UTC, date, datetime
 
 import pytest
-from django.core.management import call_command
-from django.db import transaction
 
 from emissions.models import EmissionRecord, GridFactor, GridZone, MeterReading
 from emissions.periods import period_parse
@@ -17,14 +15,6 @@ from tests.factories import RunFactory, SiteFactory
 
 # ECCC National Inventory Report 1990-2024, Annex 7, consumption intensity 2024 (g CO2e/kWh), as shipped.
 PROVINCES = {"CA-QC": 2.565, "CA-ON": 73.313, "CA-AB": 346.102}
-
-
-@pytest.fixture(scope="module")
-def reference(django_db_setup, django_db_blocker):
-    with django_db_blocker.unblock(), transaction.atomic():
-        call_command("load_reference_data", verbosity=0)
-        yield
-        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db
