@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 
-from emissions.cloud_estimation import estimate
+from emissions.cloud_estimation import NO_ENERGY, estimate
 from emissions.cloud_tables import CoefficientTables
 from emissions.records import CloudEstimate, CloudUsageRecord
 
@@ -34,7 +34,7 @@ class EstimateCache:
         key = (
             record.provider, record.charge_category, record.usage_unit, record.service, record.sku,
             record.usage_type, record.instance_type, record.region, record.vcpu_count, record.gpu_count,
-            record.memory_gb,
+            record.memory_gb, record.marketplace,
         )  # fmt: skip
         quantity = record.usage_quantity
         # Hourly lines repeat their quantity (1 hour, the same GB-months): the scaled estimate is kept too.
@@ -53,7 +53,7 @@ class EstimateCache:
 
     @staticmethod
     def _scale(unit: CloudEstimate, quantity: float) -> CloudEstimate:
-        if unit.classification == "none" or quantity == 1.0:
+        if unit.classification in NO_ENERGY or quantity == 1.0:
             return unit
         return replace(
             unit,

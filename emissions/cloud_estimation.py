@@ -19,7 +19,11 @@ from emissions.cloud_tables import (
 )
 from emissions.records import CloudEstimate, CloudUsageRecord
 
-__all__ = ["CoefficientTables", "coefficient_tables_load", "estimate", "gpu_instance_spec"]
+__all__ = ["NO_ENERGY", "CoefficientTables", "coefficient_tables_load", "estimate", "gpu_instance_spec"]
+
+# Classifications of lines that never carry energy: not usage, marketplace licences, providers we have no
+# coefficients for. They stay out of the kWh-per-cost ratio that unclassified lines borrow.
+NO_ENERGY = frozenset({"none", "licence", "unsupported"})
 
 HOURS_PER_MONTH = HOURS_PER_YEAR / 12  # 730 h: GB-month → GB-hour (assumption; CCF uses the billing month)
 _CCF_VCPU_PER_CHIP = 96  # CCF memory helpers: chips = ceil(largest vCPU / 96)
@@ -187,13 +191,19 @@ def estimate(
 ) -> CloudEstimate:
     """Estimate one billing line.
 
-    Only ``charge_category == "usage"`` lines carry energy (others: classification ``none``). Lines whose unit or
+    Only ``charge_category == "usage"`` lines carry energy (others: classification ``none``); marketplace software
+    is a licence (``licence``), and a provider without coefficients (Oracle, Alibaba…) is ``unsupported``: both
+    without energy, the latter named in a data gap with its cost by the ledger. Lines whose unit or
     service cannot be classified (``unknown:*`` units, requests, scanned bytes, Azure ``month`` disks of unknown
     size…) come back ``unclassified`` with zero energy: CCF estimates them from the kWh/cost ratio of the
     classified lines, which needs the whole batch, so the caller applies that fallback at batch level.
     """
     if record.charge_category.strip().lower() != "usage":
         return CloudEstimate(classification="none")
+    if record.marketplace:
+        return CloudEstimate(classification="licence")
+    if (record.provider.lower(), "average") not in tables.cpu_power:
+        return CloudEstimate(classification="unsupported")
     b = _Builder(record, tables, lifespan_years)
     unit, qty = record.usage_unit, record.usage_quantity
     key = _instance_key(b.provider, record.instance_type)

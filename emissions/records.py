@@ -29,11 +29,18 @@ class UpsertOutcome:
 
     ``loaded`` counts records newly written or changed, ``duplicate`` records already stored
     identically, and ``rejected`` maps a record's position in the input list to the reason.
+    ``repeated`` counts the duplicates that repeat an earlier record of the same input (billing lines:
+    an exact copy of another row of the file), ``repeated_cost`` their cost by currency,
+    ``repeated_quantity`` their quantity by unit and ``repeated_rows`` their row numbers where known.
     """
 
     loaded: int = 0
     duplicate: int = 0
     rejected: dict[int, str] = field(default_factory=dict)
+    repeated: int = 0
+    repeated_cost: dict[str, float] = field(default_factory=dict)
+    repeated_quantity: dict[str, float] = field(default_factory=dict)
+    repeated_rows: list[int] = field(default_factory=list)
 
 
 # Inventory inputs. ``site`` fields hold the site's slug or name as written in the file; the loader
@@ -236,6 +243,9 @@ class CloudUsageRecord:
     vcpu_count: float | None = None
     gpu_count: float | None = None
     memory_gb: float | None = None
+    # Software sold through the provider's marketplace (AWS Marketplace, a FOCUS publisher other than the
+    # provider, Azure Marketplace, a GCP seller): a licence fee, never compute, whatever its usage type says.
+    marketplace: bool = False
 
 
 @dataclass(frozen=True)

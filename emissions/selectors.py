@@ -258,3 +258,32 @@ def run_cloud_lines(*, run: Run):
         .filter(usage_start__lt=ended_at, usage_end__gt=run.started_at)
         .order_by("usage_start", "pk")
     )
+
+
+# Classifications of billing lines that hold the compute a tracker measures.
+_COMPUTE_CLASSES = ("compute", "gpu")
+
+
+def run_billing_cover(*, run: Run) -> str:
+    """How billing data covers a cloud tracker run's compute, or ``""`` when it does not (the run counts).
+
+    ``resource``: the run names its resource (``RUN_RESOURCE_TAG_KEYS``) and a billing line of that resource
+    overlaps the run. ``region_time``: the run names no resource, and a compute or GPU line of the run's
+    provider and region overlaps it in time. A run that names a resource no line holds, or that ran in a
+    region or at a time no compute line covers, is not covered: a bill of another region, account or month
+    never drops it. docs/methodology.md "Tracker runs and billing lines".
+    """
+    if run.cloud_region_id is None:
+        return ""
+    tags = run.tags if isinstance(run.tags, dict) else {}
+    if any(str(tags.get(key) or "").strip() for key in RUN_RESOURCE_TAG_KEYS):
+        return "resource" if run_cloud_lines(run=run).exists() else ""
+    ended_at = run.ended_at or run.started_at
+    region = run.cloud_region
+    covered = (
+        CloudUsage.objects.for_org(run.organization_id)
+        .filter(provider=region.provider, region=region.region, charge_category="usage")
+        .filter(classification__in=_COMPUTE_CLASSES, usage_start__lte=ended_at, usage_end__gte=run.started_at)
+        .exists()
+    )
+    return "region_time" if covered else ""

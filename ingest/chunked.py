@@ -33,6 +33,7 @@ from ingest.models import ImportBatch, ImportChunk, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
 from ingest.pieces import Piece, csv_pieces, file_kind, inflate, parquet_pieces, piece_bytes_read
+from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParseError
 from ingest.tasks import DATABASE_AWAY
 
@@ -143,6 +144,7 @@ def _chunk_store(batch_id: int, index: int) -> None:
             return
         batch = chunk.batch
         counts = dict.fromkeys(_COUNTS, 0)
+        tally = FileTally()
         stream_load(
             batch,
             lambda: _piece_open(chunk),
@@ -150,9 +152,10 @@ def _chunk_store(batch_id: int, index: int) -> None:
             row_groups=tuple(chunk.row_groups),
             counts=counts,
             report=lambda rows_done: _live_report(batch_id, index, rows_done),
+            tally=tally,
         )
         ImportChunk.objects.filter(pk=chunk.pk).update(
-            status=ImportChunk.Status.DONE, finished_at=timezone.now(), **counts
+            status=ImportChunk.Status.DONE, finished_at=timezone.now(), tally=tally.as_dict(), **counts
         )
 
 
@@ -195,8 +198,13 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
         if source.finalize is not None:
             source.finalize(organization=batch.organization, source_batch_id=batch.pk)
         counts = {name: sum(getattr(chunk, name) for chunk in chunks) for name in _COUNTS}
+        tally = FileTally()
+        for chunk in chunks:
+            tally.merge(FileTally.from_dict(chunk.tally))
         status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-        return batch_finish(batch, status=status, error="", counts=counts)
+        return batch_finish(
+            batch, status=status, error="", counts=counts, reconciliation=reconciliation(batch=batch, tally=tally)
+        )
 
 
 def _live_key(batch_id: int, index: int) -> str:

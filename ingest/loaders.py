@@ -194,6 +194,7 @@ def cloud_usage_load(
     records: Sequence[CloudUsageRecord],
     source_batch_id: int | None = None,
     options: dict | None = None,
+    row_numbers: Sequence[int] | None = None,
 ) -> UpsertOutcome:
     """Estimate energy and embodied per billing line (CCF-style), attribute it, and upsert it.
 
@@ -205,6 +206,7 @@ def cloud_usage_load(
         records=records,
         estimator=_options_estimator(options),
         source_batch_id=source_batch_id,
+        row_numbers=row_numbers,
     )
 
 

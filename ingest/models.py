@@ -39,6 +39,11 @@ class ImportBatch(models.Model):
     rows_duplicate = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True, help_text="Why the whole batch failed, if it did")
+    reconciliation = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Billing exports: the file's totals beside what was stored (reconciliation.py)",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -113,6 +118,7 @@ class ImportChunk(models.Model):
     rows_loaded = models.PositiveIntegerField(default=0)
     rows_duplicate = models.PositiveIntegerField(default=0)
     rows_rejected = models.PositiveIntegerField(default=0)
+    tally = models.JSONField(default=dict, blank=True, help_text="The piece's totals (reconciliation.FileTally)")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = OrgScopedQuerySet.as_manager()

@@ -19,6 +19,9 @@ class RowIssue:
     reason: str
     raw: str = ""
     value: str = ""
+    # Billing rows: the row's cost and currency when its cost cell is readable, for the file's reconciliation.
+    cost: float | None = None
+    currency: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from ingest.loaders import runs_load
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
+from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParsedRow, ParseError, RowIssue
 from ingest.tasks import DATABASE_AWAY
 
@@ -126,6 +127,9 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
             batch.refresh_from_db()
             return batch
     counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
+    # Billing exports are reconciled: the file's own totals beside what was stored.
+    tally = FileTally() if source.read_chunks is not None else None
+    reconciled: dict = {}
     try:
         # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
         # redelivered task starts afresh.
@@ -139,12 +143,15 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
                     first_row=2,
                     counts=counts,
                     report=lambda rows_done: _progress_report(batch, rows_done, rows_estimated),
+                    tally=tally,
                 )
             else:
                 with batch.raw_file.open("rb") as handle:
-                    _rows_load(batch, source, handle, counts)
+                    _rows_load(batch, source, handle, counts, tally)
             if source.finalize is not None:
                 source.finalize(organization=batch.organization, source_batch_id=batch.pk)
+            if tally is not None:
+                reconciled = reconciliation(batch=batch, tally=tally)
     except ParseError as exc:
         return batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except DATABASE_AWAY:
@@ -156,10 +163,10 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
         )
         raise
     status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-    return batch_finish(batch, status=status, error="", counts=counts)
+    return batch_finish(batch, status=status, error="", counts=counts, reconciliation=reconciled)
 
 
-def _rows_load(batch: ImportBatch, source, handle, counts: dict[str, int]) -> None:
+def _rows_load(batch: ImportBatch, source, handle, counts: dict[str, int], tally: FileTally | None) -> None:
     """Parse and load a whole file, row by row, reporting progress every PROGRESS_EVERY_ROWS rows."""
     pending: list[ParsedRow] = []
     options = {"options": batch.options} if source.takes_options else {}
@@ -169,13 +176,13 @@ def _rows_load(batch: ImportBatch, source, handle, counts: dict[str, int]) -> No
         if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
             _progress_report(batch, counts["rows_total"], rows_estimated)
         if isinstance(item, RowIssue):
-            row_error_add(batch, item, counts)
+            row_error_add(batch, item, counts, tally)
             continue
         pending.append(item)
         if len(pending) >= LOAD_CHUNK_ROWS:
-            load_rows(batch, source, pending, counts, options)
+            load_rows(batch, source, pending, counts, options, tally)
             pending = []
-    load_rows(batch, source, pending, counts, options)
+    load_rows(batch, source, pending, counts, options, tally)
 
 
 def stream_load(
@@ -186,56 +193,65 @@ def stream_load(
     counts: dict[str, int],
     report: Callable[[int], None],
     row_groups: tuple[int, ...] = (),
+    tally: FileTally | None = None,
 ) -> None:
     """Load a billing file or a piece of one: column-wise where the source can, else row by row.
 
     ``open_stream()`` opens the bytes; it is called a second time when the columnar reader gives up
     half-way (a ragged or garbled CSV), after what it stored is rolled back. ``report(rows_done)`` is
-    called after every block of rows; ``counts`` receives the rows' counts.
+    called after every block of rows; ``counts`` receives the rows' counts and ``tally`` the file's totals.
     """
     source = PARSERS[batch.source]
     options = {"options": batch.options}
     if source.read_lines is not None and not row_groups:
         done = dict.fromkeys(counts, 0)
+        read = FileTally() if tally is not None else None
         try:
             with transaction.atomic(), open_stream() as stream:  # a savepoint: giving up leaves nothing
                 for chunk in source.read_lines(stream, first_row=first_row):
                     if isinstance(chunk, list):  # a block that is not clean: row by row, with its row errors
-                        items_load(batch, source, chunk, done, options)
+                        items_load(batch, source, chunk, done, options, read)
                     else:
-                        lines_load(batch, source, chunk, done, options)
+                        lines_load(batch, source, chunk, done, options, read)
                     report(counts["rows_total"] + done["rows_total"])
         except ColumnarUnavailable as exc:
             logger.info("import batch %s is read row by row: %s", batch.pk, exc)
         else:
             for name, value in done.items():
                 counts[name] += value
+            if tally is not None:
+                tally.merge(read)
             return
     groups = {"row_groups": row_groups} if row_groups else {}
     with open_stream() as stream:
         for items in source.read_chunks(stream, chunk_rows=STREAM_CHUNK_ROWS, first_row=first_row, **groups):
-            items_load(batch, source, items, counts, options)
+            items_load(batch, source, items, counts, options, tally)
             report(counts["rows_total"])
 
 
-def items_load(batch: ImportBatch, source, items: list, counts: dict[str, int], options: dict) -> None:
+def items_load(
+    batch: ImportBatch, source, items: list, counts: dict[str, int], options: dict, tally: FileTally | None = None
+) -> None:
     """Count a block of parsed rows and row issues, record the issues and load the rows."""
     parsed: list[ParsedRow] = []
     for item in items:
         counts["rows_total"] += 1
         if isinstance(item, RowIssue):
-            row_error_add(batch, item, counts)
+            row_error_add(batch, item, counts, tally)
         else:
             parsed.append(item)
-    load_rows(batch, source, parsed, counts, options)
+    load_rows(batch, source, parsed, counts, options, tally)
 
 
-def lines_load(batch: ImportBatch, source, lines, counts: dict[str, int], options: dict) -> None:
-    """Load a block of billing lines read column-wise and add its counts."""
+def lines_load(batch: ImportBatch, source, lines, counts: dict[str, int], options: dict, tally: FileTally | None):
+    """Load a block of billing lines read column-wise and add its counts (and its totals to ``tally``)."""
     outcome = source.load_lines(organization=batch.organization, lines=lines, source_batch_id=batch.pk, **options)
     counts["rows_total"] += len(lines)
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate
+    if tally is not None:
+        tally.add_lines(lines)
+        tally.add_outcome(outcome)
 
 
 def _items(source, handle, options: dict) -> tuple[Iterator, int]:
@@ -288,22 +304,40 @@ def import_batch_progress(*, batch: ImportBatch) -> dict:
     return {**live, "progress_pct": min(99, int(100 * live["rows_done"] / estimated))}
 
 
-def load_rows(batch: ImportBatch, source, rows: list[ParsedRow], counts: dict[str, int], options: dict) -> None:
-    """Hand parsed rows to the source's loading service; add its counts and rejections to ``counts``."""
+def load_rows(
+    batch: ImportBatch,
+    source,
+    rows: list[ParsedRow],
+    counts: dict[str, int],
+    options: dict,
+    tally: FileTally | None = None,
+) -> None:
+    """Hand parsed rows to the source's loading service; add its counts and rejections to ``counts``.
+
+    With a ``tally`` (billing exports) the rows' totals are added to it and their row numbers go to the
+    loader, so that rows repeating an earlier one are named.
+    """
     if not rows:
         return
+    records = [row.record for row in rows]
+    numbered = {"row_numbers": [row.row_number for row in rows]} if tally is not None else {}
     outcome = source.load(
-        organization=batch.organization, records=[row.record for row in rows], source_batch_id=batch.pk, **options
+        organization=batch.organization, records=records, source_batch_id=batch.pk, **options, **numbered
     )
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate
+    if tally is not None:
+        tally.add_records(records)
+        tally.add_outcome(outcome)
     for index, reason in outcome.rejected.items():
         row_error_add(batch, RowIssue(row_number=rows[index].row_number, column="", reason=reason), counts)
 
 
-def row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -> None:
-    """Record a rejected row and count it."""
+def row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int], tally: FileTally | None = None) -> None:
+    """Record a rejected row and count it (and its readable cost in ``tally``)."""
     counts["rows_rejected"] += 1
+    if tally is not None:
+        tally.add_rejected(issue)
     RowError.objects.create(
         batch=batch,
         row_number=issue.row_number,
@@ -314,13 +348,17 @@ def row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int]) -
     )
 
 
-def batch_finish(batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None) -> ImportBatch:
-    """Record a batch's outcome: status, error, counts (None keeps them) and the finish time."""
+def batch_finish(
+    batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None, reconciliation: dict | None = None
+) -> ImportBatch:
+    """Record a batch's outcome: status, error, counts (None keeps them), the billing reconciliation
+    (ingest/reconciliation.py) and the finish time."""
     batch.status = status
     batch.error = error
     batch.progress_pct = 100
     batch.finished_at = timezone.now()
-    fields = ["status", "error", "progress_pct", "finished_at"]
+    batch.reconciliation = reconciliation or {}
+    fields = ["status", "error", "progress_pct", "finished_at", "reconciliation"]
     if counts is not None:
         for name, value in counts.items():
             setattr(batch, name, value)

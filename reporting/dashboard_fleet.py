@@ -23,9 +23,11 @@ from emissions.models import (
     HardwareAsset,
     Membership,
     Organization,
+    Run,
     Team,
 )
 from emissions.periods import Period
+from emissions.selectors import run_billing_cover
 from reporting.dashboard_pages import PageData
 from reporting.models import CarbonBudget
 from reporting.selectors import _key_text, cloud_reconciliation
@@ -312,6 +314,33 @@ def cloud_estimate_quality(*, organization: Organization, period: Period) -> dic
     }
 
 
+def cloud_run_coverage(*, organization: Organization, period: Period) -> dict:
+    """Tracker runs in cloud regions in the period and how much of their energy billing lines hold.
+
+    ``covered_energy_pct``: IT kWh of runs whose compute a billing line holds (``run_billing_cover``:
+    same resource, else same region and time), counted there and not again; the rest counts as runs.
+    """
+    runs = (
+        Run.objects.for_org(organization)
+        .filter(cloud_region__isnull=False, site__isnull=True, grid_zone__isnull=True)
+        .filter(started_at__date__gte=period.start, started_at__date__lte=period.end)
+        .select_related("cloud_region")
+    )
+    total_kwh = covered_kwh = 0.0
+    count = covered = 0
+    for run in runs.iterator():
+        count, total_kwh = count + 1, total_kwh + run.energy_kwh
+        if run_billing_cover(run=run):
+            covered, covered_kwh = covered + 1, covered_kwh + run.energy_kwh
+    return {
+        "runs": count,
+        "covered_runs": covered,
+        "energy_kwh": total_kwh,
+        "covered_energy_kwh": covered_kwh,
+        "covered_energy_pct": 100.0 * covered_kwh / total_kwh if total_kwh else None,
+    }
+
+
 def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
     """The cloud page: spend vs emissions, estimate vs provider-reported, unallocated share, tag coverage."""
     reconciliation = cloud_reconciliation(organization=organization, start=period.start, end=period.end)
@@ -324,6 +353,7 @@ def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
         else (0.0 if len(allocation) else None),
         "tag_coverage": cloud_tag_coverage(organization=organization, period=period),
         "estimate_quality": cloud_estimate_quality(organization=organization, period=period),
+        "run_coverage": cloud_run_coverage(organization=organization, period=period),
         # Missing sides as None (shown as "–"), not NaN.
         "reconciliation": reconciliation.astype(object).where(reconciliation.notna(), None).to_dict("records"),
     }

@@ -329,7 +329,7 @@ class CloudUsage(models.Model):
     usage_end = models.DateTimeField()
     usage_quantity = models.FloatField(default=0.0)
     usage_unit = models.CharField(max_length=50, blank=True)
-    cost = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    cost = models.DecimalField(max_digits=22, decimal_places=10, default=0, help_text="As billed, 10 decimals")
     currency = models.CharField(max_length=3, default="USD")
     resource_id = models.CharField(max_length=500, blank=True)
     tags = models.JSONField(default=dict, blank=True)

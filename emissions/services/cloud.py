@@ -27,6 +27,9 @@ DEFAULT_PROJECT_TAG_KEYS = ("project", "project_name", "ml_project", "model")
 # Parsers prefix a GCP project's labels with this, so resource labels can take precedence over them.
 PROJECT_LABEL_PREFIX = "project_label:"
 UPSERT_BATCH_ROWS = 2000
+# Decimal places of a stored line's cost: providers write up to 10 (CUR), and a month of hourly lines
+# rounded to 6 would drift from the invoice (CloudUsage.cost).
+COST_DECIMALS = 10
 logger = logging.getLogger(__name__)
 
 
@@ -156,10 +159,20 @@ def cloud_usage_upsert_many(
         owner = attributor.owner(record)
         # An estimator with a fingerprint (tables and assumptions) stands for its estimates: cheaper to hash.
         digest = record_digest(record, fingerprint or estimate, owner)
-        # Later rows with the same key (a file repeating a line) replace earlier ones: last one wins.
-        rows[(record.provider, record.billing_period, record.line_item_key)] = _line(
-            organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index
-        )
+        key = (record.provider, record.billing_period, record.line_item_key[:128])
+        earlier = rows.get(key)
+        if earlier is not None and earlier["row_digest"] != digest:
+            # The same provider id and interval with other values (ids are unique per partition only):
+            # a line of its own, keyed by its digest too, so that neither replaces the other.
+            key = (record.provider, record.billing_period, f"{record.line_item_key[:63]}#{digest}")
+            earlier = rows.get(key)
+        if earlier is not None:
+            # An exact copy of an earlier row of the file: reported as a duplicate, stored once.
+            _repeated(outcome, record, row_numbers[index] if row_numbers else None)
+            continue
+        values = _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index)
+        values["line_item_key"] = key[2]
+        rows[key] = values
     if connection.vendor == "postgresql":
         ordered = [rows[key] for key in sorted(rows)]
         outcome.duplicate = upsert_by_copy(list(ordered[0]), len(ordered), _rows_writer(ordered))
@@ -174,8 +187,19 @@ def cloud_usage_upsert_many(
             unique_fields=["organization", "provider", "billing_period", "line_item_key"],
             update_fields=_UPDATE_FIELDS,
         )
+    outcome.duplicate += outcome.repeated
     outcome.loaded = len(records) - outcome.duplicate
     return outcome
+
+
+def _repeated(outcome: UpsertOutcome, record: CloudUsageRecord, row_number: int | None) -> None:
+    """Count a record that repeats an earlier one of the same input exactly."""
+    outcome.repeated += 1
+    outcome.repeated_cost[record.currency] = outcome.repeated_cost.get(record.currency, 0.0) + record.cost
+    unit = record.usage_unit
+    outcome.repeated_quantity[unit] = outcome.repeated_quantity.get(unit, 0.0) + record.usage_quantity
+    if row_number is not None:
+        outcome.repeated_rows.append(row_number)
 
 
 def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> int:
@@ -304,7 +328,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "usage_end": record.usage_end,
         "usage_quantity": record.usage_quantity,
         "usage_unit": record.usage_unit[:50],
-        "cost": round(record.cost, 6),
+        "cost": round(record.cost, COST_DECIMALS),
         "currency": record.currency[:3],
         "resource_id": record.resource_id[:500],
         "tags": record.tags,  # pairs; stored as a JSON object

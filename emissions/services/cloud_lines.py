@@ -20,6 +20,7 @@ from django.db import connection, transaction
 from emissions.models import CloudRegion, Organization
 from emissions.records import CloudEstimate, CloudUsageLines, CloudUsageRecord, UpsertOutcome
 from emissions.services.cloud import (
+    COST_DECIMALS,
     Attributor,
     _line,
     cloud_usage_upsert_many,
@@ -44,7 +45,11 @@ def cloud_usage_upsert_lines(
     """
     if connection.vendor != "postgresql" or not _keys_unique(lines):
         return cloud_usage_upsert_many(
-            organization=organization, records=lines.records(), estimator=estimator, source_batch_id=source_batch_id
+            organization=organization,
+            records=lines.records(),
+            estimator=estimator,
+            source_batch_id=source_batch_id,
+            row_numbers=lines.row_number.tolist(),
         )
     outcome = UpsertOutcome()
     if not len(lines):
@@ -111,10 +116,10 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
         "usage_start": pa.array(starts, pa.string()),
         "usage_end": pa.array(ends, pa.string()),
         "usage_quantity": pa.array(lines.usage_quantity, pa.float64()),
-        "cost": pa.array([round(cost, 6) for cost in costs], pa.float64()),
+        "cost": pa.array([round(cost, COST_DECIMALS) for cost in costs], pa.float64()),
         "resource_id": pa.array(lines.resource_id, pa.string()),
         "row_digest": pa.array(digests, pa.string()),
-        "source_row": pa.nulls(len(lines), pa.int64()),
+        "source_row": pa.array(lines.row_number, pa.int64()),
     }
     table = pa.table(columns)
     return table.sort_by([("provider", "ascending"), ("billing_period", "ascending"), ("line_item_key", "ascending")])

@@ -9,9 +9,11 @@ from django.db.models.functions import Coalesce
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, QualityTier, Scope
+from emissions.cloud_estimation import NO_ENERGY
 from emissions.factor_book import ResolvedFactor
 from emissions.models import CloudUsage, ProviderCarbon, Run
 from emissions.periods import month_end
+from emissions.selectors import run_billing_cover
 from emissions.services.run_quality import run_tier
 
 _ENERGY_CLASSES = (
@@ -41,13 +43,16 @@ class CloudLines:
                 facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)),
                 embodied_kg=Sum(Coalesce(F("embodied_kg_co2e"), 0.0)),
                 unclassified_cost=Sum("cost", filter=Q(classification="unclassified")),
-                classified_cost=Sum("cost", filter=~Q(classification="unclassified")),
+                classified_cost=Sum("cost", filter=~Q(classification__in={"unclassified", *NO_ENERGY})),
+                unsupported_cost=Sum("cost", filter=Q(classification="unsupported")),
+                unsupported_lines=Count("id", filter=Q(classification="unsupported")),
                 lines=Count("id"),
             )
             .order_by("provider", "billing_period", "region", "team_id", "project_id")
         )
         if not groups:
             return
+        self._unsupported_provider_gaps(groups)
         self._covered_cloud_months = {(g["provider"], g["billing_period"]) for g in groups}
         estimates = [self._cloud_group_estimate(group, groups) for group in groups]
         reported = {
@@ -85,6 +90,19 @@ class CloudLines:
                 )
         for month in reported.keys() - totals.keys():
             self.gaps.append(f"provider carbon for {month[0]} {month[1]:%Y-%m} has no billing lines to share it out")
+
+    def _unsupported_provider_gaps(self, groups: list[dict]) -> None:
+        """A data gap per provider we have no coefficients for (Oracle, Alibaba…): its lines' count and cost."""
+        unsupported: dict[str, list] = defaultdict(lambda: [0, 0.0])
+        for group in groups:
+            if group["unsupported_lines"]:
+                unsupported[group["provider"]][0] += group["unsupported_lines"]
+                unsupported[group["provider"]][1] += float(group["unsupported_cost"] or 0)
+        for provider, (lines, cost) in sorted(unsupported.items()):
+            self.gaps.append(
+                f"{lines} billing line(s) of {provider} (cost {cost:,.2f}) are not estimated: GreenGuild has no "
+                "emission coefficients for this provider"
+            )
 
     def _cloud_group_estimate(self, group: dict, groups: list[dict]) -> tuple[float, dict]:
         """kgCO2e of a billing group: facility kWh × the region's grid factor + embodied share; lines the
@@ -139,8 +157,10 @@ class CloudLines:
             if run.cloud_region is None:
                 unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
                 continue
-            if (run.cloud_region.provider, run.started_at.date().replace(day=1)) in self._covered_cloud_months:
-                # The billing export already holds this compute: the run must not add it again.
+            month = (run.cloud_region.provider, run.started_at.date().replace(day=1))
+            if month in self._covered_cloud_months and run_billing_cover(run=run):
+                # A billing line holds this run's compute (same resource, else region and time): the run
+                # must not add it again. A bill of another region or resource leaves the run counted.
                 covered += 1
                 continue
             region = run.cloud_region
@@ -186,7 +206,10 @@ class CloudLines:
                 "energy: not in the ledger"
             )
         if covered:
-            self.gaps.append(f"{covered} cloud run(s) fall in months covered by billing data: counted there, not twice")
+            self.gaps.append(
+                f"{covered} cloud run(s) ran on compute that billing lines hold (same resource, else same region and "
+                "time): counted there, not twice"
+            )
         if unlocated:
             self.gaps.append(
                 f"{unlocated} run(s) with no location at all ({unlocated_kwh:,.1f} kWh IT): no site, cloud region or "

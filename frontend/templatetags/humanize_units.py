@@ -71,3 +71,11 @@ def signed_pct(value) -> str:
     except (TypeError, ValueError):
         return "n/a"
     return f"{'+' if number >= 0 else '−'}{abs(number):,.1f} %"
+
+
+@register.filter
+def reconciliation_text(report: dict) -> list[str]:
+    """A billing batch's reconciliation (ingest/reconciliation.py) as short lines; warnings start "WARNING"."""
+    from ingest.reconciliation import reconciliation_lines
+
+    return reconciliation_lines(report or {})

@@ -5,7 +5,8 @@ Athena/Parquet snake_case form (``line_item_usage_start_date``, ``resource_tags_
 Meaning of the fields: ``billing_account`` the payer account, ``account_id`` the usage account, ``service`` the
 product code (AmazonEC2), ``usage_type`` ``lineItem/UsageType``, ``sku`` ``product/sku`` when exported, cost
 the unblended cost in ``lineItem/CurrencyCode``; the quantity is ``lineItem/UsageAmount`` in ``pricing/unit``
-converted by billing_units. ``line_item_key`` is ``identity/LineItemId`` (a row digest when absent).
+converted by billing_units. ``line_item_key`` is ``identity/LineItemId`` with the usage interval
+(``<id>@<start>@<end>``: AWS repeats the id for every hour or day of a line), a row digest when absent.
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from ingest.parsers.billing_rows import (
     Dialect,
     LineFields,
     Row,
+    instance_type_in,
+    interval_key,
     key_values,
     month_start,
     normalize,
     parse_timestamp,
+    usage_or_correction,
 )
-from ingest.parsers.csv_rows import CellError
 
 # field → normalized column names (legacy ``category/Name`` and snake_case normalize alike).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -37,6 +40,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "usage_end": ("lineitemusageenddate",),
     "service": ("lineitemproductcode", "productservicecode"),
     "usage_type": ("lineitemusagetype",),
+    "description": ("lineitemlineitemdescription",),
+    "billing_entity": ("billbillingentity",),
+    "product_name": ("productproductname",),
     "sku": ("productsku",),
     "resource_id": ("lineitemresourceid",),
     "quantity": ("lineitemusageamount",),
@@ -77,8 +83,6 @@ _PRODUCT_MAP_KEYS = {
     "gpu": "gpu",
     "memory": "memory",
 }
-# ``BoxUsage:p4d.24xlarge``, ``USW2-SpotUsage:p4d.24xlarge``, ``USE2-Train:ml.p4d.24xlarge``
-_USAGE_TYPE_INSTANCE = re.compile(r":((?:ml\.|db\.|cache\.)?[a-z][a-z0-9-]*\d[a-z0-9-]*\.\d*x?[a-z]+)$")
 _FIRST_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 
@@ -126,14 +130,12 @@ def build(row: Row) -> CloudUsageRecord:
     start = row.timestamp("usage_start")
     end = row.timestamp("usage_end") if row.text("usage_end") else start
     quantity = row.number("quantity", default=None if category == "usage" else 0.0)
-    if category == "usage" and quantity < 0:
-        raise CellError(row.column("quantity") or "quantity", f"{quantity:g} is negative on a usage line")
+    category = usage_or_correction(category, quantity)
     unit, quantity = billing_units.convert(row.text("unit"), quantity)
     period = row.raw("billing_period_start")
     usage_type = row.text("usage_type")
-    instance_type = attribute("instance_type")
-    if not instance_type and (match := _USAGE_TYPE_INSTANCE.search(usage_type)):
-        instance_type = match.group(1)
+    marketplace = row.text("billing_entity").lower() == "aws marketplace" or "softwareusage" in usage_type.lower()
+    instance_type = attribute("instance_type") or instance_type_in(usage_type, row.text("description"))
     return CloudUsageRecord(
         provider="aws",
         billing_account=row.text("billing_account"),
@@ -141,7 +143,7 @@ def build(row: Row) -> CloudUsageRecord:
         billing_period=month_start(
             parse_timestamp(period, row.column("billing_period_start") or "") if period else start
         ),
-        line_item_key=row.text("line_item_id") or row.digest(),
+        line_item_key=interval_key(line_id, start, end) if (line_id := row.text("line_item_id")) else row.digest(),
         charge_category=category,
         service=row.text("service"),
         sku=row.text("sku"),
@@ -159,6 +161,7 @@ def build(row: Row) -> CloudUsageRecord:
         vcpu_count=_lenient_number(attribute("vcpu")),
         gpu_count=_lenient_number(attribute("gpu")),
         memory_gb=_lenient_number(attribute("memory")),
+        marketplace=marketplace,
     )
 
 

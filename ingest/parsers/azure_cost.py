@@ -16,7 +16,8 @@ from datetime import timedelta
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
+from ingest.parsers.billing_rows import Dialect, Row, is_third_party, key_values, month_start, usage_or_correction
+from ingest.parsers.cloud_region_names import azure_region
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -36,6 +37,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "resource_id": ("resourceid", "instanceid"),
     "tags": ("tags",),
     "additional_info": ("additionalinfo",),
+    "publisher_type": ("publishertype",),
+    "publisher": ("publishername",),
 }
 
 # ChargeType → charge category; others (UnusedReservation, UnusedSavingsPlan, RoundingAdjustment) adjust.
@@ -57,8 +60,7 @@ def build(row: Row) -> CloudUsageRecord:
     category = CHARGE_CATEGORIES.get((row.text("charge_type") or "usage").lower(), "adjustment")
     start = row.timestamp("usage_date")
     quantity = row.number("quantity", default=None if category == "usage" else 0.0)
-    if category == "usage" and quantity < 0:
-        raise CellError(row.column("quantity") or "Quantity", f"{quantity:g} is negative on a usage line")
+    category = usage_or_correction(category, quantity)
     unit, quantity = billing_units.convert(row.text("unit"), quantity)
     info = _additional_info(row)
     service = row.text("service")
@@ -81,7 +83,7 @@ def build(row: Row) -> CloudUsageRecord:
         sku=row.text("sku"),
         usage_type=row.text("meter_name"),
         instance_type=instance_type,
-        region=row.text("region"),
+        region=azure_region(row.text("region")),
         usage_start=start,
         usage_end=start + timedelta(days=1),
         usage_quantity=quantity,
@@ -91,6 +93,9 @@ def build(row: Row) -> CloudUsageRecord:
         resource_id=row.text("resource_id"),
         tags=tuple(sorted(key_values(row.raw("tags"), row.column("tags") or "Tags"))),
         vcpu_count=vcpu,
+        marketplace=row.text("publisher_type").lower() == "marketplace"
+        or service.lower() == "virtual machines licenses"
+        or is_third_party(row.text("publisher")),
     )
 
 

@@ -25,12 +25,14 @@ import pyarrow.csv as pa_csv
 
 from emissions.records import CloudUsageLines
 from ingest.parsers.billing_rows import (
+    NULLS,
     Dialect,
     LineFields,
     Row,
     Schema,
     build_chunk,
     check_header,
+    compact_time,
     month_start,
     parse_timestamp,
 )
@@ -43,7 +45,9 @@ _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _SEPARATOR = "\x1f"
 # Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
 _MAX_KEY, _MAX_RESOURCE = 128, 500
+_INTERVAL_SUFFIX = len("@20240101T000000Z@20240101T000000Z")  # what interval_key adds to a line id
 _PLACEHOLDER_TIME = "2000-01-01T00:00:00Z"
+_NULL_CELLS = pa.array(sorted(NULLS))
 
 
 class ColumnarUnavailable(Exception):
@@ -119,7 +123,7 @@ def _batch_lines(
     key, start, end, period, quantity_text, cost_text, resource = (per_line[f] for f in fields.names())
     if key.null_count or start.null_count:  # blank lines and lines without a key or a start take the row path
         return None
-    if pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY or (
+    if pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY - _INTERVAL_SUFFIX or (
         len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
     ):
         return None
@@ -145,7 +149,7 @@ def _batch_lines(
     return CloudUsageLines(
         kinds=tuple(kinds),
         kind_index=kind_index,
-        line_item_key=key.to_pylist(),
+        line_item_key=_interval_keys(key, starts, ends),
         resource_id=resource.fill_null("").to_pylist(),
         usage_start=starts,
         usage_end=ends,
@@ -154,6 +158,14 @@ def _batch_lines(
         cost=np.nan_to_num(cost, nan=0.0),
         row_number=np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
     )
+
+
+def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[tuple, np.ndarray]) -> list[str]:
+    """``interval_key`` of every line, column-wise: the id, then its start and end in compact UTC."""
+    start_text, end_text = (
+        pa.array([compact_time(value) for value in values]).take(pa.array(index)) for values, index in (starts, ends)
+    )
+    return pc.binary_join_element_wise(key, start_text, end_text, "@").to_pylist()
 
 
 def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
@@ -166,7 +178,7 @@ def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Arr
     for name in keys:
         cells = columns[name]
         trimmed = pc.utf8_trim_whitespace(cells)
-        blank = pc.equal(trimmed, "")
+        blank = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
         if pc.any(pc.and_(blank, pc.not_equal(cells, ""))).as_py():
             return None
         found.append(pc.if_else(blank, pa.scalar(None, pa.string()), trimmed))

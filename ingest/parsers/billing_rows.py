@@ -8,6 +8,7 @@ Column names match case-insensitively after removing ``/``, ``.``, ``_`` and spa
 
 from __future__ import annotations
 
+import ast
 import functools
 import hashlib
 import io
@@ -25,14 +26,22 @@ from ingest.parsers.csv_rows import CellError
 from ingest.records import ParsedRow, ParseError, RowIssue
 
 _STRIP = re.compile(r"[/._ -]+")
-_MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})$")
+_MDY = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?=$|[ T])")
+# Localized Azure headers name the English column in brackets: "Kategorie der Verbrauchseinheit (MeterCategory)".
+_BRACKETED_NAME = re.compile(r"\(([A-Za-z][\w/. ]*)\)\s*$")
 MAX_YEAR = 2100
 _ABSENT = object()
+# Cells that mean "no value" in an optional column: exports written from SQL tables (the FOCUS sample)
+# spell a missing value NULL. "NA" is not among them: it is a region (North America) in some exports.
+NULLS = frozenset({"NULL", "null", "Null"})
 
 
 def normalize(name: str) -> str:
-    """The matching form of a column name: lower case without ``/ . _ -`` and spaces."""
-    return _STRIP.sub("", str(name).strip().lower())
+    """The matching form of a column name: lower case without ``/ . _ -`` and spaces; a localized header
+    that names the English column in brackets matches as that column."""
+    text = str(name).strip()
+    bracketed = _BRACKETED_NAME.search(text)
+    return _STRIP.sub("", (bracketed.group(1) if bracketed else text).lower())
 
 
 class Schema:
@@ -92,7 +101,7 @@ class Row:
             if value is _ABSENT:  # JSON lines omit null fields: a chunk's shapes may differ
                 continue
             if value.__class__ is str:
-                if value and not value.isspace():
+                if value and not value.isspace() and value not in NULLS:
                     return key, value
             elif not is_empty(value):
                 return key, value
@@ -101,10 +110,14 @@ class Row:
         return present
 
     def digest(self) -> str:
-        """SHA-256 of the row's non-empty cells under normalized names: the same row gives the same key."""
+        """SHA-256 of the row's non-empty cells under normalized names: the same row gives the same key.
+
+        The text hashed is ``name\x1fvalue\x1e`` per cell, cells in (normalized name, column) order and
+        values trimmed, so the columnar path (billing_columns.py) computes the same digest column-wise.
+        """
         norm = self.schema.norm
-        canonical = sorted((norm[k], str(v)) for k, v in self.cells.items() if not is_empty(v))
-        return hashlib.sha256(json.dumps(canonical, ensure_ascii=False).encode()).hexdigest()
+        cells = sorted((norm[k], k, cell_text(v)) for k, v in self.cells.items() if not is_empty(v))
+        return hashlib.sha256("".join(f"{n}\x1f{v}\x1e" for n, _, v in cells).encode()).hexdigest()
 
     def raw(self, field: str) -> Any:
         return self._find(field)[1]
@@ -112,7 +125,8 @@ class Row:
     def text(self, field: str) -> str:
         value = self._find(field)[1]
         if value.__class__ is str:
-            return value.strip()
+            text = value.strip()
+            return "" if text in NULLS else text
         if is_empty(value):
             return ""
         if isinstance(value, float) and value.is_integer():
@@ -150,20 +164,90 @@ class Row:
             return None
         if not isinstance(value, str):
             return value
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
+        decoded = loads_lenient(value)
+        if decoded is _ABSENT:
             raise CellError(self.column(field) or field, f"{value[:80]!r} is not valid JSON") from None
+        return decoded
 
 
 def is_empty(value: Any) -> bool:
+    """Missing: None, a blank or ``NULL`` cell, an empty list or map."""
     if value is None:
         return True
     if isinstance(value, float) and math.isnan(value):
         return False  # NaN is a bad value, not a missing one: the number reader rejects it
     if isinstance(value, str):
-        return not value.strip()
+        text = value.strip()
+        return not text or text in NULLS
     return isinstance(value, list | dict | tuple) and len(value) == 0
+
+
+# An EC2/SageMaker/RDS instance type inside a usage type (``USE2-BoxUsage:p4d.24xlarge``) or a charge
+# description (``$0.34 per On Demand Linux c5.2xlarge Instance Hour``).
+_INSTANCE_IN_TEXT = re.compile(
+    r"(?:^|[\s:])((?:ml\.|db\.|cache\.)?[a-z][a-z0-9-]*\d[a-z0-9-]*\.(?:\d*x?large|medium|small|micro|nano|metal[a-z0-9-]*))"
+    r"(?=$|[\s,;)])"
+)
+# Publishers that are the cloud provider itself (FOCUS PublisherName, Azure PublisherName, GCP seller_name):
+# any other publisher sells software through the provider's marketplace.
+_PROVIDER_PUBLISHERS = ("amazon web services", "aws", "microsoft", "azure", "google")
+
+
+def instance_type_in(*texts: str) -> str:
+    """The first instance type named in ``texts`` (usage type, charge description…), else ``""``."""
+    for text in texts:
+        match = _INSTANCE_IN_TEXT.search(text or "")
+        if match:
+            return match.group(1)
+    return ""
+
+
+def is_third_party(publisher: str, provider: str = "") -> bool:
+    """Whether a line's publisher is someone other than the cloud provider (a marketplace seller);
+    ``provider`` as the export names it (a FOCUS ``ProviderName`` such as ``Oracle`` publishes its own)."""
+    name = (publisher or "").strip().lower()
+    own = _PROVIDER_PUBLISHERS + ((provider.strip().lower(),) if provider.strip() else ())
+    return bool(name) and not name.startswith(own)
+
+
+def usage_or_correction(category: str, quantity: float) -> str:
+    """``adjustment`` for a usage line with a negative quantity: a correction of earlier usage, kept as a
+    cost line without energy (providers write them as usage, e.g. the FOCUS sample's Azure rows)."""
+    return "adjustment" if category == "usage" and quantity < 0 else category
+
+
+def loads_lenient(text: str) -> Any:
+    """JSON, else a Python literal (BigQuery exports saved through pandas write REPEATED fields as
+    ``[{'key': 'x', 'value': 'y'}]``); ``_ABSENT`` when the text is neither."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        pass
+    if len(text) > 100_000 or not text.lstrip().startswith(("[", "{")):
+        return _ABSENT
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return _ABSENT
+
+
+def cell_text(value: Any) -> str:
+    """A cell as text for digests: strings trimmed, other values (Parquet, JSON lines) as ``str``."""
+    return value.strip() if value.__class__ is str else str(value)
+
+
+def interval_key(line_id: str, start: datetime, end: datetime) -> str:
+    """A provider line id made unique per usage interval: ``<id>@<start>@<end>`` in compact UTC.
+
+    AWS documents ``identity/LineItemId`` as unique within one partition only: an hourly or daily CUR
+    repeats it for every interval of the month, so the id alone would fold a month into one line.
+    """
+    return f"{line_id}@{compact_time(start)}@{compact_time(end)}"
+
+
+def compact_time(moment: datetime) -> str:
+    """``20240131T230000Z``: a UTC time as it appears in line keys."""
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
 
 
 def parse_timestamp(value: Any, column: str) -> datetime:
@@ -189,8 +273,9 @@ def _timestamp(value: Any, column: str) -> datetime:
     else:
         text = str(value).strip()
         match = _MDY.match(text)
-        if match:  # Azure EA writes the usage day as MM/DD/YYYY
-            text = f"{match.group(3)}-{int(match.group(1)):02d}-{int(match.group(2)):02d}"
+        if match:  # Azure EA writes the usage day as MM/DD/YYYY; spreadsheet-saved files as M/D/YY
+            year = match.group(3) if len(match.group(3)) == 4 else f"20{match.group(3)}"
+            text = f"{year}-{int(match.group(1)):02d}-{int(match.group(2)):02d}{text[match.end() :]}"
         text = text.removesuffix(" UTC").replace("Z", "+00:00")
         try:
             moment = datetime.fromisoformat(text)
@@ -215,10 +300,10 @@ def key_values(value: Any, column: str) -> list[tuple[str, str]]:
         text = value.strip()
         if not text.startswith(("{", "[")):
             text = "{" + text + "}"  # Azure writes "team": "x","project": "y" without braces
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError:
-            raise CellError(column, f"{value[:80]!r} is not a JSON object or list of key/value pairs") from None
+        decoded = loads_lenient(text)
+        if decoded is _ABSENT:
+            raise CellError(column, f"{value[:80]!r} is not a JSON object or list of key/value pairs")
+        value = decoded
     if isinstance(value, dict):
         pairs = list(value.items())
     elif isinstance(value, list | tuple):
@@ -318,12 +403,26 @@ def build_chunk(dialect: Dialect, raw_rows: list[RawRow]) -> list[ParsedRow | Ro
         if "__invalid_json__" in cells:
             out.append(RowIssue(row_number, "", f"invalid JSON: {cells['__invalid_json__']}", cells.get("__raw__", "")))
             continue
+        row = Row(cells, schema)
         try:
-            out.append(ParsedRow(row_number=row_number, record=dialect.build(Row(cells, schema))))
+            out.append(ParsedRow(row_number=row_number, record=dialect.build(row)))
         except CellError as exc:
             value = cells.get(exc.column, "")
-            out.append(RowIssue(row_number, exc.column, f"{exc.column} {exc.reason}", str(cells)[:2000], str(value)))
+            cost, currency = _readable_cost(row)
+            out.append(
+                RowIssue(row_number, exc.column, f"{exc.column} {exc.reason}", str(cells)[:2000], str(value),
+                         cost=cost, currency=currency)
+            )  # fmt: skip
     return out
+
+
+def _readable_cost(row: Row) -> tuple[float | None, str]:
+    """A rejected row's cost and currency when its cost cell reads as a number (None otherwise)."""
+    try:
+        cost = row.number("cost", default=0.0)
+    except CellError:
+        return None, ""
+    return cost, row.text("currency") or "USD"
 
 
 def dialect_chunks(

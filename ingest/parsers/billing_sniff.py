@@ -38,6 +38,7 @@ SIGNATURES: dict[str, tuple[frozenset[str], ...]] = {
         frozenset({"metercategory", "unitofmeasure"}),
         frozenset({"metercategory", "consumedquantity"}),
         frozenset({"metercategory", "quantity"}),
+        frozenset({"metercategory", "usagequantity"}),  # the legacy pay-as-you-go usage export
     ),
 }
 

@@ -12,12 +12,20 @@ a commitment-covered line carries its share, a commitment purchase 0), else ``Bi
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
+from ingest.parsers.billing_rows import (
+    Dialect,
+    Row,
+    instance_type_in,
+    is_third_party,
+    key_values,
+    month_start,
+    usage_or_correction,
+)
+from ingest.parsers.cloud_region_names import azure_region
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -31,6 +39,8 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "service": ("servicename",),
     "sku": ("skuid",),
     "usage_type": ("xusagetype", "skumeter", "chargedescription"),
+    "description": ("chargedescription",),
+    "publisher": ("publishername",),
     "sku_details": ("skupricedetails",),
     "instance_type": ("xinstancetype", "xskuinstancetype"),
     "consumed_quantity": ("consumedquantity",),
@@ -63,8 +73,6 @@ PROVIDERS: dict[str, str] = {
     "azure": "azure",
     "microsoft azure": "azure",
 }
-# AWS x_UsageType like ``USE2-BoxUsage:p5.48xlarge``.
-_USAGE_TYPE_INSTANCE = re.compile(r":((?:ml\.|db\.|cache\.)?[a-z][a-z0-9-]*\d[a-z0-9-]*\.\d*x?[a-z]+)$")
 
 
 def _details(row: Row) -> dict[str, Any]:
@@ -97,20 +105,18 @@ def build(row: Row) -> CloudUsageRecord:
     start = row.timestamp("usage_start")
     end = row.timestamp("usage_end") if row.text("usage_end") else start
     unit, quantity = _quantity(row, category)
-    if category == "usage" and quantity < 0:
-        raise CellError(
-            row.column("consumed_quantity") or "ConsumedQuantity", f"{quantity:g} is negative on a usage line"
-        )
+    category = usage_or_correction(category, quantity)
     details = _details(row)
     details_column = row.column("sku_details") or "SkuPriceDetails"
     usage_type = row.text("usage_type")
-    instance_type = row.text("instance_type") or str(details.get("instancetype") or "")
-    if not instance_type and (match := _USAGE_TYPE_INSTANCE.search(usage_type)):
-        instance_type = match.group(1)
     provider_name = row.text("provider")
+    provider = PROVIDERS.get(provider_name.lower(), provider_name.lower())
+    instance_type = row.text("instance_type") or str(details.get("instancetype") or "")
+    if not instance_type and provider == "aws":
+        instance_type = instance_type_in(usage_type, row.text("description"))
     period = row.timestamp("billing_period_start") if row.text("billing_period_start") else start
     return CloudUsageRecord(
-        provider=PROVIDERS.get(provider_name.lower(), provider_name.lower()),
+        provider=provider,
         billing_account=row.text("billing_account"),
         account_id=row.text("account_id"),
         billing_period=month_start(period),
@@ -120,7 +126,7 @@ def build(row: Row) -> CloudUsageRecord:
         sku=row.text("sku"),
         usage_type=usage_type,
         instance_type=instance_type,
-        region=row.text("region"),
+        region=azure_region(row.text("region")) if provider == "azure" else row.text("region"),
         usage_start=start,
         usage_end=end,
         usage_quantity=quantity,
@@ -132,6 +138,7 @@ def build(row: Row) -> CloudUsageRecord:
         vcpu_count=_number(details, "corecount", details_column),
         gpu_count=_number(details, "gpucount", details_column),
         memory_gb=_number(details, "memorysize", details_column),
+        marketplace=is_third_party(row.text("publisher"), provider_name),
     )
 
 

@@ -16,7 +16,7 @@ from datetime import date
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, key_values, month_start
+from ingest.parsers.billing_rows import Dialect, Row, is_third_party, key_values, month_start, usage_or_correction
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -41,6 +41,7 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "invoice_month": ("invoicemonth",),
     "cost_type": ("costtype",),
     "resource": ("resourceglobalname", "resourcename"),
+    "seller": ("sellername",),
 }
 
 # cost_type → charge category (credits ride on their line; there is no credit cost_type).
@@ -88,8 +89,7 @@ def build(row: Row) -> CloudUsageRecord:
     start = row.timestamp("usage_start")
     end = row.timestamp("usage_end") if row.text("usage_end") else start
     unit, quantity = _quantity(row, category)
-    if category == "usage" and quantity < 0:
-        raise CellError(row.column("pricing_amount") or "usage.amount", f"{quantity:g} is negative on a usage line")
+    category = usage_or_correction(category, quantity)
     system = dict(key_values(row.raw("system_labels"), row.column("system_labels") or "system_labels"))
     labels = key_values(row.raw("labels"), row.column("labels") or "labels")
     project_labels = key_values(row.raw("project_labels"), row.column("project_labels") or "project_labels")
@@ -121,6 +121,7 @@ def build(row: Row) -> CloudUsageRecord:
         tags=tuple(sorted(labels + [(f"project_label:{k}", v) for k, v in project_labels])),
         vcpu_count=vcpu,
         memory_gb=memory_gb,
+        marketplace=is_third_party(row.text("seller")),
     )
 
 

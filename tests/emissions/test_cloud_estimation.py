@@ -215,6 +215,7 @@ def _sample_lines() -> list[CloudUsageRecord]:
     return [
         row.record
         for path in sorted(folder.iterdir())
+        if path.is_file()
         for chunk in billing_sniff.read_chunks(path)
         for row in chunk
         if hasattr(row, "record")

@@ -78,7 +78,7 @@ def test_aws_cur_sample():
     recs = records(aws_cur, "aws_cur.csv")
     assert len(recs) == 15
     assert {r.charge_category for r in recs} == {"usage", "tax"}
-    p4d = one(recs, line_item_key="syn0001")
+    p4d = one(recs, line_item_key="syn0001@20250301T000000Z@20250302T000000Z")
     assert (p4d.provider, p4d.instance_type, p4d.region) == ("aws", "p4d.24xlarge", "us-east-1")
     assert (p4d.usage_quantity, p4d.usage_unit, p4d.cost, p4d.currency) == (24, "hour", 786.5424, "USD")
     assert (p4d.vcpu_count, p4d.gpu_count, p4d.memory_gb) == (96, 8, 1152)
@@ -86,10 +86,10 @@ def test_aws_cur_sample():
     assert p4d.billing_account == "111111111111" and p4d.account_id == "222222222222"
     assert p4d.billing_period == date(2025, 3, 1)
     assert p4d.usage_start == datetime(2025, 3, 1, tzinfo=UTC)
-    assert one(recs, line_item_key="syn0006").instance_type == "ml.p4d.24xlarge"
-    assert one(recs, line_item_key="syn0011").usage_unit == "gb-month"
-    assert one(recs, line_item_key="syn0008").tags == ()
-    tax = one(recs, line_item_key="syn0015")
+    assert one(recs, line_item_key="syn0006@20250301T000000Z@20250302T000000Z").instance_type == "ml.p4d.24xlarge"
+    assert one(recs, line_item_key="syn0011@20250301T000000Z@20250302T000000Z").usage_unit == "gb-month"
+    assert one(recs, line_item_key="syn0008@20250301T000000Z@20250302T000000Z").tags == ()
+    tax = one(recs, line_item_key="syn0015@20250301T000000Z@20250302T000000Z")
     assert (tax.charge_category, tax.cost) == ("tax", 210.45)
 
 
@@ -155,7 +155,7 @@ def test_focus_sample():
 def test_cur_athena_snake_case():
     recs = records(aws_cur, "aws_cur_athena.csv")
     assert len(recs) == 3
-    p4d = one(recs, line_item_key="syn0001")
+    p4d = one(recs, line_item_key="syn0001@20250301T000000Z@20250302T000000Z")
     assert (p4d.instance_type, p4d.region, p4d.gpu_count) == ("p4d.24xlarge", "us-east-1", 8)
     assert ("team", "ml-research") in p4d.tags and ("cost_center", "cc-4100") in p4d.tags
 
@@ -310,7 +310,6 @@ def _cur_with(row_index: int, column: str, value: str) -> bytes:
         ("lineItem/UsageStartDate", "2201-03-01T00:00:00Z", "outside the years"),
         ("lineItem/UsageAmount", "abc", "not a number"),
         ("lineItem/UsageAmount", "NaN", "not a finite number"),
-        ("lineItem/UsageAmount", "-3", "negative on a usage line"),
         ("lineItem/UnblendedCost", "12,5", "not a number"),
     ],
 )
@@ -325,6 +324,14 @@ def test_bad_cells_are_row_issues(column, value, reason):
 def test_negative_quantity_allowed_off_usage_lines():
     rows = list(aws_cur.parse(_cur_with(15, "lineItem/UsageAmount", "-1")))
     assert all(isinstance(r, ParsedRow) for r in rows)
+
+
+def test_a_negative_usage_quantity_is_a_correction_without_energy():
+    # Providers write corrections as usage with a negative quantity (the FOCUS 1.0 sample's Azure rows):
+    # stored as a cost line (category adjustment), never as negative energy and never as a row error.
+    rows = list(aws_cur.parse(_cur_with(3, "lineItem/UsageAmount", "-3")))
+    assert all(isinstance(r, ParsedRow) for r in rows)
+    assert (rows[2].record.charge_category, rows[2].record.usage_quantity) == ("adjustment", -3.0)
 
 
 def test_digest_keys_are_stable():

@@ -59,7 +59,7 @@ def test_every_sample_imports_every_row(org, source, name):
 def test_aws_p4d_line_by_hand(org):
     """24 instance-hours of p4d.24xlarge in us-east-1 (8 × A100 40GB, 96 Cascade Lake vCPUs, 1,152 GiB)."""
     _import(org, "aws_cur", BILLING / "aws_cur.csv")
-    line = CloudUsage.objects.for_org(org).get(line_item_key="syn0001")
+    line = CloudUsage.objects.for_org(org).get(line_item_key__startswith="syn0001@")
     assert (line.instance_type, line.region, line.usage_quantity, line.usage_unit) == (
         "p4d.24xlarge",
         "us-east-1",
@@ -143,7 +143,7 @@ def test_restated_month_replaces_its_lines(org):
     batch = _import(org, "aws_cur", content=out.getvalue().encode())
     lines = CloudUsage.objects.for_org(org)
     assert lines.count() == len(restated)  # replaced, not added
-    assert lines.get(line_item_key="syn0001").usage_quantity == 12
+    assert lines.get(line_item_key__startswith="syn0001@").usage_quantity == 12
     assert sum(lines.values_list("usage_quantity", flat=True)) == pytest.approx(before - 12 - float(body[-1][quantity]))
     assert batch.rows_loaded == 1 and batch.rows_duplicate == len(restated) - 1
 
@@ -192,8 +192,10 @@ def test_a_run_joins_its_billing_lines_by_resource_id_and_time_window(org):
     _import(org, "aws_cur", BILLING / "aws_cur.csv")  # syn0001: i-0a1b2c3d4e5f60001, 2025-03-01 00:00–24:00
     during = {"started_at": datetime(2025, 3, 1, 10, tzinfo=UTC), "ended_at": datetime(2025, 3, 1, 12, tzinfo=UTC)}
     run = RunFactory(organization=org, tags={"resource_id": "i-0a1b2c3d4e5f60001"}, **during)
-    assert list(run_cloud_lines(run=run).values_list("line_item_key", flat=True)) == ["syn0001"]
-    CloudUsage.objects.for_org(org).filter(line_item_key="syn0001").update(
+    assert list(run_cloud_lines(run=run).values_list("line_item_key", flat=True)) == [
+        "syn0001@20250301T000000Z@20250302T000000Z"
+    ]
+    CloudUsage.objects.for_org(org).filter(line_item_key__startswith="syn0001@").update(
         resource_id="arn:aws:ec2:us-east-1:222222222222:instance/i-0a1b2c3d4e5f60001"
     )
     by_instance = RunFactory(organization=org, tags={"instance_id": "i-0a1b2c3d4e5f60001"}, **during)

@@ -11,6 +11,7 @@ from django.db import transaction
 from emissions.models import Organization
 from ingest.models import ImportBatch
 from ingest.parsers import PARSERS
+from ingest.reconciliation import reconciliation_lines
 from ingest.services import import_batch_create, import_batch_progress
 
 # Command-line options handed to tracker parsers and loaders as the batch's options.
@@ -96,3 +97,5 @@ class Command(BaseCommand):
             self.stdout.write(f"  row {error.row_number}: {error.reason}")
         if batch.rows_rejected > 50:
             self.stdout.write(f"  … and {batch.rows_rejected - 50} more (see /admin/ingest/rowerror/)")
+        for line in reconciliation_lines(batch.reconciliation):
+            self.stdout.write(f"  {line}")
