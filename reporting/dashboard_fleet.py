@@ -341,6 +341,15 @@ def cloud_run_coverage(*, organization: Organization, period: Period) -> dict:
     }
 
 
+def _share_or_none(shares: pd.Series, *, has_lines: bool) -> float | None:
+    """The unallocated share in %: 0 when every line is allocated, None without lines or without spend
+    (a month whose credits cancel its cost, as in real GCP exports, has no share to show)."""
+    if shares.empty:
+        return 0.0 if has_lines else None
+    value = shares.iloc[0]
+    return None if value is None or pd.isna(value) else float(value)
+
+
 def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
     """The cloud page: spend vs emissions, estimate vs provider-reported, unallocated share, tag coverage."""
     reconciliation = cloud_reconciliation(organization=organization, start=period.start, end=period.end)
@@ -348,9 +357,7 @@ def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
     unallocated = allocation[allocation["allocation_basis"] == UNALLOCATED]["spend_share_pct"]
     facts = {
         "currencies": sorted(set(_usages(organization, period).values_list("currency", flat=True))),
-        "unallocated_spend_pct": float(unallocated.iloc[0])
-        if not unallocated.empty
-        else (0.0 if len(allocation) else None),
+        "unallocated_spend_pct": _share_or_none(unallocated, has_lines=len(allocation) > 0),
         "tag_coverage": cloud_tag_coverage(organization=organization, period=period),
         "estimate_quality": cloud_estimate_quality(organization=organization, period=period),
         "run_coverage": cloud_run_coverage(organization=organization, period=period),

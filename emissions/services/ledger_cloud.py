@@ -9,7 +9,7 @@ from django.db.models.functions import Coalesce
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, QualityTier, Scope
-from emissions.cloud_estimation import NO_ENERGY
+from emissions.cloud_estimation import NO_ENERGY, coefficient_tables_load, gpu_instance_spec
 from emissions.factor_book import ResolvedFactor
 from emissions.models import CloudUsage, ProviderCarbon, Run
 from emissions.periods import month_end
@@ -53,6 +53,7 @@ class CloudLines:
         if not groups:
             return
         self._unsupported_provider_gaps(groups)
+        self._accelerator_power_gaps(lines)
         self._covered_cloud_months = {(g["provider"], g["billing_period"]) for g in groups}
         estimates = [self._cloud_group_estimate(group, groups) for group in groups]
         reported = {
@@ -103,6 +104,26 @@ class CloudLines:
                 f"{lines} billing line(s) of {provider} (cost {cost:,.2f}) are not estimated: GreenGuild has no "
                 "emission coefficients for this provider"
             )
+
+    def _accelerator_power_gaps(self, lines) -> None:
+        """A data gap per accelerator instance type whose accelerators have no power figure (Trainium,
+        Inferentia, recent TPUs): the lines keep their CPU and memory energy, their accelerators count 0."""
+        tables = coefficient_tables_load()
+        fell_back = (
+            lines.filter(classification="gpu", estimate_fell_back=True)
+            .values("provider", "instance_type")
+            .annotate(lines=Count("id"), cost=Sum("cost"))
+            .order_by("provider", "instance_type")
+        )
+        for row in fell_back:
+            spec = gpu_instance_spec(row["provider"], row["instance_type"], tables)
+            power = tables.gpu_power.get(spec.hardware_model) if spec else None
+            if spec is not None and (power is None or power.max_w is None):
+                self.gaps.append(
+                    f"{row['lines']} billing line(s) of {row['provider']} {row['instance_type']} (cost "
+                    f"{float(row['cost'] or 0):,.2f}): no power figure for {spec.hardware_model}, its accelerator "
+                    "energy is not estimated (CPU and memory are)"
+                )
 
     def _cloud_group_estimate(self, group: dict, groups: list[dict]) -> tuple[float, dict]:
         """kgCO2e of a billing group: facility kWh × the region's grid factor + embodied share; lines the

@@ -16,7 +16,15 @@ from datetime import timedelta
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, is_third_party, key_values, month_start, usage_or_correction
+from ingest.parsers.billing_rows import (
+    Dialect,
+    LineFields,
+    Row,
+    is_third_party,
+    key_values,
+    month_start,
+    usage_or_correction,
+)
 from ingest.parsers.cloud_region_names import azure_region
 from ingest.parsers.csv_rows import CellError
 
@@ -99,9 +107,17 @@ def build(row: Row) -> CloudUsageRecord:
     )
 
 
-DIALECT = Dialect(name="Azure cost details", aliases=ALIASES, required=("usage_date", "quantity", "cost"), build=build)
+DIALECT = Dialect(
+    name="Azure cost details",
+    aliases=ALIASES,
+    required=("usage_date", "quantity", "cost"),
+    build=build,
+    # Plain CSV is read column-wise: no line id (the key is the row digest) and daily lines.
+    line_fields=LineFields(key=None, start="usage_date", end=None, end_after=timedelta(days=1)),
+)
 
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
+read_lines = DIALECT.read_lines
 parse = DIALECT.parse

@@ -14,6 +14,7 @@ gives. tests/ingest/test_billing_columns.py checks both paths give equal records
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO
@@ -120,10 +121,13 @@ def _batch_lines(
     per_line = {field: _first_filled(columns, schema.keys(field)) for field in fields.names()}
     if any(value is None for value in per_line.values()):
         return None
-    key, start, end, period, quantity_text, cost_text, resource = (per_line[f] for f in fields.names())
-    if key.null_count or start.null_count:  # blank lines and lines without a key or a start take the row path
+    key, end = per_line.get(fields.key), per_line.get(fields.end)
+    start, period, quantity_text, cost_text, resource = (
+        per_line[f] for f in (fields.start, fields.period, fields.quantity, fields.cost, fields.resource)
+    )
+    if (key is not None and key.null_count) or start.null_count:  # blank lines, lines without a key or start
         return None
-    if pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY - _INTERVAL_SUFFIX or (
+    if (key is not None and pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY - _INTERVAL_SUFFIX) or (
         len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
     ):
         return None
@@ -142,14 +146,20 @@ def _batch_lines(
         return None
     factor = np.array([kind.usage_quantity for kind in kinds], dtype=np.float64)[kind_index]
     starts = _times(start)
-    ends = _times(pc.coalesce(end, start))
+    if end is not None or fields.end_after is None:
+        ends = _times(pc.coalesce(end, start) if end is not None else start)
+    else:
+        ends = None if starts is None else (tuple(value + fields.end_after for value in starts[0]), starts[1])
     periods = _periods(period, starts)
     if starts is None or ends is None or periods is None:
+        return None
+    keys = _interval_keys(key, starts, ends) if key is not None else _row_digests(columns, schema)
+    if keys is None:
         return None
     return CloudUsageLines(
         kinds=tuple(kinds),
         kind_index=kind_index,
-        line_item_key=_interval_keys(key, starts, ends),
+        line_item_key=keys,
         resource_id=resource.fill_null("").to_pylist(),
         usage_start=starts,
         usage_end=ends,
@@ -166,6 +176,24 @@ def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[
         pa.array([compact_time(value) for value in values]).take(pa.array(index)) for values, index in (starts, ends)
     )
     return pc.binary_join_element_wise(key, start_text, end_text, "@").to_pylist()
+
+
+def _row_digests(columns: dict[str, pa.Array], schema: Schema) -> list[str] | None:
+    """``Row.digest`` of every line, column-wise: ``name\x1fvalue\x1e`` of each non-empty trimmed cell in
+    (normalized name, column) order, hashed per line. None when a cell holds a control character between
+    0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those)."""
+    pieces = []
+    for name in sorted(columns, key=lambda column: (schema.norm[column], column)):
+        cells = columns[name]
+        if pc.any(pc.match_substring_regex(cells, "[\x1c-\x1f]")).as_py():
+            return None
+        trimmed = pc.utf8_trim_whitespace(cells)
+        empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
+        pieces.append(
+            pc.if_else(empty, "", pc.binary_join_element_wise(f"{schema.norm[name]}\x1f", trimmed, "\x1e", ""))
+        )
+    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+    return [hashlib.sha256(text.encode()).hexdigest() for text in joined.to_pylist()]
 
 
 def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
@@ -265,6 +293,7 @@ def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
     """Per-line cells for building a kind: quantity 1 (so the record's quantity is the unit's factor), cost 0."""
     values = {fields.key: "kind", fields.start: _PLACEHOLDER_TIME, fields.end: _PLACEHOLDER_TIME, fields.period: "",
               fields.quantity: "1", fields.cost: "0", fields.resource: ""}  # fmt: skip
+    values.pop(None, None)  # a dialect without a key or end column
     cells: dict[str, str] = {}
     for field, value in values.items():
         keys = schema.keys(field)

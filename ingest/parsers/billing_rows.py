@@ -17,7 +17,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -326,21 +326,26 @@ class LineFields:
 
     ``tag_prefixes``: lower-case column-name prefixes the dialect's ``build`` reads besides its aliases
     (AWS ``resourceTags/…`` columns). ``build`` must use the per-line fields only as the AWS builder does:
-    the key, resource and cost as written, the end defaulting to the start, the period to the start's
-    month, and the quantity (required on usage lines, not negative there) times the unit's factor.
+    the key as ``interval_key`` (or, with ``key`` None, the row digest), resource and cost as written, the
+    end defaulting to the start (or ``end_after`` the start), the period to the start's month, and the
+    quantity (required on usage lines, not negative there) times the unit's factor.
     """
 
-    key: str = "line_item_id"
+    key: str | None = "line_item_id"
     start: str = "usage_start"
-    end: str = "usage_end"
+    end: str | None = "usage_end"
     period: str = "billing_period_start"
     quantity: str = "quantity"
     cost: str = "cost"
     resource: str = "resource_id"
     tag_prefixes: tuple[str, ...] = ()
+    # No end column: every line ends this long after its start (Azure's daily lines).
+    end_after: timedelta | None = None
 
     def names(self) -> tuple[str, ...]:
-        return self.key, self.start, self.end, self.period, self.quantity, self.cost, self.resource
+        """The per-line fields the dialect has (``key`` None: the key is the row digest)."""
+        fields = (self.key, self.start, self.end, self.period, self.quantity, self.cost, self.resource)
+        return tuple(field for field in fields if field is not None)
 
 
 @dataclass(frozen=True)

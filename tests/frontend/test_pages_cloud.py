@@ -123,3 +123,27 @@ def test_estimate_quality_kpis_hand_computed(org_a, client, alice):
     page = client.get("/cloud/?period=2026-Q3").content.decode()
     assert 'data-kpi="unclassified">20.0 %</span>' in page
     assert 'data-kpi="allocated-energy">75.0 %</span>' in page
+
+
+@pytest.mark.django_db
+def test_run_coverage_kpi_counts_the_run_energy_a_bill_holds(org_a, client, alice):
+    """Two runs in us-east-1 during the EC2 line (12 and 4 kWh) and one in eu-west-1 (8 kWh), no bill there:
+    (the line costs 0, as a month whose credits cancel its cost: the page still renders, with no share)
+    12 + 4 = 16 of 24 kWh held by billing lines → 66.7 %; 2 of 3 runs."""
+    from emissions.models import CloudRegion, FactorDataset
+    from tests.factories import RunFactory
+
+    _line(org_a, "ec2", service="AmazonEC2", classification="compute", charge_category="usage")
+    dataset = FactorDataset.objects.create(name="test-regions", version="1", title="t", source="test", licence="test")
+    regions = {name: CloudRegion.objects.create(dataset=dataset, provider="aws", region=name, pue=1.1, licence="test")
+               for name in ("us-east-1", "eu-west-1")}  # fmt: skip
+    during = {"started_at": datetime(2026, 8, 3, 10, tzinfo=UTC), "ended_at": datetime(2026, 8, 3, 12, tzinfo=UTC)}
+    project = org_a.projects.get()
+    for region, kwh in (("us-east-1", 12.0), ("us-east-1", 4.0), ("eu-west-1", 8.0)):
+        RunFactory(organization=org_a, project=project, cloud_region=regions[region], energy_kwh=kwh, **during)
+    coverage = cloud_dashboard(organization=org_a, period=period_parse("2026-Q3")).facts["run_coverage"]
+    assert (coverage["runs"], coverage["covered_runs"]) == (3, 2)
+    assert coverage["covered_energy_pct"] == pytest.approx(100 * 16 / 24)
+    client.force_login(alice)
+    page = client.get("/cloud/?period=2026-Q3").content.decode()
+    assert re.search(r'data-kpi="run-coverage">66\.7\s*%', page), page[page.find("run-coverage") - 200 :][:400]

@@ -258,3 +258,17 @@ def test_the_imports_page_shows_the_reconciliation(client, org, django_capture_o
     assert "file: 2 rows, cost 1.500000 USD" not in page  # the file holds 3.0: both rows count
     assert "file: 2 rows, cost 3.000000 USD" in page and "stored: 1 lines, cost 1.500000 USD" in page
     assert "reconciled: file = stored + rejected + repeats" in page
+
+
+def test_an_accelerator_without_a_power_figure_is_a_gap_with_its_cost(org):
+    # trn1.32xlarge: 16 Trainium chips, 128 vCPU; AWS publishes no per-chip power (cloud_gpu_power.csv row
+    # empty): the line keeps its CPU and memory energy, and the missing accelerator energy is a named gap.
+    trainium = {"lineItem/ProductCode": "AmazonEC2", "pricing/unit": "Hrs",
+                "lineItem/UsageType": "BoxUsage:trn1.32xlarge", "lineItem/UsageAmount": "24"}  # fmt: skip
+    row = _cur_line("trn-1", 1, "515.0", **trainium)
+    assert _import(org, "aws_cur", _csv([row])).status == "done"
+    line = CloudUsage.objects.for_org(org).get()
+    assert line.instance_type == "trn1.32xlarge" and line.gpu_energy_kwh == 0 and line.compute_energy_kwh > 0
+    calculation = inventory_calculate(organization=org, period=period_parse("2025-03"))
+    gap = "1 billing line(s) of aws trn1.32xlarge (cost 515.00): no power figure for AWS Trainium (trn1)"
+    assert any(gap in text for text in calculation.data_gaps), calculation.data_gaps
