@@ -18,7 +18,7 @@ from typing import IO
 import pyarrow.lib
 import pyarrow.parquet as pq
 
-from ingest.parsers.billing_read import _LimitedReader
+from ingest.parsers.billing_read import LimitedReader
 from ingest.records import ParseError
 
 _BLOCK_BYTES = 8 * 1024**2
@@ -52,7 +52,7 @@ def file_kind(handle: IO[bytes]) -> str:
 
 def inflate(source: IO[bytes], target: IO[bytes], *, max_bytes: int) -> None:
     """Copy the gzip stream ``source`` into ``target`` uncompressed; ParseError past ``max_bytes``."""
-    reader = _LimitedReader(gzip.GzipFile(fileobj=source, mode="rb"), max_bytes)
+    reader = LimitedReader(gzip.GzipFile(fileobj=source, mode="rb"), max_bytes)
     while block := reader.read(_BLOCK_BYTES):
         target.write(block)
 

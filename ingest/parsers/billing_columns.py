@@ -14,7 +14,9 @@ gives. tests/ingest/test_billing_columns.py checks both paths give equal records
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 from collections.abc import Iterator
 from dataclasses import replace
 from typing import IO
@@ -25,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from emissions.records import CloudUsageLines
+from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader
 from ingest.parsers.billing_rows import (
     NULLS,
     Dialect,
@@ -58,24 +61,26 @@ class ColumnarUnavailable(Exception):
 def read_lines(
     dialect: Dialect, fields: LineFields, stream: IO[bytes], *, first_row: int = 2
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
-    """Stream a plain CSV billing export as ``CloudUsageLines``, or row items for a batch that is not clean.
+    """Stream a CSV billing export (plain or gzip) as ``CloudUsageLines``, or row items for a batch that is
+    not clean.
 
-    Raises ColumnarUnavailable when the bytes are not plain CSV that Arrow reads (gzip, Parquet, JSON
-    lines, a ragged or garbled file), possibly after some batches: the caller discards them and reads
-    the file row by row. Raises ParseError, as the row path does, when the header lacks a required field.
+    Raises ColumnarUnavailable when the bytes are not CSV that Arrow reads (Parquet, JSON lines, a ragged
+    or garbled file), possibly after some batches: the caller discards them and reads the file row by
+    row. Raises ParseError, as the row path does, when the header lacks a required field or a gzip stream
+    inflates past ``DEFAULT_MAX_DECOMPRESSED_BYTES``.
     """
-    head = stream.read(4)
-    stream.seek(0)
-    if head[:2] == b"\x1f\x8b" or head == b"PAR1" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-        raise ColumnarUnavailable("not plain CSV")
+    gzipped = stream.read(2) == b"\x1f\x8b"
+    head = _text_stream(stream, gzipped).read(64)
+    if head[:4] == b"PAR1" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+        raise ColumnarUnavailable("not CSV")
     try:
         # The header first (Arrow needs the column names to read every column as text), then the file.
-        names = pa_csv.open_csv(stream, read_options=pa_csv.ReadOptions(block_size=1 << 20)).schema.names
-        stream.seek(0)
+        header_stream = _text_stream(stream, gzipped)
+        names = pa_csv.open_csv(header_stream, read_options=pa_csv.ReadOptions(block_size=1 << 20)).schema.names
         if len(set(names)) != len(names):
             raise ColumnarUnavailable("repeated column names")
         reader = pa_csv.open_csv(
-            stream,
+            _text_stream(stream, gzipped),
             # One thread: the other core is busy with PostgreSQL or another worker; read-ahead only costs memory.
             read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
@@ -100,6 +105,16 @@ def read_lines(
         lines = _batch_lines(dialect, fields, schema, batch, next_row)
         yield lines if lines is not None else build_chunk(dialect, _raw_rows(batch, next_row))
         next_row += batch.num_rows
+
+
+def _text_stream(stream: IO[bytes], gzipped: bool) -> IO[bytes]:
+    """The file's CSV bytes from the start: ``stream`` itself, or its gzip inflated within the row path's
+    bound (a gzip bomb stops at ``DEFAULT_MAX_DECOMPRESSED_BYTES`` with ParseError, as there)."""
+    stream.seek(0)
+    if not gzipped:
+        return stream
+    inflated = gzip.GzipFile(fileobj=stream, mode="rb")
+    return io.BufferedReader(LimitedReader(inflated, DEFAULT_MAX_DECOMPRESSED_BYTES))
 
 
 def _raw_rows(batch: pa.RecordBatch, first_row: int) -> list[tuple[int, dict[str, str]]]:

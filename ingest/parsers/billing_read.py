@@ -33,7 +33,7 @@ RawRow = tuple[int, dict[str, Any]]
 """``(row_number, cells)``."""
 
 
-class _LimitedReader(io.RawIOBase):
+class LimitedReader(io.RawIOBase):
     """A readable stream that raises ParseError once more than ``limit`` bytes came out of ``inner``.
 
     Wrapped around a gzip stream it stops a gzip bomb after ``limit`` bytes instead of inflating it all.
@@ -67,7 +67,7 @@ def _peek(stream: IO[bytes], size: int) -> tuple[bytes, IO[bytes]]:
         head = stream.read(size)
         stream.seek(position)
         return head, stream
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(_LimitedReader(stream, None))
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(LimitedReader(stream, None))
     return buffered.peek(size)[:size], buffered
 
 
@@ -102,7 +102,7 @@ def iter_raw_chunks(
             return
         if head.startswith(_GZIP_MAGIC):
             inflated = gzip.GzipFile(fileobj=stream, mode="rb")
-            stream = io.BufferedReader(_LimitedReader(inflated, max_decompressed_bytes))
+            stream = io.BufferedReader(LimitedReader(inflated, max_decompressed_bytes))
             head, stream = _peek(stream, 64)
             if not head:
                 raise ParseError("the compressed file is empty")

@@ -109,10 +109,10 @@ def test_blank_lines_keep_the_row_numbers_of_the_row_path():
 
 @pytest.mark.parametrize(
     "content",
-    [gzip.compress(_cur()), b"PAR1....", b'{"a": 1}\n', b'a,b\n1,2,3\n"unterminated\n'],
-    ids=["gzip", "parquet", "jsonl", "ragged"],
+    [b"PAR1....", b'{"a": 1}\n', gzip.compress(b'{"a": 1}\n'), b'a,b\n1,2,3\n"unterminated\n'],
+    ids=["parquet", "jsonl", "gzip-jsonl", "ragged"],
 )
-def test_what_arrow_does_not_read_as_plain_csv_is_declined(content):
+def test_what_arrow_does_not_read_as_csv_is_declined(content):
     with pytest.raises(ColumnarUnavailable):
         list(read_lines(aws_cur.DIALECT, aws_cur.DIALECT.line_fields, io.BytesIO(content)))
 
@@ -223,3 +223,24 @@ def test_every_azure_csv_gives_the_same_records_both_ways(path):
     assert found == by_rows
     if path.parent == FIXTURES:  # our own samples are clean: every line goes column-wise
         assert column_wise == len(by_rows)
+
+
+@pytest.mark.parametrize(("module", "name"), [(aws_cur, "aws_cur.csv"), (azure_cost, "azure_cost.csv")])
+def test_a_gzip_export_is_read_column_wise_with_the_same_records(module, name):
+    content = (FIXTURES / name).read_bytes()
+    packed = gzip.compress(content)
+    blocks = list(module.read_lines(io.BytesIO(packed)))
+    assert blocks and all(isinstance(block, CloudUsageLines) for block in blocks)
+    column_wise = [pair for block in blocks for pair in zip(block.row_number.tolist(), block.records(), strict=True)]
+    by_rows = [_item(item) for chunk in module.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
+    assert column_wise == by_rows
+
+
+def test_a_gzip_bomb_stops_on_the_columnar_path_too(monkeypatch):
+    from ingest.parsers import billing_columns
+    from ingest.records import ParseError
+
+    monkeypatch.setattr(billing_columns, "DEFAULT_MAX_DECOMPRESSED_BYTES", 4096)
+    packed = gzip.compress((FIXTURES / "aws_cur.csv").read_bytes() + b"," * 200_000)
+    with pytest.raises((ParseError, billing_columns.ColumnarUnavailable)):
+        list(aws_cur.read_lines(io.BytesIO(packed)))
