@@ -1,7 +1,7 @@
 """Benchmark of the cloud billing path on PostgreSQL: a synthetic 1,000,000-row export (AWS CUR by default,
-``BENCH_DIALECT=azure_cost`` for Azure EA cost details), parsed, estimated, attributed, stored and accounted
-(ledger for the month), beside the floor (reading the same file with pyarrow and COPYing it raw into
-PostgreSQL).
+``BENCH_DIALECT=azure_cost`` for Azure EA cost details, ``BENCH_DIALECT=focus`` for FOCUS 1.2), parsed,
+estimated, attributed, stored and accounted (ledger for the month), beside the floor (reading the same
+file with pyarrow and COPYing it raw into PostgreSQL).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/greenguild_bench_billing .venv/bin/python bench/billing_ingest.py
 
@@ -72,7 +72,28 @@ def azure_generate(path: Path, rows: int) -> None:
             writer.writerow(row)
 
 
-GENERATORS = {"aws_cur": cur_generate, "azure_cost": azure_generate}
+def focus_generate(path: Path, rows: int) -> None:
+    """Repeat the FOCUS sample's lines over March 2025, day by day, each on its own resource (FOCUS has no
+    line id either)."""
+    with AZURE_SAMPLE.with_name("focus.csv").open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        templates = list(reader)
+    column = {name: index for index, name in enumerate(header)}
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        for i in range(rows):
+            row = list(templates[i % len(templates)])
+            day = start + timedelta(days=(i // len(templates)) % 31)
+            row[column["ChargePeriodStart"]] = day.strftime("%Y-%m-%dT%H:%M:%SZ")
+            row[column["ChargePeriodEnd"]] = (day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            row[column["ResourceId"]] += f"-{i}"
+            writer.writerow(row)
+
+
+GENERATORS = {"aws_cur": cur_generate, "azure_cost": azure_generate, "focus": focus_generate}
 
 
 def _database_fresh(database_url: str) -> None:

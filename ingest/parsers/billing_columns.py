@@ -150,12 +150,16 @@ def _batch_lines(
     kinds_found = _kinds(dialect, fields, schema, columns, kind_columns)
     if kinds_found is None:
         return None
-    kinds, kind_index = kinds_found
+    kinds, kind_index, uses_else = kinds_found
     usage = np.array([kind.charge_category == "usage" for kind in kinds], dtype=bool)[kind_index]
     quantity = _numbers(quantity_text)
     cost = _numbers(cost_text)
     if quantity is None or cost is None:
         return None
+    if fields.quantity_else is not None:
+        quantity = _quantity_chosen(quantity, per_line[fields.quantity_else], np.array(uses_else)[kind_index])
+        if quantity is None:
+            return None
     quantity_missing = np.isnan(quantity)
     if (quantity_missing & usage).any() or ((quantity < 0) & usage).any():
         return None
@@ -183,6 +187,16 @@ def _batch_lines(
         cost=np.nan_to_num(cost, nan=0.0),
         row_number=np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
     )
+
+
+def _quantity_chosen(main: np.ndarray, other_text: pa.Array, uses_else: np.ndarray) -> np.ndarray | None:
+    """Per line, the quantity its kind reads: ``main``, or the other column where the kind uses that. None
+    when a line of a main-column kind has no main quantity (``build`` would read the other column, in the
+    other unit: the row path decides)."""
+    other = _numbers(other_text)
+    if other is None or (np.isnan(main) & ~uses_else).any():
+        return None
+    return np.where(uses_else, other, main)
 
 
 def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[tuple, np.ndarray]) -> list[str]:
@@ -276,9 +290,10 @@ def _kind_columns(dialect: Dialect, fields: LineFields, schema: Schema) -> tuple
 
 def _kinds(
     dialect: Dialect, fields: LineFields, schema: Schema, columns: dict[str, pa.Array], kind_columns: tuple[str, ...]
-) -> tuple[list, np.ndarray] | None:
-    """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor) and each
-    line's kind; None when a representative line does not build (the row path reports it)."""
+) -> tuple[list, np.ndarray, list[bool]] | None:
+    """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor), each
+    line's kind and, per kind, whether it reads ``quantity_else``; None when a representative line does not
+    build (the row path reports it)."""
     count = len(next(iter(columns.values())))
     if kind_columns:
         joined = pc.binary_join_element_wise(*(columns[name] for name in kind_columns), _SEPARATOR)
@@ -293,22 +308,36 @@ def _kinds(
     else:
         kind_index, first_lines = np.zeros(count, dtype=np.int32), np.array([0])
     placeholders = _placeholders(fields, schema)
-    kinds = []
+    kinds, uses_else = [], []
     for line in first_lines.tolist():
         cells = {name: columns[name][line].as_py() for name in kind_columns} | placeholders
         try:
             record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
+            uses_else.append(_uses_else(dialect, fields, schema, cells, record))
         except CellError:
             return None
         kinds.append(replace(record, line_item_key="", resource_id="", cost=0.0))
-    return kinds, kind_index
+    return kinds, kind_index, uses_else
+
+
+def _uses_else(dialect: Dialect, fields: LineFields, schema: Schema, cells: dict, record) -> bool:
+    """Whether a kind reads its quantity from ``quantity_else``: built again with that column at 2, its
+    quantity doubles."""
+    if fields.quantity_else is None:
+        return False
+    other = schema.keys(fields.quantity_else)
+    if not other:
+        return False
+    doubled = dialect.build(Row(cells | {other[0]: "2"}, Schema(tuple(cells), dialect.aliases)))
+    return doubled.usage_quantity != record.usage_quantity
 
 
 def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
-    """Per-line cells for building a kind: quantity 1 (so the record's quantity is the unit's factor), cost 0."""
+    """Per-line cells for building a kind: quantities 1 (so the record's quantity is the unit's factor),
+    cost 0."""
     values = {fields.key: "kind", fields.start: _PLACEHOLDER_TIME, fields.end: _PLACEHOLDER_TIME, fields.period: "",
-              fields.quantity: "1", fields.cost: "0", fields.resource: ""}  # fmt: skip
-    values.pop(None, None)  # a dialect without a key or end column
+              fields.quantity: "1", fields.quantity_else: "1", fields.cost: "0", fields.resource: ""}  # fmt: skip
+    values.pop(None, None)  # a dialect without a key, end or second quantity column
     cells: dict[str, str] = {}
     for field, value in values.items():
         keys = schema.keys(field)

@@ -341,10 +341,14 @@ class LineFields:
     tag_prefixes: tuple[str, ...] = ()
     # No end column: every line ends this long after its start (Azure's daily lines).
     end_after: timedelta | None = None
+    # A second quantity column that some kinds of line use instead of ``quantity`` (FOCUS: PricingQuantity
+    # where the ConsumedUnit is not one we convert); the kind decides which, as ``build`` does.
+    quantity_else: str | None = None
 
     def names(self) -> tuple[str, ...]:
         """The per-line fields the dialect has (``key`` None: the key is the row digest)."""
-        fields = (self.key, self.start, self.end, self.period, self.quantity, self.cost, self.resource)
+        fields = (self.key, self.start, self.end, self.period, self.quantity, self.quantity_else, self.cost,
+                  self.resource)  # fmt: skip
         return tuple(field for field in fields if field is not None)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
+from ingest.parsers.billing_columns import ColumnarUnavailable
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, iter_raw_chunks
 from ingest.parsers.billing_rows import Dialect, build_chunk, check_header, normalize
 from ingest.records import ParsedRow, ParseError, RowIssue
@@ -79,6 +80,16 @@ def read_chunks(
     check_header(dialect, first[0])
     for _columns, rows in chain([first], raw):
         yield build_chunk(dialect, rows)
+
+
+def read_lines(stream: IO[bytes], *, first_row: int = 2) -> Iterator[Any]:
+    """The columnar path of the sniffed dialect (ingest/parsers/billing_columns.py); ColumnarUnavailable
+    when that dialect is read row by row. Raises ParseError, as :func:`read_chunks`, for an unknown header."""
+    first = next(iter_raw_chunks(stream, chunk_rows=1, allow_jsonl=True), None)
+    stream.seek(0)
+    if first is None:
+        raise ColumnarUnavailable("empty file")
+    return DIALECTS[sniff_dialect(first[0])].read_lines(stream, first_row=first_row)
 
 
 def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:

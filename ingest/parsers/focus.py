@@ -18,6 +18,7 @@ from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
 from ingest.parsers.billing_rows import (
     Dialect,
+    LineFields,
     Row,
     instance_type_in,
     is_third_party,
@@ -143,10 +144,17 @@ def build(row: Row) -> CloudUsageRecord:
 
 
 DIALECT = Dialect(
-    name="FOCUS", aliases=ALIASES, required=("charge_category", "usage_start", "cost", "billing_account"), build=build
+    name="FOCUS",
+    aliases=ALIASES,
+    required=("charge_category", "usage_start", "cost", "billing_account"),
+    build=build,
+    # Plain or gzip CSV is read column-wise: no line id (the key is the row digest); the quantity is the
+    # consumed one, or the pricing one for kinds whose consumed unit we do not convert (as ``_quantity``).
+    line_fields=LineFields(key=None, quantity="consumed_quantity", quantity_else="pricing_quantity"),
 )
 
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
+read_lines = DIALECT.read_lines
 parse = DIALECT.parse
