@@ -1,5 +1,6 @@
 """Benchmark of the cloud billing path on PostgreSQL: a synthetic 1,000,000-row export (AWS CUR by default,
-``BENCH_DIALECT=azure_cost`` for Azure EA cost details, ``BENCH_DIALECT=focus`` for FOCUS 1.2), parsed,
+``BENCH_DIALECT=azure_cost`` for Azure EA cost details, ``focus`` for FOCUS 1.2, ``gcp_billing`` for the
+GCP BigQuery CSV), parsed,
 estimated, attributed, stored and accounted (ledger for the month), beside the floor (reading the same
 file with pyarrow and COPYing it raw into PostgreSQL).
 
@@ -93,7 +94,31 @@ def focus_generate(path: Path, rows: int) -> None:
             writer.writerow(row)
 
 
-GENERATORS = {"aws_cur": cur_generate, "azure_cost": azure_generate, "focus": focus_generate}
+def gcp_generate(path: Path, rows: int) -> None:
+    """Repeat the GCP sample's lines over March 2025, hour by hour, each on its own resource name."""
+    with AZURE_SAMPLE.with_name("gcp_billing.csv").open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        templates = list(reader)
+    column = {name: index for index, name in enumerate(header)}
+    start = datetime(2025, 3, 1, tzinfo=UTC)
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*header, "resource.name"])  # the sample names no resource: one per line here
+        for i in range(rows):
+            row = list(templates[i % len(templates)])
+            hour = start + timedelta(hours=(i // len(templates)) % (31 * 24))
+            row[column["usage_start_time"]] = hour.strftime("%Y-%m-%d %H:%M:%S UTC")
+            row[column["usage_end_time"]] = (hour + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+            writer.writerow([*row, f"vm-{i}"])
+
+
+GENERATORS = {
+    "aws_cur": cur_generate,
+    "azure_cost": azure_generate,
+    "focus": focus_generate,
+    "gcp_billing": gcp_generate,
+}
 
 
 def _database_fresh(database_url: str) -> None:

@@ -37,6 +37,7 @@ from ingest.parsers.billing_rows import (
     build_chunk,
     check_header,
     compact_time,
+    loads_lenient,
     month_start,
     parse_timestamp,
 )
@@ -163,6 +164,10 @@ def _batch_lines(
     quantity_missing = np.isnan(quantity)
     if (quantity_missing & usage).any() or ((quantity < 0) & usage).any():
         return None
+    if fields.credits is not None:
+        cost = _net_costs(cost, per_line[fields.credits])
+        if cost is None:
+            return None
     factor = np.array([kind.usage_quantity for kind in kinds], dtype=np.float64)[kind_index]
     starts = _times(start)
     if end is not None or fields.end_after is None:
@@ -172,6 +177,8 @@ def _batch_lines(
     periods = _periods(period, starts)
     if starts is None or ends is None or periods is None:
         return None
+    if fields.period_in_kind:
+        periods = _kind_periods(kinds, kind_index, starts)
     keys = _interval_keys(key, starts, ends) if key is not None else _row_digests(columns, schema)
     if keys is None:
         return None
@@ -197,6 +204,37 @@ def _quantity_chosen(main: np.ndarray, other_text: pa.Array, uses_else: np.ndarr
     if other is None or (np.isnan(main) & ~uses_else).any():
         return None
     return np.where(uses_else, other, main)
+
+
+def _net_costs(cost: np.ndarray, credits: pa.Array) -> np.ndarray | None:
+    """Cost plus each line's credits (a list of ``{amount}``), rounded to 9 decimals as the builder does;
+    None when a credits cell is not such a list (the row path reports it)."""
+    out = []
+    for base, text in zip(np.nan_to_num(cost, nan=0.0).tolist(), credits.to_pylist(), strict=True):
+        total = base
+        if text and text != "[]":
+            decoded = loads_lenient(text)
+            if not isinstance(decoded, list):
+                return None
+            for credit in decoded:
+                try:
+                    total += float(credit.get("amount", 0) if isinstance(credit, dict) else credit)
+                except (TypeError, ValueError):
+                    return None
+        out.append(round(total, 9))
+    return np.array(out, dtype=np.float64)
+
+
+def _kind_periods(kinds: list, kind_index: np.ndarray, starts: tuple[tuple, np.ndarray]) -> tuple[tuple, np.ndarray]:
+    """Each line's billing month from its kind, or its start's month where the kind has none (a kind built
+    without one carries the placeholder start's month)."""
+    start_values, start_index = starts
+    months = [month_start(value) for value in start_values]
+    placeholder = month_start(parse_timestamp(_PLACEHOLDER_TIME, ""))
+    kind_months = [kind.billing_period for kind in kinds]
+    unset = np.array([month == placeholder for month in kind_months], dtype=bool)[kind_index]
+    index = np.where(unset, start_index, len(months) + kind_index)
+    return tuple(months + kind_months), index.astype(np.int32)
 
 
 def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[tuple, np.ndarray]) -> list[str]:

@@ -344,11 +344,15 @@ class LineFields:
     # A second quantity column that some kinds of line use instead of ``quantity`` (FOCUS: PricingQuantity
     # where the ConsumedUnit is not one we convert); the kind decides which, as ``build`` does.
     quantity_else: str | None = None
+    # A per-line list of credits added to the cost, then rounded to 9 decimals (GCP's net cost).
+    credits: str | None = None
+    # The billing month is part of the kind (GCP ``invoice.month``); kinds without one take the start's month.
+    period_in_kind: bool = False
 
     def names(self) -> tuple[str, ...]:
         """The per-line fields the dialect has (``key`` None: the key is the row digest)."""
         fields = (self.key, self.start, self.end, self.period, self.quantity, self.quantity_else, self.cost,
-                  self.resource)  # fmt: skip
+                  self.resource, self.credits)  # fmt: skip
         return tuple(field for field in fields if field is not None)
 
 

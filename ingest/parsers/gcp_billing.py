@@ -16,7 +16,15 @@ from datetime import date
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
-from ingest.parsers.billing_rows import Dialect, Row, is_third_party, key_values, month_start, usage_or_correction
+from ingest.parsers.billing_rows import (
+    Dialect,
+    LineFields,
+    Row,
+    is_third_party,
+    key_values,
+    month_start,
+    usage_or_correction,
+)
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -126,10 +134,25 @@ def build(row: Row) -> CloudUsageRecord:
 
 
 DIALECT = Dialect(
-    name="GCP billing", aliases=ALIASES, required=("usage_start", "cost", "service"), build=build, allow_jsonl=True
+    name="GCP billing",
+    aliases=ALIASES,
+    required=("usage_start", "cost", "service"),
+    build=build,
+    allow_jsonl=True,
+    # Plain or gzip CSV is read column-wise: no line id (row digest); the pricing-unit amount, or the usage
+    # amount for kinds whose pricing unit we do not convert; credits per line; invoice.month in the kind.
+    line_fields=LineFields(
+        key=None,
+        quantity="pricing_amount",
+        quantity_else="amount",
+        resource="resource",
+        credits="credits",
+        period_in_kind=True,
+    ),
 )
 
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
+read_lines = DIALECT.read_lines
 parse = DIALECT.parse

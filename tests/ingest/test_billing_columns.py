@@ -13,7 +13,7 @@ from emissions.models import CloudUsage
 from emissions.records import CloudUsageLines
 from ingest.loaders import cloud_usage_load, cloud_usage_load_lines
 from ingest.models import RowError
-from ingest.parsers import aws_cur, azure_cost, focus
+from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
 from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
 from ingest.records import ParsedRow, ParseError
 from ingest.services import import_batch_create, import_batch_process
@@ -262,6 +262,27 @@ def test_every_focus_csv_gives_the_same_records_both_ways(path):
         return
     found, column_wise = [], 0
     for block in focus.read_lines(io.BytesIO(content)):
+        if isinstance(block, CloudUsageLines):
+            column_wise += len(block)
+            found += zip(block.row_number.tolist(), block.records(), strict=True)
+        else:
+            found += [_item(item) for item in block]
+    assert found == by_rows
+    if path.parent == FIXTURES:
+        assert column_wise == len(by_rows)
+
+
+GCP_CSV = sorted([*FIXTURES.glob("gcp_*.csv"), *(PUBLIC / "gcp").glob("*.csv")])
+
+
+@pytest.mark.parametrize("path", GCP_CSV, ids=lambda p: p.name)
+def test_every_gcp_csv_gives_the_same_records_both_ways(path):
+    # GCP: row digest keys, net cost = cost + the line's credits (rounded to 9 decimals), invoice.month as
+    # the billing month, the pricing-unit amount or the usage amount chosen per kind.
+    content = path.read_bytes()
+    by_rows = [_item(item) for chunk in gcp_billing.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
+    found, column_wise = [], 0
+    for block in gcp_billing.read_lines(io.BytesIO(content)):
         if isinstance(block, CloudUsageLines):
             column_wise += len(block)
             found += zip(block.row_number.tolist(), block.records(), strict=True)
