@@ -31,6 +31,8 @@ SAMPLE = ROOT / "tests" / "ingest" / "fixtures" / "billing" / "aws_cur.csv"
 AZURE_SAMPLE = SAMPLE.with_name("azure_cost.csv")
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 DIALECT = os.environ.get("BENCH_DIALECT", "aws_cur")
+# BENCH_FORMAT=parquet: the same lines as a flat (Athena-style) Parquet file in row groups of 100,000 lines.
+FORMAT = os.environ.get("BENCH_FORMAT", "csv")
 
 
 def cur_generate(path: Path, rows: int) -> None:
@@ -139,7 +141,18 @@ def floor(path: Path, database_url: str) -> dict:
     import pyarrow.csv
 
     started = time.perf_counter()
-    table = pyarrow.csv.read_csv(path)
+    if path.suffix == ".parquet":  # read the Parquet, then COPY it as CSV text written by Arrow
+        import io
+
+        import pyarrow.parquet
+
+        table = pyarrow.parquet.read_table(path)
+        text = io.BytesIO()
+        pyarrow.csv.write_csv(table, text)
+        text.seek(0)
+    else:
+        table = pyarrow.csv.read_csv(path)
+        text = None
     read_s = time.perf_counter() - started
     columns = ", ".join(f'"c{i}" text' for i in range(table.num_columns))
     with psycopg.connect(database_url) as connection:
@@ -147,7 +160,7 @@ def floor(path: Path, database_url: str) -> dict:
         with (
             connection.cursor() as cursor,
             cursor.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
-            path.open("rb") as handle,
+            text or path.open("rb") as handle,
         ):
             while block := handle.read(1 << 20):
                 copy.write(block)
@@ -271,6 +284,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"{DIALECT}.csv"
         GENERATORS[DIALECT](path, ROWS)
+        if FORMAT == "parquet":
+            import pyarrow.csv
+            import pyarrow.parquet
+
+            parquet = path.with_suffix(".parquet")
+            pyarrow.parquet.write_table(pyarrow.csv.read_csv(path), parquet, row_group_size=100_000)
+            path = parquet
         _database_fresh(database_url)
         floor_result = floor(path, database_url)
         env = {
@@ -284,10 +304,12 @@ def main() -> None:
             result["floor_ratio"] = floor_result["total_s"] / result["import_and_ledger_s"]
             runs.append(result)
             print(json.dumps(result, indent=2), flush=True)
-    report = {"dialect": DIALECT, "rows": ROWS, "floor": floor_result, "runs": runs}
+    report = {"dialect": DIALECT, "format": FORMAT, "rows": ROWS, "floor": floor_result, "runs": runs}
     print(json.dumps(report, indent=2))
     (ROOT / "bench" / "results").mkdir(exist_ok=True)
-    name = "billing_ingest.json" if DIALECT == "aws_cur" else f"billing_ingest_{DIALECT}.json"
+    name = (
+        "billing_ingest.json" if (DIALECT, FORMAT) == ("aws_cur", "csv") else f"billing_ingest_{DIALECT}_{FORMAT}.json"
+    )
     (ROOT / "bench" / "results" / name).write_text(json.dumps(report, indent=2) + "\n")
 
 

@@ -203,12 +203,12 @@ def stream_load(
     """
     source = PARSERS[batch.source]
     options = {"options": batch.options}
-    if source.read_lines is not None and not row_groups:
+    if source.read_lines is not None:
         done = dict.fromkeys(counts, 0)
         read = FileTally() if tally is not None else None
         try:
             with transaction.atomic(), open_stream() as stream:  # a savepoint: giving up leaves nothing
-                for chunk in source.read_lines(stream, first_row=first_row):
+                for chunk in source.read_lines(stream, first_row=first_row, row_groups=row_groups):
                     if isinstance(chunk, list):  # a block that is not clean: row by row, with its row errors
                         items_load(batch, source, chunk, done, options, read)
                     else:

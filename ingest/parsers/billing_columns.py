@@ -25,9 +25,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from emissions.records import CloudUsageLines
-from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader
+from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader, flatten
 from ingest.parsers.billing_rows import (
     NULLS,
     Dialect,
@@ -60,7 +61,7 @@ class ColumnarUnavailable(Exception):
 
 
 def read_lines(
-    dialect: Dialect, fields: LineFields, stream: IO[bytes], *, first_row: int = 2
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
     """Stream a CSV billing export (plain or gzip) as ``CloudUsageLines``, or row items for a batch that is
     not clean.
@@ -72,6 +73,9 @@ def read_lines(
     """
     gzipped = stream.read(2) == b"\x1f\x8b"
     head = _text_stream(stream, gzipped).read(64)
+    if head[:4] == b"PAR1" and not gzipped:
+        yield from _parquet_lines(dialect, fields, stream, first_row, row_groups)
+        return
     if head[:4] == b"PAR1" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
         raise ColumnarUnavailable("not CSV")
     try:
@@ -106,6 +110,53 @@ def read_lines(
         lines = _batch_lines(dialect, fields, schema, batch, next_row)
         yield lines if lines is not None else build_chunk(dialect, _raw_rows(batch, next_row))
         next_row += batch.num_rows
+
+
+def _parquet_lines(
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], first_row: int, row_groups: tuple[int, ...]
+) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
+    """A flat Parquet export (Athena CUR) column-wise: each batch's columns cast to text, as CSV cells.
+
+    Only dialects keyed by a provider id: a row digest of typed Parquet values must stay the row path's
+    (``str`` of each value), which Arrow's text cast does not reproduce. Nested columns (CUR 2.0 maps) and
+    Parquet files Arrow refuses take the row path. A batch that is not clean is built row by row from its
+    typed values, exactly as the row path reads it.
+    """
+    if fields.key is None:
+        raise ColumnarUnavailable(f"{dialect.name} Parquet has no line id: read row by row")
+    try:
+        parquet = pq.ParquetFile(stream)
+        arrow_schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise ColumnarUnavailable(str(exc)) from exc
+    names = arrow_schema.names
+    if len(set(names)) != len(names) or any(pa.types.is_nested(field.type) for field in arrow_schema):
+        raise ColumnarUnavailable("nested or repeated Parquet columns")
+    check_header(dialect, names)
+    schema = Schema(tuple(names), dialect.aliases)
+    if any(pa.types.is_floating(arrow_schema.field(name).type) for name in _kind_columns(dialect, fields, schema)):
+        # 111111111111.0 casts to "1.11111111111e+11"; the row path reads such an account id as 111111111111.
+        raise ColumnarUnavailable("a floating-point column describes the lines' kind")
+    next_row = first_row
+    try:
+        for batch in parquet.iter_batches(batch_size=10_000, row_groups=list(row_groups) or None):
+            text = pa.RecordBatch.from_arrays([_as_text(column) for column in batch.columns], names=names)
+            lines = _batch_lines(dialect, fields, schema, text, next_row)
+            if lines is None:
+                rows = [(next_row + offset, flatten(record)) for offset, record in enumerate(batch.to_pylist())]
+                yield build_chunk(dialect, rows)
+            else:
+                yield lines
+            next_row += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise ColumnarUnavailable(str(exc)) from exc
+
+
+def _as_text(column: pa.Array) -> pa.Array:
+    """A Parquet column as the text a CSV cell holds (null as empty); ArrowException when it cannot be cast."""
+    if pa.types.is_string(column.type):
+        return column.fill_null("")
+    return pc.cast(column, pa.string()).fill_null("")
 
 
 def _text_stream(stream: IO[bytes], gzipped: bool) -> IO[bytes]:

@@ -385,13 +385,14 @@ class Dialect:
             self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes, **piece
         )
 
-    def read_lines(self, stream: IO[bytes], *, first_row: int = 2) -> Iterator[Any]:
-        """The columnar path (ingest/parsers/billing_columns.py); ColumnarUnavailable where it does not apply."""
+    def read_lines(self, stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()) -> Iterator[Any]:
+        """The columnar path (ingest/parsers/billing_columns.py); ColumnarUnavailable where it does not apply.
+        ``row_groups``: only those row groups of a Parquet file (a piece of a larger one)."""
         from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
 
         if self.line_fields is None:
             raise ColumnarUnavailable(f"{self.name} is read row by row")
-        return read_lines(self, self.line_fields, stream, first_row=first_row)
+        return read_lines(self, self.line_fields, stream, first_row=first_row, row_groups=row_groups)
 
     def parse(self, content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
         """:meth:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""

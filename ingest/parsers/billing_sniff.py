@@ -82,14 +82,14 @@ def read_chunks(
         yield build_chunk(dialect, rows)
 
 
-def read_lines(stream: IO[bytes], *, first_row: int = 2) -> Iterator[Any]:
+def read_lines(stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()) -> Iterator[Any]:
     """The columnar path of the sniffed dialect (ingest/parsers/billing_columns.py); ColumnarUnavailable
     when that dialect is read row by row. Raises ParseError, as :func:`read_chunks`, for an unknown header."""
     first = next(iter_raw_chunks(stream, chunk_rows=1, allow_jsonl=True), None)
     stream.seek(0)
     if first is None:
         raise ColumnarUnavailable("empty file")
-    return DIALECTS[sniff_dialect(first[0])].read_lines(stream, first_row=first_row)
+    return DIALECTS[sniff_dialect(first[0])].read_lines(stream, first_row=first_row, row_groups=row_groups)
 
 
 def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:

@@ -291,3 +291,44 @@ def test_every_gcp_csv_gives_the_same_records_both_ways(path):
     assert found == by_rows
     if path.parent == FIXTURES:
         assert column_wise == len(by_rows)
+
+
+@pytest.mark.parametrize("path", AWS_CSV, ids=lambda p: p.name)
+def test_a_flat_cur_parquet_is_read_column_wise_with_the_same_records(path, tmp_path):
+    # Athena-style flat Parquet with typed columns (ids as integers, timestamps, doubles), as pyarrow infers
+    # them from the CSV: the columnar path casts each column to text; the row path reads the typed values.
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    parquet = tmp_path / "cur.parquet"
+    pq.write_table(pa_csv.read_csv(path), parquet, row_group_size=5)
+    content = parquet.read_bytes()
+    by_rows = [_item(item) for chunk in aws_cur.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
+    found = []
+    for block in aws_cur.read_lines(io.BytesIO(content)):
+        if isinstance(block, CloudUsageLines):
+            found += zip(block.row_number.tolist(), block.records(), strict=True)
+        else:
+            found += [_item(item) for item in block]
+    assert found == by_rows
+    if pq.ParquetFile(parquet).num_row_groups < 2:
+        return
+    # A piece of the file (its second row group) reads alike, numbered from the piece's first row.
+    piece = list(aws_cur.read_lines(io.BytesIO(content), first_row=7, row_groups=(1,)))
+    numbers = [n for block in piece for n in (block.row_number.tolist() if isinstance(block, CloudUsageLines)
+                                             else [item.row_number for item in block])]  # fmt: skip
+    assert numbers == list(range(7, 7 + len(numbers))) and 0 < len(numbers) <= 5
+
+
+def test_a_cur_parquet_with_map_columns_is_declined():
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"line_item_usage_start_date": ["2025-03-01T00:00:00Z"], "line_item_usage_amount": [1.0],
+                      "line_item_unblended_cost": [1.0], "identity_line_item_id": ["x"],
+                      "product": pa.array([[("region", "us-east-1")]], pa.map_(pa.string(), pa.string()))})  # fmt: skip
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    buffer.seek(0)
+    with pytest.raises(ColumnarUnavailable):
+        list(aws_cur.read_lines(buffer))

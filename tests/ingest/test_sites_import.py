@@ -123,8 +123,13 @@ def test_ingest_command(org_a, zones, media_root, capsys):
 
 @pytest.mark.django_db
 def test_progress_is_live_while_running_and_full_when_done(org_a, zones, media_root):
+    from django.core.cache import cache
+
     from ingest.services import _progress_report, import_batch_progress
 
+    # Progress lives in the cache by batch id; an earlier test's batch with the same id (its on-commit
+    # cleanup never runs inside a test transaction) must not show through.
+    cache.clear()
     batch = import_batch_create(organization=org_a, source="sites", filename="s.csv", content=b"site\n")
     batch.status = ImportBatch.Status.RUNNING
     assert import_batch_progress(batch=batch)["progress_pct"] == 0
