@@ -28,98 +28,72 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "ingest" / "fixtures" / "billing" / "aws_cur.csv"
-AZURE_SAMPLE = SAMPLE.with_name("azure_cost.csv")
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 DIALECT = os.environ.get("BENCH_DIALECT", "aws_cur")
 # BENCH_FORMAT=parquet: the same lines as a flat (Athena-style) Parquet file in row groups of 100,000 lines.
 FORMAT = os.environ.get("BENCH_FORMAT", "csv")
 
 
+START = datetime(2025, 3, 1, tzinfo=UTC)
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def _generate(path: Path, rows: int, sample: str, edit, extra_columns: tuple[str, ...] = ()) -> None:
+    """Repeat a sample's lines ``rows`` times; ``edit(row, i, step, column)`` makes line ``i`` its own, where
+    ``step`` counts the passes over the sample and ``column`` maps a column name to its index."""
+    with SAMPLE.with_name(sample).open(newline="") as handle:
+        reader = csv.reader(handle)
+        header = next(reader)
+        templates = list(reader)
+    column = {name: index for index, name in enumerate([*header, *extra_columns])}
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*header, *extra_columns])
+        for i in range(rows):
+            row = [*templates[i % len(templates)], *([""] * len(extra_columns))]
+            edit(row, i, i // len(templates), column)
+            writer.writerow(row)
+
+
+def _cur_edit(row: list, i: int, step: int, column: dict) -> None:
+    hour = START + timedelta(hours=step % (31 * 24))
+    row[column["identity/LineItemId"]] = f"bench{i:08d}"
+    row[column["lineItem/UsageStartDate"]] = hour.strftime(ISO)
+    row[column["lineItem/UsageEndDate"]] = (hour + timedelta(hours=1)).strftime(ISO)
+    if row[column["lineItem/ResourceId"]]:
+        row[column["lineItem/ResourceId"]] += f"-{i % 5000}"
+
+
+def _azure_edit(row: list, i: int, step: int, column: dict) -> None:
+    # Azure lines have no id: a resource per line keeps their row digests apart.
+    row[column["Date"]] = f"03/{step % 31 + 1:02d}/2025"
+    row[column["ResourceId"]] += f"-{i}"
+
+
+def _focus_edit(row: list, i: int, step: int, column: dict) -> None:
+    day = START + timedelta(days=step % 31)
+    row[column["ChargePeriodStart"]] = day.strftime(ISO)
+    row[column["ChargePeriodEnd"]] = (day + timedelta(days=1)).strftime(ISO)
+    row[column["ResourceId"]] += f"-{i}"
+
+
+def _gcp_edit(row: list, i: int, step: int, column: dict) -> None:
+    hour = START + timedelta(hours=step % (31 * 24))
+    row[column["usage_start_time"]] = hour.strftime("%Y-%m-%d %H:%M:%S UTC")
+    row[column["usage_end_time"]] = (hour + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
+    row[column["resource.name"]] = f"vm-{i}"  # the sample names no resource: one per line here
+
+
 def cur_generate(path: Path, rows: int) -> None:
-    """Repeat the sample's lines over March 2025, hour by hour, with unique line item and resource ids."""
-    with SAMPLE.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        templates = list(reader)
-    column = {name: index for index, name in enumerate(header)}
-    start = datetime(2025, 3, 1, tzinfo=UTC)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for i in range(rows):
-            row = list(templates[i % len(templates)])
-            hour = start + timedelta(hours=(i // len(templates)) % (31 * 24))
-            row[column["identity/LineItemId"]] = f"bench{i:08d}"
-            row[column["lineItem/UsageStartDate"]] = hour.strftime("%Y-%m-%dT%H:%M:%SZ")
-            row[column["lineItem/UsageEndDate"]] = (hour + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            if row[column["lineItem/ResourceId"]]:
-                row[column["lineItem/ResourceId"]] += f"-{i % 5000}"
-            writer.writerow(row)
-
-
-def azure_generate(path: Path, rows: int) -> None:
-    """Repeat the Azure EA sample's lines over March 2025, day by day, each on its own resource (Azure
-    lines have no id: a resource per line keeps their row digests apart)."""
-    with AZURE_SAMPLE.open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        templates = list(reader)
-    column = {name: index for index, name in enumerate(header)}
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for i in range(rows):
-            row = list(templates[i % len(templates)])
-            row[column["Date"]] = f"03/{(i // len(templates)) % 31 + 1:02d}/2025"
-            row[column["ResourceId"]] += f"-{i}"
-            writer.writerow(row)
-
-
-def focus_generate(path: Path, rows: int) -> None:
-    """Repeat the FOCUS sample's lines over March 2025, day by day, each on its own resource (FOCUS has no
-    line id either)."""
-    with AZURE_SAMPLE.with_name("focus.csv").open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        templates = list(reader)
-    column = {name: index for index, name in enumerate(header)}
-    start = datetime(2025, 3, 1, tzinfo=UTC)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        for i in range(rows):
-            row = list(templates[i % len(templates)])
-            day = start + timedelta(days=(i // len(templates)) % 31)
-            row[column["ChargePeriodStart"]] = day.strftime("%Y-%m-%dT%H:%M:%SZ")
-            row[column["ChargePeriodEnd"]] = (day + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
-            row[column["ResourceId"]] += f"-{i}"
-            writer.writerow(row)
-
-
-def gcp_generate(path: Path, rows: int) -> None:
-    """Repeat the GCP sample's lines over March 2025, hour by hour, each on its own resource name."""
-    with AZURE_SAMPLE.with_name("gcp_billing.csv").open(newline="") as handle:
-        reader = csv.reader(handle)
-        header = next(reader)
-        templates = list(reader)
-    column = {name: index for index, name in enumerate(header)}
-    start = datetime(2025, 3, 1, tzinfo=UTC)
-    with path.open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*header, "resource.name"])  # the sample names no resource: one per line here
-        for i in range(rows):
-            row = list(templates[i % len(templates)])
-            hour = start + timedelta(hours=(i // len(templates)) % (31 * 24))
-            row[column["usage_start_time"]] = hour.strftime("%Y-%m-%d %H:%M:%S UTC")
-            row[column["usage_end_time"]] = (hour + timedelta(hours=1)).strftime("%Y-%m-%d %H:%M:%S UTC")
-            writer.writerow([*row, f"vm-{i}"])
+    """The CUR sample over March 2025, hour by hour, with unique line item and resource ids."""
+    _generate(path, rows, "aws_cur.csv", _cur_edit)
 
 
 GENERATORS = {
     "aws_cur": cur_generate,
-    "azure_cost": azure_generate,
-    "focus": focus_generate,
-    "gcp_billing": gcp_generate,
+    "azure_cost": lambda path, rows: _generate(path, rows, "azure_cost.csv", _azure_edit),
+    "focus": lambda path, rows: _generate(path, rows, "focus.csv", _focus_edit),
+    "gcp_billing": lambda path, rows: _generate(path, rows, "gcp_billing.csv", _gcp_edit, ("resource.name",)),
 }
 
 

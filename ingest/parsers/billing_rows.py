@@ -9,6 +9,7 @@ Column names match case-insensitively after removing ``/``, ``.``, ``_`` and spa
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import hashlib
 import io
@@ -219,10 +220,8 @@ def usage_or_correction(category: str, quantity: float) -> str:
 def loads_lenient(text: str) -> Any:
     """JSON, else a Python literal (BigQuery exports saved through pandas write REPEATED fields as
     ``[{'key': 'x', 'value': 'y'}]``); ``_ABSENT`` when the text is neither."""
-    try:
+    with contextlib.suppress(json.JSONDecodeError):
         return json.loads(text)
-    except json.JSONDecodeError:
-        pass
     if len(text) > 100_000 or not text.lstrip().startswith(("[", "{")):
         return _ABSENT
     try:

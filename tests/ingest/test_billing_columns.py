@@ -24,20 +24,25 @@ SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples"
 AWS_CSV = sorted(p for p in [*FIXTURES.glob("aws_cur*.csv"), *SHARED.glob("**/*cur*.csv")] if "carbon" not in p.name)
 
 
-def _by_rows(content: bytes) -> list:
+def _by_rows(content: bytes, module=aws_cur) -> list:
     """(row, record or issue) from the row path."""
-    return [_item(item) for chunk in aws_cur.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
+    return [_item(item) for chunk in module.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
 
 
-def _by_columns(content: bytes) -> list:
+def _by_columns(content: bytes, module=aws_cur, **piece) -> list:
     """(row, record or issue) from the columnar path; blocks that are not clean come as row items."""
     found = []
-    for block in aws_cur.read_lines(io.BytesIO(content)):
+    for block in module.read_lines(io.BytesIO(content), **piece):
         if isinstance(block, CloudUsageLines):
             found += zip(block.row_number.tolist(), block.records(), strict=True)
         else:
             found += [_item(item) for item in block]
     return found
+
+
+def _column_wise(content: bytes, module) -> int:
+    """How many lines the columnar path reads column-wise (the rest goes row by row)."""
+    return sum(len(block) for block in module.read_lines(io.BytesIO(content)) if isinstance(block, CloudUsageLines))
 
 
 def _item(item):
@@ -205,92 +210,48 @@ def test_blocks_read_column_wise_and_row_by_row_come_in_file_order(monkeypatch):
 
 
 PUBLIC = FIXTURES / "public"
-AZURE_CSV = sorted([*FIXTURES.glob("azure_*.csv"), *(PUBLIC / "azure").glob("*.csv")])
+# Exports without line ids, ours and the public ones: (module, file).
+NO_ID_CSV = [
+    (module, path)
+    for module, pattern, folder in ((azure_cost, "azure_*.csv", "azure"), (focus, "focus*.csv", "focus"),
+                                    (gcp_billing, "gcp_*.csv", "gcp"))
+    for path in sorted([*FIXTURES.glob(pattern), *(PUBLIC / folder).glob("*.csv")])
+]  # fmt: skip
 
 
-@pytest.mark.parametrize("path", AZURE_CSV, ids=lambda p: p.name)
-def test_every_azure_csv_gives_the_same_records_both_ways(path):
-    # Azure has no line id: the columnar path computes the row digest column-wise, and the daily end.
+@pytest.mark.parametrize(("module", "path"), NO_ID_CSV, ids=lambda value: getattr(value, "name", ""))
+def test_every_export_without_line_ids_gives_the_same_records_both_ways(module, path):
+    # The key is the row digest, computed column-wise. Azure: the daily end. FOCUS: the consumed quantity, or
+    # the pricing one for kinds whose consumed unit is not converted. GCP: cost + the line's credits (rounded
+    # to 9 decimals), invoice.month as the billing month, the pricing-unit or the usage amount per kind.
     content = path.read_bytes()
-    by_rows = [_item(item) for chunk in azure_cost.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
-    found, column_wise = [], 0
-    for block in azure_cost.read_lines(io.BytesIO(content)):
-        if isinstance(block, CloudUsageLines):
-            column_wise += len(block)
-            found += zip(block.row_number.tolist(), block.records(), strict=True)
-        else:
-            found += [_item(item) for item in block]
-    assert found == by_rows
+    try:
+        by_rows = _by_rows(content, module)
+    except ParseError:
+        with pytest.raises(ParseError):  # not an export (the FOCUS spec's cdf table): refused both ways
+            list(module.read_lines(io.BytesIO(content)))
+        return
+    assert _by_columns(content, module) == by_rows
     if path.parent == FIXTURES:  # our own samples are clean: every line goes column-wise
-        assert column_wise == len(by_rows)
+        assert _column_wise(content, module) == len(by_rows)
 
 
 @pytest.mark.parametrize(("module", "name"), [(aws_cur, "aws_cur.csv"), (azure_cost, "azure_cost.csv")])
 def test_a_gzip_export_is_read_column_wise_with_the_same_records(module, name):
     content = (FIXTURES / name).read_bytes()
     packed = gzip.compress(content)
-    blocks = list(module.read_lines(io.BytesIO(packed)))
-    assert blocks and all(isinstance(block, CloudUsageLines) for block in blocks)
-    column_wise = [pair for block in blocks for pair in zip(block.row_number.tolist(), block.records(), strict=True)]
-    by_rows = [_item(item) for chunk in module.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
-    assert column_wise == by_rows
+    by_rows = _by_rows(content, module)
+    assert _column_wise(packed, module) == len(by_rows)
+    assert _by_columns(packed, module) == by_rows
 
 
 def test_a_gzip_bomb_stops_on_the_columnar_path_too(monkeypatch):
     from ingest.parsers import billing_columns
-    from ingest.records import ParseError
 
     monkeypatch.setattr(billing_columns, "DEFAULT_MAX_DECOMPRESSED_BYTES", 4096)
     packed = gzip.compress((FIXTURES / "aws_cur.csv").read_bytes() + b"," * 200_000)
     with pytest.raises((ParseError, billing_columns.ColumnarUnavailable)):
         list(aws_cur.read_lines(io.BytesIO(packed)))
-
-
-FOCUS_CSV = sorted([*FIXTURES.glob("focus*.csv"), *(PUBLIC / "focus").glob("*.csv")])
-
-
-@pytest.mark.parametrize("path", FOCUS_CSV, ids=lambda p: p.name)
-def test_every_focus_csv_gives_the_same_records_both_ways(path):
-    # FOCUS has no line id (row digest) and two quantities: the consumed one, or the pricing one for kinds
-    # whose consumed unit is not converted; the columnar path chooses per kind as the builder does.
-    content = path.read_bytes()
-    try:
-        by_rows = [_item(item) for chunk in focus.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
-    except ParseError:
-        with pytest.raises(ParseError):  # not an export (the FOCUS spec's cdf table): refused both ways
-            list(focus.read_lines(io.BytesIO(content)))
-        return
-    found, column_wise = [], 0
-    for block in focus.read_lines(io.BytesIO(content)):
-        if isinstance(block, CloudUsageLines):
-            column_wise += len(block)
-            found += zip(block.row_number.tolist(), block.records(), strict=True)
-        else:
-            found += [_item(item) for item in block]
-    assert found == by_rows
-    if path.parent == FIXTURES:
-        assert column_wise == len(by_rows)
-
-
-GCP_CSV = sorted([*FIXTURES.glob("gcp_*.csv"), *(PUBLIC / "gcp").glob("*.csv")])
-
-
-@pytest.mark.parametrize("path", GCP_CSV, ids=lambda p: p.name)
-def test_every_gcp_csv_gives_the_same_records_both_ways(path):
-    # GCP: row digest keys, net cost = cost + the line's credits (rounded to 9 decimals), invoice.month as
-    # the billing month, the pricing-unit amount or the usage amount chosen per kind.
-    content = path.read_bytes()
-    by_rows = [_item(item) for chunk in gcp_billing.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
-    found, column_wise = [], 0
-    for block in gcp_billing.read_lines(io.BytesIO(content)):
-        if isinstance(block, CloudUsageLines):
-            column_wise += len(block)
-            found += zip(block.row_number.tolist(), block.records(), strict=True)
-        else:
-            found += [_item(item) for item in block]
-    assert found == by_rows
-    if path.parent == FIXTURES:
-        assert column_wise == len(by_rows)
 
 
 @pytest.mark.parametrize("path", AWS_CSV, ids=lambda p: p.name)
@@ -303,20 +264,11 @@ def test_a_flat_cur_parquet_is_read_column_wise_with_the_same_records(path, tmp_
     parquet = tmp_path / "cur.parquet"
     pq.write_table(pa_csv.read_csv(path), parquet, row_group_size=5)
     content = parquet.read_bytes()
-    by_rows = [_item(item) for chunk in aws_cur.read_chunks(io.BytesIO(content), chunk_rows=7) for item in chunk]
-    found = []
-    for block in aws_cur.read_lines(io.BytesIO(content)):
-        if isinstance(block, CloudUsageLines):
-            found += zip(block.row_number.tolist(), block.records(), strict=True)
-        else:
-            found += [_item(item) for item in block]
-    assert found == by_rows
+    assert _by_columns(content) == _by_rows(content)
     if pq.ParquetFile(parquet).num_row_groups < 2:
         return
     # A piece of the file (its second row group) reads alike, numbered from the piece's first row.
-    piece = list(aws_cur.read_lines(io.BytesIO(content), first_row=7, row_groups=(1,)))
-    numbers = [n for block in piece for n in (block.row_number.tolist() if isinstance(block, CloudUsageLines)
-                                             else [item.row_number for item in block])]  # fmt: skip
+    numbers = [row for row, _ in _by_columns(content, first_row=7, row_groups=(1,))]
     assert numbers == list(range(7, 7 + len(numbers))) and 0 < len(numbers) <= 5
 
 
