@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db.models import Count, Max, Q, Sum
+from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models.functions import Coalesce
 
 from emissions.choices import ActivityKind, Basis
 from emissions.models import (
@@ -278,6 +279,9 @@ def run_billing_cover(*, run: Run) -> str:
     tags = run.tags if isinstance(run.tags, dict) else {}
     if any(str(tags.get(key) or "").strip() for key in RUN_RESOURCE_TAG_KEYS):
         return "resource" if run_cloud_lines(run=run).exists() else ""
+    annotated = getattr(run, "billed_in_region", None)  # runs_with_billing_cover: one query for many runs
+    if annotated is not None:
+        return "region_time" if annotated else ""
     ended_at = run.ended_at or run.started_at
     region = run.cloud_region
     covered = (
@@ -287,3 +291,19 @@ def run_billing_cover(*, run: Run) -> str:
         .exists()
     )
     return "region_time" if covered else ""
+
+
+def runs_with_billing_cover(runs):
+    """``runs`` annotated with ``billed_in_region``: whether a compute or GPU usage line of the run's
+    organization, provider and region overlaps it (``run_billing_cover``'s second rule, for many runs in one
+    query instead of one query per run)."""
+    lines = CloudUsage.objects.filter(
+        organization_id=OuterRef("organization_id"),  # the outer runs are scoped to one organization already
+        provider=OuterRef("cloud_region__provider"),
+        region=OuterRef("cloud_region__region"),
+        charge_category="usage",
+        classification__in=_COMPUTE_CLASSES,
+        usage_start__lte=Coalesce(OuterRef("ended_at"), OuterRef("started_at")),
+        usage_end__gte=OuterRef("started_at"),
+    )
+    return runs.annotate(billed_in_region=Exists(lines))

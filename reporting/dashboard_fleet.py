@@ -27,7 +27,7 @@ from emissions.models import (
     Team,
 )
 from emissions.periods import Period
-from emissions.selectors import run_billing_cover
+from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from reporting.dashboard_pages import PageData
 from reporting.models import CarbonBudget
 from reporting.selectors import _key_text, cloud_reconciliation
@@ -320,7 +320,7 @@ def cloud_run_coverage(*, organization: Organization, period: Period) -> dict:
     ``covered_energy_pct``: IT kWh of runs whose compute a billing line holds (``run_billing_cover``:
     same resource, else same region and time), counted there and not again; the rest counts as runs.
     """
-    runs = (
+    runs = runs_with_billing_cover(
         Run.objects.for_org(organization)
         .filter(cloud_region__isnull=False, site__isnull=True, grid_zone__isnull=True)
         .filter(started_at__date__gte=period.start, started_at__date__lte=period.end)

@@ -13,7 +13,7 @@ from emissions.cloud_estimation import NO_ENERGY, coefficient_tables_load, gpu_i
 from emissions.factor_book import ResolvedFactor
 from emissions.models import CloudUsage, ProviderCarbon, Run
 from emissions.periods import month_end
-from emissions.selectors import run_billing_cover
+from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from emissions.services.run_quality import run_tier
 
 _ENERGY_CLASSES = (
@@ -158,7 +158,7 @@ class CloudLines:
 
     def cloud_runs(self) -> None:
         """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
-        runs = (
+        runs = runs_with_billing_cover(
             Run.objects.for_org(self.organization)
             .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
             .select_related("project", "cloud_region__zone")
