@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import functools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
@@ -75,6 +75,18 @@ class InstanceFamily:
 
 
 @dataclass(frozen=True)
+class AzureVmSize:
+    """vCPU and memory (GB) of one Azure VM size and of the largest size of its series (CCF's last entry)."""
+
+    vcpu: float
+    memory_gb: float
+    largest_vcpu: float
+    largest_memory_gb: float
+    source: str
+    valid_from: date
+
+
+@dataclass(frozen=True)
 class GpuInstanceSpec:
     """A GPU instance type and the host it is carved from (the largest size of its family in gpu_instances.csv)."""
 
@@ -102,6 +114,7 @@ class CoefficientTables:
     gpu_power: dict[str, GpuPower]  # by accelerator (= hardware_model of gpu_instances.csv)
     embodied: dict[str, Embodied]  # by hardware_model
     families: dict[tuple[str, str], InstanceFamily]  # (provider, family key lower case)
+    azure_sizes: dict[str, AzureVmSize] = field(default_factory=dict)  # CCF size name lower case ("d4s v5")
 
     def scalar(self, name: str) -> Coefficient:
         return self.scalars[name]
@@ -181,6 +194,20 @@ def _gpu_instances(directory: Path) -> dict[tuple[str, str], GpuInstanceSpec]:
     return out
 
 
+def _azure_sizes(directory: Path) -> dict[str, AzureVmSize]:
+    return {
+        row["instance_type"].lower(): AzureVmSize(
+            float(row["vcpu"]),
+            float(row["memory_gb"]),
+            float(row["largest_vcpu"]),
+            float(row["largest_memory_gb"]),
+            row["source"],
+            _valid_from(row, "azure_vm_sizes.csv"),
+        )
+        for row in _rows(directory, "azure_vm_sizes.csv")
+    }
+
+
 @functools.lru_cache(maxsize=4)
 def coefficient_tables_load(directory: Path | None = None) -> CoefficientTables:
     """Read the shipped CSVs (once per directory) into immutable lookups."""
@@ -232,4 +259,5 @@ def coefficient_tables_load(directory: Path | None = None) -> CoefficientTables:
         gpu_power=gpu_power,
         embodied=embodied,
         families=families,
+        azure_sizes=_azure_sizes(directory),
     )

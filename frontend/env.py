@@ -9,6 +9,7 @@ is used as ``SECRET_KEY``.
 
 from __future__ import annotations
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -66,8 +67,8 @@ def env_int(name: str, default: int, minimum: int | None = None) -> int:
     return number
 
 
-def env_float(name: str, default: float, minimum: float | None = None) -> float:
-    """Return the variable as a float, optionally bounded below."""
+def env_float(name: str, default: float, minimum: float | None = None, maximum: float | None = None) -> float:
+    """Return the variable as a float, optionally bounded below and above."""
     value = _raw(name)
     if value is None or value.strip() == "":
         return default
@@ -77,6 +78,20 @@ def env_float(name: str, default: float, minimum: float | None = None) -> float:
         raise ImproperlyConfigured(f"{name}={value!r} is not a number.") from exc
     if minimum is not None and number < minimum:
         raise ImproperlyConfigured(f"{name}={number} must be at least {minimum}.")
+    if maximum is not None and number > maximum:
+        raise ImproperlyConfigured(f"{name}={number} must be at most {maximum}.")
+    return number
+
+
+def env_fraction(name: str, default: float) -> float:
+    """Return the variable as a fraction in [0, 1] (a utilization: 0.5 = 50 %); a percentage such as 50, which
+    would multiply the energy, is an error."""
+    try:
+        number = env_float(name, default, minimum=0.0, maximum=1.0)
+    except ImproperlyConfigured:
+        number = math.nan
+    if not 0.0 <= number <= 1.0:  # also refuses "nan"
+        raise ImproperlyConfigured(f"{name}={_raw(name)!r} must be a fraction between 0 and 1, e.g. 0.5 for 50 %.")
     return number
 
 

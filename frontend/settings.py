@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from emissions.queues import CeleryQueue
-from frontend.env import env_bool, env_float, env_int, env_list, env_str
+from frontend.env import env_bool, env_float, env_fraction, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -222,8 +222,9 @@ SPECTACULAR_SETTINGS = {
 
 # --- Emissions ------------------------------------------------------------------------------------
 # Billing-based cloud estimates (Cloud Carbon Footprint's assumptions by default; docs/cloud-estimation.md).
-GREENGUILD_CLOUD_CPU_UTILIZATION = env_float("GREENGUILD_CLOUD_CPU_UTILIZATION", 0.5, minimum=0.0)
-GREENGUILD_CLOUD_GPU_UTILIZATION = env_float("GREENGUILD_CLOUD_GPU_UTILIZATION", 0.5, minimum=0.0)
+# Utilizations are fractions in [0, 1] (0.5 = 50 %): energy = min W + utilization × (max W − min W).
+GREENGUILD_CLOUD_CPU_UTILIZATION = env_fraction("GREENGUILD_CLOUD_CPU_UTILIZATION", 0.5)
+GREENGUILD_CLOUD_GPU_UTILIZATION = env_fraction("GREENGUILD_CLOUD_GPU_UTILIZATION", 0.5)
 GREENGUILD_CLOUD_LIFESPAN_YEARS = env_float("GREENGUILD_CLOUD_LIFESPAN_YEARS", 4.0, minimum=0.5)
 # Seconds new data waits before its periods are recomputed (debounce; emissions/services/refresh.py).
 GREENGUILD_FIGURES_REFRESH_DELAY_S = env_float("GREENGUILD_FIGURES_REFRESH_DELAY_S", 5.0, minimum=0.0)

@@ -20,6 +20,7 @@ several whole-run sources are merged by the store itself: emissions/services/run
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Sequence
 from dataclasses import replace
 from functools import reduce
@@ -213,10 +214,22 @@ def cloud_usage_load(
 def _options_estimator(options: dict | None):
     options = options or {}
     return _estimator(
-        float(options.get("cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION)),
-        float(options.get("gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION)),
+        _utilization_option(options, "cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION),
+        _utilization_option(options, "gpu_utilization", settings.GREENGUILD_CLOUD_GPU_UTILIZATION),
         float(options.get("lifespan_years", settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)),
     )
+
+
+def _utilization_option(options: dict, name: str, default: float) -> float:
+    """A utilization option as a fraction in [0, 1]; 50 (a percentage) would multiply the energy, so it is refused."""
+    value = options.get(name, default)
+    try:
+        fraction = float(value)
+    except (TypeError, ValueError):
+        fraction = math.nan
+    if not 0.0 <= fraction <= 1.0:  # also refuses NaN
+        raise ValueError(f"{name}={value!r} must be a fraction between 0 and 1, e.g. 0.5 for 50 %")
+    return fraction
 
 
 def cloud_usage_load_lines(

@@ -13,6 +13,7 @@ from django.db.models import Count, DateField, F, Q, Sum
 from django.db.models.functions import Coalesce, TruncMonth
 
 from emissions.choices import ActivityKind, Basis
+from emissions.cloud_sharing import key_text
 from emissions.models import (
     AllocationRule,
     Calculation,
@@ -30,7 +31,7 @@ from emissions.periods import Period
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from reporting.dashboard_pages import PageData
 from reporting.models import CarbonBudget
-from reporting.selectors import _key_text, cloud_reconciliation
+from reporting.selectors import cloud_reconciliation
 
 _KG_PER_T = 1000.0
 _DAYS_PER_YEAR = 365.25
@@ -211,11 +212,11 @@ def cloud_spend_emissions_frame(*, organization: Organization, period: Period, r
     )
     estimated: dict[tuple, float] = {}
     for row in reconciliation.itertuples():
-        key = (row.provider, row.region, row.service)
+        key = (row.provider, key_text(row.region), key_text(row.service))
         estimated[key] = estimated.get(key, 0.0) + (row.estimated_kg_co2e if pd.notna(row.estimated_kg_co2e) else 0.0)
     records, seen = [], set()
     for row in rows:
-        key = (row["provider"], _key_text(row["region"]), _key_text(row["service"]))
+        key = (row["provider"], key_text(row["region"]), key_text(row["service"]))
         kg = 0.0 if key in seen else estimated.get(key, 0.0)  # one currency row carries the estimate
         seen.add(key)
         records.append([row["provider"], row["service"] or "(none)", row["region"] or "(global)", row["currency"],
@@ -350,6 +351,68 @@ def _share_or_none(shares: pd.Series, *, has_lines: bool) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
 
+def _records(frame: pd.DataFrame) -> list[dict]:
+    """Rows as dicts, missing values as None (shown as "–"), not NaN."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+
+def cloud_reconciliation_totals(reconciliation: pd.DataFrame) -> pd.DataFrame:
+    """The reconciliation summed per provider (kgCO2e); ``counted_location_kg_co2e`` is the provider's part of
+    the inventory's cloud billing figure, ``difference_kg_co2e`` estimate − reported where both exist."""
+    amounts = ["estimated_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
+               "difference_kg_co2e", "counted_location_kg_co2e"]  # fmt: skip
+    if reconciliation.empty:
+        return pd.DataFrame(columns=["provider", *amounts])
+    return reconciliation.groupby("provider", as_index=False)[amounts].sum(min_count=1)
+
+
+def cloud_reconciliation_by_service(reconciliation: pd.DataFrame) -> pd.DataFrame:
+    """The reconciliation per provider, month and billing service (kgCO2e): ``basis`` is the Scope 2 method
+    compared (location-based where the provider reports it, else market-based, as Azure), ``estimated`` our
+    figure by that method, ``reported`` the provider's (shared to the service by our estimate where the
+    provider reports per region only), ``variance_pct`` = (estimated − reported) / reported × 100 where both
+    exist, and ``counted`` what the inventory counts (location-based)."""
+    columns = ["provider", "billing_period", "service", "basis", "estimated", "reported", "variance_pct", "counted"]
+    if reconciliation.empty:
+        return pd.DataFrame(columns=columns)
+    market_only = set(reconciliation.loc[reconciliation["note"].str.contains("market-based figure only"), "provider"])
+    frame = reconciliation.assign(service=reconciliation["service"].fillna("").replace("", "(none)"))
+    market = frame["provider"].isin(market_only)
+    frame["basis"] = market.map({True: "market", False: "location"})
+    frame["estimated"] = frame["estimated_market_kg_co2e"].where(market, frame["estimated_kg_co2e"])
+    frame["reported"] = frame["reported_market_kg_co2e"].where(market, frame["reported_location_kg_co2e"])
+    grouped = frame.groupby(["provider", "billing_period", "service", "basis"], as_index=False)[
+        ["estimated", "reported", "counted_location_kg_co2e"]
+    ].sum(min_count=1)
+    grouped = grouped.rename(columns={"counted_location_kg_co2e": "counted"})
+    both = grouped["estimated"].notna() & grouped["reported"].notna() & (grouped["reported"] != 0)
+    grouped["variance_pct"] = None
+    grouped.loc[both, "variance_pct"] = (
+        (grouped.loc[both, "estimated"] - grouped.loc[both, "reported"]) / grouped.loc[both, "reported"] * 100
+    )
+    return grouped[columns]
+
+
+def reconciliation_markdown(by_service: pd.DataFrame) -> str:
+    """``cloud_reconciliation_by_service`` as a Markdown table, kgCO2e to one decimal, "–" for a missing side."""
+
+    def cell(value, digits: int = 1) -> str:
+        return "–" if value is None or pd.isna(value) else f"{value:,.{digits}f}"
+
+    lines = [
+        "| Provider | Month | Service | Basis | Estimate kgCO2e | Provider-reported kgCO2e | Variance | "
+        "Counted kgCO2e (location) |",
+        "| --- | --- | --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for row in by_service.itertuples():
+        variance = "–" if row.variance_pct is None or pd.isna(row.variance_pct) else f"{row.variance_pct:+.0f} %"
+        lines.append(
+            f"| {row.provider} | {row.billing_period:%Y-%m} | {row.service} | {row.basis} | {cell(row.estimated)} | "
+            f"{cell(row.reported)} | {variance} | {cell(row.counted)} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
     """The cloud page: spend vs emissions, estimate vs provider-reported, unallocated share, tag coverage."""
     reconciliation = cloud_reconciliation(organization=organization, start=period.start, end=period.end)
@@ -362,7 +425,8 @@ def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
         "estimate_quality": cloud_estimate_quality(organization=organization, period=period),
         "run_coverage": cloud_run_coverage(organization=organization, period=period),
         # Missing sides as None (shown as "–"), not NaN.
-        "reconciliation": reconciliation.astype(object).where(reconciliation.notna(), None).to_dict("records"),
+        "reconciliation": _records(reconciliation),
+        "reconciliation_totals": _records(cloud_reconciliation_totals(reconciliation)),
     }
     charts = {
         "spend_emissions": cloud_spend_emissions_frame(

@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import pandas as pd
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Min, Sum
-from django.db.models.functions import Coalesce
 
+from emissions.choices import FactorKind
+from emissions.cloud_sharing import matched_groups, price_group, shares
 from emissions.factor_book import FactorBook
-from emissions.models import CloudUsage, HardwareAsset, Organization, ProviderCarbon, Run, Site
-
-_CLOUD_ENERGY = (
-    "compute_energy_kwh",
-    "gpu_energy_kwh",
-    "memory_energy_kwh",
-    "storage_energy_kwh",
-    "network_energy_kwh",
-)
+from emissions.models import HardwareAsset, Organization, Run, Site
+from emissions.periods import month_end
+from emissions.selectors_cloud import cloud_estimates, provider_rows
 
 # GPU-seconds of a run: GPUs reserved × wall-clock duration.
 _GPU_SECONDS = ExpressionWrapper(F("gpu_count") * F("duration_s"), output_field=FloatField())
@@ -66,62 +61,81 @@ def organization_overview(*, organization: Organization) -> dict:
 
 
 RECONCILIATION_COLUMNS = [
-    "provider", "billing_period", "account_id", "region", "service", "estimated_kg_co2e",
-    "reported_location_kg_co2e", "reported_market_kg_co2e", "difference_kg_co2e", "estimate_to_reported_ratio", "note",
+    "provider", "billing_period", "account_id", "region", "service", "provider_service", "match",
+    "estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
+    "counted_location_kg_co2e",
+    "difference_kg_co2e", "estimate_to_reported_ratio", "note",
 ]  # fmt: skip
-
-
-def _key_text(value: str) -> str:
-    """Region and service names normalized for matching across exports (``east us`` = ``eastus``)."""
-    return "".join((value or "").lower().split())
+_NOTES = {
+    "none": "provider figure without billing lines in its account, month and region (counted as reported)",
+    "uncovered": "no provider figure for this account and month: the estimate is counted",
+    "unclaimed": "the provider covers this account and month but reports nothing for this region or service",
+}
 
 
 def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFrame:
-    """Billing-based estimate vs the provider's own figure per provider, month, account, region, service.
+    """Billing-based estimate vs the provider's own figure, one row per provider row and billing estimate
+    group it covers (emissions/cloud_sharing.py: the ledger's own matching and shares), plus provider rows
+    without billing lines and estimate groups without a provider row.
 
-    Columns: see ``RECONCILIATION_COLUMNS``; kgCO2e; the estimate is facility kWh × the region's
-    location-based grid factor + the embodied share, the same figure the ledger uses. ``note`` says why a
-    side is missing, so every difference can be explained.
+    Columns: see ``RECONCILIATION_COLUMNS``; kgCO2e, location-based unless named market. ``service`` is the
+    billing service (the provider's own label in ``provider_service``; for Azure the resource), ``match`` how
+    the provider row found its groups. A group claimed by several provider rows is split evenly between them,
+    so every column adds up: ``estimated_kg_co2e`` sums to the estimate of the period's lines and
+    ``counted_location_kg_co2e`` to the ledger's cloud billing figure (the reported figure where the provider
+    covers the account and month, the embodied estimate added where its boundary excludes embodied, the
+    estimate elsewhere). ``note`` says why a side is missing.
     """
     book = FactorBook(organization)
-    it_kwh = sum(Coalesce(F(name), 0.0) for name in _CLOUD_ENERGY)
-    estimated: dict[tuple, float] = {}
-    rows = (
-        CloudUsage.objects.for_org(organization)
-        .filter(billing_period__gte=start, billing_period__lte=end, charge_category="usage")
-        .values("provider", "billing_period", "account_id", "region", "service", "cloud_region__zone__code")
-        .annotate(
-            facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)), embodied=Sum(Coalesce(F("embodied_kg_co2e"), 0.0))
-        )
-    )
-    for row in rows:
-        zone = row["cloud_region__zone__code"]
-        factor = book.location(zone=zone, year=row["billing_period"].year) if zone else None
-        kg = (row["facility_kwh"] or 0.0) * (factor.value if factor else 0.0) / 1000.0 + (row["embodied"] or 0.0)
-        key = (
-            row["provider"],
-            row["billing_period"],
-            row["account_id"],
-            _key_text(row["region"]),
-            _key_text(row["service"]),
-        )
-        estimated[key] = estimated.get(key, 0.0) + kg
-    reported: dict[tuple, tuple[float, float]] = {}
-    for row in ProviderCarbon.objects.for_org(organization).filter(billing_period__gte=start, billing_period__lte=end):
-        key = (row.provider, row.billing_period, row.account_id, _key_text(row.region), _key_text(row.service))
-        location, market = reported.get(key, (0.0, 0.0))
-        reported[key] = (location + row.total_location_kg_co2e, market + row.total_market_kg_co2e)
+    groups = cloud_estimates(organization=organization, start=start, end=end)
+    for group in groups:
+        location = book.best_location(zone=group.zone, start=group.period, end=month_end(group.period))
+        residual = book.grid(zone=group.zone, kind=FactorKind.RESIDUAL_MIX, year=group.period.year)
+        price_group(group, location if group.zone else None, residual if group.zone and location else None)
+    rows = provider_rows(organization=organization, start=start, end=end)
+    covered = {row.unit for row in rows}
+    covered_groups = [group for group in groups if group.unit in covered]
+    matches = [(row, *matched_groups(row, covered_groups)) for row in rows]
+    claims: dict[int, int] = {}
+    for _, matched, _ in matches:
+        for group in matched:
+            claims[id(group)] = claims.get(id(group), 0) + 1
     records = []
-    for key in sorted(set(estimated) | set(reported), key=str):
-        estimate = estimated.get(key)
-        location, market = reported.get(key, (None, None))
-        if estimate is None:
-            note = "provider figure without billing lines (usage outside the imported bill, or another account)"
-        elif location is None:
-            note = "no provider figure for this line of the bill"
-        else:
-            note = ""
-        difference = None if estimate is None or location is None else estimate - location
-        ratio = estimate / location if estimate is not None and location else None
-        records.append([*key, estimate, location, market, difference, ratio, note])
+    for row, matched, level in matches:
+        if not matched:
+            counted = row.location_kg if row.reports_location else row.market_kg
+            records.append(_reconciled(row, None, level, (None, None), counted, row.location_kg, row.market_kg))
+        for group, share in zip(matched, shares(matched), strict=True):
+            estimate = (group.location_kg / claims[id(group)], group.market_kg / claims[id(group)])
+            reported = row.location_kg * share if row.reports_location else None
+            counted = (reported if reported is not None else row.market_kg * share * _ratio(group)) + (
+                0.0 if row.includes_embodied else group.embodied_kg / claims[id(group)]
+            )
+            records.append(_reconciled(row, group, level, estimate, counted, reported, row.market_kg * share))
+    for group in groups:
+        if group.unit not in covered or id(group) not in claims:
+            kind = "uncovered" if group.unit not in covered else "unclaimed"
+            counted = group.location_kg if kind == "uncovered" else 0.0
+            records.append(_reconciled(None, group, kind, (group.location_kg, group.market_kg), counted, None, None))
     return pd.DataFrame.from_records(records, columns=RECONCILIATION_COLUMNS)
+
+
+def _ratio(group) -> float:
+    """Our location/market ratio for a group (a market-only provider's location figure uses it)."""
+    return group.location_kg / group.market_kg if group.market_kg > 0 else 1.0
+
+
+def _reconciled(row, group, match, estimates, counted, reported, market) -> list:
+    source = group if group is not None else row
+    region = source.region
+    service = group.service if group is not None else row.service
+    note = _NOTES.get(match, "")
+    if row is not None and not row.reports_location:
+        note = "the provider reports a market-based figure only"
+    estimate, estimate_market = estimates
+    difference = None if estimate is None or reported is None else estimate - reported
+    ratio = estimate / reported if estimate is not None and reported else None
+    return [
+        source.provider, source.period, source.account, region, service, row.service if row else "", match,
+        estimate, estimate_market, reported, market, counted, difference, ratio, note,
+    ]  # fmt: skip

@@ -109,8 +109,12 @@ class EmissionRecord(models.Model):
                 name="record_range_ordered",
             ),
             models.CheckConstraint(
-                condition=Q(scope=Scope.SCOPE_2) | Q(emissions_kg_co2e_location=F("emissions_kg_co2e_market")),
-                name="record_location_equals_market_outside_scope_2",
+                # Purchased cloud (Scope 3 Cat 1) carries the provider's electricity both ways, each in its
+                # own total (docs/methodology.md "Provider figures and billing estimates").
+                condition=Q(scope=Scope.SCOPE_2)
+                | Q(scope=Scope.SCOPE_3, scope3_category=1, scope3_subcategory="cloud")
+                | Q(emissions_kg_co2e_location=F("emissions_kg_co2e_market")),
+                name="record_location_equals_market_outside_scope_2_and_cloud",
             ),
         ]
 

@@ -173,9 +173,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         """Most precise location factor for a block: hourly mean › monthly › yearly."""
         key = (zone, start, end)
         if key not in self._location_cache:
-            factor = self.book.hourly_mean(zone=zone, start=start, end=end)
-            if factor is None:
-                factor = self.book.location(zone=zone, year=start.year, month=start.month)
+            factor = self.book.best_location(zone=zone, start=start, end=end)
             if factor is None:
                 self.gaps.append(f"no location-based grid factor for zone {zone}: its electricity is not in the ledger")
             self._location_cache[key] = factor

@@ -2,107 +2,98 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+from datetime import date
 
-from django.db.models import Count, F, Q, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Sum
 
 from emissions import calculations as calc
-from emissions.choices import ActivityKind, QualityTier, Scope
-from emissions.cloud_estimation import NO_ENERGY, coefficient_tables_load, gpu_instance_spec
+from emissions.choices import ActivityKind, FactorKind, QualityTier, Scope
+from emissions.cloud_estimation import coefficient_tables_load, gpu_instance_spec
+from emissions.cloud_sharing import EstimateGroup, price_group
 from emissions.factor_book import ResolvedFactor
-from emissions.models import CloudUsage, ProviderCarbon, Run
+from emissions.models import Run
 from emissions.periods import month_end
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
+from emissions.selectors_cloud import cloud_estimates, cloud_usage_lines, provider_latest_months, provider_rows
+from emissions.services.ledger_provider import ProviderLines
 from emissions.services.run_quality import run_tier
 
-_ENERGY_CLASSES = (
-    "compute_energy_kwh",
-    "gpu_energy_kwh",
-    "memory_energy_kwh",
-    "storage_energy_kwh",
-    "network_energy_kwh",
-)
 
-
-class CloudLines:
+class CloudLines(ProviderLines):
     """Mixin of the ledger builder: records for cloud billing lines and cloud tracker runs."""
 
     # --- Cloud billing (Scope 3 Cat 1) ------------------------------------------------------------
 
     def cloud_billing(self) -> None:
-        """Billing-based estimates per provider, month, region and owner; the provider's own figure,
-        where one covers the month, is the inventory number and the estimates only share it out."""
-        lines = CloudUsage.objects.for_org(self.organization).filter(
-            usage_start__date__gte=self.period.start, usage_start__date__lte=self.period.end, charge_category="usage"
-        )
-        it_kwh = sum(Coalesce(F(name), 0.0) for name in _ENERGY_CLASSES)
-        groups = list(
-            lines.values("provider", "billing_period", "region", "cloud_region__zone__code", "team_id", "project_id")
-            .annotate(
-                facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)),
-                embodied_kg=Sum(Coalesce(F("embodied_kg_co2e"), 0.0)),
-                unclassified_cost=Sum("cost", filter=Q(classification="unclassified")),
-                classified_cost=Sum("cost", filter=~Q(classification__in={"unclassified", *NO_ENERGY})),
-                unsupported_cost=Sum("cost", filter=Q(classification="unsupported")),
-                unsupported_lines=Count("id", filter=Q(classification="unsupported")),
-                lines=Count("id"),
-            )
-            .order_by("provider", "billing_period", "region", "team_id", "project_id")
-        )
-        if not groups:
-            return
-        self._unsupported_provider_gaps(groups)
-        self._accelerator_power_gaps(lines)
-        self._covered_cloud_months = {(g["provider"], g["billing_period"]) for g in groups}
-        estimates = [self._cloud_group_estimate(group, groups) for group in groups]
-        reported = {
-            (row["provider"], row["billing_period"]): row
-            for row in ProviderCarbon.objects.for_org(self.organization)
-            .filter(billing_period__in={g["billing_period"] for g in groups})
-            .values("provider", "billing_period")
-            .annotate(location=Sum("total_location_kg_co2e"), market=Sum("total_market_kg_co2e"))
-        }
-        totals = defaultdict(float)
-        for group, (kg, _) in zip(groups, estimates, strict=True):
-            totals[(group["provider"], group["billing_period"])] += kg
-        for group, (kg, factors) in zip(groups, estimates, strict=True):
-            month = (group["provider"], group["billing_period"])
-            common = {
-                "scope": Scope.SCOPE_3, "category": 1, "subcategory": "cloud",
-                "activity_kind": ActivityKind.CLOUD_USAGE,
-                "start": group["billing_period"], "end": month_end(group["billing_period"]),
-                "energy_kwh": group["facility_kwh"],
-            }  # fmt: skip
-            record_owner = {"team_id": group["team_id"], "project_id": group["project_id"]}
-            if month in reported and totals[month] > 0:
-                share = kg / totals[month]
-                provider = reported[month]
-                factors = {**factors, "provider_share": share, "provider_location_kg": provider["location"]}
-                self._add(
-                    location_kg=provider["location"] * share, market_kg=None, quality=QualityTier.PROVIDER_REPORTED,
-                    factors=factors, flags=["provider_reported_shared_by_estimate"], owner=record_owner, **common,
-                )  # fmt: skip
-                # Market-based: the provider's MBM, shared the same way, kept beside it in the factors.
-                self.records[-1].factors["provider_market_kg"] = provider["market"] * share
-            else:
-                self._add(
-                    location_kg=kg, quality=QualityTier.BILLING_ESTIMATE, factors=factors, owner=record_owner, **common
-                )
-        for month in reported.keys() - totals.keys():
-            self.gaps.append(f"provider carbon for {month[0]} {month[1]:%Y-%m} has no billing lines to share it out")
-
-    def _unsupported_provider_gaps(self, groups: list[dict]) -> None:
-        """A data gap per provider we have no coefficients for (Oracle, Alibaba…): its lines' count and cost."""
-        unsupported: dict[str, list] = defaultdict(lambda: [0, 0.0])
-        for group in groups:
-            if group["unsupported_lines"]:
-                unsupported[group["provider"]][0] += group["unsupported_lines"]
-                unsupported[group["provider"]][1] += float(group["unsupported_cost"] or 0)
-        for provider, (lines, cost) in sorted(unsupported.items()):
+        """Billing-based estimates per provider, month, account, region, service and owner; where the
+        provider's own export covers an account and month, its figures are the inventory numbers for what
+        they cover and the estimates only share them out (cloud_sharing.py, ledger_provider.py)."""
+        period = (self.period.start, self.period.end)
+        groups = cloud_estimates(organization=self.organization, start=period[0], end=period[1])
+        rows = provider_rows(organization=self.organization, start=period[0].replace(day=1), end=period[1])
+        if groups:
+            lines = cloud_usage_lines(organization=self.organization, start=period[0], end=period[1])
+            self._unsupported_provider_gaps(lines)
+            self._accelerator_power_gaps(lines)
+            self._covered_cloud_months = {(g.provider, g.period) for g in groups}
+        factors = [self._cloud_group_estimate(group) for group in groups]
+        covered = {row.unit for row in rows}
+        latest = provider_latest_months(organization=self.organization)
+        pending = [0, 0.0]
+        for group, group_factors in zip(groups, factors, strict=True):
+            if group.unit in covered:
+                continue
+            flags = list(group.flags)
+            if group.provider in latest and group.period > latest[group.provider]:
+                # The provider publishes its figures months late: this estimate is replaced when they land.
+                flags.append("provider_figure_pending")
+                pending = [pending[0] + 1, pending[1] + group.location_kg]
+            self._estimate_records(group, group_factors, flags)
+        if pending[0]:
             self.gaps.append(
-                f"{lines} billing line(s) of {provider} (cost {cost:,.2f}) are not estimated: GreenGuild has no "
-                "emission coefficients for this provider"
+                f"{pending[0]} cloud estimate(s) ({pending[1]:,.1f} kgCO2e) are provisional: the provider has not "
+                "published its carbon figures for their month yet; they are restated when the export is imported"
+            )
+        covered_groups = [(group, f) for group, f in zip(groups, factors, strict=True) if group.unit in covered]
+        self.provider_records(rows, covered_groups)
+
+    def _estimate_records(self, group: EstimateGroup, factors: dict, flags: list[str]) -> None:
+        """The group's estimate; billed GPU-hours no tracker run covers (measured groups) as a record of their
+        own, the cloud idle bucket, priced at the same factors."""
+        owner = {"team_id": group.team_id, "project_id": group.project_id}
+        idle_share = group.idle_facility_kwh / group.facility_kwh if group.facility_kwh else 0.0
+        idle_location = (group.location_kg - group.embodied_kg) * idle_share
+        idle_market = (group.market_kg - group.embodied_kg) * idle_share
+        common = {**self._cloud_common(group.period), "quality": QualityTier.BILLING_ESTIMATE, "owner": owner}
+        self._add(
+            **common, energy_kwh=group.facility_kwh - group.idle_facility_kwh, factors=factors, flags=flags,
+            location_kg=group.location_kg - idle_location, market_kg=group.market_kg - idle_market,
+        )  # fmt: skip
+        if group.idle_facility_kwh:
+            self._add(
+                **common, energy_kwh=group.idle_facility_kwh, location_kg=idle_location, market_kg=idle_market,
+                factors={**factors, "idle_share": idle_share}, flags=[*flags, "cloud_idle_gpu"],
+            )  # fmt: skip
+
+    @staticmethod
+    def _cloud_common(month: date) -> dict:
+        return {
+            "scope": Scope.SCOPE_3, "category": 1, "subcategory": "cloud", "activity_kind": ActivityKind.CLOUD_USAGE,
+            "start": month, "end": month_end(month),
+        }  # fmt: skip
+
+    def _unsupported_provider_gaps(self, lines) -> None:
+        """A data gap per provider we have no coefficients for (Oracle, Alibaba…): its lines' count and cost."""
+        unsupported = (
+            lines.filter(classification="unsupported")
+            .values("provider")
+            .annotate(lines=Count("id"), cost=Sum("cost"))
+            .order_by("provider")
+        )
+        for row in unsupported:
+            self.gaps.append(
+                f"{row['lines']} billing line(s) of {row['provider']} (cost {float(row['cost'] or 0):,.2f}) are not "
+                "estimated: GreenGuild has no emission coefficients for this provider"
             )
 
     def _accelerator_power_gaps(self, lines) -> None:
@@ -125,34 +116,14 @@ class CloudLines:
                     "energy is not estimated (CPU and memory are)"
                 )
 
-    def _cloud_group_estimate(self, group: dict, groups: list[dict]) -> tuple[float, dict]:
-        """kgCO2e of a billing group: facility kWh × the region's grid factor + embodied share; lines the
-        estimator could not classify get energy from the classified lines' kWh per cost (CCF)."""
-        facility_kwh = group["facility_kwh"] or 0.0
-        flags = []
-        if group["unclassified_cost"]:
-            same_month = [
-                g
-                for g in groups
-                if (g["provider"], g["billing_period"]) == (group["provider"], group["billing_period"])
-            ]
-            classified_cost = sum(float(g["classified_cost"] or 0) for g in same_month)
-            kwh_per_cost = (
-                sum(g["facility_kwh"] or 0.0 for g in same_month) / classified_cost if classified_cost else 0.0
-            )
-            facility_kwh += float(group["unclassified_cost"]) * kwh_per_cost
-            group["facility_kwh"] = facility_kwh
-            flags.append("unclassified_by_cost_ratio")
-        zone = group["cloud_region__zone__code"]
-        factor = (
-            self._location_factor(zone, group["billing_period"], month_end(group["billing_period"])) if zone else None
-        )
-        if factor is None:
-            self.gaps.append(f"no grid factor for {group['provider']} region {group['region'] or '(none)'}")
-            return group["embodied_kg"] or 0.0, {"flags": flags}
-        operational = calc.emissions_kg(energy_kwh=facility_kwh, intensity_g_per_kwh=factor.value)
-        factors = {"location": factor.as_provenance(), "embodied_kg": group["embodied_kg"], "lines": group["lines"]}
-        return operational + (group["embodied_kg"] or 0.0), {**factors, "flags": flags}
+    def _cloud_group_estimate(self, group: EstimateGroup) -> dict:
+        """Price the group at its region's factors (cloud_sharing.price_group) and return the factors used."""
+        zone, month = group.zone, group.period
+        location = self._location_factor(zone, month, month_end(month)) if zone else None
+        residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year) if location else None
+        if location is None:
+            self.gaps.append(f"no grid factor for {group.provider} region {group.region or '(none)'}")
+        return price_group(group, location, residual)
 
     # --- Cloud runs (Scope 3 Cat 1) -------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from emissions.periods import period_parse
 from reporting.dashboard_fleet import cloud_dashboard
 
 AUGUST = date(2026, 8, 1)
+UNCLAIMED = "the provider covers this account and month but reports nothing for this region or service"
 
 
 def _line(org, key: str, **fields) -> CloudUsage:
@@ -55,9 +56,11 @@ def test_cloud_dashboard_hand_computed(bills):
     assert allocation.loc["resource_tag", "spend_share_pct"] == pytest.approx(75.0)
     assert allocation.loc["unallocated", "lines"] == 1
     notes = {row["service"]: row["note"] for row in facts["reconciliation"]}
-    s3 = next(row for row in facts["reconciliation"] if row["service"] == "amazons3")
+    s3 = next(row for row in facts["reconciliation"] if row["service"] == "AmazonS3")
     assert s3["reported_location_kg_co2e"] is None and s3["difference_kg_co2e"] is None  # shown as "–", not nan
-    assert notes == {"amazonec2": "", "amazons3": "no provider figure for this line of the bill"}
+    # AWS covers account 111 in August but reports nothing for S3: AWS's figure (none) counts, not the 1 kg.
+    assert s3["counted_location_kg_co2e"] == 0.0
+    assert notes == {"AmazonEC2": "", "AmazonS3": UNCLAIMED}
 
 
 @pytest.mark.django_db
@@ -69,7 +72,7 @@ def test_cloud_page_renders_every_chart(client, alice, bills):
     assert 'data-kpi="unallocated">25.0 %<' in page and 'data-kpi="tagged">75.0 %<' in page
     for chart in ("spend_emissions", "estimate_vs_reported", "allocation"):
         assert f'id="chart-{chart}-data"' in page and f"download={chart}" in page
-    assert "no provider figure for this line of the bill" in page
+    assert UNCLAIMED in page
     csv_text = client.get("/cloud/", {"period": "2026-Q3", "download": "allocation"}).content.decode()
     assert csv_text.splitlines()[0] == "allocation_basis,lines,spend,spend_share_pct"
 

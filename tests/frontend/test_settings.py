@@ -39,6 +39,27 @@ def test_env_int_and_required(monkeypatch, tmp_path):
     assert env.env_str("X_REQUIRED") == "from-a-file"
 
 
+def test_env_fraction_bounds_a_utilization(monkeypatch):
+    monkeypatch.setenv("X_UTIL", "0.35")
+    assert env.env_fraction("X_UTIL", 0.5) == 0.35
+    monkeypatch.setenv("X_UTIL", "1")
+    assert env.env_fraction("X_UTIL", 0.5) == 1.0
+    # 50 meant as 50 % would give min W + 50 × (max W − min W): ~80× the energy at 0.5 for a CPU
+    for bad in ("50", "-0.1", "nan", "half"):
+        monkeypatch.setenv("X_UTIL", bad)
+        with pytest.raises(ImproperlyConfigured, match=r"must be a fraction between 0 and 1, e\.g\. 0\.5 for 50 %"):
+            env.env_fraction("X_UTIL", 0.5)
+    monkeypatch.setenv("X_NUM", "7.5")
+    with pytest.raises(ImproperlyConfigured, match="at most 5"):
+        env.env_float("X_NUM", 1.0, maximum=5)
+
+
+def test_cloud_utilization_setting_refuses_a_percentage():
+    result = _manage(["check"], DEBUG="1", GREENGUILD_CLOUD_GPU_UTILIZATION="50")
+    assert result.returncode != 0
+    assert "GREENGUILD_CLOUD_GPU_UTILIZATION='50' must be a fraction between 0 and 1" in result.stderr
+
+
 def _manage(args: list[str], **overrides: str) -> subprocess.CompletedProcess:
     keep = {"PATH", "HOME", "LANG"}
     environment = {key: value for key, value in os.environ.items() if key in keep} | overrides

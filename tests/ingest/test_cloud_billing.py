@@ -13,6 +13,7 @@ from emissions.models import AllocationRule, CloudUsage, EmissionRecord, GridFac
 from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
 from emissions.services.ledger import inventory_calculate
+from ingest.loaders import cloud_usage_load
 from ingest.models import ImportBatch
 from ingest.services import import_batch_create, import_batch_process
 from reporting.selectors import cloud_reconciliation
@@ -167,20 +168,32 @@ def test_provider_export_is_the_inventory_number_and_reconciles(org):
     estimate = inventory_summary(calculation=inventory_calculate(organization=org, period=period_parse("2025-03")))
     _import(org, "aws_carbon", PROVIDER / "aws_ccft_export.csv")
     reported = inventory_summary(calculation=inventory_calculate(organization=org, period=period_parse("2025-03")))
-    # AWS's own export for the month (6,227 kg location-based) replaces the estimate in Cat 1...
-    assert reported["scope_3_kg_by_category"]["1"] == pytest.approx(6227.0)
-    assert estimate["scope_3_kg_by_category"]["1"] != pytest.approx(6227.0)
     records = EmissionRecord.objects.filter(
         organization=org, scope3_subcategory="cloud", calculation__superseded_by=None
     )
-    assert {r.quality for r in records} == {"provider_reported"}
+    # AWS's own export for the month (6,227 kg location-based, accounts 222… and 333…) replaces the estimate
+    # of the accounts it covers; CCFT v2 has no Scope 3, so those lines' embodied estimate is added; account
+    # 444… (eu-west-1), which the export does not cover, keeps its estimate.
+    provider = sum(r.emissions_kg_co2e_location for r in records if r.quality == "provider_reported")
+    assert provider == pytest.approx(6227.0)
+    covered = CloudUsage.objects.for_org(org).filter(account_id__in=["222222222222", "333333333333"])
+    embodied = sum(line.embodied_kg_co2e or 0 for line in covered.filter(charge_category="usage"))
+    added = [r for r in records if "embodied_estimated_provider_excludes" in r.flags]
+    assert sum(r.emissions_kg_co2e_location for r in added) == pytest.approx(embodied) and embodied > 0
+    uncovered = [r for r in records if r.quality == "billing_estimate" and r not in added]
+    assert uncovered and {r.factors["account"] for r in uncovered} == {"444444444444"}
+    assert reported["scope_3_kg_by_category"]["1"] == pytest.approx(
+        6227.0 + embodied + sum(r.emissions_kg_co2e_location for r in uncovered)
+    )
+    assert estimate["scope_3_kg_by_category"]["1"] < reported["scope_3_kg_by_category"]["1"]
     # ...shared out to owners by the estimate; the reconciliation lines up both sides and explains gaps.
     frame = cloud_reconciliation(organization=org, start=date(2025, 3, 1), end=date(2025, 3, 1))
     both = frame.dropna(subset=["estimated_kg_co2e", "reported_location_kg_co2e"])
     assert not both.empty
     assert frame["reported_location_kg_co2e"].sum() == pytest.approx(6227.0)
     lonely = frame[frame["estimated_kg_co2e"].isna()]
-    assert (lonely["note"].str.contains("without billing lines")).all()
+    assert not lonely.empty and (lonely["note"].str.contains("without billing lines")).all()
+    assert frame["counted_location_kg_co2e"].sum() == pytest.approx(reported["scope_3_kg_by_category"]["1"])
 
 
 def test_a_run_joins_its_billing_lines_by_resource_id_and_time_window(org):
@@ -211,3 +224,14 @@ def test_a_run_joins_its_billing_lines_by_resource_id_and_time_window(org):
     other = OrganizationFactory(slug="other-cloud")
     stranger = RunFactory(organization=other, tags={"resource_id": "i-0a1b2c3d4e5f60001"}, **during)
     assert not run_cloud_lines(run=stranger).exists()  # another organization's lines never join
+
+
+@pytest.mark.parametrize("value", [50, "50", -0.2, "half"])
+def test_a_utilization_option_outside_0_to_1_is_refused(org, value):
+    # a percentage read as a fraction: min W + 50 × (max W − min W), ~80× the CPU energy at 0.5
+    with pytest.raises(
+        ValueError, match=r"gpu_utilization=.* must be a fraction between 0 and 1, e\.g\. 0\.5 for 50 %"
+    ):
+        cloud_usage_load(organization=org, records=[], options={"gpu_utilization": value})
+    with pytest.raises(ValueError, match=r"cpu_utilization=.* must be a fraction between 0 and 1"):
+        cloud_usage_load(organization=org, records=[], options={"cpu_utilization": value})

@@ -1,0 +1,90 @@
+"""The provider carbon part of the ledger: AWS, Google Cloud and Azure's own figures as inventory numbers for
+exactly what they cover (Scope 3 Cat 1), shared out to owners by the billing estimate (cloud_sharing.py)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from emissions.choices import QualityTier
+from emissions.cloud_sharing import EstimateGroup, ProviderRow, matched_groups, shares
+
+
+class ProviderLines:
+    """Mixin of the ledger builder (``CloudLines``): records for provider carbon rows."""
+
+    def provider_records(self, rows: list[ProviderRow], covered: list[tuple[EstimateGroup, dict]]) -> None:
+        """One record per provider row and matched estimate group (location and market as the provider
+        reports them); the embodied estimate where the provider's boundary excludes it; gaps for the rest."""
+        groups = [group for group, _ in covered]
+        factors_of = {id(group): factors for group, factors in covered}
+        matches = [(row, *matched_groups(row, groups)) for row in rows]
+        claims = Counter(id(group) for _, matched, _ in matches for group in matched)
+        embodied_owed: dict[int, EstimateGroup] = {}
+        for row, matched, level in matches:
+            if not matched:
+                self._provider_row_alone(row, groups)
+                continue
+            for group, share in zip(matched, shares(matched), strict=True):
+                self._provider_share(row, group, share, level, factors_of[id(group)], claims[id(group)])
+                if not row.includes_embodied and group.embodied_kg:
+                    embodied_owed[id(group)] = group
+        for group in embodied_owed.values():
+            self._add(
+                **self._cloud_common(group.period), location_kg=group.embodied_kg, market_kg=group.embodied_kg,
+                quality=QualityTier.BILLING_ESTIMATE, factors={"embodied_kg": group.embodied_kg},
+                flags=["embodied_estimated_provider_excludes"], owner=_owner(group),
+            )  # fmt: skip
+        unmatched = [group for group in groups if not claims[id(group)]]
+        if unmatched:
+            self.gaps.append(
+                f"{len(unmatched)} billing estimate group(s) ({sum(g.location_kg for g in unmatched):,.1f} kgCO2e "
+                "estimated) lie in accounts the provider's export covers, in a region or service it reports "
+                "nothing for: the provider's figure (none) is counted, not the estimate"
+            )
+
+    def _provider_share(
+        self, row: ProviderRow, group: EstimateGroup, share: float, level: str, estimate: dict, claims: int
+    ) -> None:
+        flags = [f"provider_matched_by_{level}"]
+        location_kg = row.location_kg * share
+        if not row.reports_location:
+            # The provider gives a market-based figure only: the location-based one is the provider's figure
+            # × our location/market ratio for the same lines.
+            ratio = group.location_kg / group.market_kg if group.market_kg > 0 else 1.0
+            location_kg = row.market_kg * share * ratio
+            flags.append("location_from_provider_market_and_our_factors")
+        factors = {
+            "provider_row": row.key, "provider_location_kg": row.location_kg, "provider_market_kg": row.market_kg,
+            "provider_share": share, "provider_includes_embodied": row.includes_embodied, "estimate": estimate,
+            "estimate_kg": group.location_kg,
+        }  # fmt: skip
+        self._add(
+            **self._cloud_common(row.period), energy_kwh=group.facility_kwh / claims, location_kg=location_kg,
+            market_kg=row.market_kg * share, quality=QualityTier.PROVIDER_REPORTED, factors=factors, flags=flags,
+            owner=_owner(group),
+        )  # fmt: skip
+
+    def _provider_row_alone(self, row: ProviderRow, groups: list[EstimateGroup]) -> None:
+        """A provider figure no billing line of its account, month and region shares out: counted as it is,
+        for the account's only owner when its lines have one, else unallocated."""
+        owners = {(g.team_id, g.project_id) for g in groups if g.unit == row.unit}
+        owner = dict(zip(("team_id", "project_id"), owners.pop(), strict=True)) if len(owners) == 1 else {}
+        flags = ["provider_reported_without_billing_lines"]
+        if not row.reports_location:
+            flags.append("location_equals_provider_market")
+        self._add(
+            **self._cloud_common(row.period), location_kg=row.location_kg if row.reports_location else row.market_kg,
+            market_kg=row.market_kg, quality=QualityTier.PROVIDER_REPORTED, owner=owner, flags=flags,
+            factors={"provider_row": row.key, "provider_location_kg": row.location_kg,
+                     "provider_market_kg": row.market_kg, "provider_includes_embodied": row.includes_embodied},
+        )  # fmt: skip
+        if not row.includes_embodied:
+            self.gaps.append(
+                f"{row.provider} {row.period:%Y-%m} {row.account or '(no account)'} {row.region or ''} "
+                f"{row.service or ''}: the provider's figure excludes embodied emissions and no billing line is "
+                "there to estimate them"
+            )
+
+
+def _owner(group: EstimateGroup) -> dict:
+    return {"team_id": group.team_id, "project_id": group.project_id}
