@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, FactorKind, QualityTier, Scope
-from emissions.cloud_estimation import coefficient_tables_load, gpu_instance_spec
+from emissions.cloud_estimation import NO_ENERGY, accelerator_of, coefficient_tables_load, gpu_like
 from emissions.cloud_sharing import EstimateGroup, price_group
 from emissions.factor_book import ResolvedFactor
 from emissions.models import Run
@@ -98,8 +98,10 @@ class CloudLines(ProviderLines):
 
     def _accelerator_power_gaps(self, lines) -> None:
         """A data gap per accelerator instance type whose accelerators have no power figure (Trainium,
-        Inferentia, recent TPUs): the lines keep their CPU and memory energy, their accelerators count 0."""
+        Inferentia, recent TPUs): the lines keep their CPU and memory energy, their accelerators count 0.
+        Then a gap per kind of line that looks like GPU or accelerator use but carries no GPU energy."""
         tables = coefficient_tables_load()
+        named: set[tuple[str, str]] = set()
         fell_back = (
             lines.filter(classification="gpu", estimate_fell_back=True)
             .values("provider", "instance_type")
@@ -107,14 +109,36 @@ class CloudLines(ProviderLines):
             .order_by("provider", "instance_type")
         )
         for row in fell_back:
-            spec = gpu_instance_spec(row["provider"], row["instance_type"], tables)
-            power = tables.gpu_power.get(spec.hardware_model) if spec else None
-            if spec is not None and (power is None or power.max_w is None):
+            found = accelerator_of(row["provider"], row["instance_type"], tables)
+            power = tables.gpu_power.get(found[0]) if found else None
+            if found is not None and (power is None or power.max_w is None):
+                named.add((row["provider"], row["instance_type"]))
                 self.gaps.append(
                     f"{row['lines']} billing line(s) of {row['provider']} {row['instance_type']} (cost "
-                    f"{float(row['cost'] or 0):,.2f}): no power figure for {spec.hardware_model}, its accelerator "
+                    f"{float(row['cost'] or 0):,.2f}): no power figure for {found[0]}, its accelerator "
                     "energy is not estimated (CPU and memory are)"
                 )
+        self._gpu_like_zero_gaps(lines, named)
+
+    def _gpu_like_zero_gaps(self, lines, named: set[tuple[str, str]]) -> None:
+        """Lines whose service, SKU, usage type or instance type names a GPU or accelerator but that carry no
+        GPU energy (an unknown instance, a SKU the estimator cannot read): a gap with their count and cost."""
+        kinds = (
+            lines.exclude(classification__in=NO_ENERGY)
+            .filter(Q(gpu_energy_kwh__isnull=True) | Q(gpu_energy_kwh=0))
+            .values("provider", "service", "sku", "usage_type", "instance_type")
+            .annotate(lines=Count("id"), cost=Sum("cost"))
+            .order_by("provider", "instance_type", "sku", "usage_type", "service")
+        )
+        for row in kinds:
+            text = " ".join((row["service"], row["sku"], row["usage_type"], row["instance_type"]))
+            if (row["provider"], row["instance_type"]) in named or not gpu_like(text):
+                continue
+            label = row["instance_type"] or row["sku"] or row["usage_type"] or row["service"]
+            self.gaps.append(
+                f"{row['lines']} billing line(s) of {row['provider']} {label} (cost {float(row['cost'] or 0):,.2f}) "
+                "look like GPU or accelerator use but carry no GPU energy: the estimate misses it"
+            )
 
     def _cloud_group_estimate(self, group: EstimateGroup) -> dict:
         """Price the group at its region's factors (cloud_sharing.price_group) and return the factors used."""
