@@ -170,6 +170,8 @@ def inventory_summary(*, calculation: Calculation) -> dict:
     scope_2 = by_scope.get((2, None), {})
     scope_2_location, scope_2_market = scope_2.get("location") or 0.0, scope_2.get("market") or 0.0
     scope_3 = {str(c): row["location"] for (s, c), row in sorted(by_scope.items(), key=str) if s == 3}
+    # Equal to scope_3 but for purchased cloud (Cat 1), whose provider electricity is counted market-based here.
+    scope_3_market = {str(c): row["market"] for (s, c), row in sorted(by_scope.items(), key=str) if s == 3}
     energy = records.filter(basis=Basis.OPERATIONAL).aggregate(
         own=Sum("energy_kwh", filter=Q(scope=2) | Q(scope3_subcategory="colocation")),
         cloud=Sum("energy_kwh", filter=Q(scope3_subcategory="cloud")),
@@ -192,7 +194,8 @@ def inventory_summary(*, calculation: Calculation) -> dict:
         "scope_2_market_kg": scope_2_market,
         "scope_3_kg_by_category": scope_3,
         "total_location_kg": scope_1 + scope_2_location + sum(scope_3.values()),
-        "total_market_kg": scope_1 + scope_2_market + sum(scope_3.values()),
+        "scope_3_market_kg_by_category": scope_3_market,
+        "total_market_kg": scope_1 + scope_2_market + sum(scope_3_market.values()),
         "energy_kwh": energy["own"] or 0.0,
         "cloud_energy_kwh": energy["cloud"] or 0.0,
         "quality_shares_pct": {tier: 100.0 * kg / total_quality for tier, kg in quality.items()},

@@ -139,6 +139,7 @@ def _emissions(figures: Figures, groups: list[dict]) -> None:
     cat_1 = _pick(scope_3, scope3_category=1)
     cloud, colocation = _pick(cat_1, scope3_subcategory="cloud"), _pick(cat_1, scope3_subcategory="colocation")
     put("E1-6.51-c1-cloud", _kg(cloud), cloud)
+    put("E1-6.51-c1-cloud-mb", _kg(cloud, "market"), cloud)
     put("E1-6.51-c1-colo", _kg(colocation), colocation)
     put("E1-6.51-c1-dc", _kg(cloud) + _kg(colocation), cloud + colocation)
     cat_3 = _pick(scope_3, scope3_category=3)

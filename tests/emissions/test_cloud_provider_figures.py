@@ -16,6 +16,7 @@ from emissions.choices import FactorKind
 from emissions.cloud_sharing import EstimateGroup, fill_unclassified
 from emissions.models import CloudRegion, CloudUsage, EmissionRecord, FactorDataset, GridFactor, ProviderCarbon
 from emissions.periods import period_parse
+from emissions.selectors import inventory_summary
 from emissions.services.ledger import inventory_calculate
 from reporting.selectors import cloud_reconciliation
 from tests.factories import GridZoneFactory, RunFactory, TeamFactory
@@ -92,6 +93,10 @@ def test_partial_coverage_and_a_region_without_provider_row(org_a, zones):
     assert _total(records, flag="embodied_estimated_provider_excludes") == (2.0, 2.0)
     assert _total(records, quality="billing_estimate") == (2.0 + 2.0, 2.0 + 2.5)
     assert any("reports nothing for" in gap for gap in calculation.data_gaps)
+    # Each total takes its own method: the cloud's market-based figure only in the market-based total.
+    summary = inventory_summary(calculation=calculation)
+    assert summary["scope_3_kg_by_category"]["1"] == pytest.approx(34.0) == summary["total_location_kg"]
+    assert summary["scope_3_market_kg_by_category"]["1"] == pytest.approx(16.5) == summary["total_market_kg"]
 
 
 @pytest.mark.django_db
