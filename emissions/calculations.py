@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 DAYS_PER_YEAR = 365.25
 G_PER_KG = 1000.0
@@ -112,6 +112,10 @@ class Instrument:
     vintage_end: date
     energy_kwh: float
     emission_factor_g_per_kwh: float
+    # The market boundary it may cover (Scope 2 Quality Criteria); "" = its zone. A site-bound contract
+    # (bundled green tariff) covers only its ``site_key``.
+    market: str = ""
+    site_key: object = None
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,11 @@ class Consumption:
     period_start: date
     period_end: date
     energy_kwh: float
+    market: str = ""  # "" = the zone
+    site_key: object = None
+    # This block's own remainder factors (its month's), gCO2e/kWh; None = the mappings passed to the allocator.
+    residual_g_per_kwh: float | None = None
+    grid_g_per_kwh: float | None = None
 
 
 @dataclass
@@ -145,17 +154,20 @@ def market_based_allocate(
     *,
     consumptions: Sequence[Consumption],
     instruments: Iterable[Instrument],
-    residual_mix_g_per_kwh: Mapping[str, float],
-    grid_average_g_per_kwh: Mapping[str, float],
+    residual_mix_g_per_kwh: Mapping[str, float] | None = None,
+    grid_average_g_per_kwh: Mapping[str, float] | None = None,
 ) -> dict[object, MarketResult]:
     """Scope 2 market-based emissions per consumption block (Scope 2 Guidance ch. 6–7).
 
-    An instrument covers only consumption in its own zone and inside its vintage (a block that
-    straddles the vintage is covered pro rata by days), never more kWh than it holds, and each kWh
-    once. Instruments are used in hierarchy order (certificates → contracts → supplier rate), then
-    earliest vintage; blocks are served in date order. Uncovered kWh take the zone's residual mix,
-    else the grid average (``remainder_basis`` says which, so the fallback can be disclosed).
+    An instrument covers only consumption in its own market boundary (``market``, else its zone; a
+    site-bound instrument only its site) and inside its vintage (a block that straddles the vintage is
+    covered pro rata by days), never more kWh than it holds, and each kWh once. Instruments are used in
+    hierarchy order (certificates → contracts → supplier rate), then earliest vintage; blocks are served in
+    date order, so replaying the same history gives every month the same allocation. Uncovered kWh take the
+    block's residual mix, else its grid average (the block's own month's factors where given, else the
+    zone's from the mappings; ``remainder_basis`` says which, so the fallback can be disclosed).
     """
+    residual_mix_g_per_kwh, grid_average_g_per_kwh = residual_mix_g_per_kwh or {}, grid_average_g_per_kwh or {}
     remaining_kwh = {}
     ordered = sorted(
         instruments, key=lambda i: (INSTRUMENT_PRECEDENCE.get(i.kind, 9), i.vintage_start, i.instrument_id)
@@ -170,7 +182,9 @@ def market_based_allocate(
         result = MarketResult(emissions_kg_co2e=0.0)
         block_days = days_inclusive(block.period_start, block.period_end)
         for instrument in ordered:
-            if instrument.zone != block.zone or uncovered_kwh <= 0:
+            if (instrument.market or instrument.zone) != (block.market or block.zone) or uncovered_kwh <= 0:
+                continue
+            if instrument.site_key is not None and instrument.site_key != block.site_key:
                 continue
             shared_days = overlap_days(
                 block.period_start, block.period_end, instrument.vintage_start, instrument.vintage_end
@@ -186,10 +200,14 @@ def market_based_allocate(
             result.covered.append((instrument.instrument_id, used_kwh, factor))
             result.emissions_kg_co2e += emissions_kg(energy_kwh=used_kwh, intensity_g_per_kwh=factor)
         if uncovered_kwh > 0:
-            if block.zone in residual_mix_g_per_kwh:
-                basis, intensity = "residual_mix", residual_mix_g_per_kwh[block.zone]
+            residual = block.residual_g_per_kwh
+            if residual is None:
+                residual = residual_mix_g_per_kwh.get(block.zone)
+            if residual is not None:
+                basis, intensity = "residual_mix", residual
             else:
-                basis, intensity = "grid_average", grid_average_g_per_kwh[block.zone]
+                grid = block.grid_g_per_kwh
+                basis, intensity = "grid_average", grid if grid is not None else grid_average_g_per_kwh[block.zone]
             result.remainder_kwh = uncovered_kwh
             result.remainder_intensity_g_per_kwh = intensity
             result.remainder_basis = basis
@@ -278,6 +296,13 @@ def amortized_to_date_kg(*, asset: Asset, through: date) -> float:
     last_day = through if asset.retired_on is None else min(through, asset.retired_on - timedelta(days=1))
     days_in_service = days_inclusive(asset.in_service_on, last_day)
     return asset.embodied_kg_co2e * min(days_in_service / asset.life_days, 1.0)
+
+
+def service_days(*, asset: Asset, period_start: date, period_end: date) -> int:
+    """Days of the period the asset is in service: from ``in_service_on`` through the day before
+    ``retired_on`` (the first day out of service), both ends of the period included."""
+    last_day = period_end if asset.retired_on is None else asset.retired_on - timedelta(days=1)
+    return overlap_days(period_start, period_end, asset.in_service_on, last_day)
 
 
 def capital_goods_kg(*, asset: Asset, period_start: date, period_end: date) -> float:
@@ -376,3 +401,42 @@ def uncertainty_range_kg(*, emissions_kg_co2e: float, quality: str) -> tuple[flo
     """Low and high kgCO2e around a central figure, from the quality tier's relative uncertainty."""
     spread = RELATIVE_UNCERTAINTY[quality]
     return emissions_kg_co2e * (1 - spread), emissions_kg_co2e * (1 + spread)
+
+
+# --- Runs across period boundaries ---------------------------------------------------------------
+
+
+def month_shares(
+    *, started_at: datetime, ended_at: datetime | None, energy_by_month: Mapping[date, float] | None = None
+) -> list[tuple[date, date, float]]:
+    """How a run's energy splits over the calendar months it spans: ``(first day, last day, share)`` per month,
+    shares summing to 1. By the tracker's samples (``energy_by_month``: kWh per month's first day) where they
+    cover the run, else pro rata by time; a run within one month is one piece with share 1.
+    """
+    start_day = started_at.date()
+    end = ended_at if ended_at is not None and ended_at > started_at else started_at
+    # A run ending exactly at midnight used no time on its end day.
+    end_day = (end - timedelta(microseconds=1)).date() if end > started_at else start_day
+    if (start_day.year, start_day.month) == (end_day.year, end_day.month):
+        return [(start_day, end_day, 1.0)]
+    pieces, first = [], start_day
+    while first <= end_day:
+        last = min(month_last_day(first), end_day)
+        pieces.append((first, last))
+        first = last + timedelta(days=1)
+    sampled = sum((energy_by_month or {}).values())
+    if sampled > 0:
+        return [(a, b, (energy_by_month or {}).get(a.replace(day=1), 0.0) / sampled) for a, b in pieces]
+    seconds = (end - started_at).total_seconds()
+    shares = []
+    for a, b in pieces:
+        lo = max(started_at, datetime.combine(a, time.min, tzinfo=started_at.tzinfo))
+        hi = min(end, datetime.combine(b + timedelta(days=1), time.min, tzinfo=started_at.tzinfo))
+        shares.append((a, b, (hi - lo).total_seconds() / seconds))
+    return shares
+
+
+def month_last_day(day: date) -> date:
+    """The last day of ``day``'s month."""
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)

@@ -128,9 +128,13 @@ class FactorBook:
         return _flagged(lifecycle, "lifecycle_factor") if lifecycle is not None else None
 
     def best_location(self, *, zone: str, start: date, end: date) -> ResolvedFactor | None:
-        """The most precise location factor for whole days ``start``..``end``: hourly mean › monthly › yearly."""
-        factor = self.hourly_mean(zone=zone, start=start, end=end)
-        return factor if factor is not None else self.location(zone=zone, year=start.year, month=start.month)
+        """The location factor for whole days ``start``..``end`` by the documented precedence: the organization's
+        own factor › hourly mean › monthly › yearly (shipped)."""
+        factor = self.location(zone=zone, year=start.year, month=start.month)
+        if factor is not None and "organization_override" in factor.flags:
+            return factor
+        hourly = self.hourly_mean(zone=zone, start=start, end=end)
+        return hourly if hourly is not None else factor
 
     def hourly_mean(self, *, zone: str, start: date, end: date) -> ResolvedFactor | None:
         """Mean hourly intensity over whole days ``start``..``end`` when every hour is loaded, else None.

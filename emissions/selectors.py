@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import hashlib
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from emissions.choices import ActivityKind, Basis
+from emissions.digests import content_columns, rows_digest
 from emissions.models import (
     Calculation,
+    CloudRegion,
     CloudUsage,
     DisposalFactor,
     EmissionRecord,
     EnergyInstrument,
     FactorDataset,
+    FuelFactor,
     FuelUse,
+    GlobalWarmingPotential,
     GridFactor,
+    GridZone,
     HardwareAsset,
     HardwareModel,
+    HourlyIntensity,
     Membership,
     MeterReading,
     Organization,
@@ -26,6 +32,7 @@ from emissions.models import (
     ProviderCarbon,
     RefrigerantLoss,
     Run,
+    RunSample,
     Site,
 )
 
@@ -106,49 +113,118 @@ def runs_not_in_ledger(*, organization: Organization, runs, by: str | None = Non
 
 
 def inventory_inputs_digest(*, organization: Organization, methodology_version: str) -> str:
-    """SHA-256 over everything a calculation reads: activity, fleet, instruments, sites and factors.
+    """SHA-256 (hex) over the content of every row and factor a calculation of the organization reads.
 
-    Two equal digests mean a recalculation would write the same records, so it can be skipped.
+    Each table's part digests the values of its rows (``emissions.digests``), never sums, so any correction
+    (kWh moved between months, two factors' values swapped, a billing line given to another team, one
+    hourly intensity changed) changes the digest, and only the organization's own rows and the reference
+    data it sees take part. Equal digests mean a recalculation would write the same records, so it is skipped.
     """
-    fingerprint = Sum("id") + Count("id")
-    parts = [
-        methodology_version,
-        # Where off-site runs go and where unlocated ones are taken to run.
-        Organization.objects.filter(pk=organization.pk)
-        .values_list("default_grid_zone_id", "offsite_runs_scope")
-        .first(),
-        list(
-            Project.objects.for_org(organization).exclude(offsite_runs_scope="").values_list("pk", "offsite_runs_scope")
-        ),
-        Run.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh"), u=Max("updated_at")),
-        MeterReading.objects.for_org(organization).aggregate(n=fingerprint, e=Sum("energy_kwh")),
-        FuelUse.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("quantity")),
-        RefrigerantLoss.objects.for_org(organization).aggregate(n=fingerprint, q=Sum("kg_leaked")),
-        # Billing lines: a re-import restating a month changes ids, energies, costs or owners.
-        CloudUsage.objects.for_org(organization).aggregate(
-            n=fingerprint,
-            e=Sum("compute_energy_kwh") + Sum("gpu_energy_kwh") + Sum("memory_energy_kwh"),
-            s=Sum("storage_energy_kwh") + Sum("network_energy_kwh"),
-            k=Sum("embodied_kg_co2e"),
-            c=Sum("cost"),
-            t=Sum("team_id") + Sum("project_id"),
-        ),
-        ProviderCarbon.objects.for_org(organization).aggregate(
-            n=fingerprint, l=Sum("total_location_kg_co2e"), m=Sum("total_market_kg_co2e")
-        ),
-        list(
-            Site.objects.for_org(organization)
-            .order_by("pk")
-            .values_list("pk", "zone_id", "pue", "buys_electricity", "ownership")
-        ),
-        list(HardwareAsset.objects.for_org(organization).order_by("pk").values_list()),
-        list(EnergyInstrument.objects.for_org(organization).order_by("pk").values_list()),
-        list(FactorDataset.objects.visible_to(organization).order_by("pk").values_list("pk", "version")),
-        GridFactor.objects.visible_to(organization).aggregate(n=fingerprint, s=Sum("intensity_g_per_kwh")),
-        list(DisposalFactor.objects.visible_to(organization).order_by("pk").values_list()),
-        HardwareModel.objects.visible_to(organization).aggregate(n=fingerprint, s=Sum("embodied_kg_co2e")),
+    parts = [methodology_version]
+    for name, rows, columns in _inventory_inputs(organization):
+        parts.append(f"{name}={rows_digest(rows, columns)}")
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+# One input of a calculation: a name, the rows and the columns whose values count.
+_Input = tuple[str, QuerySet, list[str]]
+
+
+def _inventory_inputs(organization: Organization) -> list[_Input]:
+    """What the ledger reads (emissions/services/ledger*.py, factor_book.py, selectors_cloud.py): every
+    content column (``digests.content_columns``: all but bookkeeping) of the rows it may read."""
+    return [
+        # Settings: where unlocated runs are taken to run and where off-site runs go; projects' team and scope.
+        _rows("organization", Organization.objects.filter(pk=organization.pk)),
+        _rows("projects", Project.objects.for_org(organization)),
+        _rows("sites", Site.objects.for_org(organization)),
+        # Activity. Ids are content too: records cite them (activity_id, factor provenance).
+        _rows("runs", Run.objects.for_org(organization)),
+        ("run_samples", _samples_split_by_month(organization), ["run_id", "recorded_at", "energy_kwh"]),
+        _rows("meter_readings", MeterReading.objects.for_org(organization)),
+        _rows("fuel_uses", FuelUse.objects.for_org(organization)),
+        _rows("refrigerant_losses", RefrigerantLoss.objects.for_org(organization)),
+        *_cloud_usage_inputs(organization),
+        _rows("provider_carbon", ProviderCarbon.objects.for_org(organization)),
+        _rows("energy_instruments", EnergyInstrument.objects.for_org(organization)),
+        _rows("hardware_assets", HardwareAsset.objects.for_org(organization)),
+        # Factors: shipped ones and the organization's own, never another organization's.
+        _rows("factor_datasets", FactorDataset.objects.visible_to(organization)),
+        _rows("grid_factors", GridFactor.objects.visible_to(organization)),
+        _rows("disposal_factors", DisposalFactor.objects.visible_to(organization)),
+        _rows("hardware_models", HardwareModel.objects.visible_to(organization)),
+        # Shared reference tables the factor book and the cloud lines read whole (a few hundred rows each).
+        _rows("fuel_factors", FuelFactor.objects.all()),
+        _rows("gwps", GlobalWarmingPotential.objects.all()),
+        _rows("grid_zones", GridZone.objects.all()),
+        _rows("cloud_regions", CloudRegion.objects.all()),
+        # Nothing cites an hourly row, and a reload may renumber them: their values count, not their ids.
+        _rows("hourly_intensities", HourlyIntensity.objects.filter(zone__in=_hourly_zones_read(organization)), "id"),
     ]
-    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+# A billing line's columns that count: its ``row_digest`` and what that does not stand for: its id, the region it
+# was resolved to, and its owner (the digest holds the owner at import; a team or project deleted since clears it).
+_CLOUD_USAGE_DIGESTED = ("id", "row_digest", "cloud_region_id", "team_id", "project_id", "allocation_basis")
+
+
+def _rows(name: str, rows: QuerySet, *exclude: str) -> _Input:
+    """An input read in full: every content column of its model but ``exclude``."""
+    return name, rows, content_columns(rows.model, exclude=exclude)
+
+
+def _cloud_usage_inputs(organization: Organization) -> list[_Input]:
+    """Billing lines, by far the largest input (millions of lines): a line the importer stored is read
+    through its ``row_digest`` (emissions/services/cloud.py: the record, the estimate or the estimator's
+    fingerprint, and the owner) and the few columns it does not cover; a line without one, in full."""
+    lines = CloudUsage.objects.for_org(organization)
+    return [
+        ("cloud_usage", lines.exclude(row_digest=""), list(_CLOUD_USAGE_DIGESTED)),
+        _rows("cloud_usage_undigested", lines.filter(row_digest="")),
+    ]
+
+
+def _samples_split_by_month(organization: Organization) -> QuerySet:
+    """Samples of the runs that cross a month end: their energy by month splits such a run between periods
+    (emissions/services/run_pieces.py). Other runs are counted whole, so their live samples do not count."""
+    sampled = (
+        Run.objects.for_org(organization)
+        .filter(Exists(RunSample.objects.filter(run=OuterRef("pk"))), ended_at__isnull=False)
+        .values_list("pk", "started_at", "ended_at")
+    )
+    # The months compared as run_pieces compares them (in Python, UTC), over the few runs with samples.
+    spanning = [pk for pk, start, end in sampled if (start.year, start.month) != (end.year, end.month)]
+    return RunSample.objects.filter(run_id__in=spanning)
+
+
+def _hourly_zones_read(organization: Organization) -> list[int]:
+    """Ids of the grid zones with hourly intensities that the organization's electricity is placed in: its
+    sites' zones, its runs' (their own zone or their cloud region's) and its billing lines' regions' zones.
+
+    A zone entering or leaving this set changes one of those rows, so the hourly intensities of other zones
+    cannot change a calculation. Billing lines are read only for the regions of zones with hourly data: a
+    semi-join over millions of lines is what the digest must not pay for each call.
+    """
+    loaded = Exists(HourlyIntensity.objects.filter(zone=OuterRef("pk")))  # one index probe per zone
+    hourly = set(GridZone.objects.filter(loaded).values_list("pk", flat=True))
+    if not hourly:
+        return []
+    sites, runs = Site.objects.for_org(organization), Run.objects.for_org(organization)
+    regions = dict(CloudRegion.objects.filter(zone__in=hourly).values_list("pk", "zone_id"))
+    used_regions = {
+        *sites.filter(cloud_region__in=regions).values_list("cloud_region_id", flat=True),
+        *runs.filter(cloud_region__in=regions).values_list("cloud_region_id", flat=True).distinct(),
+        *CloudUsage.objects.for_org(organization)
+        .filter(cloud_region__in=regions)
+        .values_list("cloud_region_id", flat=True)
+        .distinct(),
+    }
+    zones = {
+        *sites.values_list("zone_id", flat=True),
+        *runs.values_list("grid_zone_id", flat=True).distinct(),
+        *(regions[region] for region in used_regions),
+    }
+    return sorted(hourly & zones)
 
 
 def inventory_summary(*, calculation: Calculation) -> dict:

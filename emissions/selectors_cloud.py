@@ -12,7 +12,7 @@ from django.db.models.functions import Coalesce
 from emissions.cloud_estimation import NO_ENERGY
 from emissions.cloud_sharing import EstimateGroup, ProviderRow, azure_resource, fill_unclassified, group_key
 from emissions.models import CloudUsage, Organization, ProviderCarbon, Run
-from emissions.selectors import run_cloud_lines
+from emissions.selectors import RUN_RESOURCE_TAG_KEYS, run_cloud_lines
 
 ENERGY_FIELDS = (
     "compute_energy_kwh",
@@ -149,10 +149,15 @@ def measured_gpu_by_group(*, organization: Organization, start: date, end: date)
     (``RUN_RESOURCE_TAG_KEYS``) and the runs' measured GPU energy. A run's GPU-hours are its duration × its
     GPU count; a run counts in the group of its first overlapping line.
     """
-    runs = Run.objects.for_org(organization).filter(started_at__date__gte=start, started_at__date__lte=end)
     found: dict[tuple, MeasuredGpu] = {}
+    gpu_lines = CloudUsage.objects.for_org(organization).filter(classification="gpu", charge_category="usage")
+    if not gpu_lines.filter(billing_period__lte=end, usage_end__date__gte=start).exists():
+        return found  # nothing to join: spare a query per run
+    runs = Run.objects.for_org(organization).filter(
+        started_at__date__gte=start, started_at__date__lte=end, tags__has_any_keys=list(RUN_RESOURCE_TAG_KEYS)
+    )
     seen_lines: set[int] = set()
-    for run in runs.exclude(tags={}).order_by("started_at", "pk"):
+    for run in runs.order_by("started_at", "pk"):
         lines = list(run_cloud_lines(run=run).filter(classification="gpu", charge_category="usage")
                      .values(*_LINE_FIELDS))  # fmt: skip
         if not lines:

@@ -37,6 +37,11 @@ class Organization(models.Model):
         default=OffsiteRunsScope.THIRD_PARTY,
         help_text="Inventory line of runs with no site and no cloud region; a project may choose otherwise",
     )
+    eu_go_single_market = models.BooleanField(
+        default=False,
+        help_text="Treat EU guarantees of origin as one market (else each country is its own market, the Scope 2 "
+        "Quality Criteria's default)",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db import models, transaction
 from django.db.models import Q
 
+from emissions.catalogue_names import HardwareCatalogue, gas_lookup, name_key
 from emissions.models import (
     CarbonCredit,
     DisposalFactor,
@@ -27,7 +28,6 @@ from emissions.models import (
     GridFactor,
     GridZone,
     HardwareAsset,
-    HardwareModel,
     MeterReading,
     Organization,
     RefrigerantLoss,
@@ -289,14 +289,10 @@ def energy_instrument_upsert_many(
 def hardware_asset_upsert_many(
     *, organization: Organization, records: Sequence[HardwareAssetRecord], source_batch_id: int | None = None
 ) -> UpsertOutcome:
-    """Upsert fleet register lines on (organization, asset_id); models come from the catalogue the org sees."""
+    """Upsert fleet register lines on (organization, asset_id); models come from the catalogue the org sees,
+    by name or alias (emissions/catalogue_names.py)."""
     sites = _Sites(organization)
-    catalogue: dict[str, HardwareModel] = {}
-    # Shipped models first, so the organization's own model of the same name wins.
-    for hardware_model in HardwareModel.objects.visible_to(organization).order_by(
-        models.F("organization").asc(nulls_first=True), "pk"
-    ):
-        catalogue[hardware_model.name.casefold()] = hardware_model
+    catalogue = HardwareCatalogue(organization)
     existing: dict[Hashable, HardwareAsset] = {
         asset.asset_id: asset
         for asset in HardwareAsset.objects.for_org(organization).filter(
@@ -306,11 +302,12 @@ def hardware_asset_upsert_many(
 
     def store(record: HardwareAssetRecord) -> bool:
         site = sites.get(record.site)
-        hardware_model = catalogue.get(record.hardware_model_name.casefold())
+        hardware_model = catalogue.model_for(record.hardware_model_name)
         if hardware_model is None:
             raise _Rejected(
-                f"unknown hardware model {record.hardware_model_name!r}: neither in the shipped catalogue nor "
-                "among this organization's own models (see /admin/emissions/hardwaremodel/)"
+                f"unknown hardware model {record.hardware_model_name!r}: neither in the shipped catalogue, nor its "
+                "aliases (hardware_aliases.csv), nor among this organization's own models "
+                "(see /admin/emissions/hardwaremodel/)"
             )
         lifetime_years = record.lifetime_years or hardware_model.default_lifetime_years
         return _store(
@@ -396,10 +393,11 @@ def fuel_use_upsert_many(
 def refrigerant_loss_upsert_many(
     *, organization: Organization, records: Sequence[RefrigerantLossRecord], source_batch_id: int | None = None
 ) -> UpsertOutcome:
-    """Upsert refrigerant losses on (site, date, gas); the gas must have a global warming potential."""
+    """Upsert refrigerant losses on (site, date, gas); the gas must have a global warming potential, found by
+    its name or an ASHRAE designation (``R-32`` for ``HFC-32``, emissions/catalogue_names.py)."""
     sites = _Sites(organization)
     gases = {
-        gas.casefold(): gas
+        name_key(gas): gas
         for gas in _visible_dataset_rows(GlobalWarmingPotential.objects, organization).values_list("gas", flat=True)
     }
     existing: dict[Hashable, RefrigerantLoss] = {
@@ -408,7 +406,7 @@ def refrigerant_loss_upsert_many(
 
     def store(record: RefrigerantLossRecord) -> bool:
         site = sites.get(record.site)
-        gas = gases.get(record.gas.casefold())
+        gas = gas_lookup(record.gas, gases)  # R-32 is stored as the table's HFC-32
         if gas is None:
             known = ", ".join(sorted(set(gases.values()))) or "none loaded"
             raise _Rejected(f"unknown gas {record.gas!r}: it has no global warming potential; known gases: {known}")

@@ -22,6 +22,7 @@ from emissions.models import (
     EmissionRecord,
     EnergyInstrument,
     FuelUse,
+    GridZone,
     MeterReading,
     Organization,
     RefrigerantLoss,
@@ -33,6 +34,7 @@ from emissions.selectors import inventory_inputs_digest
 from emissions.services.ledger_cloud import CloudLines
 from emissions.services.ledger_embodied import EmbodiedLines
 from emissions.services.ledger_offsite import OffsiteLines
+from emissions.services.run_pieces import run_pieces, runs_overlapping
 from emissions.services.run_quality import run_tier
 from emissions.signals import figures_changed_on_commit
 
@@ -112,6 +114,9 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         self.roll_forward: dict = {}
         self._location_cache: dict = {}
         self._covered_cloud_months: set[tuple[str, date]] = set()
+        self._zone_tree: dict[str, tuple[str | None, str]] | None = None
+        self._remainder_factors: dict[object, dict] = {}
+        self._grid_average_kwh: dict[str, float] = {}
 
     # --- record construction ---------------------------------------------------------------------
 
@@ -197,13 +202,16 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 vintage_end=i.vintage_end,
                 energy_kwh=i.energy_mwh * 1000.0,
                 emission_factor_g_per_kwh=i.emission_factor_g_per_kwh,
+                market=self._market_of(i.zone.code),
+                site_key=i.site_id,
             )
             for i in EnergyInstrument.objects.for_org(self.organization).select_related("zone")
-            if i.vintage_start <= self.period.end and i.vintage_end >= self.period.start
+            if i.vintage_start <= self.period.end
         ]
-        # Instruments are used chronologically over their whole vintage, and a meter reading is
-        # apportioned over its whole period, so blocks outside the period are built too: a quarter then
-        # sees what earlier quarters left of an instrument, and quarters sum to the year.
+        # Every instrument is used chronologically from its vintage start, and a meter reading is
+        # apportioned over its whole period, so blocks before the period are built too: each period replays
+        # the same history, so a month's allocation is the same in every calculation that contains it (a
+        # certificate whose vintage ended last year still used what it used then), and quarters sum to the year.
         readings = list(
             MeterReading.objects.for_org(self.organization).filter(
                 period_end__gte=self.period.start, period_start__lte=self.period.end
@@ -222,21 +230,48 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             if block.end < self.period.start or block.start > self.period.end:
                 continue
             self._electricity_records(block, market.get(block.key))
+        if self._grid_average_kwh:
+            zones = ", ".join(sorted(self._grid_average_kwh))
+            self.gaps.append(
+                f"market-based: {sum(self._grid_average_kwh.values()):,.1f} kWh not covered by instruments in "
+                f"zone(s) {zones} valued at the grid average: no residual mix is loaded (Scope 2 Guidance 6.11)"
+            )
+
+    def _market_of(self, zone: str) -> str:
+        """The market boundary of a zone: its country (the top of its parent chain), as one market for
+        certificates under the Scope 2 Quality Criteria; the EU when the organization treats guarantees of
+        origin as one EU market."""
+        if self._zone_tree is None:
+            self._zone_tree = {
+                code: (parent, iso3)
+                for code, parent, iso3 in GridZone.objects.values_list("code", "parent__code", "country_iso3")
+            }
+        top = zone
+        for _ in range(10):  # zone trees are two or three levels deep
+            parent = self._zone_tree.get(top, (None, ""))[0]
+            if not parent:
+                break
+            top = parent
+        if self.organization.eu_go_single_market and self._zone_tree.get(top, (None, ""))[1] in EU_MEMBER_ISO3:
+            return "EU"
+        return top
 
     def _site_blocks(self, site: Site, window_start: date, window_end: date) -> list[_Block]:
         """Run blocks apportioned from the meter reading that covers them, the reading's unallocated
         remainder split by month (pro rata by days), and tracker estimates where no reading exists."""
         runs = list(
-            Run.objects.for_org(self.organization)
-            .filter(site=site, started_at__date__gte=window_start, started_at__date__lte=window_end)
+            runs_overlapping(Run.objects.for_org(self.organization).filter(site=site), window_start, window_end)
             .select_related("project")
             .order_by("started_at", "pk")
         )
+        # A run crossing a month end is booked in each month for the part it ran there.
+        pieces = run_pieces(runs)
         facility_kwh = {
-            run.pk: calc.facility_energy_kwh(
-                it_energy_kwh=run.energy_kwh, site_pue=site.pue, tracker_pue=run.tracker_pue
+            piece.key: piece.share
+            * calc.facility_energy_kwh(
+                it_energy_kwh=piece.run.energy_kwh, site_pue=site.pue, tracker_pue=piece.run.tracker_pue
             )
-            for run in runs
+            for piece in pieces
         }
         readings = list(
             MeterReading.objects.filter(site=site, period_end__gte=window_start, period_start__lte=window_end).order_by(
@@ -247,9 +282,9 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             self.gaps.append(f"overlapping meter readings at site {site.slug}: each is counted in full")
         blocks, metered_runs = [], set()
         for reading in readings:
-            covered = [r for r in runs if reading.period_start <= r.started_at.date() <= reading.period_end]
+            covered = [p for p in pieces if reading.period_start <= p.start <= reading.period_end]
             allocation = calc.metered_energy_allocate(
-                metered_kwh=reading.energy_kwh, facility_kwh_by_key={r.pk: facility_kwh[r.pk] for r in covered}
+                metered_kwh=reading.energy_kwh, facility_kwh_by_key={p.key: facility_kwh[p.key] for p in covered}
             )
             flags = ["trackers_exceed_meter"] if allocation.scale < 1 else []
             if flags:
@@ -259,19 +294,18 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                     f"{reading.period_start}..{reading.period_end}: runs scaled by {allocation.scale:.3f} "
                     f"to the metered {reading.energy_kwh:,.1f} kWh"
                 )
-            for run in covered:
-                metered_runs.add(run.pk)
-                day = run.started_at.date()
+            for piece in covered:
+                metered_runs.add(piece.key)
                 blocks.append(
                     _Block(
-                        f"run:{run.pk}",
+                        piece.key,
                         site,
-                        day,
-                        day,
-                        allocation.allocated_kwh[run.pk],
+                        piece.start,
+                        piece.end,
+                        allocation.allocated_kwh[piece.key],
                         QualityTier.METERED,
-                        run,
-                        flags,
+                        piece.run,
+                        [*flags, *piece.flags],
                     )
                 )
             reading_days = calc.days_inclusive(reading.period_start, reading.period_end)
@@ -292,36 +326,41 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                         ["unallocated"],
                     )
                 )
-        for run in runs:
-            if run.pk not in metered_runs:
-                day = run.started_at.date()
-                quality = run_tier(run)
-                block = _Block(f"run:{run.pk}", site, day, day, facility_kwh[run.pk], quality, run, ["no_meter"])
-                blocks.append(block)
+        for piece in pieces:
+            if piece.key not in metered_runs:
+                quality = run_tier(piece.run)
+                flags = ["no_meter", *piece.flags]
+                blocks.append(
+                    _Block(piece.key, site, piece.start, piece.end, facility_kwh[piece.key], quality, piece.run, flags)
+                )
         return blocks
 
     def _market(self, blocks: list[_Block], instruments: list[calc.Instrument]) -> dict:
-        zones = {b.site.zone.code for b in blocks}
-        year = self.period.start.year
-        residual, grid = {}, {}
-        for zone in zones:
-            mix = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=year)
-            if mix is not None:
-                residual[zone] = mix.value
-            average = self.book.location(zone=zone, year=year)
-            if average is not None:
-                grid[zone] = average.value
-        consumptions = [
-            calc.Consumption(b.key, b.site.zone.code, b.start, b.end, b.energy_kwh)
-            for b in blocks
-            if b.site.zone.code in residual or b.site.zone.code in grid
-        ]
-        return calc.market_based_allocate(
-            consumptions=consumptions,
-            instruments=instruments,
-            residual_mix_g_per_kwh=residual,
-            grid_average_g_per_kwh=grid,
-        )
+        """Market-based allocation of every block; uncovered kWh at the block's month's residual mix, else
+        at the same factor as its location-based figure (hourly › monthly › yearly), never one month's
+        factor for a whole period."""
+        consumptions = []
+        for b in blocks:
+            zone, month = b.site.zone.code, b.start.replace(day=1)
+            residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
+            grid = self._location_factor(zone, month, month_end(month))
+            if residual is None and grid is None:
+                continue
+            self._remainder_factors[b.key] = {"residual_mix": residual, "grid_average": grid}
+            consumptions.append(
+                calc.Consumption(
+                    b.key,
+                    zone,
+                    b.start,
+                    b.end,
+                    b.energy_kwh,
+                    market=self._market_of(zone),
+                    site_key=b.site.pk,
+                    residual_g_per_kwh=residual.value if residual else None,
+                    grid_g_per_kwh=grid.value if grid else None,
+                )
+            )
+        return calc.market_based_allocate(consumptions=consumptions, instruments=instruments)
 
     def _electricity_records(self, block: _Block, market: calc.MarketResult | None) -> None:
         zone = block.site.zone.code
@@ -329,8 +368,9 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         if factor is None:
             return
         location_kg = calc.emissions_kg(energy_kwh=block.energy_kwh, intensity_g_per_kwh=factor.value)
-        # A lifecycle factor stands in for a direct one: the figure is one quality tier weaker.
-        quality = _tier_below(block.quality) if "lifecycle_factor" in factor.flags else block.quality
+        # A lifecycle factor standing in for a direct one weakens the factor, not the activity data the tier
+        # describes: the record keeps its tier and carries the ``lifecycle_factor`` flag.
+        quality = block.quality
         common = {
             "activity_kind": ActivityKind.RUN if block.run else ActivityKind.UNALLOCATED,
             "activity_id": block.run.pk if block.run else None,
@@ -358,14 +398,17 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         market_kg = location_kg
         if market is not None:
             market_kg = market.emissions_kg_co2e
+            remainder = self._remainder_factors.get(block.key, {}).get(market.remainder_basis)
             factors["market"] = {
                 "instruments": [{"id": i, "kwh": kwh, "g_per_kwh": g} for i, kwh, g in market.covered],
                 "remainder_kwh": market.remainder_kwh,
                 "remainder_g_per_kwh": market.remainder_intensity_g_per_kwh,
                 "remainder_basis": market.remainder_basis,
+                "remainder_factor": remainder.as_provenance() if remainder else None,
             }
             if market.remainder_basis == "grid_average":
                 flags.append("market_grid_average_fallback")
+                self._grid_average_kwh[zone] = self._grid_average_kwh.get(zone, 0.0) + market.remainder_kwh
         self._add(
             scope=Scope.SCOPE_2,
             energy_kwh=block.energy_kwh,
@@ -400,6 +443,14 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             self.gaps.append(f"no upstream (Cat 3b) factor for zone {zone}")
         else:
             used = upstream or lifecycle
+            flags = list(used.flags)
+            if upstream is None and lifecycle.value < direct.value:
+                # Lifecycle below direct (different sources or years): upstream cannot be negative, so 0, said.
+                flags.append("lifecycle_below_direct")
+                self.gaps.append(
+                    f"Cat 3b for zone {zone}: lifecycle factor {lifecycle.value:g} < direct {direct.value:g} "
+                    f"gCO2e/kWh; upstream of {energy_kwh:,.1f} kWh counted as 0"
+                )
             self._add(
                 scope=Scope.SCOPE_3,
                 category=3,
@@ -407,6 +458,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 location_kg=upstream_kg,
                 quality=quality,
                 factors={"upstream": used.as_provenance(), "direct": direct.as_provenance()},
+                flags=flags,
                 **common,
             )
         td = self.book.grid(zone=zone, kind=FactorKind.TD_LOSS, year=year, month=month)
@@ -421,6 +473,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 location_kg=td_kg,
                 quality=quality,
                 factors={"td_loss": td.as_provenance()},
+                flags=list(td.flags),
                 **common,
             )
 
@@ -428,8 +481,10 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
 
     def scope_1(self) -> None:
         """Stationary combustion (fuel × factor) and fugitive refrigerant (kg × GWP100)."""
-        for use in FuelUse.objects.for_org(self.organization).filter(
-            used_on__gte=self.period.start, used_on__lte=self.period.end
+        for use in (
+            FuelUse.objects.for_org(self.organization)
+            .select_related("site")
+            .filter(used_on__gte=self.period.start, used_on__lte=self.period.end)
         ):
             factor = self.book.fuel(fuel=use.fuel, unit=use.unit)
             if factor is None:
@@ -445,11 +500,14 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 location_kg=calc.stationary_combustion_kg(quantity=use.quantity, kg_co2e_per_unit=factor.value),
                 quality=QualityTier.METERED,
                 factors={"fuel": factor.as_provenance()},
+                site=use.site,
             )
             # GreenGuild ships no well-to-tank fuel factors (DESNZ WTT rows are not in the corpus).
             self.gaps.append("no well-to-tank (Cat 3a) fuel factors are loaded: upstream of fuels not computed")
-        for loss in RefrigerantLoss.objects.for_org(self.organization).filter(
-            occurred_on__gte=self.period.start, occurred_on__lte=self.period.end
+        for loss in (
+            RefrigerantLoss.objects.for_org(self.organization)
+            .select_related("site")
+            .filter(occurred_on__gte=self.period.start, occurred_on__lte=self.period.end)
         ):
             gwp = self.book.gwp(gas=loss.gas)
             if gwp is None:
@@ -465,15 +523,43 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 location_kg=calc.fugitive_kg(kg_leaked=loss.kg_leaked, gwp100=gwp.value),
                 quality=QualityTier.METERED,
                 factors={"gwp": gwp.as_provenance()},
+                site=loss.site,
             )
 
 
-_TIERS = list(QualityTier.values)
-
-
-def _tier_below(quality: str) -> str:
-    """The next weaker quality tier (QualityTier is declared best first)."""
-    return _TIERS[min(_TIERS.index(quality) + 1, len(_TIERS) - 1)]
+# EU member states (ISO 3166-1 alpha-3): guarantees of origin are mutually recognised among them (Directive
+# (EU) 2018/2001 Art. 19(9)), so an organization may treat them as one market (Organization.eu_go_single_market).
+EU_MEMBER_ISO3 = frozenset(
+    {
+        "AUT",
+        "BEL",
+        "BGR",
+        "HRV",
+        "CYP",
+        "CZE",
+        "DNK",
+        "EST",
+        "FIN",
+        "FRA",
+        "DEU",
+        "GRC",
+        "HUN",
+        "IRL",
+        "ITA",
+        "LVA",
+        "LTU",
+        "LUX",
+        "MLT",
+        "NLD",
+        "POL",
+        "PRT",
+        "ROU",
+        "SVK",
+        "SVN",
+        "ESP",
+        "SWE",
+    }
+)
 
 
 def ledger_refresh(*, today: date | None = None) -> list[Calculation]:

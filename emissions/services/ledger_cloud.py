@@ -16,6 +16,7 @@ from emissions.periods import month_end
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from emissions.selectors_cloud import cloud_estimates, cloud_usage_lines, provider_latest_months, provider_rows
 from emissions.services.ledger_provider import ProviderLines
+from emissions.services.run_pieces import RunPiece, run_pieces, runs_overlapping
 from emissions.services.run_quality import run_tier
 
 
@@ -154,24 +155,25 @@ class CloudLines(ProviderLines):
     def cloud_runs(self) -> None:
         """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
         runs = runs_with_billing_cover(
-            Run.objects.for_org(self.organization)
-            .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
-            .select_related("project", "cloud_region__zone")
+            runs_overlapping(Run.objects.for_org(self.organization), self.period.start, self.period.end).select_related(
+                "project", "cloud_region__zone"
+            )
         )
         unlocated_kwh, unlocated, covered = 0.0, 0, 0
         emissions_only_kg, emissions_only = 0.0, 0
         for run in runs:
+            starts_here = run.started_at.date() >= self.period.start  # disclosed once, in the period it started
             if "emissions_only_no_energy" in run.flags:
                 # A model card gives a tracker's kgCO2e but no energy: nothing to recompute, so disclose it.
-                emissions_only, emissions_only_kg = (
-                    emissions_only + 1,
-                    emissions_only_kg + (run.tracker_emissions_kg_co2e or 0),
-                )
+                if starts_here:
+                    emissions_only += 1
+                    emissions_only_kg += run.tracker_emissions_kg_co2e or 0
                 continue
             if run.site_id is not None or run.grid_zone_id is not None:
                 continue  # electricity() and offsite_runs() count these
             if run.cloud_region is None:
-                unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
+                if starts_here:
+                    unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
                 continue
             month = (run.cloud_region.provider, run.started_at.date().replace(day=1))
             if month in self._covered_cloud_months and run_billing_cover(run=run):
@@ -179,43 +181,9 @@ class CloudLines(ProviderLines):
                 # must not add it again. A bill of another region or resource leaves the run counted.
                 covered += 1
                 continue
-            region = run.cloud_region
-            day = run.started_at.date()
-            energy_kwh = calc.facility_energy_kwh(
-                it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
-            )
-            factor = (
-                self._location_factor(region.zone.code, day.replace(day=1), month_end(day)) if region.zone else None
-            )
-            if factor is None and region.intensity_g_per_kwh is not None:
-                factor = ResolvedFactor(
-                    value=region.intensity_g_per_kwh,
-                    unit="gCO2e/kWh",
-                    factor_id=region.pk,
-                    kind="cloud_region",
-                    zone="",
-                    period="",
-                    dataset=str(region.dataset_id),
-                    flags=("region_published_factor",),
-                )
-            if factor is None:
-                self.gaps.append(f"no grid factor for cloud region {region}")
-                continue
-            self._add(
-                scope=Scope.SCOPE_3,
-                category=1,
-                subcategory="cloud",
-                activity_kind=ActivityKind.RUN,
-                activity_id=run.pk,
-                run=run,
-                start=day,
-                end=day,
-                energy_kwh=energy_kwh,
-                location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
-                quality=run_tier(run),
-                factors={"location": factor.as_provenance(), "pue": region.pue},
-                flags=list(factor.flags),
-            )
+            for piece in run_pieces([run]):
+                if self.period.start <= piece.start <= self.period.end:
+                    self._cloud_run_piece(run, piece)
         if emissions_only:
             self.gaps.append(
                 f"{emissions_only} run(s) report only the tracker's emissions ({emissions_only_kg:,.3f} kgCO2e), no "
@@ -231,3 +199,26 @@ class CloudLines(ProviderLines):
                 f"{unlocated} run(s) with no location at all ({unlocated_kwh:,.1f} kWh IT): no site, cloud region or "
                 "tracker country, and the organization has no default location (Settings → Off-site runs)"
             )
+
+    def _cloud_run_piece(self, run: Run, piece: RunPiece) -> None:
+        """The record of a cloud run's part in one month: facility kWh at the region's factor of that month."""
+        region, day = run.cloud_region, piece.start
+        energy_kwh = piece.share * calc.facility_energy_kwh(
+            it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
+        )
+        factor = self._location_factor(region.zone.code, day.replace(day=1), month_end(day)) if region.zone else None
+        if factor is None and region.intensity_g_per_kwh is not None:
+            factor = ResolvedFactor(
+                value=region.intensity_g_per_kwh, unit="gCO2e/kWh", factor_id=region.pk, kind="cloud_region",
+                zone="", period="", dataset=str(region.dataset_id), flags=("region_published_factor",),
+            )  # fmt: skip
+        if factor is None:
+            self.gaps.append(f"no grid factor for cloud region {region}")
+            return
+        self._add(
+            scope=Scope.SCOPE_3, category=1, subcategory="cloud", activity_kind=ActivityKind.RUN, activity_id=run.pk,
+            run=run, start=piece.start, end=piece.end, energy_kwh=energy_kwh,
+            location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
+            quality=run_tier(run), factors={"location": factor.as_provenance(), "pue": region.pue},
+            flags=[*factor.flags, *piece.flags],
+        )  # fmt: skip

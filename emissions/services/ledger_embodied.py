@@ -60,8 +60,8 @@ class EmbodiedLines:
             range_by_site[asset.site_id][0] += amortized * low_ratio
             range_by_site[asset.site_id][1] += amortized * high_ratio
             sites[asset.site_id] = asset.site
-            service_end = embodied.retired_on or end
-            days = calc.overlap_days(start, end, asset.in_service_on, min(service_end, end))
+            # GPU-hours available for the run shares: in service through the day before retirement.
+            days = calc.service_days(asset=embodied, period_start=start, period_end=end)
             gpu_hours_by_site[asset.site_id] += asset.gpu_count_total * days * 24.0
         for site_id, amortized in amortized_by_site.items():
             self._amortization_records(sites[site_id], amortized, range_by_site[site_id], gpu_hours_by_site[site_id])

@@ -22,6 +22,7 @@ from emissions import calculations as calc
 from emissions.choices import ActivityKind, FactorKind, OffsiteRunsScope, QualityTier, Scope
 from emissions.models import Run
 from emissions.periods import month_end
+from emissions.services.run_pieces import RunPiece, run_pieces, runs_overlapping
 
 # Run flags worth carrying onto the record: how the run was located and merged.
 _CARRIED_FLAGS = {
@@ -36,41 +37,46 @@ class OffsiteLines:
     def offsite_runs(self) -> None:
         """One record per off-site run (plus Cat 3 (b)(c) for own equipment), in the run's month."""
         runs = (
-            Run.objects.for_org(self.organization)
-            .filter(started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
+            runs_overlapping(Run.objects.for_org(self.organization), self.period.start, self.period.end)
             .filter(site__isnull=True, cloud_region__isnull=True, grid_zone__isnull=False)
             .select_related("project", "grid_zone")
         )
         for run in runs:
             if "emissions_only_no_energy" in run.flags:
                 continue  # disclosed by cloud_runs(): no energy to recompute
-            day = run.started_at.date()
-            zone = run.grid_zone.code
-            factor = self._location_factor(zone, day.replace(day=1), month_end(day))
-            if factor is None:
-                continue  # the gap is recorded by _location_factor
-            location_kg = calc.emissions_kg(energy_kwh=run.energy_kwh, intensity_g_per_kwh=factor.value)
-            flags = [*(f for f in run.flags if f in _CARRIED_FLAGS), *factor.flags, "offsite_run"]
-            common = {
-                "activity_kind": ActivityKind.RUN, "activity_id": run.pk, "run": run, "start": day, "end": day,
-            }  # fmt: skip
-            quality = QualityTier.ESTIMATED_LOCATION
-            scope = run.project.offsite_runs_scope or self.organization.offsite_runs_scope
-            if scope != OffsiteRunsScope.OWN_EQUIPMENT:
-                self._add(
-                    scope=Scope.SCOPE_3, category=1, subcategory="offsite_compute", energy_kwh=run.energy_kwh,
-                    location_kg=location_kg, quality=quality, factors={"location": factor.as_provenance()},
-                    flags=flags, **common,
-                )  # fmt: skip
-                continue
-            residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=day.year, month=day.month)
-            market = residual or factor
-            if residual is None:
-                flags.append("market_grid_average_fallback")
+            for piece in run_pieces([run]):
+                if self.period.start <= piece.start <= self.period.end:
+                    self._offsite_piece(run, piece)
+
+    def _offsite_piece(self, run: Run, piece: RunPiece) -> None:
+        """The records of an off-site run's part in one month, at that month's factors."""
+        day, zone, energy_kwh = piece.start, run.grid_zone.code, run.energy_kwh * piece.share
+        factor = self._location_factor(zone, day.replace(day=1), month_end(day))
+        if factor is None:
+            return  # the gap is recorded by _location_factor
+        location_kg = calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value)
+        flags = [*(f for f in run.flags if f in _CARRIED_FLAGS), *factor.flags, *piece.flags, "offsite_run"]
+        common = {
+            "activity_kind": ActivityKind.RUN, "activity_id": run.pk, "run": run, "start": piece.start,
+            "end": piece.end,
+        }  # fmt: skip
+        quality = QualityTier.ESTIMATED_LOCATION
+        scope = run.project.offsite_runs_scope or self.organization.offsite_runs_scope
+        if scope != OffsiteRunsScope.OWN_EQUIPMENT:
             self._add(
-                scope=Scope.SCOPE_2, energy_kwh=run.energy_kwh, location_kg=location_kg,
-                market_kg=calc.emissions_kg(energy_kwh=run.energy_kwh, intensity_g_per_kwh=market.value),
-                quality=quality, factors={"location": factor.as_provenance(), "market": market.as_provenance()},
+                scope=Scope.SCOPE_3, category=1, subcategory="offsite_compute", energy_kwh=energy_kwh,
+                location_kg=location_kg, quality=quality, factors={"location": factor.as_provenance()},
                 flags=flags, **common,
             )  # fmt: skip
-            self._category_3_records(zone, day, run.energy_kwh, factor, quality, common)
+            return
+        residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=day.year, month=day.month)
+        market = residual or factor
+        if residual is None:
+            flags.append("market_grid_average_fallback")
+        self._add(
+            scope=Scope.SCOPE_2, energy_kwh=energy_kwh, location_kg=location_kg,
+            market_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=market.value),
+            quality=quality, factors={"location": factor.as_provenance(), "market": market.as_provenance()},
+            flags=flags, **common,
+        )  # fmt: skip
+        self._category_3_records(zone, day, energy_kwh, factor, quality, common)

@@ -42,7 +42,7 @@ LOCATION_FIELDS = ("site", "cloud_region", "grid_zone", "location_source")
 # Kept from the stored run; filled from the copy only where the stored run has nothing.
 DESCRIPTIVE_FIELDS = (
     "cpu_model", "cpu_count", "gpu_model", "gpu_count", "gpu_utilization_pct", "country_iso3", "tracker_region",
-    "tracker_version", "user_name", "tokens_processed", "inferences_count", "experiment",
+    "tracker_version", "user_name", "tokens_processed", "inferences_count", "experiment", "hardware_model_id",
 )  # fmt: skip
 _LOCATION_STRENGTH = [
     LocationSource.SITE, LocationSource.CLOUD_REGION, LocationSource.TRACKER_REGION,

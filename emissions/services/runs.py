@@ -9,6 +9,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from emissions.catalogue_names import HardwareCatalogue
 from emissions.models import Experiment, Organization, Project, Run, RunAlias, RunSample, Site, Team
 from emissions.records import RunRecord, RunSampleRecord, UpsertOutcome
 from emissions.services.refresh import figures_refresh_request
@@ -69,6 +70,7 @@ def run_upsert_many(
     records = list(records)
     locator = RunLocator(organization)
     matcher = RunMatcher(organization, records)
+    catalogue = _LazyCatalogue(organization)
     changed_days: set = set()
     for index, record in enumerate(records):
         run_project = project
@@ -78,6 +80,7 @@ def run_upsert_many(
                 continue
             run_project = project_resolve(organization=organization, name=record.project_name, team=team)
         values = _values(record, run_project, locator.locate(record, site=site), cpu_measured=cpu_measured)
+        values["hardware_model_id"] = catalogue.model_id_for(record.gpu_model)
         run, is_copy = matcher.find(record, run_project.pk)
         if run is not None and project is not None and run.project_id != project.pk:
             # A write fixed to one project (a project token, --project) never moves or changes another's run.
@@ -120,6 +123,23 @@ def run_upsert_many(
         changed_days.add(run.started_at.date())
     figures_refresh_request(organization_id=organization.pk, days=changed_days)
     return outcome
+
+
+class _LazyCatalogue:
+    """The hardware catalogue of a batch, read once and only when a record names a GPU."""
+
+    def __init__(self, organization: Organization):
+        self.organization = organization
+        self.catalogue: HardwareCatalogue | None = None
+
+    def model_id_for(self, gpu_model: str) -> int | None:
+        """The catalogue model id of a tracker's GPU string (``8 x NVIDIA A100-SXM4-80GB``), or None."""
+        if not gpu_model:
+            return None
+        if self.catalogue is None:
+            self.catalogue = HardwareCatalogue(self.organization)
+        model = self.catalogue.model_for(gpu_model)
+        return model.pk if model else None
 
 
 def _values(record: RunRecord, project: Project, location: RunLocation, *, cpu_measured: bool) -> dict:

@@ -355,7 +355,7 @@ def _lifetimes(report: Report) -> list[tuple[str, str]]:
     assets = (
         HardwareAsset.objects.for_org(report.organization)
         .filter(in_service_on__lte=report.period_end)
-        .filter(Q(retired_on__isnull=True) | Q(retired_on__gte=report.period_start))
+        .filter(Q(retired_on__isnull=True) | Q(retired_on__gt=report.period_start))  # retired_on: first day out
         .values_list("hardware_model__asset_class", "lifetime_years", "quantity")
     )
     units: dict[tuple[str, float], int] = defaultdict(int)

@@ -332,31 +332,52 @@ def _management(figures: Figures, calculation: Calculation, records, groups: lis
     _owners(figures, records)
 
 
+# The records SCI counts: electricity (own sites, colocation, cloud) at location-based factors and amortized embodied.
+_SCI_RECORDS = (
+    Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_2)
+    | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category=1)
+    | Q(basis=Basis.EMBODIED_AMORTIZED)
+)
+
+
 def _sci(figures: Figures, calculation: Calculation, records) -> None:
-    """SCI = (E × I + M) per R with location-based I and amortized M, over the runs of the period."""
+    """SCI = (E × I + M) per R with location-based I and amortized M, over the runs of the period.
+
+    ISO/IEC 21031:2024 puts idle machines in the SCI boundary: a site's idle capacity (metered kWh no run
+    used, amortized embodied of GPU-hours no run used) is shared among the site's GPU runs pro rata to their
+    GPU-hours. Idle capacity no GPU run can carry (a site without GPU runs in the period, the cloud idle
+    GPU bucket) is disclosed beside the scores: ``M.sci-idle-in`` and ``M.sci-idle-out`` (tCO2e).
+    """
+    sci_records = records.filter(_SCI_RECORDS)
     per_run = dict(
-        records.filter(run__isnull=False)
-        .filter(
-            Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_2)
-            | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category=1)
-            | Q(basis=Basis.EMBODIED_AMORTIZED)
-        )
+        sci_records.filter(run__isnull=False)
         .values("run_id")
         .annotate(kg=Sum("emissions_kg_co2e_location"))
         .values_list("run_id", "kg")
     )
     # The runs the pinned calculation booked (not today's Run table), so a regenerated report is the same.
     booked = records.filter(run__isnull=False).values("run_id")
-    runs = Run.objects.for_org(calculation.organization).filter(pk__in=booked)
+    runs = list(
+        Run.objects.for_org(calculation.organization)
+        .filter(pk__in=booked)
+        .values_list("pk", "site_id", "gpu_count", "duration_s", "inferences_count", "tokens_processed")
+        .order_by("pk")
+    )
+    gpu_hours_by_site: dict[int, float] = defaultdict(float)
+    for _, site_id, gpu_count, duration_s, _, _ in runs:
+        if site_id is not None and gpu_count:
+            gpu_hours_by_site[site_id] += gpu_count * duration_s / 3600.0
+    idle_by_site = _sci_idle_kg(sci_records)
+    carried = {site: kg for site, kg in idle_by_site.items() if gpu_hours_by_site.get(site)}
     grams = defaultdict(float)
     units = defaultdict(float)
-    for pk, gpu_count, duration_s, inferences, tokens in runs.values_list(
-        "pk", "gpu_count", "duration_s", "inferences_count", "tokens_processed"
-    ).order_by("pk"):
-        g = per_run.get(pk, 0.0) * 1000.0
+    for pk, site_id, gpu_count, duration_s, inferences, tokens in runs:
+        gpu_hours = gpu_count * duration_s / 3600.0
+        idle_kg = carried.get(site_id, 0.0) * gpu_hours / gpu_hours_by_site[site_id] if site_id in carried else 0.0
+        g = (per_run.get(pk, 0.0) + idle_kg) * 1000.0
         grams["run"], units["run"] = grams["run"] + g, units["run"] + 1
         if gpu_count:
-            grams["gpu"], units["gpu"] = grams["gpu"] + g, units["gpu"] + gpu_count * duration_s / 3600.0
+            grams["gpu"], units["gpu"] = grams["gpu"] + g, units["gpu"] + gpu_hours
         if inferences:
             grams["inf"], units["inf"] = grams["inf"] + g, units["inf"] + inferences / 1000.0
         if tokens:
@@ -368,6 +389,22 @@ def _sci(figures: Figures, calculation: Calculation, records) -> None:
         ("M.sci-1m-tokens", "tok"),
     ):
         figures.values[ref] = grams[key] / units[key] if units[key] else None
+    figures.values["M.sci-idle-in"] = _t(sum(carried.values()))
+    figures.values["M.sci-idle-out"] = _t(sum(idle_by_site.values()) - sum(carried.values()))
+
+
+def _sci_idle_kg(sci_records) -> dict[int | None, float]:
+    """Idle capacity in the SCI records, kgCO2e by site (None: the cloud idle GPU bucket, which has no site)."""
+    idle: dict[int | None, float] = defaultdict(float)
+    rows = sci_records.filter(
+        run__isnull=True, activity_kind__in=[ActivityKind.UNALLOCATED, ActivityKind.CLOUD_USAGE]
+    ).values_list("site_id", "activity_kind", "flags", "emissions_kg_co2e_location")
+    for site_id, kind, flags, kg in rows:
+        if kind == ActivityKind.UNALLOCATED:
+            idle[site_id] += kg or 0.0
+        elif "cloud_idle_gpu" in (flags or []):  # billed GPU-hours no tracker run covers
+            idle[None] += kg or 0.0
+    return idle
 
 
 def _owners(figures: Figures, records) -> None:

@@ -1,0 +1,69 @@
+"""Issue 16, defect 6: ``retired_on`` is the first day out of service, so capacity ends the day before."""
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from emissions import calculations as calc
+from emissions.choices import AssetClass, Basis
+from emissions.models import EmissionRecord, HardwareAsset, HardwareModel
+from emissions.periods import period_parse
+from emissions.services.ledger import inventory_calculate
+from tests.factories import GridZoneFactory, RunFactory, SiteFactory
+
+MARCH = {"period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
+
+
+def _asset(retired_on: date | None) -> calc.Asset:
+    return calc.Asset(
+        acquired_on=date(2026, 1, 1),
+        in_service_on=date(2026, 1, 1),
+        lifetime_years=5,
+        embodied_kg_co2e=400.0,
+        retired_on=retired_on,
+    )
+
+
+@pytest.mark.parametrize(
+    ("retired_on", "days"),
+    [
+        (date(2026, 3, 11), 10),  # in service 1–10 March; the 11th is the first day out
+        (date(2026, 3, 1), 0),  # out of service on the period's first day: no capacity at all
+        (date(2026, 4, 1), 31),  # retired the day after the period: the whole month
+        (None, 31),
+    ],
+)
+def test_service_days_end_the_day_before_retirement(retired_on, days):
+    assert calc.service_days(asset=_asset(retired_on), **MARCH) == days
+
+
+@pytest.mark.django_db
+def test_gpu_hours_available_stop_the_day_before_retirement(org_a):
+    """4 GPUs retired on 2026-03-11 share March's amortization with one 8 GPU-hour run.
+
+    Available: 4 GPUs × 10 days (1–10 March) × 24 h = 960 GPU-hours (the old rule counted the
+    retirement day: 4 × 11 × 24 = 1,056). Amortized in March: 400 kg × 10 days / (5 × 365.25 days)
+    = 2.190281 kg. The run (4 GPUs × 2 h = 8 GPU-hours) carries 2.190281 × 8 / 960 = 0.018252 kg
+    (old: 0.016593 kg); the idle remainder is 2.190281 × 952 / 960 = 2.172028 kg.
+    """
+    site = SiteFactory(organization=org_a, zone=GridZoneFactory(code="DE"), slug="lab")
+    gpu = HardwareModel.objects.create(
+        name="GPU R", asset_class=AssetClass.GPU, gpu_count=1, embodied_kg_co2e=100, embodied_low_kg_co2e=100,
+        embodied_high_kg_co2e=100, default_lifetime_years=5, source="t", licence="t",
+    )  # fmt: skip
+    HardwareAsset.objects.create(
+        organization=org_a, site=site, asset_id="retiring", hardware_model=gpu, quantity=4, lifetime_years=5,
+        acquired_on=date(2026, 1, 1), in_service_on=date(2026, 1, 1), retired_on=date(2026, 3, 11),
+    )  # fmt: skip
+    run = RunFactory(
+        organization=org_a, site=site, gpu_count=4, duration_s=7200.0,
+        started_at=datetime(2026, 3, 5, 8, tzinfo=UTC), ended_at=datetime(2026, 3, 5, 10, tzinfo=UTC),
+    )  # fmt: skip
+    inventory_calculate(organization=org_a, period=period_parse("2026-03"))
+    amortized = EmissionRecord.objects.filter(basis=Basis.EMBODIED_AMORTIZED)
+    share = amortized.get(run=run)
+    assert share.factors["gpu_hours_available"] == pytest.approx(960.0)
+    assert share.emissions_kg_co2e_location == pytest.approx(400 * 10 / 1826.25 * 8 / 960)
+    assert share.emissions_kg_co2e_location == pytest.approx(0.018252, abs=1e-6)
+    idle = amortized.get(run__isnull=True)
+    assert idle.emissions_kg_co2e_location == pytest.approx(2.172028, abs=1e-6)
