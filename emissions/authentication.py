@@ -5,12 +5,8 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
 
-from emissions.services.tokens import (
-    TOKEN_FAILURE_WINDOW_S,
-    api_token_authenticate,
-    token_failure_register,
-    token_failures_exceeded,
-)
+from emissions.services.tokens import api_token_authenticate
+from emissions.throttling import invalid_token_register
 
 
 class ApiTokenAuthentication(BaseAuthentication):
@@ -26,12 +22,14 @@ class ApiTokenAuthentication(BaseAuthentication):
         plaintext = plaintext or request.headers.get("x-api-token", "")
         if not plaintext:
             return None
-        client = request.META.get("REMOTE_ADDR", "")
-        if token_failures_exceeded(client=client):
-            raise exceptions.Throttled(wait=TOKEN_FAILURE_WINDOW_S, detail="too many invalid tokens from this address")
+        # Looked up before any throttle: other clients' invalid tokens never refuse a valid one.
         token = api_token_authenticate(plaintext=plaintext)
         if token is None:
-            token_failure_register(client=client)
+            wait_s = invalid_token_register(request, plaintext=plaintext)
+            if wait_s is not None:
+                raise exceptions.Throttled(
+                    wait=wait_s, detail="too many invalid tokens from this address or with this prefix"
+                )
             raise exceptions.AuthenticationFailed("invalid or revoked token")
         return AnonymousUser(), token
 

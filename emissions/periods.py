@@ -1,13 +1,22 @@
-"""Reporting periods written the way people write them: ``2025``, ``2025-H1``, ``2025-Q1``, ``2025-03``."""
+"""Reporting periods written the way people write them: ``2025``, ``2025-H1``, ``2025-Q1``, ``2025-03``.
+
+Periods are bounded: from 1990 (the Kyoto base year, and the first year grid factors can be imported
+for) to next year, relative to today. Anything outside is refused, so no request can make the ledger
+compute, store and roll up a period at the ends of the calendar (year 1 or 9999), where day
+arithmetic overflows. See docs/api.md ("Periods").
+"""
 
 from __future__ import annotations
 
 import calendar
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
+
+FIRST_YEAR = 1990  # see above; the last year moves with the calendar (period_years)
 
 
 @dataclass(frozen=True)
@@ -20,19 +29,38 @@ class Period:
 
     def months(self) -> list[tuple[date, date]]:
         """The calendar months of the period as (first day, last day)."""
-        result, year, month = [], self.start.year, self.start.month
-        while date(year, month, 1) <= self.end:
-            result.append((date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])))
-            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        result, first = [], self.start.replace(day=1)
+        while first <= self.end:
+            result.append((first, month_end(first)))
+            if first.month == 12 and first.year == date.max.year:
+                break  # no month follows December 9999
+            first = month_end(first) + timedelta(days=1)
         return result
 
 
-def period_parse(label: str) -> Period:
-    """Parse ``2025``, ``2025-H1``, ``2025-Q1`` or ``2025-03``; raise ValueError with the accepted forms."""
+def period_years(today: date | None = None) -> tuple[int, int]:
+    """The first and last year a period may fall in: 1990 and next year (``today`` defaults to the real one)."""
+    return FIRST_YEAR, (today or date.today()).year + 1
+
+
+def period_range(today: date | None = None) -> tuple[date, date]:
+    """The first and last day any period may cover (inclusive), see ``period_years``."""
+    first_year, last_year = period_years(today)
+    return date(first_year, 1, 1), date(last_year, 12, 31)
+
+
+def period_parse(label: str, *, today: date | None = None) -> Period:
+    """Parse ``2025``, ``2025-H1``, ``2025-Q1`` or ``2025-03`` of a year from 1990 to next year.
+
+    Raises ValueError with a message fit for the user: the accepted forms, or the accepted years.
+    """
     match = _PATTERN.match(label.strip().upper())
     if match is None:
         raise ValueError(f"{label!r} is not a period: use 2025, 2025-H1, 2025-Q1 or 2025-03")
     year = int(match["year"])
+    first_year, last_year = period_years(today)
+    if not first_year <= year <= last_year:
+        raise ValueError(f"{label.strip()!r} is out of range: periods run from {first_year} to {last_year} (next year)")
     first_month, months = 1, 12
     if match["half"]:
         first_month, months = (1 if match["half"] == "H1" else 7), 6
@@ -51,3 +79,9 @@ def period_parse(label: str) -> Period:
 def month_end(day: date) -> date:
     """The last day of ``day``'s month."""
     return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+
+
+def days(first: date, last: date) -> Iterator[date]:
+    """Every day from ``first`` to ``last`` inclusive; never steps past ``last`` (safe at 9999-12-31)."""
+    for offset in range((last - first).days + 1):
+        yield first + timedelta(days=offset)

@@ -5,6 +5,8 @@ executed in-process. Production sets ``DATABASE_URL`` (PostgreSQL), ``CELERY_BRO
 ``SECRET_KEY`` and ``ALLOWED_HOSTS``. docs/configuration.md lists every variable.
 """
 
+import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -161,6 +163,33 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# --- Throttling: invalid API tokens and sign-in lockouts (docs/configuration.md) ---------------
+# Reverse proxies whose X-Forwarded-For is believed, as CIDRs; none by default, so the client is the
+# peer's address (emissions/throttling.py client_address, used by both throttles below).
+GREENGUILD_TRUSTED_PROXIES = env_list("GREENGUILD_TRUSTED_PROXIES", [])
+for _cidr in GREENGUILD_TRUSTED_PROXIES:
+    try:
+        ipaddress.ip_network(_cidr, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"GREENGUILD_TRUSTED_PROXIES: {_cidr!r} is not an address or CIDR.") from exc
+# Invalid API tokens allowed per minute from one address, and with one token prefix, before 429.
+# Only invalid tokens are counted and refused; the counts live in the cache (CACHES below).
+GREENGUILD_TOKEN_FAILURES_PER_MINUTE = env_int("GREENGUILD_TOKEN_FAILURES_PER_MINUTE", 20, minimum=1)
+# Sign-in (/login/ and /admin/login/) with django-axes: after AXES_FAILURE_LIMIT failures in the cool-off
+# window an account is locked whatever the address, and an address whatever the account, for the cool-off
+# time after the last failure; attempts are rows in the database (Django admin › Axes), a success resets them.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]  # last, as axes requires
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env_int("GREENGUILD_SIGNIN_FAILURE_LIMIT", 10, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("GREENGUILD_SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "emissions.throttling.client_address"
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures are kept; a row per successful sign-in is not needed
+AXES_LOCKOUT_CALLABLE = "frontend.signin.lockout_response"  # the sign-in page says why, and for how long
+
 # --- Celery ------------------------------------------------------------------------------------
 # No broker configured means the embedded default: tasks run in-process at enqueue time.
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "")
@@ -209,6 +238,12 @@ REST_FRAMEWORK = {
         "emissions.authentication.ApiTokenAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three parsers, the JSON one refusing nesting deeper than 64 levels with a 400 (docs/api.md).
+    "DEFAULT_PARSER_CLASSES": [
+        "emissions.api_parsers.DepthLimitedJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -244,6 +279,24 @@ GREENGUILD_ALERT_WEBHOOK_URL = env_str("GREENGUILD_ALERT_WEBHOOK_URL", "")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Tokens travel in URLs (the HTTP output's path) and headers: redacted from every line we write, from
+    # runserver's access log (Django's default django.server handler, redefined with the filter) and from
+    # django.request's "Forbidden: <path>" before any handler or mail sees it (frontend/log_redaction.py).
+    "filters": {"redact_secrets": {"()": "frontend.log_redaction.SecretsRedactingFilter"}},
+    "formatters": {
+        "django.server": {"()": "django.utils.log.ServerFormatter", "format": "[{server_time}] {message}", "style": "{"}
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["redact_secrets"]},
+        "django.server": {
+            "class": "logging.StreamHandler",
+            "formatter": "django.server",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "loggers": {
+        "django.request": {"filters": ["redact_secrets"]},
+        "django.server": {"handlers": ["django.server"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

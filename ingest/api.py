@@ -6,19 +6,21 @@ import csv
 
 from django.http import HttpResponse
 from django.utils.text import slugify
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from emissions.api import OrgScopedViewSet, RunViewSet
+from emissions.api_parsers import query_id
 from emissions.choices import Role, RunKind
 from emissions.models import ApiToken, Project, Run, Team
+from emissions.services.runs import RunOfAnotherProjectError, runs_project_check
 from ingest.models import ImportBatch, RowError
-from ingest.parsers import PARSERS
+from ingest.parsers import PARSERS, native_json
 from ingest.parsers.native_json import SOURCE, payload_runs
-from ingest.records import ParseError
+from ingest.records import ParsedRow, ParseError
 from ingest.services import import_batch_create, import_batch_progress
 
 
@@ -127,16 +129,17 @@ class RowErrorViewSet(mixins.ListModelMixin, OrgScopedViewSet):
     serializer_class = RowErrorSerializer
 
     def refine_queryset(self, queryset):
-        batch = self.request.query_params.get("batch")
-        return queryset.filter(batch_id=batch) if batch and batch.isdigit() else queryset
+        batch = query_id(self.request.query_params, "batch")
+        return queryset if batch is None else queryset.filter(batch_id=batch)
 
 
 class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
     """Runs of your organization (read), and ``POST`` a batch of runs in the native format.
 
     ``POST /api/v1/runs`` takes ``{"runs": [...]}`` (docs/import-formats.md, "Native runs") from a
-    guild member or an ``ingest`` token (whose project every run then belongs to). It answers 202 with
-    the ImportBatch that processes it: follow ``/api/v1/imports/<id>/`` for counts and row errors.
+    guild member or an ``ingest`` token (whose project every run then belongs to; the id of a run of
+    another project is refused with 409: emissions/services/runs.py ``run_project_check``). It answers
+    202 with the ImportBatch that processes it: follow ``/api/v1/imports/<id>/`` for counts and row errors.
     """
 
     write_roles = (Role.ORG_ADMIN, Role.GUILD_MEMBER, Role.TEAM_MEMBER)
@@ -159,7 +162,13 @@ class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
         stored = Run.objects.for_org(team.organization).filter(source=SOURCE, external_id__in=external_ids)
         return not stored.exclude(project__team=team).exists()
 
-    @extend_schema(request=NativeRunsSerializer, responses={202: ImportBatchSerializer})
+    @extend_schema(
+        request=NativeRunsSerializer,
+        responses={
+            202: ImportBatchSerializer,
+            409: OpenApiResponse(description="an ingest token sent the id of a run of another project"),
+        },
+    )
     def create(self, request):
         content = request.body
         try:
@@ -169,6 +178,12 @@ class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
         token = request.auth if isinstance(request.auth, ApiToken) else None
         options = {}
         if token is not None:
+            # The token's project is fixed: a run id of another project is refused now, not as a row error later.
+            records = [row.record for row in native_json.parse(content) if isinstance(row, ParsedRow)]
+            try:
+                runs_project_check(organization=self.organization, project=token.project, records=records)
+            except RunOfAnotherProjectError as exc:
+                return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
             options["project"] = token.project.slug
             if token.site_id:
                 options["site"] = token.site.slug

@@ -23,16 +23,13 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
+from emissions.json_depth import json_loads
 from emissions.models import ApiToken, Run
 from emissions.records import RunRecord, RunSampleRecord
 from emissions.services.run_ranks import counted_components, live_run_rank_assign
-from emissions.services.runs import run_sample_append, run_upsert_many
-from emissions.services.tokens import (
-    TOKEN_FAILURE_WINDOW_S,
-    api_token_authenticate,
-    token_failure_register,
-    token_failures_exceeded,
-)
+from emissions.services.runs import RunOfAnotherProjectError, run_project_check, run_sample_append, run_upsert_many
+from emissions.services.tokens import api_token_authenticate
+from emissions.throttling import invalid_token_register
 from ingest.loaders import runs_load
 from ingest.parsers.tracker_rows import digest
 
@@ -56,7 +53,7 @@ def _error(status: int, detail: str, **extra) -> JsonResponse:
 
 def _body(request: HttpRequest) -> dict:
     try:
-        body = json.loads(request.body)
+        body = json_loads(request.body)  # bounded nesting: JsonTooDeepError is a ValueError
     except (ValueError, UnicodeDecodeError) as exc:
         raise PayloadError("body", f"not valid JSON ({exc})") from exc
     if not isinstance(body, dict):
@@ -115,15 +112,15 @@ def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonRespon
     cached = _token_cache.get(plaintext)
     if cached is not None and now - cached[0] < TOKEN_CACHE_S:
         return cached[1]
-    client = request.META.get("REMOTE_ADDR", "")
-    if token_failures_exceeded(client=client):
-        response = _error(429, "too many invalid tokens from this address: retry in a minute")
-        response["Retry-After"] = str(TOKEN_FAILURE_WINDOW_S)
-        return response
+    # Looked up before any throttle: other clients' invalid tokens never refuse a valid one (a lost sample).
     token = api_token_authenticate(plaintext=plaintext, scope=ApiToken.Scope.INGEST)
     if token is None:
         _token_cache.pop(plaintext, None)
-        token_failure_register(client=client)
+        wait_s = invalid_token_register(request, plaintext=plaintext)
+        if wait_s is not None:
+            response = _error(429, "too many invalid tokens from this address or with this prefix: retry later")
+            response["Retry-After"] = str(math.ceil(wait_s))
+            return response
         return _error(403, "invalid, revoked or read-only token")
     if len(_token_cache) >= _CACHE_LIMIT:
         _token_cache.clear()
@@ -132,19 +129,20 @@ def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonRespon
 
 
 def _live_run(token: ApiToken, external_id: str) -> Run | None:
-    """The token's project's live run with this id (id and start only), cached once found."""
+    """The token's project's live run with this id (id and start only), cached once found.
+
+    Raises RunOfAnotherProjectError when the id is a live run of another project of the organization.
+    """
     key = (token.project_id, external_id)
     if key not in _run_cache:
         run = (
-            Run.objects.filter(
-                organization_id=token.organization_id, project_id=token.project_id, source=SOURCE_LIVE,
-                external_id=external_id,
-            )
-            .only("pk", "started_at", "flags")
+            Run.objects.filter(organization_id=token.organization_id, source=SOURCE_LIVE, external_id=external_id)
+            .only("pk", "started_at", "flags", "project_id")
             .first()
-        )  # fmt: skip
+        )
         if run is None:
             return None
+        run_project_check(run=run, project=token.project, external_id=external_id)
         if len(_run_cache) >= _CACHE_LIMIT:
             _run_cache.clear()
         _run_cache[key] = (run.pk, run.started_at, counted_components(run))
@@ -276,7 +274,10 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
         sample = sample_record_from_codecarbon_emission(body)
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
-    run = _live_run(token, str(body.get("run_id", ""))[:128])
+    try:
+        run = _live_run(token, str(body.get("run_id", ""))[:128])
+    except RunOfAnotherProjectError as exc:
+        return _error(409, str(exc))
     if run is None:
         return _error(403, "unknown run_id for this token's project: POST /runs first")
     stored = run_sample_append(run=run, sample=sample, counted=run.counted)

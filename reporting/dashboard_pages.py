@@ -18,7 +18,7 @@ from django.db.models.functions import TruncDay, TruncMonth
 
 from emissions.choices import Basis, RunKind
 from emissions.models import Calculation, DailyEmissionRollup, EmissionRecord, Organization, Project, Run, Team
-from emissions.periods import Period
+from emissions.periods import Period, days
 from emissions.selectors import run_emissions_by_id
 from reporting.dashboard import VIEW_BASES
 from reporting.models import CarbonBudget
@@ -61,15 +61,14 @@ def newest_calculation_lines(*, organization: Organization) -> Q:
     owners: dict[date, int] = {}
     current = (
         Calculation.objects.for_org(organization)
+        .in_period_range()
         .filter(superseded_by__isnull=True)
         .order_by("pk")
         .values_list("pk", "period_start", "period_end")
     )
     for pk, first, last in current:  # ascending ids: a newer calculation takes the day over
-        day = first
-        while day <= last:
+        for day in days(first, last):
             owners[day] = pk
-            day += timedelta(days=1)
     spans: list[list] = []  # [calculation id, first day, last day]
     for day in sorted(owners):
         if spans and spans[-1][0] == owners[day] and spans[-1][2] == day - timedelta(days=1):

@@ -15,7 +15,7 @@ evenly over their days, and only the days their Calculation owns keep a share; a
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.db.models import Case, F, FloatField, Q, Sum, Value, When
@@ -30,6 +30,7 @@ from emissions.models import (
     EmissionRecord,
     Organization,
 )
+from emissions.periods import days
 
 _DIMENSIONS = (
     "team_id",
@@ -65,17 +66,15 @@ def rollup_refresh(*, organization: Organization) -> int:
     """Rebuild the rollup days of every Calculation above the watermark; returns the rows written."""
     with transaction.atomic():
         watermark, _ = DailyRollupWatermark.objects.select_for_update().get_or_create(organization=organization)
-        new = list(
-            Calculation.objects.for_org(organization)
-            .filter(pk__gt=watermark.last_calculation_id)
-            .values_list("pk", "period_start", "period_end")
-        )
-        if not new:
+        above = Calculation.objects.for_org(organization).filter(pk__gt=watermark.last_calculation_id)
+        last_id = max(above.values_list("pk", flat=True), default=None)
+        if last_id is None:
             return 0
-        written = sum(
-            _days_rebuild(organization, start, end) for start, end in _spans_merge([(s, e) for _, s, e in new])
-        )
-        watermark.last_calculation_id = max(pk for pk, _, _ in new)
+        # A calculation outside the period range (stored before periods were bounded) is passed over: the
+        # watermark moves past it, and no rollup day comes from it.
+        spans = list(above.in_period_range().values_list("period_start", "period_end"))
+        written = sum(_days_rebuild(organization, start, end) for start, end in _spans_merge(spans))
+        watermark.last_calculation_id = last_id
         watermark.refreshed_at = timezone.now()
         watermark.save(update_fields=["last_calculation_id", "refreshed_at"])
     return written
@@ -93,7 +92,7 @@ def _spans_merge(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
     """Overlapping or adjacent inclusive date ranges merged, in order."""
     merged: list[tuple[date, date]] = []
     for start, end in sorted(spans):
-        if merged and start <= merged[-1][1] + timedelta(days=1):
+        if merged and (start - merged[-1][1]).days <= 1:  # subtraction: adding a day to 9999-12-31 overflows
             merged[-1] = (merged[-1][0], max(merged[-1][1], end))
         else:
             merged.append((start, end))
@@ -105,15 +104,14 @@ def _day_owners(organization: Organization, start: date, end: date) -> dict[date
     owners: dict[date, int] = {}
     current = (
         Calculation.objects.for_org(organization)
+        .in_period_range()
         .filter(superseded_by__isnull=True, period_start__lte=end, period_end__gte=start)
         .order_by("pk")
         .values_list("pk", "period_start", "period_end")
     )
     for pk, period_start, period_end in current:  # ascending ids: a newer calculation overwrites
-        day = max(period_start, start)
-        while day <= min(period_end, end):
+        for day in days(max(period_start, start), min(period_end, end)):
             owners[day] = pk
-            day += timedelta(days=1)
     return owners
 
 
@@ -144,13 +142,11 @@ def _days_rebuild(organization: Organization, start: date, end: date) -> int:
         share = 1.0 / ((last - first).days + 1)
         dimensions = tuple(group[name] for name in _DIMENSIONS)
         values = [(group[f"sum_{name}"] or 0.0) * share for name in _MEASURES]
-        day = max(first, start)
-        while day <= min(last, end):
+        for day in days(max(first, start), min(last, end)):
             if owners.get(day) == group["calculation_id"]:
                 row = totals[(day, *dimensions)]
                 for index, value in enumerate(values):
                     row[index] += value
-            day += timedelta(days=1)
     DailyEmissionRollup.objects.for_org(organization).filter(day__gte=start, day__lte=end).delete()
     DailyEmissionRollup.objects.bulk_create(
         (

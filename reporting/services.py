@@ -11,7 +11,7 @@ from django.db import OperationalError, transaction
 from django.utils import timezone
 
 from emissions.models import Calculation, EmissionRecord, Organization
-from emissions.periods import Period, period_parse
+from emissions.periods import Period, month_end, period_parse
 from emissions.services.ledger import inventory_ensure
 from reporting.models import Report, ReportFile
 from reporting.reports import EXPORTERS
@@ -43,7 +43,12 @@ def report_periods(*, period: Period, fiscal_year_start_month: int = 1) -> Repor
 
 def _year_earlier(period: Period) -> Period:
     if period.label[:4].isdigit() and not period.label.endswith("YTD"):
-        return period_parse(f"{int(period.label[:4]) - 1}{period.label[4:]}")
+        # Built rather than parsed: the comparison of a 1990 report is 1989, before the range users may ask for.
+        return Period(
+            label=f"{int(period.label[:4]) - 1}{period.label[4:]}",
+            start=period.start.replace(year=period.start.year - 1),
+            end=month_end(period.end.replace(year=period.end.year - 1, day=1)),  # a label ends with its month
+        )
     end = period.end.replace(year=period.end.year - 1)
     if period.end.month == 2 and period.end.day == 29:
         end = end.replace(day=28)

@@ -27,18 +27,21 @@ def _fast_and_eager(settings):
     from frontend.celery import app
 
     app.conf.task_always_eager = True
-    _token_failures_forget()
     yield
     app.conf.task_always_eager = True
 
 
-def _token_failures_forget() -> None:
-    """Every test client is 127.0.0.1: one test's invalid tokens must not rate-limit the next test."""
-    from django.core.cache import cache
+@pytest.fixture(autouse=True)
+def _token_failures_forget(monkeypatch):
+    """Invalid-token counts in a cache of the test's own: every test client is 127.0.0.1, and one test's
+    invalid tokens must not throttle the next one (nor a parallel run sharing the Redis cache)."""
+    from django.core.cache.backends.locmem import LocMemCache
 
-    from emissions.services.tokens import _failure_key
+    from emissions.throttling import InvalidTokenThrottle
 
-    cache.delete(_failure_key("127.0.0.1"))
+    cache = LocMemCache("test-token-failures", {})
+    cache.clear()
+    monkeypatch.setattr(InvalidTokenThrottle, "cache", cache)
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from emissions.choices import ActivityKind, Basis, QualityTier, Scope
-from emissions.querysets import OrgScopedQuerySet
+from emissions.querysets import CalculationQuerySet, OrgScopedQuerySet
 
 
 class Calculation(models.Model):
@@ -31,7 +31,7 @@ class Calculation(models.Model):
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="supersedes"
     )
 
-    objects = OrgScopedQuerySet.as_manager()
+    objects = CalculationQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
 from emissions.models import Calculation, Organization
-from emissions.periods import Period, period_parse
+from emissions.periods import Period, period_parse, period_years
 from emissions.services.ledger import inventory_ensure
 from emissions.signals import figures_refreshed
 
@@ -51,13 +51,16 @@ def figures_refresh_periods(*, organization: Organization, months: Iterable[date
     quarter and year. ``months=None``: every period with a current calculation, and the current ones.
     """
     labels = {f"{today.year}-Q{(today.month - 1) // 3 + 1}", str(today.year)}
-    current = Calculation.objects.for_org(organization).filter(superseded_by__isnull=True)
+    current = Calculation.objects.for_org(organization).in_period_range(today).filter(superseded_by__isnull=True)
+    first_year, last_year = period_years(today)
     periods: dict[tuple[date, date], Period] = {}
     if months is None:
         for start, end in current.values_list("period_start", "period_end"):
             periods[(start, end)] = Period(label=f"{start}..{end}", start=start, end=end)
     else:
         for month in months:
+            if not first_year <= month.year <= last_year:
+                continue  # e.g. a run stamped 1970 by a tracker's unset clock: no period can hold it
             labels.add(str(month.year))
             for quarter in range((month.month - 1) // 3 + 1, 5):
                 labels.add(f"{month.year}-Q{quarter}")
@@ -65,7 +68,7 @@ def figures_refresh_periods(*, organization: Organization, months: Iterable[date
             for start, end in overlapping.values_list("period_start", "period_end"):
                 periods[(start, end)] = Period(label=f"{start}..{end}", start=start, end=end)
     for label in labels:
-        period = period_parse(label)
+        period = period_parse(label, today=today)
         periods[(period.start, period.end)] = period
     return [periods[key] for key in sorted(periods)]
 

@@ -45,6 +45,43 @@ def project_resolve(*, organization: Organization, name: str, team: Team | None 
     return project
 
 
+class RunOfAnotherProjectError(Exception):
+    """A write fixed to one project names a run stored in another project of the organization.
+
+    HTTP adapters answer 409 with the message; file imports record it as the row's reason.
+    """
+
+    def __init__(self, *, external_id: str, project: Project):
+        # Names the writer's project only: a project token must not learn the other project's name.
+        super().__init__(
+            f"run {external_id} belongs to another project: a write for project {project.slug!r} cannot change or "
+            "move it (use another run id, or import it without a fixed project)"
+        )
+        self.external_id = external_id
+
+
+def run_project_check(*, run: Run | None, project: Project | None, external_id: str) -> None:
+    """The ownership rule of every ingest path: a write fixed to ``project`` (an ingest token,
+    ``--project``) may create runs or change its own, never change or move a run of another project.
+
+    ``run`` is the stored run the write would change (same id, or the run it is a copy of:
+    run_matching.py), found within the writer's organization, so another organization's runs never
+    reach here. Raises RunOfAnotherProjectError; a write with no fixed project passes.
+    """
+    if run is not None and project is not None and run.project_id != project.pk:
+        raise RunOfAnotherProjectError(external_id=external_id, project=project)
+
+
+def runs_project_check(*, organization: Organization, project: Project, records: Sequence[RunRecord]) -> None:
+    """``run_project_check`` for a batch before it is accepted (an API answering 409 at once rather than
+    queueing rows the loader would reject); the loader applies the same rule again when it writes."""
+    records = list(records)
+    matcher = RunMatcher(organization, records)
+    for record in records:
+        run, _is_copy = matcher.find(record, project.pk)
+        run_project_check(run=run, project=project, external_id=record.external_id)
+
+
 @transaction.atomic
 def run_upsert_many(
     *,
@@ -63,8 +100,9 @@ def run_upsert_many(
     a copy of a run stored under another source or id (emissions/services/run_matching.py) is merged into
     it and remembered as an alias. ``project`` fixes the project of every record; otherwise each record's
     ``project_name`` is resolved (created under ``team``); with a fixed ``project`` a record whose run is
-    stored in another project is rejected, never moved or merged. Each run is located (run_location.py) and its
-    energy components get their quality tiers (run_quality.py; ``cpu_measured``: the import states RAPL).
+    stored in another project is rejected (``run_project_check``), never moved or merged. Each run is
+    located (run_location.py) and its energy components get their quality tiers (run_quality.py;
+    ``cpu_measured``: the import states RAPL).
     """
     outcome = UpsertOutcome()
     records = list(records)
@@ -82,12 +120,10 @@ def run_upsert_many(
         values = _values(record, run_project, locator.locate(record, site=site), cpu_measured=cpu_measured)
         values["hardware_model_id"] = catalogue.model_id_for(record.gpu_model)
         run, is_copy = matcher.find(record, run_project.pk)
-        if run is not None and project is not None and run.project_id != project.pk:
-            # A write fixed to one project (a project token, --project) never moves or changes another's run.
-            outcome.rejected[index] = (
-                f"run {record.external_id} is stored in project {run.project.slug!r}: a write for project "
-                f"{project.slug!r} cannot change it (import it without a fixed project, or with that one)"
-            )
+        try:
+            run_project_check(run=run, project=project, external_id=record.external_id)
+        except RunOfAnotherProjectError as exc:
+            outcome.rejected[index] = str(exc)
             continue
         # A poorer copy of a run stored from a fuller source: merged, never replacing it.
         partial = run is not None and bool(PARTIAL_RECORD_FLAGS & set(record.flags) - set(run.flags))

@@ -6,8 +6,6 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -78,29 +76,3 @@ def api_token_revoke(*, organization: Organization, token_id: int) -> ApiToken:
         token.revoked_at = timezone.now()
         token.save(update_fields=["revoked_at"])
     return token
-
-
-# Invalid tokens are counted per client address in fixed one-minute windows; past the limit the token
-# endpoints answer 429 before touching the database (a recently valid token still passes).
-TOKEN_FAILURE_WINDOW_S = 60
-DEFAULT_TOKEN_FAILURES_PER_MINUTE = 20
-
-
-def _failure_key(client: str) -> str:
-    return f"token-failures:{client}"
-
-
-def token_failures_exceeded(*, client: str) -> bool:
-    """Whether ``client`` (an address) sent more invalid tokens this minute than allowed."""
-    limit = getattr(settings, "GREENGUILD_TOKEN_FAILURES_PER_MINUTE", DEFAULT_TOKEN_FAILURES_PER_MINUTE)
-    return (cache.get(_failure_key(client)) or 0) >= limit
-
-
-def token_failure_register(*, client: str) -> None:
-    """Count one invalid token from ``client``; the first failure opens the one-minute window."""
-    key = _failure_key(client)
-    if not cache.add(key, 1, TOKEN_FAILURE_WINDOW_S):
-        try:
-            cache.incr(key)
-        except ValueError:  # the window expired between add and incr
-            cache.set(key, 1, TOKEN_FAILURE_WINDOW_S)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 
 from emissions.services.offsite import organization_offsite_update
 from frontend.forms import OffsiteSettingsForm
+from frontend.signin import member_lockouts
 from frontend.views import membership_required
 from reporting.dashboard_fleet import settings_lists
 
@@ -34,5 +35,6 @@ def settings_hub(request):
         "can_admin": request.user.is_staff and request.membership.is_admin,
         "offsite_form": form,
         "can_edit_offsite": request.membership.is_admin,
+        "signin_lockouts": member_lockouts(organization=organization) if request.membership.is_admin else [],
     }
     return render(request, "frontend/settings.html", context)

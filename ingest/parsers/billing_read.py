@@ -23,6 +23,7 @@ import pandas as pd
 import pyarrow.lib
 import pyarrow.parquet as pq
 
+from emissions.json_depth import JsonTooDeepError, json_loads
 from ingest.records import ParseError
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 20 * 1024**3
@@ -172,7 +173,9 @@ def _jsonl_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str
             if not line.strip():
                 continue
             try:
-                record = json.loads(line)
+                record = json_loads(line)
+            except JsonTooDeepError as exc:
+                record = {"__invalid_json__": str(exc), "__raw__": line[:500]}
             except json.JSONDecodeError as exc:
                 record = {"__invalid_json__": f"{exc.msg} at column {exc.colno}", "__raw__": line[:500]}
             rows.append(

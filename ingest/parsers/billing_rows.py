@@ -9,7 +9,6 @@ Column names match case-insensitively after removing ``/``, ``.``, ``_`` and spa
 from __future__ import annotations
 
 import ast
-import contextlib
 import functools
 import hashlib
 import io
@@ -22,6 +21,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from emissions.json_depth import JsonTooDeepError, json_loads
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, RawRow, iter_raw_chunks
 from ingest.parsers.csv_rows import CellError
 from ingest.records import ParsedRow, ParseError, RowIssue
@@ -220,8 +220,12 @@ def usage_or_correction(category: str, quantity: float) -> str:
 def loads_lenient(text: str) -> Any:
     """JSON, else a Python literal (BigQuery exports saved through pandas write REPEATED fields as
     ``[{'key': 'x', 'value': 'y'}]``); ``_ABSENT`` when the text is neither."""
-    with contextlib.suppress(json.JSONDecodeError):
-        return json.loads(text)
+    try:
+        return json_loads(text)
+    except JsonTooDeepError:
+        return _ABSENT  # nested past any billing field: kept as the text it is
+    except json.JSONDecodeError:
+        pass
     if len(text) > 100_000 or not text.lstrip().startswith(("[", "{")):
         return _ABSENT
     try:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from emissions.choices import RunKind
+from emissions.json_depth import JsonTooDeepError, json_loads
 from emissions.records import RunRecord
 from ingest.parsers.csv_rows import CellError
 from ingest.parsers.tracker_rows import (
@@ -54,7 +55,9 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     """Yield one record per report, or the report's row error."""
     settings = tracker_options(options)
     try:
-        document = json.loads(decode(content))
+        document = json_loads(decode(content))
+    except JsonTooDeepError as exc:
+        raise ParseError(f"{exc}: not a BoAmps report (one nests about 5)") from exc
     except json.JSONDecodeError as exc:
         raise ParseError(f"not valid JSON ({exc}): is the file truncated?") from exc
     reports = document if isinstance(document, list) else [document]

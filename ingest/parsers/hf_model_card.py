@@ -28,6 +28,7 @@ from datetime import UTC
 import yaml
 
 from emissions.choices import RunKind
+from emissions.json_depth import JSON_MAX_DEPTH, JsonTooDeepError, json_depth_check
 from emissions.records import RunRecord
 from ingest.parsers import tracker_rows
 from ingest.parsers.csv_rows import CellError
@@ -54,8 +55,11 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
         raise ParseError("the YAML front matter has no closing '---' line: is the file truncated?")
     try:
         meta = yaml.safe_load("\n".join(lines[1:end]))
+        json_depth_check(meta)  # the same bound as JSON: the card's metadata is read like a JSON document
     except yaml.YAMLError as exc:
         raise ParseError(f"the YAML front matter is not valid YAML: {exc}") from exc
+    except (RecursionError, JsonTooDeepError):  # PyYAML composes nested nodes recursively
+        raise ParseError(f"the YAML front matter nests deeper than {JSON_MAX_DEPTH} levels of lists/mappings") from None
     if not isinstance(meta, dict) or meta.get("co2_eq_emissions") is None:
         raise ParseError("the front matter has no co2_eq_emissions entry")
     row_number = next((i + 1 for i, line in enumerate(lines[:end]) if line.startswith("co2_eq_emissions")), 1)

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 from emissions.choices import EfficiencyTechnique, RunKind
+from emissions.json_depth import JsonTooDeepError, json_loads
 from emissions.records import RunRecord
 from ingest.records import ParsedRow, ParseError, RowIssue
 
@@ -23,6 +24,7 @@ SOURCE = "native"
 MAX_RUNS = 10_000
 # A clock may drift; anything further ahead than this is a wrong timestamp, not a future run.
 MAX_CLOCK_AHEAD = timedelta(days=1)
+MAX_DURATION_S = 366 * 24 * 3600.0  # a run longer than a year is a unit mistake
 ENERGY_FIELDS = ("energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh")
 # Relative tolerance when checking that the components add up to energy_kwh.
 COMPONENT_TOLERANCE = 1e-6
@@ -37,7 +39,9 @@ class _FieldError(ValueError):
 def payload_runs(content: bytes) -> list:
     """The ``runs`` list of a payload, or ParseError saying what is wrong with its shape."""
     try:
-        payload = json.loads(content)
+        payload = json_loads(content)
+    except JsonTooDeepError as exc:
+        raise ParseError(f"{exc} (a runs payload needs 3)") from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise ParseError(f"not valid JSON: {exc}") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("runs"), list):
@@ -118,6 +122,9 @@ def _record(item: dict, *, now: datetime) -> RunRecord:
         duration_s = (ended_at - started_at).total_seconds()
     if duration_s <= 0:
         raise _FieldError("duration_s", duration_s, "must be positive")
+    if duration_s > MAX_DURATION_S:
+        # Also keeps started_at + duration inside the calendar (a huge value overflowed into a 500).
+        raise _FieldError("duration_s", duration_s, f"must be at most {MAX_DURATION_S:,.0f} s (one year)")
     if ended_at is not None and ended_at < started_at:
         raise _FieldError("ended_at", item.get("ended_at"), "is before started_at")
     energies = {field: _number(item, field, default=0.0) for field in ENERGY_FIELDS}

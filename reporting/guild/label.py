@@ -39,6 +39,7 @@ def label_default_period(*, project: Project) -> Period:
     the current year rather than its quarter); the current year when there is none."""
     calculation = (
         Calculation.objects.for_org(project.organization_id)
+        .in_period_range()
         .filter(superseded_by__isnull=True)
         .order_by("-period_end", "period_start", "-pk")
         .first()

@@ -60,6 +60,12 @@ def test_cloud_utilization_setting_refuses_a_percentage():
     assert "GREENGUILD_CLOUD_GPU_UTILIZATION='50' must be a fraction between 0 and 1" in result.stderr
 
 
+def test_trusted_proxies_refuse_a_malformed_network():
+    result = _manage(["check"], DEBUG="1", GREENGUILD_TRUSTED_PROXIES="10.0.0.0/8, proxy.internal")
+    assert result.returncode != 0
+    assert "GREENGUILD_TRUSTED_PROXIES: 'proxy.internal' is not an address or CIDR" in result.stderr
+
+
 def _manage(args: list[str], **overrides: str) -> subprocess.CompletedProcess:
     keep = {"PATH", "HOME", "LANG"}
     environment = {key: value for key, value in os.environ.items() if key in keep} | overrides
