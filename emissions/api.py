@@ -13,6 +13,26 @@ from emissions.periods import period_parse
 from emissions.selectors import inventory_summary, membership_get, run_emissions_by_id
 from emissions.services.ledger import inventory_ensure
 
+# Roles that read raw data (import rows, row errors, report files, tokens), not only figures:
+# every role but the viewer (docs/configuration.md, "Roles").
+RAW_READ_ROLES = (Role.ORG_ADMIN, Role.GUILD_MEMBER, Role.TEAM_MEMBER)
+
+
+def role_refusal(membership: Membership, allowed_roles, *, action: str = "do this") -> str:
+    """Why a member's role is refused: its role, and the roles that may (docs/configuration.md, "Roles")."""
+    role = Role(membership.role).label.lower()
+    if not allowed_roles:
+        return f"Your role ({role}) cannot {action}: this is read-only."
+    allowed = " and ".join(f"{Role(r).label.lower()}s" for r in allowed_roles)
+    return f"Your role ({role}) cannot {action}: only {allowed} can."
+
+
+class IsSignedInOrToken(permissions.BasePermission):
+    """A signed-in user (session) or any API token: the OpenAPI schema is not public."""
+
+    def has_permission(self, request, view) -> bool:
+        return request.user.is_authenticated or isinstance(request.auth, ApiToken)
+
 
 class IsOrgMember(permissions.BasePermission):
     """A member of an organization (writes need one of the view's ``write_roles``), or an API token
@@ -36,8 +56,14 @@ class IsOrgMember(permissions.BasePermission):
             return False
         request.membership = membership
         if request.method in permissions.SAFE_METHODS:
+            read_roles = getattr(view, "read_roles", None)
+            if read_roles is not None and membership.role not in read_roles:
+                self.message = role_refusal(membership, read_roles, action="read this")
+                return False
             return True
-        if membership.role not in getattr(view, "write_roles", ()):
+        write_roles = getattr(view, "write_roles", ())
+        if membership.role not in write_roles:
+            self.message = role_refusal(membership, write_roles)
             return False
         if membership.role == Role.TEAM_MEMBER:
             # A team member writes its own team only: a view that lets one write says how it checks that.
@@ -59,6 +85,7 @@ class OrgScopedViewSet(viewsets.GenericViewSet):
     model = None
     permission_classes = [IsOrgMember]
     write_roles: tuple[str, ...] = (Role.ORG_ADMIN,)
+    read_roles: tuple[str, ...] | None = None  # None: every role reads
     token_scopes_read: tuple[str, ...] = ()
     token_scopes_write: tuple[str, ...] = ()
 

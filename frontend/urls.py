@@ -6,7 +6,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
-from emissions.api import InventoryApi, ProjectViewSet, SiteViewSet, TeamViewSet
+from emissions.api import InventoryApi, IsSignedInOrToken, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views, views_reports
 from frontend.pages import cloud, hardware, overview, project, run, settings_hub, team
 from frontend.pages import guild as guild_pages
@@ -52,6 +52,17 @@ urlpatterns = [
     path("settings/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Templates under frontend/: the admin's registration/password_change_*.html would win over ours.
+    path(
+        "account/password/",
+        auth_views.PasswordChangeView.as_view(template_name="frontend/password_change_form.html"),
+        name="password_change",
+    ),
+    path(
+        "account/password/done/",
+        auth_views.PasswordChangeDoneView.as_view(template_name="frontend/password_change_done.html"),
+        name="password_change_done",
+    ),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     # CodeCarbon builds URLs by concatenation: an endpoint ending in "/" yields "//runs"; accept both.
@@ -63,6 +74,6 @@ urlpatterns = [
     re_path(r"^api/v1/leaderboard/?$", LeaderboardApi.as_view(), name="api-leaderboard"),
     re_path(r"^api/v1/what-if/?$", WhatIfApi.as_view(), name="api-what-if"),
     path("api/v1/", include(router.urls)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[IsSignedInOrToken]), name="api-schema"),
     path("admin/", admin.site.urls),
 ]

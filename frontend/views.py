@@ -6,12 +6,13 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
+from emissions.api import RAW_READ_ROLES, role_refusal
 from emissions.choices import Role
 from emissions.models import ApiToken
 from emissions.services.tokens import api_token_create, api_token_revoke
 from frontend.forms import ImportUploadForm, TokenCreateForm
 from ingest.models import ImportBatch
-from ingest.services import import_batch_create
+from ingest.services import import_batch_create, import_options_for
 
 # Roles that may create tokens and upload imports.
 WRITE_ROLES = (Role.ORG_ADMIN, Role.GUILD_MEMBER)
@@ -31,14 +32,21 @@ def membership_required(view):
     return wrapped
 
 
+def _require_raw_read(request, action: str) -> None:
+    """Viewers read figures only: not import batches, row errors, report files or tokens."""
+    if request.membership.role not in RAW_READ_ROLES:
+        raise PermissionDenied(role_refusal(request.membership, RAW_READ_ROLES, action=action))
+
+
 def _require_write(request) -> None:
     if request.membership.role not in WRITE_ROLES:
-        raise PermissionDenied("Only organization admins and guild members may do this.")
+        raise PermissionDenied(role_refusal(request.membership, WRITE_ROLES))
 
 
 @membership_required
 def tokens(request):
     """API tokens of the organization: create (the token is shown once), list, revoke."""
+    _require_raw_read(request, "see API tokens")
     organization = request.membership.organization
     form = TokenCreateForm(request.POST or None, organization=organization)
     created = None
@@ -71,6 +79,7 @@ def token_revoke(request, token_id: int):
 @membership_required
 def imports(request):
     """Import batches with live progress, and the upload form."""
+    _require_raw_read(request, "see imports")
     organization = request.membership.organization
     form = ImportUploadForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
@@ -83,7 +92,7 @@ def imports(request):
                 filename=upload.name,
                 content=upload.read(),
                 created_by=request.user,
-                options=form.options(),
+                options=form.options() | import_options_for(request.membership),
             )
             return redirect("imports")
     batches = ImportBatch.objects.for_org(organization).select_related("created_by")[:50]

@@ -6,7 +6,7 @@ from django import forms
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 
-from frontend.views import WRITE_ROLES, _require_write, membership_required
+from frontend.views import WRITE_ROLES, _require_raw_read, _require_write, membership_required
 from reporting.api import report_file_response
 from reporting.models import Report, ReportFile
 from reporting.services import report_create
@@ -63,5 +63,6 @@ def reports(request):
 @membership_required
 def report_download(request, report_id: int, file_format: str):
     """One stored file of a report of the user's organization (404 for any other organization's)."""
+    _require_raw_read(request, "download report files")
     report = get_object_or_404(Report.objects.for_org(request.membership.organization), pk=report_id)
     return report_file_response(report, file_format)

@@ -12,7 +12,7 @@ from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
-from emissions.api import OrgScopedViewSet, RunViewSet
+from emissions.api import RAW_READ_ROLES, OrgScopedViewSet, RunViewSet
 from emissions.api_parsers import query_id
 from emissions.choices import Role, RunKind
 from emissions.models import ApiToken, Project, Run, Team
@@ -21,7 +21,7 @@ from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS, native_json
 from ingest.parsers.native_json import SOURCE, payload_runs
 from ingest.records import ParsedRow, ParseError
-from ingest.services import import_batch_create, import_batch_progress
+from ingest.services import import_batch_create, import_batch_progress, import_options_for
 
 
 def spreadsheet_safe(value: str) -> str:
@@ -89,6 +89,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSc
     model = ImportBatch
     serializer_class = ImportBatchSerializer
     parser_classes = [MultiPartParser]
+    read_roles = RAW_READ_ROLES
     write_roles = (Role.ORG_ADMIN, Role.GUILD_MEMBER)
 
     def get_serializer_class(self):
@@ -104,6 +105,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSc
             filename=file.name,
             content=file.read(),
             created_by=request.user,
+            options=import_options_for(request.membership),
         )
         return Response(ImportBatchSerializer(batch).data, status=status.HTTP_202_ACCEPTED)
 
@@ -127,6 +129,7 @@ class RowErrorViewSet(mixins.ListModelMixin, OrgScopedViewSet):
 
     model = RowError
     serializer_class = RowErrorSerializer
+    read_roles = RAW_READ_ROLES
 
     def refine_queryset(self, queryset):
         batch = query_id(self.request.query_params, "batch")
@@ -176,7 +179,7 @@ class RunIngestViewSet(mixins.CreateModelMixin, RunViewSet):
         except ParseError as exc:
             return Response({"detail": str(exc)}, status=status.HTTP_400_BAD_REQUEST)
         token = request.auth if isinstance(request.auth, ApiToken) else None
-        options = {}
+        options = {} if token is not None else import_options_for(request.membership)
         if token is not None:
             # The token's project is fixed: a run id of another project is refused now, not as a row error later.
             records = [row.record for row in native_json.parse(content) if isinstance(row, ParsedRow)]

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from emissions.choices import Role
 from emissions.models import Organization
 from emissions.services.refresh import ALL_PERIODS, figures_refresh_request
 from emissions.signals import figures_changed_on_commit
@@ -36,6 +37,14 @@ STREAM_CHUNK_ROWS = 10_000
 # A billing export row is roughly this long; only used to estimate progress of a streamed file.
 BYTES_PER_BILLING_ROW = 400
 PROGRESS_TTL_S = 6 * 3600
+
+
+def import_options_for(membership) -> dict:
+    """Batch options a member's import carries for its role: a guild member's import creates new
+    projects under its own team, not the organization's first (docs/configuration.md, "Roles")."""
+    if membership.role == Role.GUILD_MEMBER and membership.team_id:
+        return {"team": membership.team.slug}
+    return {}
 
 
 class UnknownSourceError(ValueError):

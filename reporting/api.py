@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.http import Http404, HttpResponse
 from drf_spectacular.utils import extend_schema
@@ -9,7 +10,7 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from emissions.api import OrgScopedViewSet
+from emissions.api import RAW_READ_ROLES, OrgScopedViewSet, role_refusal
 from emissions.choices import Role
 from reporting.models import Report, ReportFile
 from reporting.reports import CONTENT_TYPES
@@ -86,4 +87,6 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"], url_path=r"files/(?P<file_format>csv|xlsx|json|pdf|xhtml)")
     def download(self, request, pk=None, file_format: str = "csv"):
+        if request.membership.role not in RAW_READ_ROLES:
+            raise PermissionDenied(role_refusal(request.membership, RAW_READ_ROLES, action="download report files"))
         return report_file_response(self.get_object(), file_format)

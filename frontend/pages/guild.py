@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from emissions.api import role_refusal
 from emissions.models import Project, Team
 from emissions.periods import Period, period_parse
 from frontend import figures
@@ -158,6 +159,11 @@ class BudgetSetForm(forms.Form):
         except ValueError as exc:
             raise forms.ValidationError(str(exc)) from exc
 
+    def owner_team(self) -> Team:
+        """The team the budget's owner belongs to (a project's team for a project budget)."""
+        owner = next(iter(self.owner_kwargs().values()))
+        return owner if isinstance(owner, Team) else owner.team
+
     def owner_kwargs(self) -> dict:
         kind, slug = self.cleaned_data["owner"].split(":", 1)
         model = Team if kind == "team" else Project
@@ -167,13 +173,19 @@ class BudgetSetForm(forms.Form):
 @membership_required
 def budgets_page(request):
     """Budgets overlapping the period with burn-down, forecast and status; the alerts sent.
-    POST (admins and guild members) sets a budget."""
-    organization = request.membership.organization
+    POST sets a budget: admins for any team or project, guild members for their own team's only."""
+    membership = request.membership
+    organization = membership.organization
     set_form = BudgetSetForm(request.POST or None, organization=organization)
     if request.method == "POST":
-        if request.membership.role not in WRITE_ROLES:
-            raise PermissionDenied("Only organization admins and guild members may set budgets.")
+        if membership.role not in WRITE_ROLES:
+            raise PermissionDenied(role_refusal(membership, WRITE_ROLES, action="set budgets"))
         if set_form.is_valid():
+            if not membership.is_admin and set_form.owner_team().pk != membership.team_id:
+                raise PermissionDenied(
+                    f"Your role ({membership.get_role_display().lower()}) sets budgets for your own team's "
+                    "projects only: organization admins set every team's."
+                )
             data = set_form.cleaned_data
             carbon_budget_set(organization=organization, period=data["period"], basis=data["basis"],
                               budget_kg_co2e=data["budget_kg_co2e"], **set_form.owner_kwargs())  # fmt: skip

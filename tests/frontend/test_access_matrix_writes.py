@@ -6,7 +6,8 @@ Callers and org A's objects come from test_access_matrix.py. The matrix, read of
 * anonymous: a page redirects to the login (302); the API answers 403 (session authentication first).
 * viewer, team member: 403 on every write, except that a team member may send runs of its own team's
   projects (POST /api/v1/runs); another team's project, or another team's run id, is 403.
-* guild member: the write happens (302 after a page form, 200 for the token form, 202 for an API create).
+* guild member (of org A's team "a-team"): the write happens (302 after a page form, 200 for the token
+  form, 202 for an API create); a budget only for its own team's (test_guild_member_budgets_own_team_only).
 * org B's admin: 404 for a URL naming org A's object; a form naming one finds no such choice (the same
   answer as a made-up id: 200 or 400 with the form error); a create lands in org B. Org A never changes.
 * a write method a route does not offer: 403 for callers its permission refuses, then 405 for the rest.
@@ -71,9 +72,11 @@ READ_PAGES = {"home", "team", "project", "run", "hardware", "cloud", "settings",
 EXEMPT = {
     "login": "signing in itself (its CSRF check: test_security_headers.py)",
     "logout": "signing out (its CSRF check: test_security_headers.py)",
+    "password_change": "the caller's own password, no tenant data (test_password_change.py, CSRF included)",
+    "password_change_done": "a confirmation page: no tenant data, no write",
     "healthz": "liveness probe: no tenant data, no write",
     "readyz": "readiness probe: no tenant data, no write",
-    "api-schema": "OpenAPI schema: GET only, describes the API, holds no tenant data",
+    "api-schema": "OpenAPI schema: GET only, signed-in or token callers (test_api_schema_needs_a_sign_in)",
     "codecarbon-runs": "project token only, no session, csrf_exempt (test_codecarbon_endpoints_ignore_sessions)",
     "codecarbon-emissions": "project token only, no session, csrf_exempt (test_codecarbon_endpoints_ignore_sessions)",
     "codecarbon-http-output": "token in the path, no session, csrf_exempt (test_codecarbon_endpoints_ignore_sessions)",

@@ -15,9 +15,10 @@ from tests.factories import OrganizationFactory, ProjectFactory
 
 
 @pytest.fixture
-def api_schema(db, settings):
-    """The schema loaded from the app itself. As Django's test client does, a request's start and end
-    must not close the database connection, which holds the test's transaction."""
+def api_schema(db, settings, caller):
+    """The schema loaded from the app itself, with a read token (the schema is not public). As Django's
+    test client does, a request's start and end must not close the database connection, which holds the
+    test's transaction."""
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
@@ -27,7 +28,8 @@ def api_schema(db, settings):
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield schemathesis.openapi.from_wsgi("/api/schema/", application)
+        headers = {"Authorization": f"Bearer {caller['read']}"}
+        yield schemathesis.openapi.from_wsgi("/api/schema/", application, headers=headers)
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
@@ -64,3 +66,11 @@ def test_no_generated_request_gets_a_server_error(api_schema, caller):
         call()
     assert not failures, "\n".join(failures[:20])
     assert len(statuses) >= 2 * len(operations) and any(status < 300 for status in statuses)
+
+
+def test_api_schema_needs_a_sign_in(client, caller, alice):
+    """/api/schema/ answers a session or a token, not an anonymous caller."""
+    assert client.get("/api/schema/").status_code in (401, 403)
+    assert client.get("/api/schema/", HTTP_AUTHORIZATION=f"Bearer {caller['read']}").status_code == 200
+    client.force_login(alice)
+    assert client.get("/api/schema/").status_code == 200

@@ -251,7 +251,7 @@ def test_a_bill_covers_only_the_runs_it_holds(org):
 def test_the_imports_page_shows_the_reconciliation(client, org, django_capture_on_commit_callbacks):
     from tests.factories import MembershipFactory
 
-    user = MembershipFactory(organization=org, user__username="finops", role="admin").user
+    user = MembershipFactory(organization=org, user__username="finops", role="org_admin").user
     _import(org, "aws_cur", _csv([_cur_line("id-1", 1, "1.5"), _cur_line("id-1", 1, "1.5")]))
     client.force_login(user)
     page = client.get("/imports/").content.decode()

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from emissions.choices import FactorKind, Role, RunKind
-from emissions.models import FactorDataset, GridFactor, GridZone
+from emissions.models import FactorDataset, GridFactor, GridZone, Project
 from emissions.periods import period_parse
 from reporting.guild.budgets import carbon_budget_set
 from reporting.guild.label import carbon_label
@@ -137,6 +137,9 @@ def test_project_page_embeds_label_and_techniques(client, alice, ledger):
 
 
 def test_members_set_budgets_from_the_page_and_viewers_cannot(client, alice, ledger, org_b):
+    # A guild member sets budgets of its own team and its team's projects (docs/configuration.md, "Roles").
+    etl_team = Project.objects.get(organization=ledger, slug="etl").team
+    alice.memberships.update(team=etl_team)
     client.force_login(alice)
     form = {"owner": "project:etl", "period": "2026-q4", "budget_kg_co2e": "250", "basis": "market"}
     response = client.post("/budgets/", form)
