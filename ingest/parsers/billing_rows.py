@@ -225,7 +225,11 @@ def loads_lenient(text: str) -> Any:
     except JsonTooDeepError:
         return _ABSENT  # nested past any billing field: kept as the text it is
     except json.JSONDecodeError:
-        pass
+        return _python_literal(text)
+
+
+def _python_literal(text: str) -> Any:
+    """A bracketed Python literal of at most 100,000 characters, else ``_ABSENT``."""
     if len(text) > 100_000 or not text.lstrip().startswith(("[", "{")):
         return _ABSENT
     try:
