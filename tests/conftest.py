@@ -31,6 +31,15 @@ def _fast_and_eager(settings):
     app.conf.task_always_eager = True
 
 
+@pytest.fixture
+def live_server(live_server):
+    """pytest-django's live server, its URLconf loaded as a served worker's is (frontend/warmup.py)."""
+    from frontend.warmup import urlconf_load
+
+    urlconf_load()
+    return live_server
+
+
 @pytest.fixture(autouse=True)
 def _token_failures_forget(monkeypatch):
     """Invalid-token counts in a cache of the test's own: every test client is 127.0.0.1, and one test's
