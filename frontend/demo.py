@@ -25,9 +25,7 @@ from django.db import transaction
 from emissions.choices import EfficiencyTechnique as Tech
 from emissions.choices import InstrumentKind, LocationSource, OffsiteRunsScope, ProjectStage, Role, RunKind
 from emissions.models import (
-    Calculation,
     CloudRegion,
-    EmissionRecord,
     EnergyInstrument,
     Experiment,
     FuelUse,
@@ -72,6 +70,7 @@ from frontend.demo_data import (
     ProjectSpec,
     TeamSpec,
 )
+from frontend.offboarding import organization_rows_delete
 from reporting.models import CarbonBudget
 
 
@@ -118,14 +117,8 @@ def demo_organization_delete() -> bool:
     org = Organization.objects.filter(slug=ORG_SLUG).first()
     if org is None:
         return False
-    with transaction.atomic():  # PROTECTed references go first, then the organization cascades
-        EmissionRecord.objects.filter(organization=org).delete()
-        Calculation.objects.filter(organization=org).update(superseded_by=None)
-        Calculation.objects.filter(organization=org).delete()
-        Run.objects.filter(organization=org).delete()
-        for model in (HardwareAsset, FuelUse, RefrigerantLoss, Project):
-            model.objects.filter(organization=org).delete()
-        org.delete()
+    with transaction.atomic():
+        organization_rows_delete(organization=org)
         get_user_model().objects.filter(username__in=["demo", "acme-admin", "vision-lead"]).delete()
     return True
 

@@ -90,7 +90,7 @@ def imports(request):
                 organization=organization,
                 source=form.cleaned_data["source"],
                 filename=upload.name,
-                content=upload.read(),
+                stream=upload,
                 created_by=request.user,
                 options=form.options() | import_options_for(request.membership),
             )

@@ -103,7 +103,7 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSc
             organization=self.organization,
             source=upload.validated_data["source"],
             filename=file.name,
-            content=file.read(),
+            stream=file,
             created_by=request.user,
             options=import_options_for(request.membership),
         )

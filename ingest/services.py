@@ -23,6 +23,7 @@ from ingest.loaders import runs_load
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
+from ingest.parsers.input_limits import whole_file_check
 from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParsedRow, ParseError, RowIssue
 from ingest.tasks import DATABASE_AWAY
@@ -155,6 +156,8 @@ def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
                     tally=tally,
                 )
             else:
+                if source.read_chunks is None:  # parsed from memory: bounded before it is read
+                    whole_file_check(batch.size_bytes, batch.source)
                 with batch.raw_file.open("rb") as handle:
                     _rows_load(batch, source, handle, counts, tally)
             if source.finalize is not None:

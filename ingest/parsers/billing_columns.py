@@ -43,6 +43,7 @@ from ingest.parsers.billing_rows import (
     parse_timestamp,
 )
 from ingest.parsers.csv_rows import CellError
+from ingest.parsers.input_limits import cells_check, limited, parquet_check
 from ingest.records import ParsedRow, RowIssue
 
 # About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
@@ -129,6 +130,7 @@ def _parquet_lines(
         arrow_schema = parquet.schema_arrow
     except (pa.ArrowException, OSError) as exc:
         raise ColumnarUnavailable(str(exc)) from exc
+    parquet_check(parquet.metadata, row_groups)
     names = arrow_schema.names
     if len(set(names)) != len(names) or any(pa.types.is_nested(field.type) for field in arrow_schema):
         raise ColumnarUnavailable("nested or repeated Parquet columns")
@@ -140,6 +142,7 @@ def _parquet_lines(
     next_row = first_row
     try:
         for batch in parquet.iter_batches(batch_size=10_000, row_groups=list(row_groups) or None):
+            cells_check(batch)
             text = pa.RecordBatch.from_arrays([_as_text(column) for column in batch.columns], names=names)
             lines = _batch_lines(dialect, fields, schema, text, next_row)
             if lines is None:
@@ -164,9 +167,9 @@ def _text_stream(stream: IO[bytes], gzipped: bool) -> IO[bytes]:
     bound (a gzip bomb stops at ``DEFAULT_MAX_DECOMPRESSED_BYTES`` with ParseError, as there)."""
     stream.seek(0)
     if not gzipped:
-        return stream
+        return limited(stream)
     inflated = gzip.GzipFile(fileobj=stream, mode="rb")
-    return io.BufferedReader(LimitedReader(inflated, DEFAULT_MAX_DECOMPRESSED_BYTES))
+    return limited(io.BufferedReader(LimitedReader(inflated, DEFAULT_MAX_DECOMPRESSED_BYTES)))
 
 
 def _raw_rows(batch: pa.RecordBatch, first_row: int) -> list[tuple[int, dict[str, str]]]:

@@ -24,6 +24,7 @@ import pyarrow.lib
 import pyarrow.parquet as pq
 
 from emissions.json_depth import JsonTooDeepError, json_loads
+from ingest.parsers.input_limits import cells_check, limited, parquet_check
 from ingest.records import ParseError
 
 DEFAULT_MAX_DECOMPRESSED_BYTES = 20 * 1024**3
@@ -108,9 +109,9 @@ def iter_raw_chunks(
             if not head:
                 raise ParseError("the compressed file is empty")
         if allow_jsonl and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-            yield from _jsonl_chunks(stream, chunk_rows)
+            yield from _jsonl_chunks(limited(stream, quoted=False), chunk_rows)
         else:
-            yield from _csv_chunks(stream, chunk_rows, first_row)
+            yield from _csv_chunks(limited(stream), chunk_rows, first_row)
     finally:
         if owned:
             handle.close()  # the caller's file object stays open
@@ -151,8 +152,10 @@ def _parquet_chunks(
 ) -> Iterator[tuple[list[str], list[RawRow]]]:
     try:
         parquet = pq.ParquetFile(source)
+        parquet_check(parquet.metadata, row_groups)
         next_row = first_row
         for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups):
+            cells_check(batch)
             rows = []
             for record in batch.to_pylist():
                 rows.append((next_row, flatten(record)))

@@ -32,6 +32,7 @@ from emissions.json_depth import JSON_MAX_DEPTH, JsonTooDeepError, json_depth_ch
 from emissions.records import RunRecord
 from ingest.parsers import tracker_rows
 from ingest.parsers.csv_rows import CellError
+from ingest.parsers.input_limits import yaml_load
 from ingest.parsers.tracker_rows import cell_issue, country_iso3, decode, number, tracker_options
 from ingest.records import ParsedRow, ParseError, RowIssue
 
@@ -54,7 +55,7 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     if end is None:
         raise ParseError("the YAML front matter has no closing '---' line: is the file truncated?")
     try:
-        meta = yaml.safe_load("\n".join(lines[1:end]))
+        meta = yaml_load("\n".join(lines[1:end]))
         json_depth_check(meta)  # the same bound as JSON: the card's metadata is read like a JSON document
     except yaml.YAMLError as exc:
         raise ParseError(f"the YAML front matter is not valid YAML: {exc}") from exc

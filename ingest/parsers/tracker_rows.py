@@ -26,9 +26,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import emissions
 from emissions.choices import RunKind
 from ingest.parsers.csv_rows import CellError
+from ingest.parsers.input_limits import MAX_WHOLE_FILE_BYTES
 from ingest.records import ParsedRow, ParseError, RowIssue
 
-MAX_ARCHIVE_BYTES = 200 * 1024 * 1024  # total uncompressed size of a ZIP upload
+MAX_ARCHIVE_BYTES = MAX_WHOLE_FILE_BYTES  # total uncompressed size of a ZIP upload: read whole, like the file
 MAX_ARCHIVE_MEMBERS = 1000
 MAX_CLOCK_AHEAD = timedelta(days=1)  # a timestamp further in the future than this is a wrong clock
 JOULES_PER_KWH = 3.6e6
