@@ -4,8 +4,10 @@
 
 Runs the product as in production on loopback only: gunicorn (4 sync workers) on PostgreSQL, Redis as
 the broker and cache, and a real Celery worker. 50 runs are opened through ``POST /api/codecarbon/runs``
-with an ingest token located at a site (PUE 1.0, zone DE); wrk (2 threads × 50 connections, 60 s)
-posts samples of 3.05e-05 kWh each; meanwhile one signed-in user reloads seven pages in a loop.
+on 50 hosts with an ingest token located at a site (PUE 1.0, zone DE); wrk (2 threads × 50 connections, 60 s)
+posts samples of 3.05e-05 kWh each; meanwhile one signed-in user reloads seven pages in a loop, and a
+stray job on the same address posts samples with invalid tokens (10 per second): it is throttled (429)
+while the valid trackers behind the same address are never refused.
 Afterwards: no sample answered 201 is missing, none is stored twice (wrk stops counting with one request
 per connection in flight, which the server still stores), the runs' energy is exactly the stored samples
 × 3.05e-05 kWh, and so is the ledger's for the quarter (``inventory_calculate``). Reports requests/s,
@@ -71,10 +73,13 @@ print(json.dumps({'samples': RunSample.objects.filter(run__in=runs).count(),
 def _open_runs(token: str, count: int) -> list[str]:
     body = json.loads((ROOT / "tests/ingest/fixtures/codecarbon/codecarbon_api_run.json").read_text())
     ids = []
-    for _ in range(count):
+    for client in range(count):
+        # 50 trackers on 50 hosts: identical bodies at the same second would be ranks of one job on one
+        # machine, counted once (emissions/services/run_ranks.py).
+        host = {**body, "cpu_model": f"{body.get('cpu_model') or 'CPU'} (bench host {client})"}
         request = urllib.request.Request(
             f"http://127.0.0.1:{PORT}/api/codecarbon/runs",
-            data=json.dumps(body).encode(),
+            data=json.dumps(host).encode(),
             headers={"Content-Type": "application/json", "x-api-token": token},
         )
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
@@ -110,6 +115,30 @@ class Browser(threading.Thread):
                 except OSError:
                     status = 0
                 self.results.append((path, status, (time.perf_counter() - started) * 1000))
+
+
+class StrayJob(threading.Thread):
+    """A misconfigured client on the trackers' own address: samples with invalid tokens, 10 per second."""
+
+    def __init__(self, base: str):
+        super().__init__(daemon=True)
+        self.url = f"{base}/api/codecarbon/emissions"
+        self.statuses: dict[int, int] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        attempt = 0
+        while not self.stop.wait(0.1):
+            attempt += 1
+            headers = {"Content-Type": "application/json", "x-api-token": f"gg_stray{attempt}"}
+            request = urllib.request.Request(self.url, data=b"{}", headers=headers)  # noqa: S310
+            try:
+                status = urllib.request.urlopen(request, timeout=10).status  # noqa: S310
+            except urllib.error.HTTPError as error:
+                status = error.code
+            except OSError:
+                status = 0
+            self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
 def _wrk(script: Path) -> dict:
@@ -162,12 +191,16 @@ def main() -> None:
         browser = Browser(f"http://127.0.0.1:{PORT}")
         browser.login()
         browser.start()
+        stray = StrayJob(f"http://127.0.0.1:{PORT}")
+        stray.start()
         with tempfile.TemporaryDirectory() as folder:
             script = Path(folder) / "emission.lua"
             script.write_text(LUA % {"runs": ",".join(f'"{run}"' for run in runs), "token": token})
             samples = _wrk(script)
         browser.stop.set()
+        stray.stop.set()
         browser.join(timeout=60)
+        stray.join(timeout=60)
     finally:
         for process in processes:
             process.send_signal(signal.SIGTERM)
@@ -190,6 +223,7 @@ def main() -> None:
         f"{DURATION_S} s, {os.cpu_count()} CPUs",
         "samples": samples,
         "browsing": pages,
+        "stray_invalid_tokens": {str(status): count for status, count in sorted(stray.statuses.items())},
         "stored": stored,
         "sum_check": {
             "in_flight_at_deadline": stored["samples"] - samples["answered_201"],

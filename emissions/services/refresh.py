@@ -119,9 +119,21 @@ def _schedule(organization_id: int, months: set[date] | None, delay_s: float) ->
         for month in due:
             _sent_at[(organization_id, month)] = now
     if due:
+        from kombu.exceptions import OperationalError as BrokerError
+
         # None in the list means every period; the task takes ISO dates or nothing.
         arguments = None if None in due else sorted(month.isoformat() for month in due)
-        figures_refresh_task.apply_async((organization_id, arguments), countdown=delay_s)
+        try:
+            # No publishing retries: this runs after the write committed, on the request path.
+            figures_refresh_task.apply_async((organization_id, arguments), countdown=delay_s, retry=False)
+        except BrokerError as exc:
+            # The data is stored; the next write schedules again, and the beat's sweep catches up meanwhile.
+            logger.warning(
+                "figures refresh of organization %s not scheduled, the broker is away: %s", organization_id, exc
+            )
+            with _lock:
+                for month in due:
+                    _sent_at.pop((organization_id, month), None)
 
 
 def _embedded_refresh(organization_id: int) -> None:

@@ -51,3 +51,23 @@ def test_an_upload_with_the_broker_away_is_kept_and_resumed(
     batch.refresh_from_db()
     assert batch.status == ImportBatch.Status.DONE and Site.objects.for_org(org_a).count() == 1
     assert import_batches_resume() == 0  # nothing pending any more
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_tracker_sample_with_the_broker_away_is_stored_and_answered_201(org_a, broker_away, settings, client):
+    """The debounced figures refresh is enqueued after the sample commits; a broker outage there was a 500
+    for a sample already stored (bench/faults.py, broker phase), so the tracker would count it as lost."""
+    from emissions.models import Project, RunSample
+    from emissions.services.tokens import api_token_create
+
+    settings.GREENGUILD_FIGURES_REFRESH_DELAY_S = 60
+    token = api_token_create(organization=org_a, project=Project.objects.get(slug="a-project"), name="t")[1]
+    body = {"timestamp": "2026-03-01T10:00:00+00:00", "experiment_id": "11111111-2222-3333-4444-555555555555"}
+    run = client.post("/api/codecarbon/runs", body, content_type="application/json", HTTP_X_API_TOKEN=token)
+    assert run.status_code == 201
+    sample = {"timestamp": "2026-03-01T10:05:00+00:00", "run_id": run.json()["id"], "duration": 300,
+              "energy_consumed": 0.01, "emissions_sum": 0.001}  # fmt: skip
+    started = time.monotonic()
+    answer = client.post("/api/codecarbon/emissions", sample, content_type="application/json", HTTP_X_API_TOKEN=token)
+    assert answer.status_code == 201 and time.monotonic() - started < 10
+    assert RunSample.objects.filter(run__external_id=run.json()["id"]).count() == 1
