@@ -147,8 +147,11 @@ def _emissions(figures: Figures, groups: list[dict]) -> None:
         rows = _pick(cat_3, scope3_subcategory=f"3{letter}")
         put(f"E1-6.51-c3{letter}", _kg(rows), rows)
     put("E1-6.52a", summary["total_location_kg"], inventory)
-    values["E1-6.52b"] = _t(summary["total_market_kg"])
-    quality["E1-6.52b"] = quality["E1-6.52a"]
+    # The ESRS total (EFRAG's calculation: Scope 1 + market-based Scope 2 + Scope 3, one Scope 3 figure) and,
+    # untagged beside it, the same with cloud providers at their own market-based figures.
+    values["E1-6.52b"] = _t(summary["scope_1_kg"] + summary["scope_2_market_kg"] + sum(by_category.values()))
+    values["E1-6.52b-cloud-mb"] = _t(summary["total_market_kg"])
+    quality["E1-6.52b"] = quality["E1-6.52b-cloud-mb"] = quality["E1-6.52a"]
     primary = _kg(_pick(scope_3, quality=QualityTier.PROVIDER_REPORTED))
     values["E1-6.AR46g"] = _pct(primary, _kg(scope_3))
 

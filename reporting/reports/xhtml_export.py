@@ -173,7 +173,7 @@ def report_xhtml(content: ReportContent) -> bytes:
         f'<html {declarations} xml:lang="en">',
         '<head><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"/>',
         f"<title>{escape(meta['title'])}</title>",
-        "<style>table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 4px}"
+        '<style type="text/css">table{border-collapse:collapse}td,th{border:1px solid #999;padding:2px 4px}'
         ".num{text-align:right}</style></head>",
         "<body>",
         '<div style="display:none"><ix:header><ix:references>',
