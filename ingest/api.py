@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from django.utils.text import slugify
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, serializers, status
@@ -17,17 +15,12 @@ from emissions.api_parsers import query_id
 from emissions.choices import Role, RunKind
 from emissions.models import ApiToken, Project, Run, Team
 from emissions.services.runs import RunOfAnotherProjectError, runs_project_check
+from emissions.tables import csv_chunks
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS, native_json
 from ingest.parsers.native_json import SOURCE, payload_runs
 from ingest.records import ParsedRow, ParseError
 from ingest.services import import_batch_create, import_batch_progress, import_options_for
-
-
-def spreadsheet_safe(value: str) -> str:
-    """Neutralize formula injection: a cell starting with = + - @ (or a tab/CR) gets a leading quote."""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 class RowErrorSerializer(serializers.ModelSerializer):
@@ -113,14 +106,12 @@ class ImportBatchViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgSc
     def row_errors_csv(self, request, pk=None):
         """The batch's rejected rows as CSV: row number, column, value, reason."""
         batch = self.get_object()
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        rows = batch.row_errors.order_by("row_number", "pk").values_list("row_number", "column", "value", "reason")
+        response = StreamingHttpResponse(
+            csv_chunks(["row_number", "column", "value", "reason"], rows.iterator()),
+            content_type="text/csv; charset=utf-8",
+        )
         response["Content-Disposition"] = f'attachment; filename="batch-{batch.pk}-row-errors.csv"'
-        writer = csv.writer(response)
-        writer.writerow(["row_number", "column", "value", "reason"])
-        for error in batch.row_errors.order_by("row_number", "pk").iterator():
-            writer.writerow(
-                [error.row_number, *(spreadsheet_safe(v) for v in (error.column, error.value, error.reason))]
-            )
         return response
 
 

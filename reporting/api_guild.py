@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from emissions.api import IsOrgMember
 from emissions.models import ApiToken, Project
 from emissions.periods import period_parse
+from emissions.tables import frame_csv
 from reporting.guild.advice import whatif_recommendation
 from reporting.guild.budgets import budget_check
 from reporting.guild.leaderboard import ENTITIES, METRICS, leaderboard
@@ -83,7 +84,7 @@ class LeaderboardApi(APIView):
         except ValueError as exc:
             return Response({"detail": str(exc)}, status=400)
         if params.get("download") == "csv":
-            response = HttpResponse(frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
+            response = HttpResponse(frame_csv(frame), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="leaderboard-{period.label}.csv"'
             return response
         rows = frame.astype(object).where(frame.notna(), None).to_dict(orient="records")

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 
 from emissions.selectors import unlocated_runs_summary
+from emissions.tables import frame_csv
 from frontend import figures
 from frontend.pages.filters import OverviewFilterForm
 from frontend.views import membership_required
@@ -20,7 +21,8 @@ def is_partial(request) -> bool:
 
 
 def csv_response(frame, filename: str) -> HttpResponse:
-    response = HttpResponse(frame.to_csv(index=False), content_type="text/csv; charset=utf-8")
+    """A chart's or table's data as a CSV download (emissions/tables.py: the one guarded CSV writer)."""
+    response = HttpResponse(frame_csv(frame), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
 

@@ -8,10 +8,18 @@ from datetime import datetime
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from emissions.tables import cell_safe
 from reporting.reports.datapoints import Datapoint, ReportContent
-from reporting.reports.safety import cell_neutralize
 from reporting.reports.tabular import VALUE_COLUMNS
 
+# Excel number formats by the unit of a row (tonnes and MWh to the kilogram and kWh).
+UNIT_FORMATS = {
+    "tCO2e": "#,##0.000",
+    "MWh": "#,##0.000",
+    "%": "0.00",
+    "EUR": "#,##0.00",
+    "tCO2e/EUR m": "#,##0.000000",
+}
 SHEET_TITLES = {
     "E1-5": "E1-5 Energy",
     "E1-6": "E1-6 GHG emissions",
@@ -32,7 +40,11 @@ def _datapoint_sheet(workbook: Workbook, title: str, rows: list[Datapoint], cont
     for row in rows:
         cells = [row.ref, row.label, row.unit, *(getattr(row, c) for c in VALUE_COLUMNS), row.change_pct]
         cells += [row.method_note, row.quality, row.xbrl_concept, row.xbrl_member]
-        sheet.append([cell_neutralize(cell) for cell in cells])
+        sheet.append([cell_safe(cell) for cell in cells])
+        # Values keep full precision; the display follows the row's unit, the change is a percentage.
+        for cell in sheet[sheet.max_row][3 : 3 + len(VALUE_COLUMNS)]:
+            cell.number_format = UNIT_FORMATS.get(row.unit, "#,##0.00")
+        sheet.cell(row=sheet.max_row, column=4 + len(VALUE_COLUMNS)).number_format = UNIT_FORMATS["%"]
     _widths(sheet, [18, 60, 14, 18, 18, 18, 18, 12, 60, 40, 50, 50])
 
 
@@ -64,14 +76,14 @@ def report_xlsx(content: ReportContent) -> bytes:
         ("XBRL taxonomy", meta["taxonomy"]),
         ("Concept map version", meta["concept_map_version"]),
     ]:
-        cover.append([item, cell_neutralize(value)])
+        cover.append([item, cell_safe(value)])
     _widths(cover, [24, 90])
     for section, rows in content.sections().items():
         _datapoint_sheet(workbook, SHEET_TITLES.get(section, section), rows, content)
     appendix = workbook.create_sheet("Methodology")
     _header(appendix, ["Topic", "Item", "Detail"])
     for row in content.methodology:
-        appendix.append([cell_neutralize(row[key]) for key in ("topic", "item", "detail")])
+        appendix.append([cell_safe(row[key]) for key in ("topic", "item", "detail")])
     _widths(appendix, [20, 40, 120])
     restated = workbook.create_sheet("Restatements")
     columns = [
@@ -81,7 +93,10 @@ def report_xlsx(content: ReportContent) -> bytes:
     ]  # fmt: skip
     _header(restated, [name.replace("_t", " (tCO2e)") if name.endswith("_t") else name for name in columns])
     for line in content.restatements:
-        restated.append([cell_neutralize(line[name]) for name in columns])
+        restated.append([cell_safe(line[name]) for name in columns])
+        for index, name in enumerate(columns):
+            if name.endswith("_t"):
+                restated.cell(row=restated.max_row, column=index + 1).number_format = UNIT_FORMATS["tCO2e"]
     if meta["as_of"]:
         as_of = datetime.fromisoformat(meta["as_of"]).replace(tzinfo=None)
         workbook.properties.created = workbook.properties.modified = as_of

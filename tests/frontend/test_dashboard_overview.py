@@ -125,7 +125,7 @@ def test_each_chart_downloads_as_csv(client, alice, ledger):
     response = client.get("/", {"period": Q3_LABEL, "download": "by_team"})
     assert response["Content-Type"].startswith("text/csv")
     assert 'filename="org-a-2026-Q3-by_team.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert {row["team"] for row in rows} == {"(unallocated)", "A Team", "Data"}
     assert client.get("/", {"download": "nope", "period": Q3_LABEL}).status_code == 404
 

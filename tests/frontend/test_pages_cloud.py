@@ -73,7 +73,7 @@ def test_cloud_page_renders_every_chart(client, alice, bills):
     for chart in ("spend_emissions", "estimate_vs_reported", "allocation"):
         assert f'id="chart-{chart}-data"' in page and f"download={chart}" in page
     assert UNCLAIMED in page
-    csv_text = client.get("/cloud/", {"period": "2026-Q3", "download": "allocation"}).content.decode()
+    csv_text = client.get("/cloud/", {"period": "2026-Q3", "download": "allocation"}).content.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == "allocation_basis,lines,spend,spend_share_pct"
 
 

@@ -71,7 +71,9 @@ def test_project_page_shows_runs_split_and_guild_spot(client, alice, ledger):
     assert len(rows) == 2 and ">350.00<" in page and ">80.00<" in page
     assert 'id="chart-kind_split-data"' in page and "download=kind_split" in page
     csv_rows = list(
-        csv.DictReader(io.StringIO(client.get("/projects/a-project/", {"download": "kind_split"}).content.decode()))
+        csv.DictReader(
+            io.StringIO(client.get("/projects/a-project/", {"download": "kind_split"}).content.decode("utf-8-sig"))
+        )
     )
     assert {row["kind"] for row in csv_rows} == {"Training", "Inference"}
 

@@ -68,7 +68,7 @@ def test_run_page_shows_provenance_and_charts(client, alice, run):
     assert "4 × NVIDIA A100" in page and "Lab" in page
     for chart in ("power", "energy", "ours_vs_tracker"):
         assert f'id="chart-{chart}-data"' in page
-    csv_text = client.get(f"/runs/{run.pk}/", {"download": "energy"}).content.decode()
+    csv_text = client.get(f"/runs/{run.pk}/", {"download": "energy"}).content.decode("utf-8-sig")
     assert csv_text.splitlines()[0] == "recorded_at,energy_kwh,cumulative_energy_kwh"
 
 

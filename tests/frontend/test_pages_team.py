@@ -88,7 +88,7 @@ def test_team_chart_downloads_as_csv(client, alice, ledger):
     client.force_login(alice)
     response = client.get("/teams/a-team/", {"period": Q3, "download": "projects"})
     assert 'filename="org-a-a-team-2026-Q3-projects.csv"' in response["Content-Disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [row["project"] for row in rows] == ["A Project"]
     assert float(rows[0]["emissions_t_co2e_location"]) == pytest.approx(0.350)
     assert client.get("/teams/a-team/", {"period": Q3, "download": "nope"}).status_code == 404

@@ -122,7 +122,7 @@ def test_the_api_gives_json_and_csv(client, alice, board):
     assert body["rows"][2]["mostly_estimated"] is True
     response = client.get("/api/v1/leaderboard/?period=2026-Q3&metric=per_gpu_hour&entity=team&download=csv")
     assert response["Content-Type"].startswith("text/csv")
-    rows = list(csv.DictReader(io.StringIO(response.content.decode())))
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert [(row["rank"], row["name"], row["value"]) for row in rows[:2]] == [("1", "A Team", "1000.0"),
                                                                               ("2", "Charlie", "5000.0")]  # fmt: skip
     assert client.get("/api/v1/leaderboard?period=2026-Q3&metric=speed").status_code == 400

@@ -43,7 +43,7 @@ def test_leaderboard_page_marks_estimates_and_downloads_csv(client, alice, ledge
     assert html.count("mostly-estimated") == 1 and 'data-slug="data"' in html
     csv = client.get("/leaderboard/?period=2026-Q3&metric=absolute&entity=team&download=csv")
     assert csv["Content-Type"].startswith("text/csv")
-    lines = csv.content.decode().splitlines()
+    lines = csv.content.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("rank,name,slug,team,value,unit")
     assert lines[1].startswith("1,Data,data,") and lines[2].startswith("2,A Team,a-team,")
     assert client.get("/leaderboard/?period=nope").status_code == 400

@@ -77,7 +77,7 @@ def test_page_generates_lists_downloads_and_previews(client, small_org, alice):
     assert f"/reports/{report.pk}/xlsx" in page and f"/reports/{report.pk}/xhtml" in page
     assert "Gross Scope 1 GHG emissions" in page and "esrs:GrossScope1GreenhouseGasEmissions" in page
     download = client.get(f"/reports/{report.pk}/csv")
-    assert download.status_code == 200 and download.content.startswith(b"section,ref,label")
+    assert download.status_code == 200 and download.content.startswith("\ufeffsection,ref,label".encode())
     assert client.get(f"/reports/{report.pk}/docx").status_code == 404
 
 

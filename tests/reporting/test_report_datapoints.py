@@ -221,7 +221,7 @@ def test_management_sheet(small_org):
 def test_csv_neutralizes_formulas_in_team_names(small_org):
     small_org.teams.update(name='=HYPERLINK("http://x")')
     report = _generate(small_org)
-    text = bytes(report.files.get(file_format="csv").content).decode()
+    text = bytes(report.files.get(file_format="csv").content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     labels = [row[2] for row in rows if row[1].startswith("M.team.a-team")]
     assert labels == [
@@ -251,7 +251,7 @@ def test_command_writes_the_file(small_org, tmp_path):
     assert body["meta"]["period"] == "2025-Q1" and body["datapoints"][0]["ref"] == "E1-5.37"
     target = tmp_path / "q1.csv"
     call_command("report", "--org", "org-a", "--period", "2025-Q1", "--format", "csv", "-o", str(target))
-    assert target.read_text().startswith("section,ref,label,unit,value")
+    assert target.read_text(encoding="utf-8-sig").startswith("section,ref,label,unit,value")
 
 
 @pytest.mark.django_db
@@ -268,7 +268,10 @@ def test_command_rejects_bad_input(small_org, tmp_path):
     ("value", "expected"),
     [
         ('=HYPERLINK("http://x")', '\'=HYPERLINK("http://x")'),
-        ("+1", "'+1"),
+        ("+1", "+1"),  # a plain number: the spreadsheet reads 1, nothing runs
+        ("+1+cmd", "'+1+cmd"),
+        ("Eval\r=2*21\rend", "Eval\r'=2*21\rend"),  # a line inside the cell starting with = (issue 17)
+        ("a\n@SUM(A1)", "a\n'@SUM(A1)"),
         ("-1+2", "'-1+2"),
         ("@SUM(A1)", "'@SUM(A1)"),
         ("\t=1", "'\t=1"),
@@ -277,10 +280,10 @@ def test_command_rejects_bad_input(small_org, tmp_path):
         (-3.5, -3.5),
     ],
 )
-def test_cell_neutralize(value, expected):
-    from reporting.reports.safety import cell_neutralize
+def test_cell_safe(value, expected):
+    from emissions.tables import cell_safe
 
-    assert cell_neutralize(value) == expected
+    assert cell_safe(value) == expected
 
 
 @pytest.mark.django_db

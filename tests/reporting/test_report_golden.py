@@ -74,10 +74,10 @@ def test_golden_demo_report(demo_report, file_format):
     path = GOLDEN / name
     if REWRITE or not path.exists():
         GOLDEN.mkdir(exist_ok=True)
-        path.write_text(actual, encoding="utf-8")
+        path.write_bytes(actual.encode())  # bytes: the CSV's CRLF rows stay as written
         if not REWRITE:
             pytest.fail(f"{name} did not exist: written, review and commit it")
-    assert actual == path.read_text(encoding="utf-8"), f"{name} differs (REWRITE_GOLDEN=1 to accept)"
+    assert actual == path.read_bytes().decode(), f"{name} differs (REWRITE_GOLDEN=1 to accept)"
 
 
 @pytest.mark.django_db
