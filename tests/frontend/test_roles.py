@@ -93,3 +93,21 @@ def test_guild_member_creates_projects_under_its_own_team(
         response = client.post("/imports/", {"source": "native_json", "file": upload})
     assert response.status_code == 302
     assert Project.objects.for_org(org_a).get(slug="brand-new").team == other_team
+
+
+@pytest.mark.django_db
+def test_a_guild_member_without_a_team_sets_no_budget_and_its_projects_go_to_the_first_team(
+    client, org_a, other_team, django_capture_on_commit_callbacks
+):
+    """As docs/configuration.md states: no team, no budget; its imports' new projects go under the first team."""
+    _member(client, org_a, Role.GUILD_MEMBER)
+    for owner in ("team:a-team", "project:a-project"):
+        assert client.post("/budgets/", _budget(owner)).status_code == 403
+    assert not CarbonBudget.objects.for_org(org_a).exists()
+    run = {"external_id": "r2", "project": "teamless", "started_at": "2025-02-01T12:00:00Z", "duration_s": 3600,
+           "energy_kwh": 1.0}  # fmt: skip
+    upload = SimpleUploadedFile("runs.json", json.dumps({"runs": [run]}).encode(), content_type="application/json")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert client.post("/imports/", {"source": "native_json", "file": upload}).status_code == 302
+    first_team = org_a.teams.order_by("name").first()
+    assert Project.objects.for_org(org_a).get(slug="teamless").team == first_team
