@@ -125,18 +125,21 @@ def report_content_build(*, report: Report) -> ReportContent:
     previous_ytd = figures_of(report.comparison_ytd_calculation) if report.is_interim else None
 
     def row(*, section, ref, label, unit, kind, note="", concept="", axis="", member="") -> Datapoint:
-        def get(figures: Figures | None) -> float | None:
+        def get(figures: Figures | None, *, comparative: bool = False) -> float | None:
             if figures is None:
                 return None
             if ref in figures.owners:
                 return figures.owners[ref][2]
+            if comparative and ref in figures.unreported:
+                return None  # no data then: "not reported", never a 0 that a change % is computed from
             return figures.values.get(ref)
 
-        value, prior = _round(get(current), kind), _round(get(previous), kind)
+        value, prior = _round(get(current), kind), _round(get(previous, comparative=True), kind)
         return Datapoint(
             section=section, ref=ref, label=label, unit=unit, kind=kind, value=value,
             year_to_date=_round(get(ytd), kind), previous_period=prior,
-            previous_year_to_date=_round(get(previous_ytd), kind), change_pct=_change_pct(value, prior),
+            previous_year_to_date=_round(get(previous_ytd, comparative=True), kind),
+            change_pct=_change_pct(value, prior),
             method_note=note, quality=current.quality.get(ref, ""),
             xbrl_concept=f"esrs:{concept}" if concept else "", xbrl_axis=f"esrs:{axis}" if axis else "",
             xbrl_member=f"esrs:{member}" if member else "",

@@ -44,13 +44,16 @@ _TIER_ORDER = list(QualityTier.values)
 @dataclass
 class Figures:
     """``values`` and ``quality`` by ref; ``owners`` the dynamic per-team/project rows
-    (ref → (label, unit, value)); ``gaps`` what could not be computed, in words."""
+    (ref → (label, unit, value)); ``gaps`` what could not be computed, in words; ``unreported`` the refs
+    with no data at all behind them in this calculation (no record of their scope, category or kind),
+    whose 0 would be a guess, not a measurement: a comparative shows them as not reported."""
 
     summary: dict
     values: dict[str, float | None] = field(default_factory=dict)
     quality: dict[str, str] = field(default_factory=dict)
     owners: dict[str, tuple[str, str, float]] = field(default_factory=dict)
     gaps: list[str] = field(default_factory=list)
+    unreported: set[str] = field(default_factory=set)
 
 
 def _t(kg: float | None) -> float:
@@ -125,6 +128,8 @@ def _emissions(figures: Figures, groups: list[dict]) -> None:
     def put(ref: str, kg: float, rows: list[dict]) -> None:
         values[ref] = _t(kg)
         quality[ref] = _quality(rows)
+        if not rows:
+            figures.unreported.add(ref)
 
     put("E1-6.48a", summary["scope_1_kg"], scope_1)
     for ref, subcategory in (("E1-6.48a-sc", "stationary_combustion"), ("E1-6.48a-fu", "fugitive")):
@@ -152,6 +157,10 @@ def _emissions(figures: Figures, groups: list[dict]) -> None:
     values["E1-6.52b"] = _t(summary["scope_1_kg"] + summary["scope_2_market_kg"] + sum(by_category.values()))
     values["E1-6.52b-cloud-mb"] = _t(summary["total_market_kg"])
     quality["E1-6.52b"] = quality["E1-6.52b-cloud-mb"] = quality["E1-6.52a"]
+    if "E1-6.49a" in figures.unreported:
+        figures.unreported.add("E1-6.49b")
+    if "E1-6.52a" in figures.unreported:
+        figures.unreported |= {"E1-6.52b", "E1-6.52b-cloud-mb", "E1-6.53-lb", "E1-6.53-mb"}
     primary = _kg(_pick(scope_3, quality=QualityTier.PROVIDER_REPORTED))
     values["E1-6.AR46g"] = _pct(primary, _kg(scope_3))
 
@@ -213,8 +222,17 @@ def _energy(figures: Figures, calculation: Calculation, records) -> None:
             "E1-6.AR45d-u": _pct(kwh["unbundled"], kwh["scope_2"]),
         }
     )
+    if not weights:  # no electricity record: its figures are not reported (fuel, if any, still is)
+        figures.unreported |= {"E1-5.37-el", "E1-5.37b", "E1-5.37c", "E1-5.37c-ii", "E1-6.AR45d", "E1-6.AR45d-b",
+                               "E1-6.AR45d-u"}  # fmt: skip
+        if not fuel_kwh:  # no energy data at all
+            figures.unreported |= {ref for ref in values if ref.startswith("E1-5.") and ref != "E1-5.VC"}
+    if not fuel_kwh:
+        figures.unreported.add("E1-5.37-fu")
     if fuel_kwh:
         weights[QualityTier.METERED] += fuel_kwh
+    if not figures.summary["cloud_energy_kwh"]:
+        figures.unreported.add("E1-5.VC")
     text = quality_text(weights)
     for ref in ("E1-5.37", "E1-5.37a", "E1-5.37b", "E1-5.37c", "E1-5.37c-ii"):
         quality[ref] = text
@@ -303,6 +321,8 @@ def _credits(figures: Figures, calculation: Calculation) -> None:
     for kind, tonnes in credits.values_list("kind", "tonnes_co2e").order_by("pk"):
         by_kind[kind.strip().lower()] += tonnes
     total = sum(by_kind.values())
+    if not by_kind:
+        figures.unreported |= {"E1-7.59a", "E1-7.AR-removal", "E1-7.AR-reduction"}
     figures.values.update(
         {
             "E1-7.59a": total,

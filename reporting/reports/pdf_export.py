@@ -55,7 +55,7 @@ def _datapoint_rows(rows: list[Datapoint]) -> list[list]:
             row.ref,
             row.label,
             row.unit,
-            *(number_text(getattr(row, column), row.kind) for column in VALUE_COLUMNS),
+            *(number_text(getattr(row, column), row.kind) or "\u2014" for column in VALUE_COLUMNS),  # — not reported
             "" if row.change_pct is None else f"{row.change_pct:.2f}",
             row.method_note,
             row.quality,

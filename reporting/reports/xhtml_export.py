@@ -79,7 +79,7 @@ def _context(context_id: str, entity: str, span: tuple[str, str], axis: str, mem
 
 def _fact(row: Datapoint, value: float | None, context_id: str | None) -> str:
     if value is None:
-        return "n/a"
+        return "\u2014"  # not reported: no fact, a dash (a true zero is a 0 fact)
     unit, decimals, scale, shown = _TAGGING.get(row.kind, (None, 6, 0, 6))
     text = f"{abs(value):,.{shown}f}"
     if not row.xbrl_concept or context_id is None or unit is None:

@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+from datetime import date
 
 import pytest
 from django.core.management import call_command
@@ -313,3 +314,40 @@ def test_command_writes_a_hugging_face_carbon_label(small_org, tmp_path):
     # The inference run at the metered lab: its apportioned electricity (12.5 kWh × 300 g) and its
     # GPU-hours' share of the lab's amortized embodied, per 1k of its 2,000 requests.
     assert entry["inference_g_co2e_per_1k_requests"] > 12.5 * 300 / 2
+
+
+@pytest.mark.django_db
+def test_a_comparative_without_data_is_not_reported_and_a_true_zero_is_zero(small_org):
+    """2025 against 2024, where only a 2024 diesel purchase exists: Scope 1 is compared, Scope 2, Scope 3 and
+    energy are "not reported" (no value, no change %, no XBRL fact), never 0.000000 with a +903 % change."""
+    import xml.etree.ElementTree as ET
+
+    from emissions.models import FuelUse
+
+    lab = small_org.sites.get(slug="lab")
+    FuelUse.objects.create(organization=small_org, site=lab, used_on=date(2024, 6, 1), fuel="diesel", quantity=50,
+                           unit="litre")  # fmt: skip
+    report = report_generate(report=report_create(organization=small_org, period_label="2025", enqueue=False))
+    body = json.loads(bytes(report.files.get(file_format="json").content))
+    rows = {row["ref"]: row for row in body["datapoints"]}
+    assert rows["E1-6.48a"]["previous_period"] == pytest.approx(50 * 2.6922 / 1000, abs=1e-6)  # 2024's diesel
+    assert rows["E1-6.48a"]["change_pct"] is not None
+    assert rows["E1-6.48a-fu"]["previous_period"] is None  # no refrigerant record in 2024
+    assert rows["E1-6.48a-fu"]["value"] == 1.0 * 2255.5 / 1000  # 2025's leak
+    for ref in ("E1-6.49a", "E1-6.49b", "E1-6.51", "E1-6.51-c2", "E1-5.37-el", "E1-5.37c", "E1-6.AR45d", "E1-7.59a"):
+        assert rows[ref]["previous_period"] is None and rows[ref]["change_pct"] is None, ref
+    assert rows["E1-6.52a"]["previous_period"] == rows["E1-6.48a"]["previous_period"]  # 2024: Scope 1 only
+    assert rows["E1-5.37"]["previous_period"] == rows["E1-5.37-fu"]["previous_period"] > 0  # 2024: the fuel's energy
+    # A true zero of the reported period stays a 0 (no renewable fuel in 2025, with energy data).
+    assert rows["E1-5.37c-i"]["value"] == 0.0
+    root = ET.fromstring(bytes(report.files.get(file_format="xhtml").content))  # noqa: S314 - our own file
+    ix = "{http://www.xbrl.org/2013/inlineXBRL}nonFraction"
+    previous = {fact.get("name") for fact in root.iter(ix) if fact.get("contextRef", "").startswith("c-prev")}
+    assert "esrs:GrossScope1GreenhouseGasEmissions" in previous
+    assert "esrs:GrossLocationBasedScope2GreenhouseGasEmissions" not in previous
+    assert "esrs:ConsumptionOfPurchasedOrAcquiredElectricityHeatSteamAndCoolingFromRenewableSources" not in previous
+    csv_rows = {
+        row[1]: row
+        for row in csv.reader(io.StringIO(bytes(report.files.get(file_format="csv").content).decode("utf-8-sig")))
+    }
+    assert csv_rows["E1-6.49a"][6] == "" and csv_rows["E1-6.48a"][6] != ""  # previous_period column
