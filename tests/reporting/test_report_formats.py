@@ -77,7 +77,7 @@ def test_pdf_has_pages_and_the_e1_6_rows(small_org):
         "Total GHG emissions (market-based)",
     ):
         assert label in text, label
-    assert "7.550720" in text and "Methodology" in text
+    assert "7.551" in text and "Methodology" in text  # tCO2e to three decimals in print (7.550720 in the data)
 
 
 @pytest.mark.django_db
@@ -147,3 +147,35 @@ def test_xhtml_interim_tags_year_to_date(small_org):
     contexts = {c.get("id"): c for c in root.iterfind(".//xbrli:context", NS)}
     ytd = contexts["c-ytd"].find("xbrli:period", NS)
     assert [e.text for e in ytd] == ["2025-01-01", "2025-06-30"]
+
+
+NAMES = {
+    "organization": "Ελληνική Εταιρεία Τεχνητής Νοημοσύνης ΑΕ",
+    "team": "Български екип за машинно обучение",
+    "project": "Équipe Zürich – Ørsted Æbleskiver ŁÓDŹ",
+}
+
+
+@pytest.mark.django_db
+def test_pdf_prints_greek_cyrillic_and_accented_names(small_org, tmp_path):
+    """Embedded DejaVu Sans: the names come back from the PDF's text as written; page numbers and a running
+    header on every page; an annual report without year-to-date columns; the management view last."""
+    small_org.name = NAMES["organization"]
+    small_org.save(update_fields=["name"])
+    small_org.teams.filter(slug="a-team").update(name=NAMES["team"])
+    small_org.projects.filter(slug="a-project").update(name=NAMES["project"])
+    data = _file(small_org, "pdf", "2025")
+    reader = PdfReader(io.BytesIO(data))
+    pages = [" ".join(page.extract_text().split()) for page in reader.pages]
+    text = " ".join(pages)
+    for name in NAMES.values():
+        assert name in text, name
+    for number, page in enumerate(pages, 1):
+        assert page.startswith(f"{NAMES['organization']} \u2014 Climate report"), number
+        assert f"Page {number}" in page
+    (tmp_path / "names.pdf").write_bytes(data)
+    fonts = {str(font) for page in reader.pages for font in page["/Resources"]["/Font"].values()}
+    assert fonts and all("Helvetica" not in font for font in fonts)
+    assert "YTD" not in text.split("E1-7")[0]  # no year-to-date column in an annual report
+    assert text.rindex("Appendix: management view") > text.rindex("Methodology")
+    (tmp_path / "names.pdf").write_bytes(data)
