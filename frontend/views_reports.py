@@ -3,13 +3,17 @@
 import json
 
 from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect, render
 
+from emissions.api import role_refusal
+from emissions.choices import Role
 from frontend.views import WRITE_ROLES, _require_raw_read, _require_write, membership_required
 from reporting.api import report_file_response
 from reporting.models import Report, ReportFile
-from reporting.services import report_create
+from reporting.services import report_create, report_issue
 
 
 class ReportRequestForm(forms.Form):
@@ -36,6 +40,17 @@ def reports(request):
     """Generated reports with status and downloads, the request form and a datapoint preview."""
     organization = request.membership.organization
     form = ReportRequestForm(request.POST or None)
+    if request.method == "POST" and "issue" in request.POST:
+        if request.membership.role != Role.ORG_ADMIN:
+            raise PermissionDenied(role_refusal(request.membership, (Role.ORG_ADMIN,), action="issue reports"))
+        raw = request.POST.get("issue", "")
+        pk = int(raw) if raw.isascii() and raw.isdecimal() and len(raw) < 19 else 0
+        issued = get_object_or_404(Report.objects.for_org(organization), pk=pk)
+        try:
+            report_issue(report=issued, issued_by=request.user)
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        return redirect("reports")
     if request.method == "POST":
         _require_write(request)
         if form.is_valid():
@@ -55,6 +70,7 @@ def reports(request):
         "previewed": previewed,
         "content": content,
         "can_write": request.membership.role in WRITE_ROLES,
+        "can_issue": request.membership.role == Role.ORG_ADMIN,
         "formats": ReportFile.Format.choices,
     }
     return render(request, "frontend/reports.html", context)

@@ -14,7 +14,7 @@ from emissions.api import RAW_READ_ROLES, OrgScopedViewSet, role_refusal
 from emissions.choices import Role
 from reporting.models import Report, ReportFile
 from reporting.reports import CONTENT_TYPES
-from reporting.services import report_create
+from reporting.services import report_create, report_issue
 
 
 def report_file_name(report: Report, file_format: str) -> str:
@@ -40,7 +40,7 @@ class ReportSerializer(serializers.ModelSerializer):
         fields = [
             "id", "period_label", "period_start", "period_end", "status", "progress_pct", "error", "as_of",
             "calculation", "ytd_calculation", "comparison_calculation", "comparison_ytd_calculation",
-            "created_by", "created_at", "finished_at", "files",
+            "created_by", "created_at", "finished_at", "issued_at", "files",
         ]  # fmt: skip
 
     def get_files(self, report: Report) -> list[dict]:
@@ -83,6 +83,18 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
             return Response({"period": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
         report.refresh_from_db()
         return Response(ReportSerializer(report).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(request=None, responses={200: ReportSerializer})
+    @action(detail=True, methods=["post"])
+    def issue(self, request, pk=None):
+        """Issue a done report (org admins): its files are frozen and later reports restate against it."""
+        if request.membership.role != Role.ORG_ADMIN:
+            raise PermissionDenied(role_refusal(request.membership, (Role.ORG_ADMIN,), action="issue reports"))
+        try:
+            report = report_issue(report=self.get_object(), issued_by=request.user)
+        except ValueError as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_409_CONFLICT)
+        return Response(ReportSerializer(report).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
     @action(detail=True, methods=["get"], url_path=r"files/(?P<file_format>csv|xlsx|json|pdf|xhtml)")

@@ -93,6 +93,12 @@ class Report(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # Issuing freezes a done report: its files never change again, and later reports state their
+    # restatements against it (drafts are never "the last report").
+    issued_at = models.DateTimeField(null=True, blank=True)
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     objects = OrgScopedQuerySet.as_manager()
 
@@ -101,10 +107,23 @@ class Report(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(period_start__lte=F("period_end")), name="report_period_ordered"),
             models.CheckConstraint(condition=Q(progress_pct__lte=100), name="report_progress_lte_100"),
+            models.CheckConstraint(
+                condition=Q(issued_at__isnull=True) | Q(status="done"), name="report_issued_only_when_done"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"Report {self.pk} {self.organization} {self.period_label} ({self.status})"
+
+    def pinned_calculations(self) -> dict:
+        """The pinned calculations by the column they fill (period, year to date, comparatives)."""
+        pinned = {
+            "period": self.calculation,
+            "year to date": self.ytd_calculation if self.is_interim else None,
+            "previous period": self.comparison_calculation,
+            "previous year to date": self.comparison_ytd_calculation if self.is_interim else None,
+        }
+        return {column: calculation for column, calculation in pinned.items() if calculation is not None}
 
     @property
     def is_interim(self) -> bool:

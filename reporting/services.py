@@ -104,6 +104,9 @@ def report_calculations_pin(*, report: Report) -> Report:
     if periods.comparison_year_to_date is not None and report.comparison_calculation is not None:
         comparison_ytd = inventory_ensure(organization=organization, period=periods.comparison_year_to_date)
         report.comparison_ytd_calculation = comparison_ytd if _has_records(comparison_ytd) else None
+    # What issued reports showed (every pinned span) is brought up to date, so restatements see the change.
+    for start, end in issued_spans(report=report):
+        inventory_ensure(organization=organization, period=Period(label=f"{start}..{end}", start=start, end=end))
     report.as_of = timezone.now()
     report.save(
         update_fields=[
@@ -117,12 +120,39 @@ def report_calculations_pin(*, report: Report) -> Report:
     return report
 
 
+def issued_spans(*, report: Report) -> set[tuple]:
+    """(start, end) of every calculation pinned by another issued report of the organization."""
+    spans = set()
+    for other in Report.objects.for_org(report.organization).filter(issued_at__isnull=False).exclude(pk=report.pk):
+        for calculation in other.pinned_calculations().values():
+            spans.add((calculation.period_start, calculation.period_end))
+    return spans
+
+
+def report_issue(*, report: Report, issued_by=None) -> Report:
+    """Issue a generated report: its files are frozen, and later reports restate against it. Idempotent."""
+    with transaction.atomic():
+        locked = Report.objects.select_for_update().get(pk=report.pk)
+        if locked.issued_at is not None:
+            return locked
+        if locked.status != Report.Status.DONE:
+            raise ValueError(f"only a generated report can be issued; this one is {locked.status}")
+        locked.issued_at, locked.issued_by = timezone.now(), issued_by
+        locked.save(update_fields=["issued_at", "issued_by"])
+    return locked
+
+
 def report_generate(*, report: Report) -> Report:
     """Pin the calculations (first time only), build the content and store every format.
 
     Regenerating a report reads the same pinned calculations, so its files come out the same even
-    after new activity has been calculated. Failures are recorded on the row, not raised.
+    after new activity has been calculated; an issued report is never generated again (a retried task
+    leaves its files as issued). Failures are recorded on the row, not raised.
     """
+    if Report.objects.filter(pk=report.pk, issued_at__isnull=False).exists():
+        logger.info("report %s is issued: its files stay as they are", report.pk)
+        report.refresh_from_db()
+        return report
     _progress(report, 5, status=Report.Status.RUNNING, error="")
     try:
         if report.calculation_id is None:

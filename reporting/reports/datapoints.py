@@ -101,6 +101,11 @@ def _change_pct(value: float | None, previous: float | None) -> float | None:
     return round(100.0 * (value - previous) / abs(previous), 2)
 
 
+def _comparison_label(report: Report) -> str:
+    """The label of the period one year before the report's (``2024-Q1`` for ``2025-Q1``)."""
+    return f"{report.period_start.year - 1}{report.period_label[4:]}"
+
+
 def _calc_ref(calculation: Calculation | None) -> str:
     return f"#{calculation.pk}" if calculation is not None else ""
 
@@ -199,7 +204,7 @@ def _meta(report: Report, concept_map) -> dict:
             return None
         return {"start": calculation.period_start.isoformat(), "end": calculation.period_end.isoformat()}
 
-    comparison_label = f"{report.period_start.year - 1}{report.period_label[4:]}"
+    comparison_label = _comparison_label(report)
     return {
         "title": f"Climate report (ESRS E1) of {organization.name} for {report.period_label}",
         "organization": organization.name,
@@ -303,9 +308,9 @@ def _methodology(report: Report, current: Figures, restatements: list[dict]) -> 
         add("Data gap", "", gap)
     if restatements:
         periods = sorted({line["period"] for line in restatements})
-        add("Restatement", ", ".join(periods), f"{len(restatements)} line(s) changed since the last report")
+        add("Restatement", ", ".join(periods), f"{len(restatements)} line(s) changed since the reports issued before")
     else:
-        add("Restatement", "", "none since the last report")
+        add("Restatement", "", "none since the reports issued before")
     return rows
 
 
@@ -391,33 +396,40 @@ def _current_as_of(calculation: Calculation, as_of) -> Calculation:
 
 
 def _restatements(report: Report) -> list[dict]:
-    """Changes, per scope/category/basis, between what earlier reports showed and the ledger as of this one."""
-    earlier = (
+    """Changes, per scope/category/basis, between what issued reports showed and the ledger as of this one.
+
+    Every figure an issued report showed counts: its period, year to date and comparatives (each a pinned
+    calculation). For each span, the latest issued report before this one's ``as_of`` is compared with this
+    report's own calculation of the span, or else the calculation current at ``as_of``. Drafts never count.
+    """
+    issued = (
         Report.objects.for_org(report.organization)
-        .filter(calculation__isnull=False, as_of__lt=report.as_of)
+        .filter(calculation__isnull=False, issued_at__isnull=False, issued_at__lt=report.as_of)
         .exclude(pk=report.pk)
-        .select_related("calculation")
-        .order_by("period_start", "period_end", "-as_of", "-pk")
+        .select_related("calculation", "ytd_calculation", "comparison_calculation", "comparison_ytd_calculation")
+        .order_by("-issued_at", "-pk")
     )
-    latest: dict[tuple, Report] = {}
-    for other in earlier:
-        latest.setdefault((other.period_start, other.period_end), other)
+    latest: dict[tuple, tuple[Report, str, Calculation]] = {}
+    for other in issued:
+        for column, calculation in other.pinned_calculations().items():
+            latest.setdefault((calculation.period_start, calculation.period_end), (other, column, calculation))
+    own = {(c.period_start, c.period_end): c for c in report.pinned_calculations().values()}
     lines = []
-    for (start, end), other in sorted(latest.items()):
-        if (start, end) == (report.period_start, report.period_end):
-            current = report.calculation
-        else:
-            current = _current_as_of(other.calculation, report.as_of)
-        if current.pk == other.calculation_id:
+    for (start, end), (other, column, shown) in sorted(latest.items(), key=lambda item: item[0]):
+        current = own.get((start, end)) or _current_as_of(shown, report.as_of)
+        if current.pk == shown.pk:
             continue
-        for line in calculation_restatement(previous=other.calculation, current=current):
+        label = {"period": other.period_label, "previous period": _comparison_label(other)}.get(
+            column, f"{start}..{end}"
+        )
+        for line in calculation_restatement(previous=shown, current=current):
             if abs(line["change_location_kg"]) < 1e-6 and abs(line["change_market_kg"]) < 1e-6:
                 continue
             lines.append(
                 {
-                    "period": other.period_label,
-                    "reported_in": f"report #{other.pk}",
-                    "previous_calculation": _calc_ref(other.calculation),
+                    "period": label,
+                    "reported_in": f"report #{other.pk} ({column}), issued {other.issued_at:%Y-%m-%d}",
+                    "previous_calculation": _calc_ref(shown),
                     "current_calculation": _calc_ref(current),
                     "scope": line["scope"],
                     "scope3_category": line["scope3_category"],

@@ -188,7 +188,7 @@ def report_pdf(content: ReportContent) -> bytes:
         )
     )
     if content.restatements:
-        story += [Spacer(1, 0.3 * cm), Paragraph("Restatements since the last report", _STYLES["Heading2"])]
+        story += [Spacer(1, 0.3 * cm), Paragraph("Restatements since the issued reports", _STYLES["Heading2"])]
         story.append(
             _table(
                 ["Period", "Scope", "Category", "Basis", "Change location (tCO2e)", "Change market (tCO2e)"],

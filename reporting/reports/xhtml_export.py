@@ -142,7 +142,7 @@ def report_xhtml(content: ReportContent) -> bytes:
         )
     body.append("</table>")
     if content.restatements:
-        body.append("<h2>Restatements since the last report</h2><table>")
+        body.append("<h2>Restatements since the issued reports</h2><table>")
         body.append("<tr><th>Period</th><th>Scope</th><th>Category</th><th>Basis</th><th>Change location (tCO2e)</th>")
         body.append("<th>Change market (tCO2e)</th></tr>")
         for line in content.restatements:

@@ -46,6 +46,9 @@ WRITES = {
                           {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 202, OTHER_ORG_ADMIN: 202}),
     "report-list": ("/api/v1/reports/",
                     {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 202, OTHER_ORG_ADMIN: 202}),
+    # Issuing is for org admins: the guild member is refused; another organization's admin does not see it.
+    "report-issue": ("/api/v1/reports/{report}/issue/",
+                     {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
 }  # fmt: skip
 
 # API routes without some write method → the callers its permission lets through (then told 405).
@@ -112,6 +115,7 @@ def _body(name: str, ids: dict) -> dict:
         "run-list": {"data": _native(ids["external_id"], "a-project"), "content_type": "application/json"},
         "import-batch-list": {"data": {"source": "native_json", "file": upload}},
         "report-list": {"data": {"period": "2025-Q2"}, "content_type": "application/json"},
+        "report-issue": {},
     }[name]
 
 
@@ -120,7 +124,7 @@ def _state(organization) -> tuple:
     return (
         list(ApiToken.objects.for_org(organization).order_by("pk").values_list("pk", "revoked_at")),
         list(ImportBatch.objects.for_org(organization).order_by("pk").values_list("pk", "status")),
-        list(Report.objects.for_org(organization).order_by("pk").values_list("pk", "status")),
+        list(Report.objects.for_org(organization).order_by("pk").values_list("pk", "status", "issued_at")),
         list(CarbonBudget.objects.for_org(organization).order_by("pk").values_list("pk", "budget_kg_co2e")),
         list(Run.objects.for_org(organization).order_by("pk").values_list("pk", "project_id", "energy_kwh")),
         list(Project.objects.for_org(organization).order_by("pk").values_list("pk", "team_id")),
@@ -170,7 +174,8 @@ def test_writes(client, ids, org_a, name, caller):
     assert response.status_code == expected[caller], (response.status_code, response.content[:300])
     if caller == ANONYMOUS and not url.startswith("/api/"):
         assert response["Location"].startswith("/login/")
-    assert (_state(org_a) != before) == (caller == GUILD), "only the guild member's write may change org A"
+    allowed = caller == GUILD and expected[caller] < 400  # issuing: org admins only, so nobody here
+    assert (_state(org_a) != before) == allowed, "only the guild member's allowed write may change org A"
 
 
 @pytest.mark.django_db

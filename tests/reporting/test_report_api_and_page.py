@@ -108,3 +108,32 @@ def test_failed_generation_is_recorded(small_org, monkeypatch):
     report = services.report_generate(report=report_create(organization=small_org, period_label="2025", enqueue=False))
     report.refresh_from_db()
     assert report.status == Report.Status.FAILED and "boom" in report.error and report.progress_pct == 100
+
+
+@pytest.mark.django_db
+def test_an_org_admin_issues_a_done_report_once(client, small_org):
+    from emissions.choices import Role
+    from reporting.services import report_create, report_generate
+    from tests.factories import MembershipFactory
+
+    admin = MembershipFactory(organization=small_org, role=Role.ORG_ADMIN).user
+    client.force_login(admin)
+    pending = report_create(organization=small_org, period_label="2025-Q1", enqueue=False)
+    refused = client.post(f"/api/v1/reports/{pending.pk}/issue/")
+    assert refused.status_code == 409 and "only a generated report can be issued" in refused.json()["detail"]
+    report = report_generate(report=pending)
+    issued = client.post(f"/api/v1/reports/{report.pk}/issue/")
+    assert issued.status_code == 200 and issued.json()["issued_at"]
+    again = client.post(f"/api/v1/reports/{report.pk}/issue/")
+    assert again.json()["issued_at"] == issued.json()["issued_at"]  # issuing twice changes nothing
+    page = client.get("/reports/").content.decode()
+    assert f"issued {issued.json()['issued_at'][:10]}" in page
+    # The page's Issue button: another done report, issued by an org admin's POST; a viewer is refused.
+    other = report_generate(report=report_create(organization=small_org, period_label="2025-03", enqueue=False))
+    assert 'name="issue"' in client.get("/reports/").content.decode()
+    assert client.post("/reports/", {"issue": str(other.pk)}).status_code == 302
+    other.refresh_from_db()
+    assert other.issued_at is not None and other.issued_by == admin
+    viewer = MembershipFactory(organization=small_org, role=Role.VIEWER).user
+    client.force_login(viewer)
+    assert client.post("/reports/", {"issue": str(report.pk)}).status_code == 403

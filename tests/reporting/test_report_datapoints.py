@@ -13,7 +13,7 @@ from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
 from emissions.services.ledger import inventory_ensure
 from reporting.models import Report
-from reporting.services import report_create, report_generate
+from reporting.services import report_create, report_generate, report_issue
 from tests.factories import RunFactory
 
 
@@ -178,14 +178,14 @@ def test_pinned_report_regenerates_identically_after_new_data(small_org):
 def test_restatement_since_the_last_report_is_listed(small_org):
     from emissions.models import FactorDataset, GridFactor
 
-    first = _generate(small_org)
+    first = report_issue(report=_generate(small_org))
     GridFactor.objects.filter(zone__code="DE", kind="location").update(intensity_g_per_kwh=250.0)
     FactorDataset.objects.filter(name="test-grid").update(version="2025.2")  # a new dataset version lands
     body = _json(_generate(small_org))
     scope_2 = [line for line in body["restatements"] if line["scope"] == 2]
     assert scope_2 and scope_2[0]["period"] == "2025-Q1"
     assert scope_2[0]["change_location_t"] == pytest.approx(-0.45)
-    assert scope_2[0]["reported_in"] == f"report #{first.pk}"
+    assert scope_2[0]["reported_in"] == f"report #{first.pk} (period), issued {first.issued_at:%Y-%m-%d}"
 
 
 @pytest.mark.django_db
@@ -351,3 +351,54 @@ def test_a_comparative_without_data_is_not_reported_and_a_true_zero_is_zero(smal
         for row in csv.reader(io.StringIO(bytes(report.files.get(file_format="csv").content).decode("utf-8-sig")))
     }
     assert csv_rows["E1-6.49a"][6] == "" and csv_rows["E1-6.48a"][6] != ""  # previous_period column
+
+
+@pytest.mark.django_db
+def test_issued_reports_are_frozen_and_a_correction_is_restated_for_every_figure_shown(small_org):
+    """Issued 2025-Q1 (with its 2024-Q1 comparative) and 2025-Q2 (year to date H1); then a corrected fuel
+    import adds diesel in 2024-Q1 and 2025-Q1. A new 2025-Q3 report lists the change for each span an issued
+    report showed (2025-Q1 period, H1 year to date, 2024-Q1 comparative), the same in all five formats; the
+    issued files are byte-identical after a retried generation; a draft never counts as issued."""
+    from openpyxl import load_workbook
+    from pypdf import PdfReader
+
+    from emissions.models import FuelUse
+
+    lab = small_org.sites.get(slug="lab")
+
+    def diesel(day: date, litres: float) -> None:
+        FuelUse.objects.create(organization=small_org, site=lab, used_on=day, fuel="diesel", quantity=litres,
+                               unit="litre")  # fmt: skip
+
+    diesel(date(2024, 2, 1), 10)
+    q1 = report_issue(report=_generate(small_org, "2025-Q1"))
+    assert q1.comparison_calculation is not None
+    q2 = report_issue(report=_generate(small_org, "2025-Q2"))
+    issued_files = {f.file_format: bytes(f.content) for f in q1.files.all()}
+    diesel(date(2024, 2, 2), 40)  # the correction: 40 L more in each year's Q1
+    diesel(date(2025, 2, 2), 40)
+    assert report_generate(report=q1).issued_at is not None  # a retried task
+    assert {f.file_format: bytes(f.content) for f in q1.files.all()} == issued_files
+    _generate(small_org, "2025-Q1")  # a draft made after the correction: not issued, never "the last report"
+
+    q3 = _generate(small_org, "2025-Q3")
+    change_t = 40 * 2.6922 / 1000
+    lines = [line for line in _json(q3)["restatements"] if line["scope"] == 1]
+    by_period = {line["period"]: line for line in lines}
+    assert set(by_period) == {"2025-Q1", "2025-01-01..2025-06-30", "2024-Q1"}
+    assert by_period["2025-Q1"]["reported_in"].startswith(f"report #{q1.pk} (period)")
+    assert by_period["2025-01-01..2025-06-30"]["reported_in"].startswith(f"report #{q2.pk} (year to date)")
+    assert by_period["2024-Q1"]["reported_in"].startswith(f"report #{q1.pk} (previous period)")
+    for line in lines:
+        assert line["change_location_t"] == pytest.approx(change_t, abs=1e-6)
+    # The same lines in every format.
+    files = {f.file_format: bytes(f.content) for f in q3.files.all()}
+    csv_rows = [row for row in csv.reader(io.StringIO(files["csv"].decode("utf-8-sig"))) if row[0] == "restatement"]
+    sheet = load_workbook(io.BytesIO(files["xlsx"]))["Restatements"]
+    xlsx_periods = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
+    xhtml = files["xhtml"].decode()
+    everything = [line["period"] for line in _json(q3)["restatements"]]
+    assert [row[1] for row in csv_rows] == everything == xlsx_periods
+    for period in by_period:
+        assert period in pdf_text and f"<td>{period}</td>" in xhtml
