@@ -9,7 +9,7 @@ from emissions.services.tokens import api_token_create, api_token_revoke
 
 @admin.register(models.Organization)
 class OrganizationAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "currency", "consolidation_approach", "default_pue"]
+    list_display = ["name", "slug", "lei", "currency", "consolidation_approach", "default_pue"]
     prepopulated_fields = {"slug": ["name"]}
 
 

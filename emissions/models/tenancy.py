@@ -1,11 +1,20 @@
 """The tenant (Organization), its people, teams, projects and sites."""
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 
 from emissions.choices import ConsolidationApproach, OffsiteRunsScope, ProjectStage, Role, SiteOwnership
 from emissions.querysets import OrgScopedQuerySet
+
+
+def lei_validate(value: str) -> None:
+    """An ISO 17442 LEI: 18 upper-case letters or digits and 2 check digits (ISO 7064 MOD 97-10 gives 1)."""
+    if len(value) != 20 or not value.isascii() or not value.isalnum() or value != value.upper():
+        raise ValidationError("an LEI is 20 upper-case letters and digits")
+    if int("".join(str(int(char, 36)) for char in value)) % 97 != 1:
+        raise ValidationError("the LEI's check digits do not match (ISO 7064 MOD 97-10)")
 
 
 class Organization(models.Model):
@@ -42,11 +51,21 @@ class Organization(models.Model):
         help_text="Treat EU guarantees of origin as one market (else each country is its own market, the Scope 2 "
         "Quality Criteria's default)",
     )
+    lei = models.CharField(
+        "LEI",
+        max_length=20,
+        blank=True,
+        validators=[lei_validate],
+        help_text="Legal Entity Identifier (ISO 17442, 20 characters): the entity identifier of the XBRL report",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["name"]
         constraints = [
+            models.CheckConstraint(
+                condition=Q(lei="") | Q(lei__regex=r"^[A-Z0-9]{18}[0-9]{2}$"), name="organization_lei_shape"
+            ),
             models.CheckConstraint(
                 condition=Q(fiscal_year_start_month__gte=1, fiscal_year_start_month__lte=12),
                 name="organization_fiscal_month_valid",

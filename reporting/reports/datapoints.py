@@ -209,6 +209,7 @@ def _meta(report: Report, concept_map) -> dict:
         "title": f"Climate report (ESRS E1) of {organization.name} for {report.period_label}",
         "organization": organization.name,
         "organization_slug": organization.slug,
+        "organization_lei": organization.lei,
         "currency": organization.currency,
         "consolidation_approach": organization.get_consolidation_approach_display(),
         "period": report.period_label,

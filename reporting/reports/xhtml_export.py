@@ -25,8 +25,9 @@ NAMESPACES = {
     "iso4217": "http://www.xbrl.org/2003/iso4217",
     "utr": "http://www.xbrl.org/2009/utr",
 }
-# The organization has no LEI field yet: a filing replaces this scheme with http://standards.iso.org/iso/17442.
-ENTITY_SCHEME = "urn:greenguild:organization"
+# The entity: the organization's LEI when it has one (ISO 17442, as ESEF and ESRS filings use), else its slug.
+LEI_SCHEME = "http://standards.iso.org/iso/17442"
+SLUG_SCHEME = "urn:greenguild:organization"
 
 # kind → (unit id, decimals of the stored value, scale of the displayed value, displayed decimals)
 _TAGGING = {
@@ -63,7 +64,7 @@ def _context_id(column: str, member: str) -> str:
     return f"{base}-{member.split(':', 1)[1]}" if member else base
 
 
-def _context(context_id: str, entity: str, span: tuple[str, str], axis: str, member: str) -> str:
+def _context(context_id: str, entity: tuple[str, str], span: tuple[str, str], axis: str, member: str) -> str:
     scenario = ""
     if member:
         scenario = (
@@ -71,8 +72,8 @@ def _context(context_id: str, entity: str, span: tuple[str, str], axis: str, mem
             "</xbrldi:explicitMember></xbrli:scenario>"
         )
     return (
-        f'<xbrli:context id="{context_id}"><xbrli:entity><xbrli:identifier scheme="{ENTITY_SCHEME}">'
-        f"{escape(entity)}</xbrli:identifier></xbrli:entity><xbrli:period><xbrli:startDate>{span[0]}"
+        f'<xbrli:context id="{context_id}"><xbrli:entity><xbrli:identifier scheme="{entity[0]}">'
+        f"{escape(entity[1])}</xbrli:identifier></xbrli:entity><xbrli:period><xbrli:startDate>{span[0]}"
         f"</xbrli:startDate><xbrli:endDate>{span[1]}</xbrli:endDate></xbrli:period>{scenario}</xbrli:context>"
     )
 
@@ -153,7 +154,11 @@ def report_xhtml(content: ReportContent) -> bytes:
                 f"<td>{line['change_market_t']:,.6f}</td></tr>"
             )
         body.append("</table>")
-    entity = meta["organization_slug"]
+    entity = (
+        (LEI_SCHEME, meta["organization_lei"])
+        if meta.get("organization_lei")
+        else (SLUG_SCHEME, meta["organization_slug"])
+    )
     resources = [_context(cid, entity, span, axis, member) for cid, (span, axis, member) in sorted(contexts.items())]
     resources += [
         '<xbrli:unit id="u-tCO2e"><xbrli:measure>utr:tCO2e</xbrli:measure></xbrli:unit>',

@@ -69,7 +69,10 @@ def _xhtml(organization, label: str, tmp_path: Path) -> Path:
 def test_quarterly_annual_credits_and_restated_reports_pass(small_org, stub_package, tmp_path):
     quarter = _xhtml(small_org, "2025-Q1", tmp_path)
     report_issue(report=Report.objects.get(pk=int(quarter.stem.rsplit("-", 1)[1])))
+    small_org.lei = "5493001KJTIIGC8Y1R12"  # with an LEI, it is the entity identifier (ISO 17442 scheme)
+    small_org.save(update_fields=["lei"])
     annual = _xhtml(small_org, "2025", tmp_path)
+    assert '<xbrli:identifier scheme="http://standards.iso.org/iso/17442">5493001KJTIIGC8Y1R12<' in annual.read_text()
     lab = small_org.sites.get(slug="lab")
     FuelUse.objects.create(
         organization=small_org, site=lab, used_on=date(2025, 2, 2), fuel="diesel", quantity=40, unit="litre"

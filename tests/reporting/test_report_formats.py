@@ -179,3 +179,22 @@ def test_pdf_prints_greek_cyrillic_and_accented_names(small_org, tmp_path):
     assert "YTD" not in text.split("E1-7")[0]  # no year-to-date column in an annual report
     assert text.rindex("Appendix: management view") > text.rindex("Methodology")
     (tmp_path / "names.pdf").write_bytes(data)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("lei", "error"),
+    [("5493001KJTIIGC8Y1R13", "check digits"), ("5493001kjtiigc8y1r12", "upper-case"), ("5493001KJTIIGC8Y1R1", "20")],
+)
+def test_an_lei_is_checked(small_org, lei, error):
+    from django.core.exceptions import ValidationError
+
+    small_org.lei = lei
+    with pytest.raises(ValidationError, match=error):
+        small_org.full_clean()
+
+
+@pytest.mark.django_db
+def test_without_an_lei_the_slug_identifies_the_entity(small_org):
+    text = _file(small_org, "xhtml").decode()
+    assert '<xbrli:identifier scheme="urn:greenguild:organization">org-a<' in text
