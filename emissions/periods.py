@@ -1,4 +1,6 @@
-"""Reporting periods written the way people write them: ``2025``, ``2025-H1``, ``2025-Q1``, ``2025-03``.
+"""Reporting periods written the way people write them: ``2025``, ``2025-H1``, ``2025-Q1``, ``2025-03``, and
+fiscal ones, ``FY2025``, ``FY2025-H1``, ``FY2025-Q1``: ``FY2025`` is the fiscal year that *starts* in 2025 (with
+a fiscal year starting in April: 2025-04-01 to 2026-03-31), its halves and quarters counted from that start.
 
 Periods are bounded: from 1990 (the Kyoto base year, and the first year grid factors can be imported
 for) to next year, relative to today. Anything outside is refused, so no request can make the ledger
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 _PATTERN = re.compile(r"^(?P<year>\d{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])|(?P<month>0[1-9]|1[0-2])))?$")
+_FISCAL = re.compile(r"^FY(?P<year>\d{4})(?:-(?:(?P<half>H[12])|(?P<quarter>Q[1-4])))?$")
 
 FIRST_YEAR = 1990  # see above; the last year moves with the calendar (period_years)
 
@@ -49,14 +52,21 @@ def period_range(today: date | None = None) -> tuple[date, date]:
     return date(first_year, 1, 1), date(last_year, 12, 31)
 
 
-def period_parse(label: str, *, today: date | None = None) -> Period:
-    """Parse ``2025``, ``2025-H1``, ``2025-Q1`` or ``2025-03`` of a year from 1990 to next year.
+def period_parse(label: str, *, today: date | None = None, fiscal_year_start_month: int | None = None) -> Period:
+    """Parse ``2025``, ``2025-H1``, ``2025-Q1`` or ``2025-03`` of a year from 1990 to next year; with the
+    organization's ``fiscal_year_start_month``, also ``FY2025``, ``FY2025-H1`` and ``FY2025-Q1``.
 
     Raises ValueError with a message fit for the user: the accepted forms, or the accepted years.
     """
+    fiscal = _FISCAL.match(label.strip().upper())
+    if fiscal is not None and fiscal_year_start_month is not None:
+        return _fiscal_period(fiscal, label.strip().upper(), fiscal_year_start_month, today)
     match = _PATTERN.match(label.strip().upper())
     if match is None:
-        raise ValueError(f"{label!r} is not a period: use 2025, 2025-H1, 2025-Q1 or 2025-03")
+        forms = "2025, 2025-H1, 2025-Q1 or 2025-03"
+        if fiscal_year_start_month is not None:
+            forms = "2025, 2025-H1, 2025-Q1, 2025-03, FY2025, FY2025-H1 or FY2025-Q1"
+        raise ValueError(f"{label!r} is not a period: use {forms}")
     year = int(match["year"])
     first_year, last_year = period_years(today)
     if not first_year <= year <= last_year:
@@ -74,6 +84,33 @@ def period_parse(label: str, *, today: date | None = None) -> Period:
         start=date(year, first_month, 1),
         end=date(year, last_month, calendar.monthrange(year, last_month)[1]),
     )
+
+
+def _fiscal_period(match: re.Match, label: str, start_month: int, today: date | None) -> Period:
+    year = int(match["year"])
+    first_year, last_year = period_years(today)
+    if not first_year <= year <= last_year:
+        raise ValueError(f"{label!r} is out of range: fiscal years start from {first_year} to {last_year} (next year)")
+    offset, months = 0, 12
+    if match["half"]:
+        offset, months = (0 if match["half"] == "H1" else 6), 6
+    elif match["quarter"]:
+        offset, months = 3 * (int(match["quarter"][1]) - 1), 3
+    first = _months_after(date(year, start_month, 1), offset)
+    return Period(label=label, start=first, end=month_end(_months_after(first, months - 1)))
+
+
+def _months_after(first: date, months: int) -> date:
+    """The first day of the month ``months`` after ``first``'s."""
+    index = first.year * 12 + first.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def year_earlier_label(label: str) -> str:
+    """The label one year before ``label`` (``2025-Q1`` → ``2024-Q1``, ``FY2025-Q1`` → ``FY2024-Q1``)."""
+    prefix = "FY" if label.startswith("FY") else ""
+    rest = label.removeprefix(prefix)
+    return f"{prefix}{int(rest[:4]) - 1}{rest[4:]}"
 
 
 def month_end(day: date) -> date:

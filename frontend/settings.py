@@ -263,6 +263,9 @@ GREENGUILD_CLOUD_GPU_UTILIZATION = env_fraction("GREENGUILD_CLOUD_GPU_UTILIZATIO
 GREENGUILD_CLOUD_LIFESPAN_YEARS = env_float("GREENGUILD_CLOUD_LIFESPAN_YEARS", 4.0, minimum=0.5)
 # Seconds new data waits before its periods are recomputed (debounce; emissions/services/refresh.py).
 GREENGUILD_FIGURES_REFRESH_DELAY_S = env_float("GREENGUILD_FIGURES_REFRESH_DELAY_S", 5.0, minimum=0.0)
+# Without a worker (in-process tasks), reports are generated in a background thread: the request answers at
+# once and the Reports page shows the progress (reporting/services.py).
+GREENGUILD_REPORTS_IN_BACKGROUND = env_bool("GREENGUILD_REPORTS_IN_BACKGROUND", True)
 
 # --- Guild: carbon-budget alerts (docs/guild.md) --------------------------------------------------
 # Email goes through Django's mail backend (EMAIL_BACKEND, EMAIL_HOST, ...); the webhook receives a

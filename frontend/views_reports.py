@@ -17,7 +17,10 @@ from reporting.services import report_create, report_issue
 
 
 class ReportRequestForm(forms.Form):
-    period = forms.CharField(max_length=20, help_text="2025-Q1, 2025-H1, 2025 or 2025-03")
+    period = forms.CharField(
+        max_length=20,
+        help_text="2025-Q1, 2025-H1, 2025, 2025-03, or FY2025 / FY2025-Q1 (the organization's fiscal year)",
+    )
 
 
 def _reports(organization):

@@ -24,6 +24,7 @@ def _fast_and_eager(settings):
     settings.CELERY_TASK_ALWAYS_EAGER = True
     # Debounced figure refreshes (timer threads, delayed tasks) would outlive a test: off unless a test asks.
     settings.GREENGUILD_FIGURES_REFRESH_DELAY_S = None
+    settings.GREENGUILD_REPORTS_IN_BACKGROUND = False  # reports generate within the request (eager), as before
     from frontend.celery import app
 
     app.conf.task_always_eager = True

@@ -21,6 +21,7 @@ from emissions.models import (
     GridEnergyMix,
     HardwareAsset,
 )
+from emissions.periods import year_earlier_label
 from emissions.selectors import calculation_restatement
 from reporting.models import Report
 from reporting.reports.concepts import concept_map_load
@@ -103,7 +104,7 @@ def _change_pct(value: float | None, previous: float | None) -> float | None:
 
 def _comparison_label(report: Report) -> str:
     """The label of the period one year before the report's (``2024-Q1`` for ``2025-Q1``)."""
-    return f"{report.period_start.year - 1}{report.period_label[4:]}"
+    return year_earlier_label(report.period_label)
 
 
 def _calc_ref(calculation: Calculation | None) -> str:

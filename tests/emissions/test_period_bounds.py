@@ -103,3 +103,28 @@ def test_rollup_rebuild_deletes_out_of_range_calculations(org_a, capsys):
     assert f"deleted calculation {bad.pk} (9999-10-01..9999-12-31)" in out and "outside the period range" in out
     assert list(Calculation.objects.values_list("pk", flat=True)) == [kept.pk]
     assert DailyEmissionRollup.objects.get().day == date(2025, 2, 1)
+
+
+@pytest.mark.parametrize(
+    ("label", "start", "end"),
+    [
+        ("FY2025", date(2025, 4, 1), date(2026, 3, 31)),
+        ("FY2025-Q1", date(2025, 4, 1), date(2025, 6, 30)),
+        ("FY2025-Q4", date(2026, 1, 1), date(2026, 3, 31)),
+        ("FY2025-H2", date(2025, 10, 1), date(2026, 3, 31)),
+        ("fy2024-q3", date(2024, 10, 1), date(2024, 12, 31)),
+    ],
+)
+def test_fiscal_periods_follow_the_fiscal_year_start(label, start, end):
+    """A fiscal year starting in April: FY2025 is the one that starts in 2025 (ESRS 1 ¶73: the period of the
+    financial statements)."""
+    period = period_parse(label, fiscal_year_start_month=4, today=date(2026, 12, 5))
+    assert (period.start, period.end, period.label) == (start, end, label.upper())
+
+
+def test_fiscal_periods_need_the_organizations_fiscal_year():
+    with pytest.raises(ValueError, match="is not a period: use 2025, 2025-H1, 2025-Q1 or 2025-03"):
+        period_parse("FY2025")
+    assert period_parse("FY2025", fiscal_year_start_month=1).end == date(2025, 12, 31)
+    with pytest.raises(ValueError, match="out of range"):
+        period_parse("FY1989", fiscal_year_start_month=4)

@@ -137,3 +137,50 @@ def test_an_org_admin_issues_a_done_report_once(client, small_org):
     viewer = MembershipFactory(organization=small_org, role=Role.VIEWER).user
     client.force_login(viewer)
     assert client.post("/reports/", {"issue": str(report.pk)}).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_without_a_worker_a_report_is_generated_in_the_background(client, small_org, settings):
+    """In-process tasks (the embedded default): the request answers while the report is still being made
+    (held here by a lock on the organization, which the ledger takes), then the report finishes alone."""
+    import threading
+    import time
+
+    from django.db import connection, transaction
+
+    from emissions.choices import Role
+    from emissions.models import Organization
+    from tests.factories import MembershipFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    settings.GREENGUILD_REPORTS_IN_BACKGROUND = True
+    client.force_login(MembershipFactory(organization=small_org, role=Role.GUILD_MEMBER).user)
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_ledger() -> None:
+        with transaction.atomic():
+            # NO KEY UPDATE: it blocks the ledger's FOR UPDATE, not the FOR KEY SHARE of inserting a report.
+            Organization.objects.select_for_update(no_key=True).get(pk=small_org.pk)
+            locked.set()
+            release.wait(60)
+        connection.close()
+
+    holder = threading.Thread(target=hold_the_ledger)
+    holder.start()
+    assert locked.wait(10)
+    started = time.monotonic()
+    response = client.post("/reports/", {"period": "2025-Q1"})
+    answered_s = time.monotonic() - started
+    report = Report.objects.for_org(small_org).get()
+    assert response.status_code == 302 and report.status in (Report.Status.PENDING, Report.Status.RUNNING)
+    assert 'hx-trigger="every 2s"' in client.get("/reports/").content.decode()  # the page follows its progress
+    release.set()
+    assert answered_s < 30  # not held by the generation (which waits for the lock until released)
+    holder.join()
+    deadline = time.monotonic() + 120
+    while report.status not in Report.FINISHED and time.monotonic() < deadline:
+        time.sleep(0.2)
+        report.refresh_from_db()
+    assert report.status == Report.Status.DONE, report.error
+    assert report.files.count() == 5

@@ -402,3 +402,20 @@ def test_issued_reports_are_frozen_and_a_correction_is_restated_for_every_figure
     assert [row[1] for row in csv_rows] == everything == xlsx_periods
     for period in by_period:
         assert period in pdf_text and f"<td>{period}</td>" in xhtml
+
+
+@pytest.mark.django_db
+def test_a_fiscal_year_report_follows_the_organizations_fiscal_year(small_org):
+    """Fiscal year from April: FY2024-Q4 is 2025-01..03 (the small organization's data), its year to date
+    runs from 2024-04-01, its comparative is FY2023-Q4; the annual FY2024 covers 2024-04..2025-03."""
+    small_org.fiscal_year_start_month = 4
+    small_org.save(update_fields=["fiscal_year_start_month"])
+    quarter = _generate(small_org, "FY2024-Q4")
+    assert (quarter.period_start, quarter.period_end) == (date(2025, 1, 1), date(2025, 3, 31))
+    meta = _json(quarter)["meta"]
+    assert (meta["year_to_date"]["start"], meta["year_to_date"]["end"]) == ("2024-04-01", "2025-03-31")
+    assert meta["comparison_period"] == "FY2023-Q4"
+    annual = _generate(small_org, "FY2024")
+    assert (annual.period_start, annual.period_end, annual.is_interim) == (date(2024, 4, 1), date(2025, 3, 31), False)
+    same = _values(_json(_generate(small_org, "2025-Q1")))
+    assert _values(_json(annual))["E1-6.48a"] == same["E1-6.48a"]  # all the data lies in 2025-Q1

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--org", required=True, help="organization slug")
-        parser.add_argument("--period", required=True, help="2025, 2025-H1, 2025-Q1 or 2025-03")
+        parser.add_argument("--period", required=True, help="2025, 2025-H1, 2025-Q1, 2025-03, FY2025 or FY2025-Q1")
         parser.add_argument("--format", required=True, choices=[*ReportFile.Format.values, HF_YAML], dest="file_format")
         parser.add_argument("--project", help="project slug (only for --format hf_yaml)")
         parser.add_argument("-o", "--output", required=True, help="file to write ('-' for standard output)")
@@ -58,7 +58,7 @@ class Command(BaseCommand):
         if project is None:
             raise CommandError("--format hf_yaml needs --project with a project slug of the organization")
         try:
-            parsed = period_parse(period)
+            parsed = period_parse(period, fiscal_year_start_month=organization.fiscal_year_start_month)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
         calculation = inventory_ensure(organization=organization, period=parsed)
