@@ -58,10 +58,9 @@ def period_parse(label: str, *, today: date | None = None, fiscal_year_start_mon
 
     Raises ValueError with a message fit for the user: the accepted forms, or the accepted years.
     """
-    fiscal = _FISCAL.match(label.strip().upper())
-    if fiscal is not None and fiscal_year_start_month is not None:
-        return _fiscal_period(fiscal, label.strip().upper(), fiscal_year_start_month, today)
-    match = _PATTERN.match(label.strip().upper())
+    text = label.strip().upper()
+    fiscal = _FISCAL.match(text) if fiscal_year_start_month is not None else None
+    match = fiscal or _PATTERN.match(text)
     if match is None:
         forms = "2025, 2025-H1, 2025-Q1 or 2025-03"
         if fiscal_year_start_month is not None:
@@ -71,33 +70,16 @@ def period_parse(label: str, *, today: date | None = None, fiscal_year_start_mon
     first_year, last_year = period_years(today)
     if not first_year <= year <= last_year:
         raise ValueError(f"{label.strip()!r} is out of range: periods run from {first_year} to {last_year} (next year)")
-    first_month, months = 1, 12
-    if match["half"]:
-        first_month, months = (1 if match["half"] == "H1" else 7), 6
-    elif match["quarter"]:
-        first_month, months = 3 * (int(match["quarter"][1]) - 1) + 1, 3
-    elif match["month"]:
-        first_month, months = int(match["month"]), 1
-    last_month = first_month + months - 1
-    return Period(
-        label=label.strip().upper(),
-        start=date(year, first_month, 1),
-        end=date(year, last_month, calendar.monthrange(year, last_month)[1]),
-    )
-
-
-def _fiscal_period(match: re.Match, label: str, start_month: int, today: date | None) -> Period:
-    year = int(match["year"])
-    first_year, last_year = period_years(today)
-    if not first_year <= year <= last_year:
-        raise ValueError(f"{label!r} is out of range: fiscal years start from {first_year} to {last_year} (next year)")
+    # The period as months after its year's first month (January, or the fiscal year's first month).
     offset, months = 0, 12
     if match["half"]:
         offset, months = (0 if match["half"] == "H1" else 6), 6
     elif match["quarter"]:
         offset, months = 3 * (int(match["quarter"][1]) - 1), 3
-    first = _months_after(date(year, start_month, 1), offset)
-    return Period(label=label, start=first, end=month_end(_months_after(first, months - 1)))
+    elif match.groupdict().get("month"):
+        offset, months = int(match["month"]) - 1, 1
+    first = _months_after(date(year, fiscal_year_start_month if fiscal else 1, 1), offset)
+    return Period(label=text, start=first, end=month_end(_months_after(first, months - 1)))
 
 
 def _months_after(first: date, months: int) -> date:
