@@ -119,7 +119,20 @@ def _budget_used_pct(organization: Organization, owner: str, period: Period, tod
     return {key: 100.0 * used[key] / budget[key] for key in budget}
 
 
-def _value(metric: str, sums: dict | None, units: dict | None, previous_kg: float | None, budget_pct: float | None):
+def elapsed_fraction(period: Period, today) -> float:
+    """The share of ``period`` elapsed by ``today`` (whole days, today included): 1.0 once it has ended."""
+    total_days = (period.end - period.start).days + 1
+    return min(max((today - period.start).days + 1, 0), total_days) / total_days
+
+
+def _value(
+    metric: str,
+    sums: dict | None,
+    units: dict | None,
+    previous_kg: float | None,
+    budget_pct: float | None,
+    elapsed: float = 1.0,
+):
     kg = (sums or {}).get("kg") or 0.0
     if metric == "absolute":
         return kg / 1000.0 if sums else None
@@ -132,7 +145,11 @@ def _value(metric: str, sums: dict | None, units: dict | None, previous_kg: floa
     if metric == "per_1m_tokens":
         return 1000.0 * units["token_kg"] / (units["tokens"] / 1e6) if units and units["tokens"] else None
     if metric == "improvement":
-        return 100.0 * (kg - previous_kg) / previous_kg if previous_kg else None
+        # Only between two periods with data (an empty period is not a 100 % cut), the current one
+        # pro-rated to a full period by the share of it that has elapsed.
+        if not sums or not kg or not previous_kg or not elapsed:
+            return None
+        return 100.0 * (kg / elapsed - previous_kg) / previous_kg
     return budget_pct
 
 
@@ -168,11 +185,15 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
         organization=organization, runs=runs, by="project_id" if entity == "project" else "project__team_id"
     )
     values, notes = {}, {}
+    elapsed = elapsed_fraction(period, today)
     for row in owners:
         previous_kg = (previous.get(row["pk"]) or {}).get("kg")
         values[row["pk"]] = _value(
-            metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"])
+            metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"]), elapsed
         )
+        if metric == "improvement" and values[row["pk"]] is not None and elapsed < 1.0:
+            days = (period.end - period.start).days + 1
+            notes[row["pk"]] = f"pro-rated: {round(elapsed * days)} of {days} days elapsed"
         missing = uncounted.get(row["pk"])
         if missing:
             counted_kwh = (sums.get(row["pk"]) or {}).get("energy_kwh") or 0.0

@@ -159,3 +159,19 @@ def test_energy_in_no_figure_is_named_and_a_material_share_unranks_the_row(org_a
     assert frame.loc["A Team", "rank"] == 1 and frame.loc["A Team", "note"] == "1 run(s), 5.000 kWh not counted (5 %)"
     assert pd.isna(frame.loc["Bravo", "rank"]) and frame.loc["Bravo", "note"].endswith("not counted (33 %)")
     assert (frame.loc["Bravo", "uncounted_runs"], frame.loc["Bravo", "uncounted_energy_kwh"]) == (1, 50.0)
+
+
+def test_improvement_needs_data_in_both_periods_and_pro_rates_the_current_one(board):
+    """Issue 24, finding 2. Q3 2026 seen on 2026-08-15 (46 of 92 days elapsed): A Team's 10 kg so far are
+    20 kg over the full quarter, against 20 kg in Q2: 0 %, rank 1. Echo emitted 8 kg in Q2 and nothing in Q3:
+    unranked "no data" (it was ranked first at -100 %, as every idle team was)."""
+    echo = TeamFactory(organization=board, slug="echo", name="Echo")
+    rollup_add(board, date(2026, 6, 1), 8.0, team=echo)
+    frame = leaderboard(organization=board, period=Q3, metric="improvement", entity="team", today=date(2026, 8, 15))
+    rows = {row.name: row for row in frame.itertuples()}
+    assert (int(rows["A Team"].rank), rows["A Team"].value) == (1, pytest.approx(0.0))
+    assert rows["A Team"].note == "pro-rated: 46 of 92 days elapsed"
+    assert pd.isna(rows["Echo"].rank) and rows["Echo"].note == "no data"
+    # Once the quarter is over nothing is pro-rated: 10 kg against 20 kg is -50 %.
+    ended = leaderboard(organization=board, period=Q3, metric="improvement", entity="team", today=TODAY)
+    assert ended.set_index("name").loc["A Team", "value"] == -50.0
