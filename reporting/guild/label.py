@@ -16,6 +16,7 @@ import io
 from django.utils import timezone
 
 from emissions.calculations import sci_g_per_unit
+from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import Calculation, Project, Run
 from emissions.periods import Period, period_parse
 from emissions.selectors import runs_not_in_ledger
@@ -65,9 +66,9 @@ def carbon_label(*, project: Project, period: Period) -> dict:
     energy_kwh = sum(f["energy_kwh"] for f in figures.values())
     kg = sum(f["kg_co2e"] for f in figures.values())
     embodied_kg = sum(f["amortized_kg_co2e"] for f in figures.values())
-    token_runs = [run for run in runs if run.tokens_processed and run.pk in figures]
-    tokens = sum(run.tokens_processed for run in token_runs)
-    inferences = sum(run.inferences_count or 0 for run in runs if run.pk in figures)
+    token_runs = [run for run in runs if run_tokens(run.tokens_processed) and run.pk in figures]
+    tokens = sum(run_tokens(run.tokens_processed) for run in token_runs)
+    inferences = sum(run_inferences(run.kind, run.inferences_count) for run in runs if run.pk in figures)
     if inferences:
         unit, count = "1,000 inferences", inferences / 1000.0
     elif tokens:

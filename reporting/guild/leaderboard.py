@@ -21,6 +21,7 @@ import pandas as pd
 from django.db.models import Q, Sum
 
 from emissions.choices import QualityTier
+from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id, runs_not_in_ledger
@@ -91,7 +92,7 @@ def _per_unit(organization: Organization, owner: str, period: Period) -> dict[in
         Run.objects.for_org(organization)
         .filter(started_at__date__gte=period.start, started_at__date__lte=period.end)
         .filter(Q(inferences_count__gt=0) | Q(tokens_processed__gt=0))
-        .values("pk", "project_id", "project__team_id", "inferences_count", "tokens_processed")
+        .values("pk", "kind", "project_id", "project__team_id", "inferences_count", "tokens_processed")
     )
     ledger = run_emissions_by_id(run_ids=[run["pk"] for run in runs])
     sums: dict[int, dict] = defaultdict(lambda: defaultdict(float))
@@ -100,12 +101,12 @@ def _per_unit(organization: Organization, owner: str, period: Period) -> dict[in
             continue
         key = run["project_id"] if owner == "project_id" else run["project__team_id"]
         kg = ledger[run["pk"]][0]
-        if run["inferences_count"]:
+        if inferences := run_inferences(run["kind"], run["inferences_count"]):
             sums[key]["inference_kg"] += kg
-            sums[key]["inferences"] += run["inferences_count"]
-        if run["tokens_processed"]:
+            sums[key]["inferences"] += inferences
+        if tokens := run_tokens(run["tokens_processed"]):
             sums[key]["token_kg"] += kg
-            sums[key]["tokens"] += run["tokens_processed"]
+            sums[key]["tokens"] += tokens
     return sums
 
 

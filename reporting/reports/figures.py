@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Q, Sum
 
 from emissions.choices import ActivityKind, Basis, InstrumentKind, QualityTier, Scope
+from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import (
     Calculation,
     CarbonCredit,
@@ -383,18 +384,19 @@ def _sci(figures: Figures, calculation: Calculation, records) -> None:
     runs = list(
         Run.objects.for_org(calculation.organization)
         .filter(pk__in=booked)
-        .values_list("pk", "site_id", "gpu_count", "duration_s", "inferences_count", "tokens_processed")
+        .values_list("pk", "site_id", "gpu_count", "duration_s", "kind", "inferences_count", "tokens_processed")
         .order_by("pk")
     )
     gpu_hours_by_site: dict[int, float] = defaultdict(float)
-    for _, site_id, gpu_count, duration_s, _, _ in runs:
+    for _, site_id, gpu_count, duration_s, _, _, _ in runs:
         if site_id is not None and gpu_count:
             gpu_hours_by_site[site_id] += gpu_count * duration_s / 3600.0
     idle_by_site = _sci_idle_kg(sci_records)
     carried = {site: kg for site, kg in idle_by_site.items() if gpu_hours_by_site.get(site)}
     grams = defaultdict(float)
     units = defaultdict(float)
-    for pk, site_id, gpu_count, duration_s, inferences, tokens in runs:
+    for pk, site_id, gpu_count, duration_s, kind, inferences_count, tokens_processed in runs:
+        inferences, tokens = run_inferences(kind, inferences_count), run_tokens(tokens_processed)
         gpu_hours = gpu_count * duration_s / 3600.0
         idle_kg = carried.get(site_id, 0.0) * gpu_hours / gpu_hours_by_site[site_id] if site_id in carried else 0.0
         g = (per_run.get(pk, 0.0) + idle_kg) * 1000.0

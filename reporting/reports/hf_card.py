@@ -13,6 +13,7 @@ import yaml
 from django.db.models import Q, Sum
 
 from emissions.choices import Basis, RunKind, Scope
+from emissions.functional_units import run_inferences
 from emissions.models import Calculation, EmissionRecord, Project, Run
 
 TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
@@ -34,7 +35,7 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
 
     runs = Run.objects.filter(pk__in=records.values("run_id")).select_related("site", "cloud_region")
     training_runs = [run for run in runs if run.kind in TRAINING_KINDS]
-    inferences = sum(run.inferences_count or 0 for run in runs if run.kind == RunKind.INFERENCE)
+    inferences = sum(run_inferences(run.kind, run.inferences_count) for run in runs)
     inference_g = grams([RunKind.INFERENCE])
     places = sorted({run.site.name if run.site else str(run.cloud_region) for run in training_runs})
     hardware = Counter(run.gpu_model for run in training_runs if run.gpu_model)

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 import pandas as pd
 import pytest
 
-from emissions.choices import Basis, QualityTier
+from emissions.choices import Basis, QualityTier, RunKind
 from emissions.periods import period_parse
 from reporting.guild.leaderboard import competition_ranks, leaderboard
 from reporting.models import CarbonBudget
@@ -94,7 +94,7 @@ def test_intensity_per_tokens_and_inferences_from_the_runs(org_a):
     calculation = calculation_add(org_a, (Q3.start, Q3.end))
     when = {"started_at": datetime(2026, 7, 2, 8, tzinfo=UTC), "ended_at": datetime(2026, 7, 2, 10, tzinfo=UTC)}
     llm = RunFactory(organization=org_a, project=project, tokens_processed=2_000_000, **when)
-    api = RunFactory(organization=org_a, project=other, inferences_count=4000, **when)
+    api = RunFactory(organization=org_a, project=other, inferences_count=4000, kind=RunKind.INFERENCE, **when)
     record_add(calculation, start=date(2026, 7, 2), location=4.0, run=llm, team=project.team, project=project)
     record_add(calculation, start=date(2026, 7, 2), location=2.0, run=api, team=project.team, project=other)
     tokens = leaderboard(organization=org_a, period=Q3, metric="per_1m_tokens", entity="project", today=TODAY)
@@ -175,3 +175,25 @@ def test_improvement_needs_data_in_both_periods_and_pro_rates_the_current_one(bo
     # Once the quarter is over nothing is pro-rated: 10 kg against 20 kg is -50 %.
     ended = leaderboard(organization=board, period=Q3, metric="improvement", entity="team", today=TODAY)
     assert ended.set_index("name").loc["A Team", "value"] == -50.0
+
+
+def test_inferences_count_only_for_inference_runs_in_the_leaderboard_and_the_label(org_a):
+    """Issue 24, finding 4. A Project serves 4,000 inferences with an inference run (2 kg: 500 g per 1k).
+    Other's training run claims 10M inferences on 6 kg (0.6 g per 1k if counted): those are not its work, so
+    Other is unranked and A Project ranks first; the carbon label divides by the same
+    inferences (its SCI per 1,000 inferences and its inference figure agree with the leaderboard)."""
+    from reporting.guild.label import carbon_label
+
+    project = org_a.projects.get(slug="a-project")
+    other = ProjectFactory(organization=org_a, team=project.team, slug="other", name="Other")
+    calculation = calculation_add(org_a, (Q3.start, Q3.end))
+    when = {"started_at": datetime(2026, 7, 2, 8, tzinfo=UTC), "ended_at": datetime(2026, 7, 2, 10, tzinfo=UTC)}
+    served = RunFactory(organization=org_a, project=project, inferences_count=4000, kind=RunKind.INFERENCE, **when)
+    claimed = RunFactory(organization=org_a, project=other, inferences_count=10_000_000, kind=RunKind.TRAINING, **when)
+    record_add(calculation, start=date(2026, 7, 2), location=2.0, run=served, team=project.team, project=project)
+    record_add(calculation, start=date(2026, 7, 2), location=6.0, run=claimed, team=project.team, project=other)
+    board = leaderboard(organization=org_a, period=Q3, metric="per_1k_inferences", entity="project", today=TODAY)
+    assert _ranks(board)[0] == ("A Project", 1, "") and _ranks(board)[1][:2] == ("Other", None)  # unranked
+    assert board["value"][0] == 500.0
+    assert carbon_label(project=other, period=Q3)["sci_unit"] != "1,000 inferences"
+    assert carbon_label(project=project, period=Q3)["sci_unit"] == "1,000 inferences"
