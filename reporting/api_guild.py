@@ -38,8 +38,10 @@ def _project(request, slug: str) -> Project | None:
 class BudgetCheckApi(APIView):
     """GET ``?project=SLUG``: ``{status: pass|warn|fail, used_kg, budget_kg, forecast_kg, period}``, HTTP 200.
 
-    The budget is the project's own covering today, else its team's; no budget answers ``pass``
-    with null figures. ``fail``: used ≥ budget; ``warn``: used ≥ 80 % or forecast > budget.
+    Of the budgets covering today (the project's own and its team's: a year, a quarter and a month may
+    overlap) the tightest answers: the worst status, then the largest share used; the answer names it
+    (``period``, ``budget_owner``) and counts the others (``budgets_covering_today``). No budget answers
+    ``pass`` with null figures. ``fail``: used ≥ budget; ``warn``: used ≥ 80 % or forecast > budget.
     """
 
     permission_classes = [IsOrgMember]

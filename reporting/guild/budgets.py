@@ -154,12 +154,22 @@ def budget_burndown_frame(*, status: BudgetStatus) -> pd.DataFrame:
     )
 
 
-def project_budget_get(*, project: Project, on: date) -> CarbonBudget | None:
-    """The project's own budget covering ``on``, else its team's (the team's budget then gates it)."""
+def project_budgets_covering(*, project: Project, on: date) -> list[CarbonBudget]:
+    """Every budget covering ``on`` that gates the project: its own and its team's (a year, a quarter and a
+    month may all cover the same day)."""
     covering = CarbonBudget.objects.for_org(project.organization_id).filter(period_start__lte=on, period_end__gte=on)
-    return (
-        covering.filter(project=project).select_related("organization", "project").first()
-        or covering.filter(team_id=project.team_id).select_related("organization", "team").first()
+    owned = covering.filter(Q(project=project) | Q(team_id=project.team_id, project__isnull=True))
+    return list(owned.select_related("organization", "project", "team").order_by("period_start", "pk"))
+
+
+_SEVERITY = {"pass": 0, "warn": 1, "fail": 2}
+
+
+def tightest_status(statuses: list[BudgetStatus]) -> BudgetStatus:
+    """The budget that constrains most: the worst status, then the largest share used."""
+    return max(
+        statuses,
+        key=lambda s: (_SEVERITY[s.status], s.used_kg_co2e / s.budget_kg_co2e if s.budget_kg_co2e else float("inf")),
     )
 
 
@@ -189,8 +199,8 @@ def budget_uncounted(*, budget: CarbonBudget, today: date) -> dict:
 
 def budget_check(*, project: Project, today: date) -> dict:
     """The CI gate's answer for a project: ``status``, ``used_kg``, ``budget_kg``, ``forecast_kg``, ``period``."""
-    budget = project_budget_get(project=project, on=today)
-    if budget is None:
+    covering = project_budgets_covering(project=project, on=today)
+    if not covering:
         return {
             "status": "pass",
             "used_kg": None,
@@ -200,7 +210,9 @@ def budget_check(*, project: Project, today: date) -> dict:
             "project": project.slug,
             "detail": "no carbon budget covers this project today",
         }
-    status = budget_status(budget=budget, today=today)
+    # One rule for overlapping budgets: the gate answers from the tightest one covering today, and names it.
+    status = tightest_status([budget_status(budget=budget, today=today) for budget in covering])
+    budget = status.budget
     # Energy of the budget's owner in its period that no figure holds: a pass would be a guess, so warn.
     uncounted = budget_uncounted(budget=budget, today=today)
     answer = {
@@ -212,6 +224,7 @@ def budget_check(*, project: Project, today: date) -> dict:
         "project": project.slug,
         "budget_owner": f"project:{budget.project.slug}" if budget.project_id else f"team:{budget.team.slug}",
         "basis": budget.basis,
+        "budgets_covering_today": len(covering),
         "uncounted_runs": uncounted["runs"],
         "uncounted_energy_kwh": round(uncounted["energy_kwh"], 6),
     }

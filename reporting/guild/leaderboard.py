@@ -111,13 +111,15 @@ def _per_unit(organization: Organization, owner: str, period: Period) -> dict[in
 
 
 def _budget_used_pct(organization: Organization, owner: str, period: Period, today) -> dict[int, float]:
-    used, budget = defaultdict(float), defaultdict(float)
+    """Per owner, the largest share used among its budgets overlapping the period: each budget is measured
+    on its own (a year, a quarter and a month are never summed), and the tightest one counts."""
+    used_pct: dict[int, float] = {}
     for status in budget_statuses(organization=organization, today=today, start=period.start, end=period.end):
         key = getattr(status.budget, owner)
-        if key is not None:
-            used[key] += status.used_kg_co2e
-            budget[key] += status.budget_kg_co2e
-    return {key: 100.0 * used[key] / budget[key] for key in budget}
+        if key is not None and status.budget_kg_co2e:
+            share = 100.0 * status.used_kg_co2e / status.budget_kg_co2e
+            used_pct[key] = max(share, used_pct.get(key, share))
+    return used_pct
 
 
 def elapsed_fraction(period: Period, today) -> float:

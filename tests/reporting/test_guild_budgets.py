@@ -291,3 +291,28 @@ def test_the_alert_task_is_imported_by_workers_and_scheduled():
     app.loader.import_default_modules()  # what a worker does with CELERY_IMPORTS at start-up
     assert BEAT_SCHEDULE["budget-alerts"]["task"] in app.tasks
     assert app.amqp.router.route({}, BEAT_SCHEDULE["budget-alerts"]["task"])["queue"].name == "reporting"
+
+
+def test_overlapping_budgets_the_gate_answers_from_the_tightest_and_budget_use_is_never_summed(org_a):
+    """Issue 24, finding 5. A Team has a 2026 budget of 10,000 kg, a Q3 budget of 1,000 kg and an August budget
+    of 50 kg; 100 kg in August. On 2026-08-20 the month is failed (200 %), the quarter at 10 %, the year at 1 %.
+    The CI gate answers ``fail`` from the August budget and says so (it answered ``pass`` from the widest); the
+    leaderboard's budget use is the August budget's 200 % (it summed all three: 300 / 11,050 = 2.7 %)."""
+    from emissions.periods import period_parse
+    from reporting.guild.budgets import budget_check
+    from reporting.guild.leaderboard import leaderboard
+
+    team = org_a.teams.get(slug="a-team")
+    project = org_a.projects.get(slug="a-project")
+    _budget(org_a, 10_000.0, team=team, period=(date(2026, 1, 1), date(2026, 12, 31)))
+    _budget(org_a, 1_000.0, team=team)
+    _budget(org_a, 50.0, team=team, period=(date(2026, 8, 1), date(2026, 8, 31)))
+    rollup_add(org_a, date(2026, 8, 10), 100.0, team=team, project=project)
+    answer = budget_check(project=project, today=date(2026, 8, 20))
+    assert (answer["status"], answer["period"], answer["budget_kg"]) == ("fail", "2026-08", 50.0)
+    assert answer["budgets_covering_today"] == 3 and answer["budget_owner"] == "team:a-team"
+    q3 = period_parse("2026-Q3")
+    board = leaderboard(
+        organization=org_a, period=q3, metric="budget_adherence", entity="team", today=date(2026, 8, 20)
+    )
+    assert board.set_index("name").loc["A Team", "value"] == pytest.approx(200.0)
