@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import pandas as pd
 from django.db.models import Q, Sum
 
-from emissions.choices import QualityTier
+from emissions.choices import Basis, QualityTier
 from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
@@ -53,7 +53,8 @@ METRICS = {
 ENTITIES = ("team", "project")
 LEADERBOARD_COLUMNS = [
     "rank", "name", "slug", "team", "value", "unit", "emissions_t_co2e_location", "gpu_hours",
-    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "uncounted_runs", "uncounted_energy_kwh", "note",
+    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "embodied_share_pct", "uncounted_runs",
+    "uncounted_energy_kwh", "note",
 ]  # fmt: skip
 # A row whose runs in no figure hold more than this share of its energy is unranked: its value would flatter it.
 UNCOUNTED_UNRANK_ABOVE_PCT = 10.0
@@ -70,9 +71,13 @@ def competition_ranks(values: dict) -> dict:
 
 
 def _owner_sums(organization: Organization, owner: str, period: Period) -> dict[int, dict]:
+    # Measured and estimated shares describe the operational energy's data; embodied records (a product
+    # footprint spread over a lifetime, whatever its source) are shown apart, never as "estimated" energy.
+    operational = Q(basis=Basis.OPERATIONAL)
     tiers = {
-        "measured": Sum("emissions_kg_co2e_location", filter=Q(quality__in=MEASURED_TIERS)),
-        "estimated": Sum("emissions_kg_co2e_location", filter=Q(quality__in=ESTIMATED_TIERS)),
+        "operational": Sum("emissions_kg_co2e_location", filter=operational),
+        "measured": Sum("emissions_kg_co2e_location", filter=operational & Q(quality__in=MEASURED_TIERS)),
+        "estimated": Sum("emissions_kg_co2e_location", filter=operational & Q(quality__in=ESTIMATED_TIERS)),
     }
     rows = (
         DailyEmissionRollup.objects.for_org(organization)
@@ -210,8 +215,8 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
     records = []
     for row in owners:
         own = sums.get(row["pk"]) or {}
-        kg = own.get("kg") or 0.0
-        estimated_pct = 100.0 * (own.get("estimated") or 0.0) / kg if kg else None
+        kg, operational_kg = own.get("kg") or 0.0, own.get("operational") or 0.0
+        estimated_pct = 100.0 * (own.get("estimated") or 0.0) / operational_kg if operational_kg else None
         records.append(
             {
                 "rank": ranks[row["pk"]],
@@ -222,9 +227,10 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
                 "unit": METRICS[metric].unit,
                 "emissions_t_co2e_location": kg / 1000.0,
                 "gpu_hours": own.get("gpu_hours") or 0.0,
-                "measured_share_pct": 100.0 * (own.get("measured") or 0.0) / kg if kg else None,
+                "measured_share_pct": 100.0 * (own.get("measured") or 0.0) / operational_kg if operational_kg else None,
                 "estimated_share_pct": estimated_pct,
                 "mostly_estimated": bool(estimated_pct is not None and estimated_pct > MOSTLY_ESTIMATED_ABOVE_PCT),
+                "embodied_share_pct": 100.0 * (kg - operational_kg) / kg if kg else None,
                 "uncounted_runs": (uncounted.get(row["pk"]) or {}).get("runs", 0),
                 "uncounted_energy_kwh": (uncounted.get(row["pk"]) or {}).get("energy_kwh", 0.0),
                 "note": notes.get(row["pk"])

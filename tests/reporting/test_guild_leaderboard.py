@@ -197,3 +197,18 @@ def test_inferences_count_only_for_inference_runs_in_the_leaderboard_and_the_lab
     assert board["value"][0] == 500.0
     assert carbon_label(project=other, period=Q3)["sci_unit"] != "1,000 inferences"
     assert carbon_label(project=project, period=Q3)["sci_unit"] == "1,000 inferences"
+
+
+def test_mostly_estimated_describes_the_operational_energy_not_the_embodied_share(org_a):
+    """Issue 24, finding 3 (the leaderboard part). Echo's electricity is 100 % tracker-measured (20 kg) and its
+    amortized GPUs add 30 kg of embodied emissions (quality ``default``, as every amortized record is): it was
+    told it is 60 % estimated, "mostly estimated". Now: measured 100 %, estimated 0 %, embodied 60 % apart."""
+    echo = TeamFactory(organization=org_a, slug="echo", name="Echo")
+    rollup_add(org_a, date(2026, 7, 3), 20.0, team=echo, quality=QualityTier.MEASURED)
+    embodied = {"scope": 3, "basis": Basis.EMBODIED_AMORTIZED, "quality": QualityTier.DEFAULT}
+    rollup_add(org_a, date(2026, 7, 3), 30.0, team=echo, **embodied)
+    row = leaderboard(organization=org_a, period=Q3, metric="absolute", entity="team", today=TODAY).set_index("name")
+    assert row.loc["Echo", "value"] == pytest.approx(0.05)  # the management view: 50 kg
+    assert (row.loc["Echo", "measured_share_pct"], row.loc["Echo", "estimated_share_pct"]) == (100.0, 0.0)
+    assert bool(row.loc["Echo", "mostly_estimated"]) is False
+    assert row.loc["Echo", "embodied_share_pct"] == pytest.approx(60.0)
