@@ -12,6 +12,7 @@ year-to-date columns; the management view (not ESRS) comes last, as an appendix.
 from __future__ import annotations
 
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -44,6 +45,7 @@ for _style in _STYLES.byName.values():
 _CELL = _STYLES["BodyText"].clone("cell", fontSize=7, leading=8.5)
 _NUMBER = _CELL.clone("number", alignment=TA_RIGHT)
 _HEAD = _CELL.clone("head", fontName=FONT_BOLD)
+_REF = _CELL.clone("ref", splitLongWords=0)  # a part longer than the column overflows rather than splits
 _HEADINGS = {
     "E1-5": "E1-5 Energy consumption and mix",
     "E1-6": "E1-6 Gross Scopes 1, 2, 3 and total GHG emissions",
@@ -83,10 +85,27 @@ def _number(value: float | None, kind: str) -> Paragraph:
     return Paragraph(text, _NUMBER)
 
 
+REF_WIDTH = 3.4 * cm
+_CELL_PADDING = 12  # reportlab's default cell padding, left and right, in points
+
+
+def _ref(ref: str) -> Paragraph:
+    """A datapoint ref that wraps only after its dots (``M.team.`` / ``vision.`` / ``embodied``), never mid-word."""
+    room = REF_WIDTH - _CELL_PADDING
+    lines, line = [], ""
+    for part in re.split(r"(?<=\.)", ref):
+        if line and pdfmetrics.stringWidth(line + part, FONT, _CELL.fontSize) > room:
+            lines.append(line)
+            line = ""
+        line += part
+    lines.append(line)
+    return Paragraph("<br/>".join(escape(text) for text in lines), _REF)
+
+
 def _datapoint_rows(rows: list[Datapoint], columns: tuple[str, ...]) -> list[list]:
     return [
         [
-            row.ref,
+            _ref(row.ref),
             row.label,
             row.unit,
             *(_number(getattr(row, column), row.kind) for column in columns),
@@ -173,7 +192,7 @@ def report_pdf(content: ReportContent) -> bytes:
     header = ["Ref", "Datapoint", "Unit", *(titles[c] for c in columns), "Change %", "Method note", "Quality"]
     number_width = 2.0 * cm if meta["interim"] else 2.6 * cm
     note_width = 5.1 * cm if meta["interim"] else 7.9 * cm
-    widths = [3.4 * cm, 5.4 * cm, 1.6 * cm, *([number_width] * len(columns)), 1.5 * cm, note_width, 2.7 * cm]
+    widths = [REF_WIDTH, 5.4 * cm, 1.6 * cm, *([number_width] * len(columns)), 1.5 * cm, note_width, 2.7 * cm]
     sections = content.sections()
     management = sections.pop("management", None)
     for section, rows in sections.items():

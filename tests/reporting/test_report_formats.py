@@ -178,6 +178,9 @@ def test_pdf_prints_greek_cyrillic_and_accented_names(small_org, tmp_path):
     assert fonts and all("Helvetica" not in font for font in fonts)
     assert "YTD" not in text.split("E1-7")[0]  # no year-to-date column in an annual report
     assert text.rindex("Appendix: management view") > text.rindex("Methodology")
+    # Refs wrap after their dots only: "M.project.a-project." then "embodied", never "embod" + "ied".
+    raw = "\n".join(page.extract_text() for page in reader.pages)
+    assert "M.project.a-project.\nembodied" in raw and "embod\nied" not in raw
     (tmp_path / "names.pdf").write_bytes(data)
 
 
