@@ -60,6 +60,8 @@ def test_member_posts_runs_and_reads_them_back(client, alice, org_a, media_root,
     row = body["results"][0]
     assert row["external_id"] == "job-1" and row["energy_kwh"] == 12.5 and row["tracker_emissions_kg_co2e"] == 4.2
     assert row["emissions_kg_co2e_location"] is None  # no ledger computed yet
+    # The functional units behind per-unit metrics can be audited from the API (issue 24, finding 7).
+    assert (row["tokens_processed"], row["inferences_count"], row["efficiency_techniques"]) == (1_000_000, None, [])
     assert client.get(f"/api/v1/runs/{run.pk}").json()["id"] == run.pk
 
 
