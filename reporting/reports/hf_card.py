@@ -7,8 +7,6 @@ emissions, location-based (E × I), plus their amortized embodied share (M); inf
 
 from __future__ import annotations
 
-from collections import Counter
-
 import yaml
 from django.db.models import Q, Sum
 
@@ -33,21 +31,38 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
             selected = selected.filter(basis=basis)
         return 1000.0 * (selected.aggregate(kg=Sum("emissions_kg_co2e_location"))["kg"] or 0.0)
 
-    runs = Run.objects.filter(pk__in=records.values("run_id")).select_related("site", "cloud_region")
+    runs = Run.objects.filter(pk__in=records.values("run_id")).select_related(
+        "site__zone", "cloud_region__zone", "grid_zone"
+    )
     training_runs = [run for run in runs if run.kind in TRAINING_KINDS]
     inferences = sum(run_inferences(run.kind, run.inferences_count) for run in runs)
     inference_g = grams([RunKind.INFERENCE])
-    places = sorted({run.site.name if run.site else str(run.cloud_region) for run in training_runs})
-    hardware = Counter(run.gpu_model for run in training_runs if run.gpu_model)
     kinds = {run.kind for run in training_runs}
     return {
         "training_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL),
         "embodied_amortized_g_co2e": grams(TRAINING_KINDS, Basis.EMBODIED_AMORTIZED),
         "inference_g_co2e_per_1k_requests": inference_g / (inferences / 1000.0) if inferences else None,
-        "training_type": "fine-tuning" if kinds == {RunKind.FINE_TUNING} else "pre-training",
-        "geographical_location": ", ".join(places),
-        "hardware_used": ", ".join(f"{model} ({count} runs)" for model, count in sorted(hardware.items())),
+        # No training type for a project that only serves (the model-card field describes training).
+        "training_type": (None if not kinds else "fine-tuning" if kinds == {RunKind.FINE_TUNING} else "pre-training"),
+        "geographical_location": ", ".join(sorted({_place(run) for run in training_runs})),
+        "hardware_used": _gpus(training_runs),
     }
+
+
+def _place(run: Run) -> str:
+    """Where a run ran, as a place: the grid zone's name and code (``Germany (DE)``), with the cloud region."""
+    zone = run.site.zone if run.site else (run.cloud_region.zone if run.cloud_region else run.grid_zone)
+    place = f"{zone.name} ({zone.code})" if zone else "unknown location"
+    return f"{place}, {run.cloud_region.provider} {run.cloud_region.region}" if run.cloud_region else place
+
+
+def _gpus(runs: list[Run]) -> str:
+    """The GPUs used, as the model card writes them: ``8 x NVIDIA H100`` (the most any run used of each model)."""
+    most: dict[str, int] = {}
+    for run in runs:
+        if run.gpu_model:
+            most[run.gpu_model] = max(most.get(run.gpu_model, 0), run.gpu_count or 1)
+    return ", ".join(f"{count} x {model}" for model, count in sorted(most.items()))
 
 
 def carbon_label_yaml(*, calculation: Calculation, project: Project) -> str:
@@ -60,7 +75,7 @@ def carbon_label_yaml(*, calculation: Calculation, project: Project) -> str:
             f"({calculation.period_start}..{calculation.period_end}); location-based; includes "
             f"{round(label['embodied_amortized_g_co2e'], 3)} g amortized embodied hardware emissions"
         ),
-        "training_type": label["training_type"],
+        **({"training_type": label["training_type"]} if label["training_type"] else {}),
         "geographical_location": label["geographical_location"],
         "hardware_used": label["hardware_used"],
     }

@@ -309,8 +309,9 @@ def test_command_writes_a_hugging_face_carbon_label(small_org, tmp_path):
     entry = yaml.safe_load(target.read_text())["co2_eq_emissions"]
     # The cloud training run: 120 kWh × 300 g = 36,000 g; it ran in the cloud, so no amortized fleet share.
     assert entry["emissions"] == pytest.approx(36_000.0)
-    assert entry["training_type"] == "pre-training" and entry["hardware_used"] == "A100 (1 runs)"
-    assert entry["geographical_location"] == "aws:eu-central-1"
+    # Model-card fields (issue 24, finding 7): GPUs as "N x model", the place as the zone and the cloud region.
+    assert entry["training_type"] == "pre-training" and entry["hardware_used"] == "4 x A100"  # the factory run's 4 GPUs
+    assert entry["geographical_location"] == "Germany (DE), aws eu-central-1"
     # The inference run at the metered lab: its apportioned electricity (12.5 kWh × 300 g) and its
     # GPU-hours' share of the lab's amortized embodied, per 1k of its 2,000 requests.
     assert entry["inference_g_co2e_per_1k_requests"] > 12.5 * 300 / 2
@@ -419,3 +420,22 @@ def test_a_fiscal_year_report_follows_the_organizations_fiscal_year(small_org):
     assert (annual.period_start, annual.period_end, annual.is_interim) == (date(2024, 4, 1), date(2025, 3, 31), False)
     same = _values(_json(_generate(small_org, "2025-Q1")))
     assert _values(_json(annual))["E1-6.48a"] == same["E1-6.48a"]  # all the data lies in 2025-Q1
+
+
+@pytest.mark.django_db
+def test_an_inference_only_project_has_no_training_type_in_its_card(small_org):
+    """Issue 24, finding 7: the card said ``training_type: pre-training`` for a project that only serves."""
+    import yaml
+
+    from emissions.choices import RunKind
+    from emissions.models import Run
+    from emissions.services.ledger import inventory_ensure
+    from reporting.reports.hf_card import carbon_label_yaml
+
+    serving = {"kind": RunKind.INFERENCE, "inferences_count": 1000, "gpu_count": 8, "gpu_model": "NVIDIA H100"}
+    Run.objects.filter(external_id="cloud-1").update(**serving)
+    calculation = inventory_ensure(organization=small_org, period=period_parse("2025-Q1"))
+    entry = yaml.safe_load(carbon_label_yaml(calculation=calculation, project=small_org.projects.get(slug="a-project")))
+    card = entry["co2_eq_emissions"]
+    assert "training_type" not in card and card["emissions"] == 0.0 and card["hardware_used"] == ""
+    assert card["inference_g_co2e_per_1k_requests"] == pytest.approx(36_000.0)  # 36 kg over 1,000 requests
