@@ -17,7 +17,7 @@ from emissions.periods import Period, month_end, period_parse, year_earlier_labe
 from emissions.services.ledger import inventory_ensure
 from reporting.models import Report, ReportFile
 from reporting.reports import EXPORTERS
-from reporting.reports.datapoints import report_content_build
+from reporting.reports.datapoints import issued_figures, report_content_build
 
 logger = logging.getLogger(__name__)
 
@@ -126,7 +126,7 @@ def report_calculations_pin(*, report: Report) -> Report:
         comparison_ytd = inventory_ensure(organization=organization, period=periods.comparison_year_to_date)
         report.comparison_ytd_calculation = comparison_ytd if _has_records(comparison_ytd) else None
     # What issued reports showed (every pinned span) is brought up to date, so restatements see the change.
-    for start, end in issued_spans(report=report):
+    for start, end in issued_figures(report):
         inventory_ensure(organization=organization, period=Period(label=f"{start}..{end}", start=start, end=end))
     report.as_of = timezone.now()
     report.save(
@@ -139,15 +139,6 @@ def report_calculations_pin(*, report: Report) -> Report:
         ]
     )
     return report
-
-
-def issued_spans(*, report: Report) -> set[tuple]:
-    """(start, end) of every calculation pinned by another issued report of the organization."""
-    spans = set()
-    for other in Report.objects.for_org(report.organization).filter(issued_at__isnull=False).exclude(pk=report.pk):
-        for calculation in other.pinned_calculations().values():
-            spans.add((calculation.period_start, calculation.period_end))
-    return spans
 
 
 def report_issue(*, report: Report, issued_by=None) -> Report:

@@ -132,10 +132,9 @@ def _longest_cell(column: pa.Array) -> int:
         return max(_longest_cell(column.keys), _longest_cell(column.items))
     if pa.types.is_list(kind) or pa.types.is_large_list(kind):
         return _longest_cell(column.flatten())
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_binary(kind):
-        return (pc.max(pc.binary_length(column)).as_py() or 0) if len(column) else 0
-    if pa.types.is_large_binary(kind):
-        return (pc.max(pc.binary_length(column)).as_py() or 0) if len(column) else 0
+    text_or_bytes = (pa.types.is_string, pa.types.is_large_string, pa.types.is_binary, pa.types.is_large_binary)
+    if len(column) and any(is_kind(kind) for is_kind in text_or_bytes):
+        return pc.max(pc.binary_length(column)).as_py() or 0
     return 0
 
 

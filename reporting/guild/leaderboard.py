@@ -20,13 +20,14 @@ from dataclasses import dataclass
 import pandas as pd
 from django.db.models import Q, Sum
 
+from emissions.calculations import days_inclusive
 from emissions.choices import Basis, QualityTier
 from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id, runs_not_in_ledger
 from reporting.dashboard import MEASURED_TIERS, VIEW_BASES, previous_period
-from reporting.guild.budgets import budget_statuses
+from reporting.guild.budgets import budget_forecast_kg, budget_statuses
 
 ESTIMATED_TIERS = (
     QualityTier.ESTIMATED_TDP, QualityTier.ESTIMATED_LOCATION, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT,
@@ -127,19 +128,13 @@ def _budget_used_pct(organization: Organization, owner: str, period: Period, tod
     return used_pct
 
 
-def elapsed_fraction(period: Period, today) -> float:
-    """The share of ``period`` elapsed by ``today`` (whole days, today included): 1.0 once it has ended."""
-    total_days = (period.end - period.start).days + 1
-    return min(max((today - period.start).days + 1, 0), total_days) / total_days
-
-
 def _value(
     metric: str,
     sums: dict | None,
     units: dict | None,
     previous_kg: float | None,
     budget_pct: float | None,
-    elapsed: float = 1.0,
+    projected_kg: float = 0.0,
 ):
     kg = (sums or {}).get("kg") or 0.0
     if metric == "absolute":
@@ -153,11 +148,11 @@ def _value(
     if metric == "per_1m_tokens":
         return 1000.0 * units["token_kg"] / (units["tokens"] / 1e6) if units and units["tokens"] else None
     if metric == "improvement":
-        # Only between two periods with data (an empty period is not a 100 % cut), the current one
-        # pro-rated to a full period by the share of it that has elapsed.
-        if not sums or not kg or not previous_kg or not elapsed:
+        # Only between two periods with data (an empty period is not a 100 % cut); the current one is
+        # taken at its projected total (the budgets' run-rate forecast) when it is still running.
+        if not sums or not projected_kg or not previous_kg:
             return None
-        return 100.0 * (kg / elapsed - previous_kg) / previous_kg
+        return 100.0 * (projected_kg - previous_kg) / previous_kg
     return budget_pct
 
 
@@ -193,15 +188,19 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
         organization=organization, runs=runs, by="project_id" if entity == "project" else "project__team_id"
     )
     values, notes = {}, {}
-    elapsed = elapsed_fraction(period, today)
+    running = period.start <= today < period.end
     for row in owners:
         previous_kg = (previous.get(row["pk"]) or {}).get("kg")
-        values[row["pk"]] = _value(
-            metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"]), elapsed
+        kg = (sums.get(row["pk"]) or {}).get("kg") or 0.0
+        projected_kg = budget_forecast_kg(
+            used_kg_co2e=kg, period_start=period.start, period_end=period.end, as_of=today
         )
-        if metric == "improvement" and values[row["pk"]] is not None and elapsed < 1.0:
-            days = (period.end - period.start).days + 1
-            notes[row["pk"]] = f"pro-rated: {round(elapsed * days)} of {days} days elapsed"
+        values[row["pk"]] = _value(
+            metric, sums.get(row["pk"]), units.get(row["pk"]), previous_kg, budgets.get(row["pk"]), projected_kg
+        )
+        if metric == "improvement" and values[row["pk"]] is not None and running:
+            elapsed, total = days_inclusive(period.start, today), days_inclusive(period.start, period.end)
+            notes[row["pk"]] = f"pro-rated: {elapsed} of {total} days elapsed"
         missing = uncounted.get(row["pk"])
         if missing:
             counted_kwh = (sums.get(row["pk"]) or {}).get("energy_kwh") or 0.0

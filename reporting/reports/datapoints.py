@@ -397,17 +397,14 @@ def _current_as_of(calculation: Calculation, as_of) -> Calculation:
     return calculation
 
 
-def _restatements(report: Report) -> list[dict]:
-    """Changes, per scope/category/basis, between what issued reports showed and the ledger as of this one.
-
-    Every figure an issued report showed counts: its period, year to date and comparatives (each a pinned
-    calculation). For each span, the latest issued report before this one's ``as_of`` is compared with this
-    report's own calculation of the span, or else the calculation current at ``as_of``. Drafts never count.
-    """
+def issued_figures(report: Report, *, before=None) -> dict[tuple, tuple[Report, str, Calculation]]:
+    """Per (start, end): the latest issued report (other than ``report``, issued before ``before`` when given)
+    that showed that span, the column it filled and the calculation it showed."""
+    issued = Report.objects.for_org(report.organization).filter(calculation__isnull=False, issued_at__isnull=False)
+    if before is not None:
+        issued = issued.filter(issued_at__lt=before)
     issued = (
-        Report.objects.for_org(report.organization)
-        .filter(calculation__isnull=False, issued_at__isnull=False, issued_at__lt=report.as_of)
-        .exclude(pk=report.pk)
+        issued.exclude(pk=report.pk)
         .select_related("calculation", "ytd_calculation", "comparison_calculation", "comparison_ytd_calculation")
         .order_by("-issued_at", "-pk")
     )
@@ -415,6 +412,17 @@ def _restatements(report: Report) -> list[dict]:
     for other in issued:
         for column, calculation in other.pinned_calculations().items():
             latest.setdefault((calculation.period_start, calculation.period_end), (other, column, calculation))
+    return latest
+
+
+def _restatements(report: Report) -> list[dict]:
+    """Changes, per scope/category/basis, between what issued reports showed and the ledger as of this one.
+
+    Every figure an issued report showed counts: its period, year to date and comparatives (each a pinned
+    calculation). For each span, the latest issued report before this one's ``as_of`` is compared with this
+    report's own calculation of the span, or else the calculation current at ``as_of``. Drafts never count.
+    """
+    latest = issued_figures(report, before=report.as_of)
     own = {(c.period_start, c.period_end): c for c in report.pinned_calculations().values()}
     lines = []
     for (start, end), (other, column, shown) in sorted(latest.items(), key=lambda item: item[0]):
