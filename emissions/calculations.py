@@ -389,6 +389,7 @@ def sci_g_per_unit(
 RELATIVE_UNCERTAINTY = {
     "metered": 0.05,
     "provider_reported": 0.10,
+    "supplier_specific": 0.10,
     "measured": 0.15,
     "estimated_tdp": 0.30,
     "estimated_location": 0.35,

@@ -42,6 +42,8 @@ class EfficiencyTechnique(models.TextChoices):
     EARLY_STOPPING = "early_stopping", "Early stopping"
     CARBON_AWARE_SCHEDULING = "carbon_aware_scheduling", "Carbon-aware scheduling"
     CHECKPOINT_REUSE = "checkpoint_reuse", "Checkpoint reuse"
+    # Moving work to a cleaner grid: like carbon-aware scheduling it lowers gCO2e per kWh, not kWh.
+    REGION_MOVE = "region_move", "Region move"
 
 
 class SiteOwnership(models.TextChoices):
@@ -136,6 +138,9 @@ class QualityTier(models.TextChoices):
 
     METERED = "metered", "Metered"
     PROVIDER_REPORTED = "provider_reported", "Provider-reported"
+    # A product carbon footprint the supplier gave the buyer (an asset's own embodied figure): primary data
+    # about the goods bought, not a catalogue default (GHG Protocol Scope 3 Standard, ch. 7).
+    SUPPLIER_SPECIFIC = "supplier_specific", "Supplier-specific"
     MEASURED = "measured", "Measured (RAPL/NVML)"
     ESTIMATED_TDP = "estimated_tdp", "Estimated from TDP"
     # Energy from a tracker, placed on a grid by what the tracker reported (country, region) or by the

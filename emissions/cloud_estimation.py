@@ -27,6 +27,7 @@ __all__ = [
     "NO_ENERGY",
     "CoefficientTables",
     "accelerator_of",
+    "cloud_run_embodied_kg_per_gpu_hour",
     "coefficient_tables_load",
     "estimate",
     "gpu_instance_spec",
@@ -106,6 +107,7 @@ _FAMILY_RULES: dict[str, tuple[tuple[str, str], ...]] = {
 _FAMILY_RULE = "family rule"
 _RULES_VALID_FROM = date(2026, 12, 5)  # when _FAMILY_RULES were written (accelerators without a power row)
 _GENERIC_NODE = "GPU server node excluding GPUs (8-GPU class, generic)"
+_GENERIC_GPU_CARD = "Generic data-centre GPU card (CCF/BLOOM default)"
 _H100_SERVER = "8x NVIDIA H100 SXM 80GB server, complete (p5.48xlarge / DGX-H100 class)"
 _HGX_H100_BOARD = "NVIDIA HGX H100 8-GPU baseboard"
 _H100_CLASS_HOSTS = frozenset({"NVIDIA H100 SXM 80GB", "NVIDIA H200 SXM 141GB"})
@@ -463,27 +465,56 @@ def _instance_memory(
     b.energy["memory"] = gb * hours * coefficient
 
 
-def _gpu_node(b: _Builder, hardware_model: str) -> float:
-    """kgCO2e of the GPU server without its GPUs: model-specific where hardware_embodied.csv has the host, else the
-    generic 8-GPU-class node (BLOOM)."""
+def _gpu_node_kg(tables: CoefficientTables, hardware_model: str) -> tuple[float, str]:
+    """kgCO2e of the GPU server without its GPUs, and its source: model-specific where hardware_embodied.csv has
+    the host, else the generic 8-GPU-class node (BLOOM)."""
     if hardware_model in _H100_CLASS_HOSTS:
         # The complete 8×H100 server (Boavizta's p5.48xlarge host + NVIDIA's HGX H100 PCF) minus its GPU
         # baseboard = the host without GPUs. H200 hosts (p5e/p5en, a3-ultragpu, ND H200 v5) are the same machine
         # class (2 CPUs, ~2 TiB DRAM, NVMe), only the GPUs differ.
-        kg = b.tables.embodied[_H100_SERVER].kg_co2e - b.tables.embodied[_HGX_H100_BOARD].kg_co2e
-        b.use("embodied_node_source", f"{_H100_SERVER} minus {_HGX_H100_BOARD}")
-        return kg
-    b.use("embodied_node_source", _GENERIC_NODE)
-    return b.tables.embodied[_GENERIC_NODE].kg_co2e
+        kg = tables.embodied[_H100_SERVER].kg_co2e - tables.embodied[_HGX_H100_BOARD].kg_co2e
+        return kg, f"{_H100_SERVER} minus {_HGX_H100_BOARD}"
+    return tables.embodied[_GENERIC_NODE].kg_co2e, _GENERIC_NODE
+
+
+def _gpu_node(b: _Builder, hardware_model: str) -> float:
+    kg, source = _gpu_node_kg(b.tables, hardware_model)
+    b.use("embodied_node_source", source)
+    return kg
+
+
+# A cloud GPU run's host is taken to be an 8-GPU server (the class of the generic node and of every H100/H200
+# host): a GPU-hour reserves one GPU and an eighth of the node without GPUs.
+CLOUD_RUN_HOST_GPUS = 8
+
+
+def cloud_run_embodied_kg_per_gpu_hour(
+    tables: CoefficientTables, hardware_model: str, *, lifespan_years: float = 4.0
+) -> tuple[float, dict]:
+    """SCI's M for one GPU-hour of a cloud tracker run, in kgCO2e, with its provenance.
+
+    M = (GPU card + node without GPUs ÷ 8) × 1 h ÷ (lifespan × 8,760 h): the card of the run's model (the generic
+    data-centre card when the catalogue does not know it), the node as billing estimates take it, and the same
+    4-year lifespan (CCF's) as billing estimates, so a run and a billing line of the same hardware agree.
+    """
+    card = tables.embodied.get(hardware_model) or tables.embodied[_GENERIC_GPU_CARD]
+    node_kg, node_source = _gpu_node_kg(tables, hardware_model)
+    per_gpu_kg = card.kg_co2e + node_kg / CLOUD_RUN_HOST_GPUS
+    provenance = {
+        "gpu_card": hardware_model if hardware_model in tables.embodied else _GENERIC_GPU_CARD,
+        "gpu_card_kg": card.kg_co2e,
+        "node_kg": node_kg,
+        "node_source": node_source,
+        "host_gpus": CLOUD_RUN_HOST_GPUS,
+        "lifespan_years": lifespan_years,
+    }
+    return per_gpu_kg / (lifespan_years * HOURS_PER_YEAR), provenance
 
 
 def _gpu_embodied(b: _Builder, spec: GpuInstanceSpec, instance_hours: float) -> None:
     # TE of the host = its GPUs × per-GPU embodied + the GPU server node without GPUs. The instance
     # reserves gpu_count/host_gpu_count of the GPUs and vcpu/host_vcpu of the node (both 1 for a full host).
-    gpu = (
-        b.tables.embodied.get(spec.hardware_model)
-        or b.tables.embodied["Generic data-centre GPU card (CCF/BLOOM default)"]
-    )
+    gpu = b.tables.embodied.get(spec.hardware_model) or b.tables.embodied[_GENERIC_GPU_CARD]
     node_kg = _gpu_node(b, spec.hardware_model)
     b.use("embodied_gpu_kg", gpu.kg_co2e)
     b.use("embodied_node_kg", node_kg)

@@ -99,6 +99,7 @@ class HardwareAssetRecord:
     retired_on: date | None
     embodied_kg_co2e_per_unit: float | None
     disposal_route: str
+    team: str = ""  # team slug or name; empty: the organization's (no team)
 
 
 @dataclass(frozen=True)

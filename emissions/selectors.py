@@ -254,7 +254,9 @@ def inventory_summary(*, calculation: Calculation) -> dict:
         unallocated=Sum("energy_kwh", filter=Q(activity_kind=ActivityKind.UNALLOCATED)),
     )
     management = records.aggregate(
-        amortized=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_AMORTIZED)),
+        # Own fleet (Cat 2), tied to the roll-forward, and cloud GPU runs' share of the provider's hardware (Cat 1).
+        amortized=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_AMORTIZED, scope3_category=2)),
+        cloud_runs=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_AMORTIZED, scope3_category=1)),
         written_off=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.EMBODIED_WRITE_OFF)),
     )
     quality = dict(inventory.values_list("quality").annotate(kg=Sum("emissions_kg_co2e_location")).order_by("quality"))
@@ -277,6 +279,7 @@ def inventory_summary(*, calculation: Calculation) -> dict:
         "quality_shares_pct": {tier: 100.0 * kg / total_quality for tier, kg in quality.items()},
         "management": {
             "embodied_amortized_kg": management["amortized"] or 0.0,
+            "embodied_cloud_runs_kg": management["cloud_runs"] or 0.0,
             "embodied_written_off_kg": management["written_off"] or 0.0,
             "unallocated_energy_kwh": energy["unallocated"] or 0.0,
             "roll_forward": calculation.roll_forward,

@@ -24,6 +24,7 @@ from django.db import transaction
 
 from emissions.choices import EfficiencyTechnique as Tech
 from emissions.choices import InstrumentKind, LocationSource, OffsiteRunsScope, ProjectStage, Role, RunKind
+from emissions.factor_book import FactorBook
 from emissions.models import (
     CloudRegion,
     EnergyInstrument,
@@ -71,6 +72,7 @@ from frontend.demo_data import (
     TeamSpec,
 )
 from frontend.offboarding import organization_rows_delete
+from reporting.guild.techniques import run_work, work_unit
 from reporting.models import CarbonBudget
 
 
@@ -307,6 +309,7 @@ def _runs_create(org, rng, projects, experiments, places) -> list[tuple[Run, Tea
             if run.source == "native":
                 run.external_id = f"acme-sched-{len(placed) + 1:06d}"
             placed.append((run, team, place))
+    _techniques_assign(org, placed)
     Run.objects.bulk_create([run for run, _, _ in placed], batch_size=500)
     return placed
 
@@ -378,11 +381,13 @@ def _run_outcome_fill(rng: random.Random, run: Run, *, llm: bool, gpu: Gpu | Non
         )
     if run.kind in (RunKind.TRAINING, RunKind.FINE_TUNING, RunKind.EVALUATION):
         run.accuracy = round(rng.uniform(0.62, 0.94), 4)
+    # How many runs use each technique; which runs get them is decided once every run is drawn
+    # (_techniques_assign).
     run.efficiency_techniques = _techniques(rng, run.kind, green, gpu is not None)
 
 
 def _techniques(rng: random.Random, kind: str, green: float, on_gpu: bool) -> list[str]:
-    """Efficiency techniques a run used; greener teams use more of them."""
+    """Efficiency techniques a run of this kind would use by its team's habit; greener teams use more."""
     odds = {
         Tech.MIXED_PRECISION: 0.4 + 0.5 * green if on_gpu else 0.0,
         Tech.QUANTIZATION: 0.7 * green if kind == "inference" else 0.0,
@@ -393,6 +398,60 @@ def _techniques(rng: random.Random, kind: str, green: float, on_gpu: bool) -> li
         Tech.CHECKPOINT_REUSE: 0.3 + 0.3 * green if kind == "fine_tuning" else 0.0,
     }
     return [str(tech) for tech, chance in odds.items() if rng.random() < chance]
+
+
+# Techniques that save work (fewer steps, a reused checkpoint) rather than energy per unit of work.
+_WORK_SAVING = {str(Tech.EARLY_STOPPING), str(Tech.CHECKPOINT_REUSE)}
+
+
+def _techniques_assign(org: Organization, placed) -> None:
+    """Give the techniques to the runs they plausibly helped: the demo's modelled effect, visible in its data.
+
+    ``_techniques`` drew how many runs use each technique. Within each group the savings are measured over
+    (same project, kind and GPU model: reporting/guild/techniques.py), each technique keeps that number of
+    runs but goes to the runs it would have helped most, chosen after their energy and work were drawn, so
+    no run's energy, work or time and no total changes:
+
+    - mixed precision, quantization, pruning, distillation: the runs with the least IT kWh per unit of work
+      (per 1M tokens, 1k inferences or GPU-hour, the measure's own choice);
+    - early stopping and checkpoint reuse, which save work rather than energy per unit: the shortest runs;
+    - carbon-aware scheduling: the runs in the lowest grid intensity (location-based factor of their zone and
+      month). The demo has no hourly data, so its scheduler shifts in space: the team's cleanest place.
+
+    The savings the demo then shows follow from the spread of its runs (GPU utilization, request rate,
+    places), not from a chosen percentage; a run keeps several techniques when it ranks high for each.
+    """
+    book = FactorBook(org)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for index, (run, _, _) in enumerate(placed):
+        groups[run.project_id, run.kind, run.gpu_model].append(index)
+
+    def intensity(index: int) -> float:
+        run, _, place = placed[index]
+        zone = place.site.zone.code if place.site else place.region.zone.code
+        factor = book.location(zone=zone, year=run.started_at.year, month=run.started_at.month)
+        return factor.value if factor is not None else math.inf
+
+    for (_, kind, _), members in groups.items():
+        runs = [placed[index][0] for index in members]
+        unit = work_unit(kind, runs)
+        per_unit = {
+            index: run.energy_kwh / (run_work(run, unit) if unit else run.duration_s / 3600)
+            for index, run in zip(members, runs, strict=True)
+        }
+        drawn = {index: list(placed[index][0].efficiency_techniques) for index in members}
+        for index in members:
+            placed[index][0].efficiency_techniques = []
+        for tech in Tech:  # a fixed order, so each run's list is in the model's order
+            count = sum(str(tech) in techniques for techniques in drawn.values())
+            if tech == Tech.CARBON_AWARE_SCHEDULING:
+                rank = {index: intensity(index) for index in members}
+            elif str(tech) in _WORK_SAVING:
+                rank = {index: placed[index][0].duration_s for index in members}
+            else:
+                rank = per_unit
+            for index in sorted(members, key=lambda i: (rank[i], i))[:count]:
+                placed[index][0].efficiency_techniques.append(str(tech))
 
 
 def _samples_create(rng: random.Random, runs: list[Run]) -> None:

@@ -28,7 +28,12 @@ VIEW_BASES = {
     "management": (Basis.OPERATIONAL, Basis.EMBODIED_AMORTIZED, Basis.EMBODIED_WRITE_OFF),
 }
 # Activity data measured or reported by a meter, a tracker or the provider; the rest is estimated.
-MEASURED_TIERS = (QualityTier.METERED, QualityTier.PROVIDER_REPORTED, QualityTier.MEASURED)
+MEASURED_TIERS = (
+    QualityTier.METERED,
+    QualityTier.PROVIDER_REPORTED,
+    QualityTier.SUPPLIER_SPECIFIC,
+    QualityTier.MEASURED,
+)
 
 _KEYS = ["bucket", "team_id", "project_id", "scope", "scope3_category"]
 _TIER_COLUMNS = {tier: f"emissions_kg_co2e_location_{tier}" for tier in QualityTier.values}

@@ -63,7 +63,8 @@ class HardwareAsset(models.Model):
     Inventory view: the full embodied figure is Scope 3 Cat 2 in the period of ``acquired_on``.
     Management view: amortized linearly from ``in_service_on`` over ``lifetime_years``; an early
     ``retired_on`` writes off the unamortized balance; ``disposal_route`` drives Scope 3 Cat 5.
-    ``embodied_kg_co2e_per_unit`` overrides the catalogue figure when the buyer has its own PCF.
+    ``embodied_kg_co2e_per_unit`` overrides the catalogue figure when the buyer has its own PCF (quality
+    ``supplier_specific``); ``team`` says whose hardware it is.
     """
 
     organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="assets")
@@ -71,6 +72,9 @@ class HardwareAsset(models.Model):
     hardware_model = models.ForeignKey(HardwareModel, on_delete=models.PROTECT, related_name="assets")
     quantity = models.PositiveIntegerField(default=1)
     site = models.ForeignKey("emissions.Site", on_delete=models.PROTECT, related_name="assets")
+    # Whose hardware it is: its capital goods (Cat 2 at acquisition), write-off and disposal count in this team's
+    # figures and budgets; empty leaves them with the organization (unassigned).
+    team = models.ForeignKey("emissions.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="assets")
     acquired_on = models.DateField()
     in_service_on = models.DateField()
     lifetime_years = models.FloatField()

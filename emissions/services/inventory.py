@@ -32,6 +32,7 @@ from emissions.models import (
     Organization,
     RefrigerantLoss,
     Site,
+    Team,
 )
 from emissions.records import (
     CarbonCreditRecord,
@@ -125,6 +126,23 @@ class _Sites:
         raise _Rejected(
             f"unknown site {text!r}: no site of this organization has that slug or name (import it with `sites` first)"
         )
+
+
+class _Teams:
+    """Resolves a file's team text to a Team of the organization by slug, then by name (case-insensitive)."""
+
+    def __init__(self, organization: Organization):
+        self._teams = list(Team.objects.for_org(organization).only("id", "name", "slug"))
+
+    def get(self, text: str) -> Team:
+        by_slug = [team for team in self._teams if team.slug.lower() == text.lower()]
+        by_name = [team for team in self._teams if team.name.casefold() == text.casefold()]
+        if by_slug or len(by_name) == 1:
+            return (by_slug or by_name)[0]
+        if by_name:
+            slugs = ", ".join(sorted(team.slug for team in by_name))
+            raise _Rejected(f"team {text!r} names {len(by_name)} teams; write the slug instead ({slugs})")
+        raise _Rejected(f"unknown team {text!r}: no team of this organization has that slug or name")
 
 
 def _zones(codes: set[str]) -> Callable[[str], GridZone]:
@@ -292,6 +310,7 @@ def hardware_asset_upsert_many(
     """Upsert fleet register lines on (organization, asset_id); models come from the catalogue the org sees,
     by name or alias (emissions/catalogue_names.py)."""
     sites = _Sites(organization)
+    teams = _Teams(organization)
     catalogue = HardwareCatalogue(organization)
     existing: dict[Hashable, HardwareAsset] = {
         asset.asset_id: asset
@@ -310,6 +329,7 @@ def hardware_asset_upsert_many(
                 "(see /admin/emissions/hardwaremodel/)"
             )
         lifetime_years = record.lifetime_years or hardware_model.default_lifetime_years
+        team = teams.get(record.team) if record.team else None
         return _store(
             HardwareAsset,
             existing,
@@ -317,6 +337,7 @@ def hardware_asset_upsert_many(
             create={"organization": organization, "asset_id": record.asset_id},
             values={
                 "site_id": site.pk,
+                "team_id": team.pk if team is not None else None,
                 "hardware_model_id": hardware_model.pk,
                 "quantity": record.quantity,
                 "acquired_on": record.acquired_on,

@@ -7,8 +7,14 @@ from datetime import date
 from django.db.models import Count, Q, Sum
 
 from emissions import calculations as calc
-from emissions.choices import ActivityKind, FactorKind, QualityTier, Scope
-from emissions.cloud_estimation import NO_ENERGY, accelerator_of, coefficient_tables_load, gpu_like
+from emissions.choices import ActivityKind, Basis, FactorKind, QualityTier, Scope
+from emissions.cloud_estimation import (
+    NO_ENERGY,
+    accelerator_of,
+    cloud_run_embodied_kg_per_gpu_hour,
+    coefficient_tables_load,
+    gpu_like,
+)
 from emissions.cloud_sharing import EstimateGroup, price_group
 from emissions.factor_book import ResolvedFactor
 from emissions.models import Run
@@ -156,7 +162,7 @@ class CloudLines(ProviderLines):
         """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
         runs = runs_with_billing_cover(
             runs_overlapping(Run.objects.for_org(self.organization), self.period.start, self.period.end).select_related(
-                "project", "cloud_region__zone"
+                "project", "cloud_region__zone", "hardware_model"
             )
         )
         unlocated_kwh, unlocated, covered = 0.0, 0, 0
@@ -200,9 +206,34 @@ class CloudLines(ProviderLines):
                 "tracker country, and the organization has no default location (Settings → Off-site runs)"
             )
 
+    def _cloud_run_embodied(self, run: Run, piece: RunPiece) -> None:
+        """A cloud GPU run's share of its hardware's embodied emissions, as an on-prem run carries its site's:
+        management view (amortized), by GPU-hours, at the per-GPU-hour figure billing estimates use."""
+        gpu_hours = piece.share * run.gpu_hours
+        if gpu_hours <= 0:
+            return
+        model = run.hardware_model.name if run.hardware_model_id else ""
+        kg_per_gpu_hour, provenance = cloud_run_embodied_kg_per_gpu_hour(coefficient_tables_load(), model)
+        self._add(
+            scope=Scope.SCOPE_3,
+            category=1,
+            subcategory="cloud",
+            basis=Basis.EMBODIED_AMORTIZED,
+            activity_kind=ActivityKind.RUN,
+            activity_id=run.pk,
+            run=run,
+            start=piece.start,
+            end=piece.end,
+            location_kg=gpu_hours * kg_per_gpu_hour,
+            quality=QualityTier.DEFAULT,
+            factors={"cloud_embodied": provenance, "gpu_hours": gpu_hours, "kg_per_gpu_hour": kg_per_gpu_hour},
+            flags=list(piece.flags),
+        )
+
     def _cloud_run_piece(self, run: Run, piece: RunPiece) -> None:
         """The record of a cloud run's part in one month: facility kWh at the region's factor of that month."""
         region, day = run.cloud_region, piece.start
+        self._cloud_run_embodied(run, piece)
         energy_kwh = piece.share * calc.facility_energy_kwh(
             it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
         )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, Basis, QualityTier, Scope
 from emissions.models import HardwareAsset, Run, Site
+from emissions.services.run_pieces import runs_overlapping
 
 
 class EmbodiedLines:
@@ -16,12 +19,11 @@ class EmbodiedLines:
 
     def embodied(self) -> None:
         start, end = self.period.start, self.period.end
-        amortized_by_site: dict[int, float] = defaultdict(float)
-        range_by_site: dict[int, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
-        gpu_hours_by_site: dict[int, float] = defaultdict(float)
+        pools: dict[int, list[_Pooled]] = defaultdict(list)
         sites: dict[int, Site] = {}
         assets = []
-        for asset in HardwareAsset.objects.for_org(self.organization).select_related("hardware_model", "site"):
+        register = HardwareAsset.objects.for_org(self.organization).select_related("hardware_model", "site")
+        for asset in register:
             model = asset.hardware_model
             own_figure = asset.embodied_kg_co2e_per_unit is not None
             embodied = calc.Asset(
@@ -32,16 +34,24 @@ class EmbodiedLines:
                 retired_on=asset.retired_on,
             )
             assets.append(embodied)
-            quality = QualityTier.PROVIDER_REPORTED if own_figure else QualityTier.DEFAULT
+            # The buyer's own product carbon footprint is supplier-specific data (GHG Protocol Scope 3 Standard,
+            # ch. 7); the catalogue's figure is a default.
+            quality = QualityTier.SUPPLIER_SPECIFIC if own_figure else QualityTier.DEFAULT
             # The catalogue's range of published figures, relative to its central figure; a buyer's own PCF has none.
             central = model.embodied_kg_co2e
-            low_ratio, high_ratio = (
+            ratios = (
                 (1.0, 1.0)
                 if own_figure or not central
                 else (model.embodied_low_kg_co2e / central, model.embodied_high_kg_co2e / central)
             )
             factors = {"hardware_model": {"id": model.pk, "name": model.name, "dataset": str(model.dataset or "")}}
-            common = {"activity_kind": ActivityKind.HARDWARE_ASSET, "activity_id": asset.pk, "site": asset.site}
+            # Whose hardware it is (the register's team): its capital goods count in that team's budgets.
+            common = {
+                "activity_kind": ActivityKind.HARDWARE_ASSET,
+                "activity_id": asset.pk,
+                "site": asset.site,
+                "owner": {"team_id": asset.team_id},
+            }
             # Inventory view: the full figure when acquired; management view: the balance at early retirement.
             span = {"asset": embodied, "period_start": start, "period_end": end}
             booked = (
@@ -52,21 +62,44 @@ class EmbodiedLines:
                 if kg:
                     self._add(
                         scope=Scope.SCOPE_3, category=2, basis=basis, start=day, end=day, location_kg=kg,
-                        quality=quality, factors=factors, low_high=(kg * low_ratio, kg * high_ratio), **common,
+                        quality=quality, factors=factors, low_high=(kg * ratios[0], kg * ratios[1]), **common,
                     )  # fmt: skip
             self._disposal_record(asset, common)
-            amortized = calc.amortized_kg(asset=embodied, period_start=start, period_end=end)
-            amortized_by_site[asset.site_id] += amortized
-            range_by_site[asset.site_id][0] += amortized * low_ratio
-            range_by_site[asset.site_id][1] += amortized * high_ratio
+            pools[asset.site_id].append(_Pooled(embodied, asset.gpu_count_total, quality, ratios))
             sites[asset.site_id] = asset.site
-            # GPU-hours available for the run shares: in service through the day before retirement.
-            days = calc.service_days(asset=embodied, period_start=start, period_end=end)
-            gpu_hours_by_site[asset.site_id] += asset.gpu_count_total * days * 24.0
-        for site_id, amortized in amortized_by_site.items():
-            self._amortization_records(sites[site_id], amortized, range_by_site[site_id], gpu_hours_by_site[site_id])
+        for site_id, pooled in pools.items():
+            self._site_amortization(sites[site_id], pooled)
         roll = calc.roll_forward(assets=assets, period_start=start, period_end=end)
         self.roll_forward = roll.__dict__.copy()
+
+    def _site_amortization(self, site: Site, pooled: list[_Pooled]) -> None:
+        """A site's amortization, shared among its runs span by span: the period is cut where an asset enters or
+        leaves service, so a run shares only the amortization of hardware in service while it ran (a run before
+        the fleet's in-service date carries none); a run is counted in each span for the GPU-hours it ran there
+        (a run across a quarter end carries a share in both quarters); each quality tier keeps its own records."""
+        runs = list(
+            runs_overlapping(
+                Run.objects.for_org(self.organization).filter(site=site), self.period.start, self.period.end
+            ).select_related("project")
+        )
+        for span_start, span_end in _service_spans(self.period.start, self.period.end, [p.asset for p in pooled]):
+            span = {"period_start": span_start, "period_end": span_end}
+            # GPU-hours available for the run shares: in service through the day before retirement.
+            available_gpu_hours = sum(p.gpu_count * calc.service_days(asset=p.asset, **span) * 24.0 for p in pooled)
+            span_runs = [
+                (run, gpu_hours) for run in runs if (gpu_hours := _gpu_hours_within(run, span_start, span_end)) > 0
+            ]
+            by_quality: dict[str, list[float]] = defaultdict(lambda: [0.0, 0.0, 0.0])
+            for p in pooled:
+                kg = calc.amortized_kg(asset=p.asset, **span)
+                totals = by_quality[p.quality]
+                totals[0] += kg
+                totals[1] += kg * p.ratios[0]
+                totals[2] += kg * p.ratios[1]
+            for quality, (kg, low_kg, high_kg) in sorted(by_quality.items()):
+                self._amortization_records(
+                    site, span_runs, (span_start, span_end), kg, (low_kg, high_kg), available_gpu_hours, quality
+                )
 
     def _disposal_record(self, asset: HardwareAsset, common: dict) -> None:
         retired = asset.retired_on
@@ -93,27 +126,32 @@ class EmbodiedLines:
             **common,
         )
 
-    def _amortization_records(self, site: Site, amortized_kg: float, ranges: list[float], available_gpu_hours: float):
-        """Share a site's amortization among its runs by GPU-hours; the remainder is the idle bucket."""
+    def _amortization_records(
+        self,
+        site: Site,
+        runs: list[tuple[Run, float]],
+        span: tuple[date, date],
+        amortized_kg: float,
+        range_kg: tuple[float, float],
+        available_gpu_hours: float,
+        quality: str,
+    ) -> None:
+        """Share one span's amortization (of one quality tier) among the site's runs of that span by the GPU-hours
+        each ran in it; the remainder is the idle bucket."""
         if amortized_kg <= 0:
             return
-        runs = list(
-            Run.objects.for_org(self.organization)
-            .filter(site=site, started_at__date__gte=self.period.start, started_at__date__lte=self.period.end)
-            .select_related("project")
-        )
-        used = {run.pk: run.gpu_hours for run in runs}
+        used = {run.pk: gpu_hours for run, gpu_hours in runs}
         total_used = sum(used.values())
         denominator = max(available_gpu_hours, total_used)  # a fleet register missing GPUs cannot give > 100 %
-        low_ratio, high_ratio = ranges[0] / amortized_kg, ranges[1] / amortized_kg
+        low_ratio, high_ratio = range_kg[0] / amortized_kg, range_kg[1] / amortized_kg
         allocated = 0.0
-        for run in runs:
+        for run, _ in runs:
             share = calc.gpu_hours_share(used_gpu_hours=used[run.pk], available_gpu_hours=denominator)
             if share <= 0:
                 continue
             kg = amortized_kg * share
             allocated += kg
-            day = run.started_at.date()
+            first, last = _run_days(run)
             self._add(
                 scope=Scope.SCOPE_3,
                 category=2,
@@ -122,10 +160,10 @@ class EmbodiedLines:
                 activity_id=run.pk,
                 run=run,
                 site=site,
-                start=day,
-                end=day,
+                start=max(first, span[0]),
+                end=min(last, span[1]),
                 location_kg=kg,
-                quality=QualityTier.DEFAULT,
+                quality=quality,
                 factors={"gpu_hours": used[run.pk], "gpu_hours_available": denominator},
                 low_high=(kg * low_ratio, kg * high_ratio),
             )
@@ -137,11 +175,54 @@ class EmbodiedLines:
                 basis=Basis.EMBODIED_AMORTIZED,
                 activity_kind=ActivityKind.UNALLOCATED,
                 site=site,
-                start=self.period.start,
-                end=self.period.end,
+                start=span[0],
+                end=span[1],
                 location_kg=idle_kg,
-                quality=QualityTier.DEFAULT,
+                quality=quality,
                 factors={"gpu_hours_used": total_used, "gpu_hours_available": denominator},
                 low_high=(idle_kg * low_ratio, idle_kg * high_ratio),
                 flags=["idle"],
             )
+
+
+@dataclass(frozen=True)
+class _Pooled:
+    """One register line in its site's amortization pool: the asset's dates and figure, its GPUs, the quality of
+    its embodied figure and its low/high range relative to the central figure."""
+
+    asset: calc.Asset
+    gpu_count: int
+    quality: str
+    ratios: tuple[float, float]
+
+
+def _service_spans(start: date, end: date, assets: list[calc.Asset]) -> list[tuple[date, date]]:
+    """The period cut at every day an asset enters service or leaves it (``retired_on``) inside it: within a
+    span the same hardware is in service every day, so the span's amortization belongs to the span's runs."""
+    cuts = sorted(
+        {day for a in assets for day in (a.in_service_on, a.retired_on) if day is not None and start < day <= end}
+    )
+    edges = [start, *cuts]
+    return [(first, (edges[i + 1] - timedelta(days=1)) if i + 1 < len(edges) else end) for i, first in enumerate(edges)]
+
+
+def _run_interval(run: Run) -> tuple[datetime, datetime]:
+    return run.started_at, run.ended_at or run.started_at + timedelta(seconds=run.duration_s)
+
+
+def _run_days(run: Run) -> tuple[date, date]:
+    start, end = _run_interval(run)
+    return start.astimezone(UTC).date(), end.astimezone(UTC).date()
+
+
+def _gpu_hours_within(run: Run, first_day: date, last_day: date) -> float:
+    """The run's GPU-hours pro rata to the part of its time inside ``first_day``..``last_day`` (UTC days), as its
+    energy is split at period ends (docs/methodology.md §2): a run from 31 March 18:00 to 1 April 06:00 on 4 GPUs
+    has 24 of its 48 GPU-hours in each quarter."""
+    start, end = _run_interval(run)
+    window_start = datetime.combine(first_day, time(), tzinfo=UTC)
+    window_end = datetime.combine(last_day + timedelta(days=1), time(), tzinfo=UTC)
+    if end <= start:  # an instant: wholly in the window it starts in
+        return run.gpu_hours if window_start <= start < window_end else 0.0
+    overlap_s = (min(end, window_end) - max(start, window_start)).total_seconds()
+    return run.gpu_hours * max(overlap_s, 0.0) / (end - start).total_seconds()

@@ -22,5 +22,6 @@ def project_carbon_label(project, period: str = "") -> dict:
 
 @register.simple_tag
 def project_techniques(project) -> list[dict]:
-    """Measured savings per efficiency technique over all the project's runs (reporting.guild.techniques)."""
+    """Like-for-like measured savings per efficiency technique over all the project's runs, with sample sizes
+    and a bootstrap interval (reporting.guild.techniques)."""
     return technique_savings(project=project)

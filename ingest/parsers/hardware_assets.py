@@ -1,6 +1,6 @@
 """The ``hardware_assets`` inventory CSV (the fleet register):
 ``asset_id,site,hardware_model,quantity,acquired_on,in_service_on,lifetime_years,retired_on,
-embodied_kg_co2e_per_unit`` [``disposal_route``].
+embodied_kg_co2e_per_unit`` [``disposal_route``, ``team``].
 
 See docs/import-formats.md. Pure: bytes in, parsed rows and row issues out.
 """
@@ -57,4 +57,5 @@ def _record(row: dict[str, str]) -> HardwareAssetRecord:
         retired_on=retired_on,
         embodied_kg_co2e_per_unit=optional(float_cell, row, "embodied_kg_co2e_per_unit", minimum=0.0),
         disposal_route=optional(choice_cell, row, "disposal_route", choices=list(DisposalRoute.values)) or "",
+        team=optional(text_cell, row, "team", max_length=200) or "",
     )

@@ -1,44 +1,121 @@
-"""Carbon-aware advice: where and when (UTC) a project's next training run would emit least."""
+"""Carbon-aware advice: where and when (in the zone's local time) a project's next training run would emit least."""
 
 from __future__ import annotations
 
-from datetime import UTC
+import math
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from django.db.models import Avg
+from django.db.models import Avg, Count
 from django.db.models.functions import ExtractHour
 
 from emissions.factor_book import FactorBook
 from emissions.models import CloudRegion, GridFactor, GridZone, HourlyIntensity, Organization, Project, Run, Site
 from emissions.periods import Period
+from emissions.zone_time_zones import zone_time_zone
 from reporting.guild.runs import project_runs, run_ledger_figures
 from reporting.guild.whatif import DAILY_PROFILE
 
+# Hourly data stands for a zone's day only when every local hour of day has at least this many values
+# over the period: a week's worth puts each hour on every weekday once, so neither one day's weather nor
+# the weekday/weekend swing in demand picks the window. One day of hourly rows is an anecdote, not a profile.
+MIN_HOURLY_VALUES_PER_LOCAL_HOUR = 7
 
-def _hour_of_day_intensity(zone: str, annual_g_per_kwh: float, period: Period) -> tuple[list[float], str]:
-    """Mean intensity per UTC hour of day over the period from hourly data when all 24 hours have
-    some, else the annual factor × ``DAILY_PROFILE``; with the source's name."""
-    rows = dict(
+
+@dataclass(frozen=True)
+class _LocalClock:
+    """How a zone's clock relates to UTC over a period: the offset kept on most days (and its abbreviation),
+    and whether the offset changed during the period (daylight saving time)."""
+
+    time_zone: ZoneInfo | None
+    offset: timedelta
+    abbreviation: str
+    offset_changes: bool
+
+    @property
+    def offset_minutes(self) -> int:
+        """The offset in minutes, east of UTC positive (120 for CEST, −240 for EDT)."""
+        return int(self.offset.total_seconds() // 60)
+
+    @property
+    def phase_minutes(self) -> int:
+        """Minutes past the local hour at which UTC hours start (30 in India, 45 in Nepal, else 0): hourly
+        data, stored per UTC hour, covers local hour slots that start at this minute."""
+        return self.offset_minutes % 60
+
+
+def _local_clock(zone: str, period: Period) -> _LocalClock:
+    """The zone's clock over the period, from noon of each day; UTC for a zone without a time zone on file."""
+    tz = zone_time_zone(zone)
+    if tz is None:
+        return _LocalClock(time_zone=None, offset=timedelta(0), abbreviation="UTC", offset_changes=False)
+    offsets: Counter[timedelta] = Counter()
+    names: dict[timedelta, str] = {}
+    day = period.start
+    while day <= period.end:
+        noon = datetime.combine(day, time(12), tzinfo=tz)
+        offset = noon.utcoffset() or timedelta(0)
+        offsets[offset] += 1
+        names.setdefault(offset, noon.tzname() or "")
+        day += timedelta(days=1)
+    offset = offsets.most_common(1)[0][0]
+    name = names[offset]
+    # The tz database names many zones by their offset ("-03"): say UTC-03 rather than a bare -03.
+    abbreviation = name if name[:1].isalpha() else f"UTC{name}"
+    return _LocalClock(time_zone=tz, offset=offset, abbreviation=abbreviation, offset_changes=len(offsets) > 1)
+
+
+def _hour_of_day_intensity(
+    zone: str, annual_g_per_kwh: float, period: Period, clock: _LocalClock
+) -> tuple[list[float], str, float]:
+    """Mean intensity (gCO2e/kWh) per local hour of day 0–23 of the zone, the source's name and the days of
+    hourly data in the period (distinct hours ÷ 24).
+
+    From hourly data, each value at the local hour its UTC hour falls in (daylight saving time included),
+    when every local hour has ``MIN_HOURLY_VALUES_PER_LOCAL_HOUR`` values; else the annual factor ×
+    ``DAILY_PROFILE`` read at local hours, since the profile is the shape of a day's demand.
+    """
+    rows = list(
         HourlyIntensity.objects.filter(
             zone__code=zone, hour_start__date__gte=period.start, hour_start__date__lte=period.end
         )
-        .annotate(hour=ExtractHour("hour_start", tzinfo=UTC))
+        .annotate(hour=ExtractHour("hour_start", tzinfo=clock.time_zone or UTC))
         .values("hour")
-        .annotate(mean=Avg("intensity_g_per_kwh"))
+        # Distinct hours: two datasets holding the same hour give one value of it, not two.
+        .annotate(mean=Avg("intensity_g_per_kwh"), samples=Count("hour_start", distinct=True))
         .order_by()
-        .values_list("hour", "mean")
+        .values_list("hour", "mean", "samples")
     )
-    if len(rows) == 24:
-        return [rows[hour] for hour in range(24)], "hourly data"
-    return [annual_g_per_kwh * weight for weight in DAILY_PROFILE], "annual factor × daily profile"
+    means = {hour: mean for hour, mean, _ in rows}
+    counts = {hour: samples for hour, _, samples in rows}
+    days = sum(counts.values()) / 24
+    if all(counts.get(hour, 0) >= MIN_HOURLY_VALUES_PER_LOCAL_HOUR for hour in range(24)):
+        return [means[hour] for hour in range(24)], f"hourly data, {days:.0f} days", days
+    if not counts:
+        shortfall = "no hourly data"
+    else:
+        # Rounded down, so 167 hours never read as the 7.0 days they fall short of.
+        shortfall = (
+            f"{math.floor(days * 10) / 10:.1f} days of hourly data, under {MIN_HOURLY_VALUES_PER_LOCAL_HOUR} "
+            "values for some local hour of day"
+        )
+    return [annual_g_per_kwh * weight for weight in DAILY_PROFILE], f"annual factor × daily profile; {shortfall}", days
 
 
 def whatif_recommendation(*, organization: Organization, project: Project, period: Period, window_h: int = 4):
-    """Where and when (UTC) the project's next training run would emit least, vs its average so far.
+    """Where and when the project's next training run would emit least, vs its average so far.
 
     Candidates: the grid zones of the organization's sites, of the cloud regions its runs used and of its
-    off-site runs.
-    Returns None without runs or candidates; else ``zone``, ``start_hour``, ``end_hour``,
-    ``intensity_g_per_kwh``, ``baseline_g_per_kwh``, ``change_pct``, ``source`` and ``text``.
+    off-site runs. Each zone's day is read in its local time (``emissions/zone_time_zones.py``) and the
+    ``window_h``-hour window of lowest mean intensity wins.
+    Returns None without runs or candidates; else ``zone``; ``time_zone`` (IANA name, ``UTC`` for a zone
+    without one on file); the window as local hours ``start_hour_local``/``end_hour_local`` and as
+    ``start_local``/``end_local`` (``HH:MM``, minutes past the hour where the zone's offset is not whole
+    hours, as in India); ``start_hour``/``end_hour``, the same window in UTC hours at the offset the zone keeps
+    on most days of the period; ``intensity_g_per_kwh``, ``baseline_g_per_kwh``, ``change_pct``, ``source``,
+    ``hourly_days`` (days of hourly data of the zone in the period) and ``text``.
     """
     runs = project_runs(organization, project, period)
     figures = run_ledger_figures(run_ids=[run.pk for run in runs])
@@ -55,22 +132,48 @@ def whatif_recommendation(*, organization: Organization, project: Project, perio
         factor = book.location(zone=zone, year=period.end.year)
         if factor is None:
             continue
-        by_hour, source = _hour_of_day_intensity(zone, factor.value, period)
+        clock = _local_clock(zone, period)
+        by_hour, source, days = _hour_of_day_intensity(zone, factor.value, period, clock)
         for start in range(24):
             mean = sum(by_hour[(start + offset) % 24] for offset in range(window_h)) / window_h
-            if best is None or mean < best["intensity_g_per_kwh"] - 1e-9:
-                best = {"zone": zone, "start_hour": start, "intensity_g_per_kwh": mean, "source": source}
+            if best is None or mean < best[0] - 1e-9:
+                best = (mean, zone, start, clock, source, days)
     if best is None:
         return None
-    best["end_hour"] = (best["start_hour"] + window_h) % 24
-    best["baseline_g_per_kwh"] = baseline
-    best["change_pct"] = 100.0 * (best["intensity_g_per_kwh"] - baseline) / baseline if baseline else None
-    change = f": {best['change_pct']:+.0f}%".replace("-", "−") if best["change_pct"] is not None else ""
-    best["text"] = (
-        f"Run in {best['zone']} between {best['start_hour']:02d}:00 and {best['end_hour']:02d}:00 UTC{change} "
-        f"vs this project's average of {baseline:.0f} gCO2e/kWh ({best['source']})"
-    )
-    return best
+    mean, zone, start_local, clock, source, days = best
+    end_local = (start_local + window_h) % 24
+    # The local slot's start (minutes past local midnight) minus the offset is a whole UTC hour: UTC hours
+    # start phase_minutes past each local hour.
+    start_utc = (start_local * 60 + clock.phase_minutes - clock.offset_minutes) // 60 % 24
+    end_utc = (start_utc + window_h) % 24
+    change_pct = 100.0 * (mean - baseline) / baseline if baseline else None
+    change = f": {change_pct:+.0f}%".replace("-", "−") if change_pct is not None else ""
+    advice = {
+        "zone": zone,
+        "time_zone": clock.time_zone.key if clock.time_zone else "UTC",
+        "start_hour_local": start_local,
+        "end_hour_local": end_local,
+        "start_local": f"{start_local:02d}:{clock.phase_minutes:02d}",
+        "end_local": f"{end_local:02d}:{clock.phase_minutes:02d}",
+        "start_hour": start_utc,
+        "end_hour": end_utc,
+        "intensity_g_per_kwh": mean,
+        "baseline_g_per_kwh": baseline,
+        "change_pct": change_pct,
+        "source": source,
+        "hourly_days": days,
+    }
+    if clock.time_zone is None:
+        when = f"between {start_utc:02d}:00 and {end_utc:02d}:00 UTC (no local time zone on file for {zone})"
+    else:
+        # The abbreviation only when the offset changed in the period: the UTC hours then move with DST.
+        season = f" in {clock.abbreviation}" if clock.offset_changes else ""
+        when = (
+            f"between {advice['start_local']} and {advice['end_local']} {advice['time_zone']} "
+            f"({start_utc:02d}:00–{end_utc:02d}:00 UTC{season})"
+        )
+    advice["text"] = f"Run in {zone} {when}{change} vs this project's average of {baseline:.0f} gCO2e/kWh ({source})"
+    return advice
 
 
 def zone_choices(*, organization: Organization) -> list[str]:

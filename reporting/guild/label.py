@@ -25,6 +25,9 @@ from reporting.guild.runs import run_ledger_figures
 from reporting.reports.hf_card import carbon_label_yaml as hf_carbon_label_yaml
 from reporting.reports.hf_card import project_carbon_label
 
+# The view and method every figure of the label is on (stated on the label beside its span).
+LABEL_METHOD = "management view, location-based"
+
 
 def label_calculation(*, project: Project, period: Period) -> Calculation | None:
     return (
@@ -86,6 +89,9 @@ def carbon_label(*, project: Project, period: Period) -> dict:
     token_kwh = sum(figures[run.pk]["energy_kwh"] for run in token_runs)
     label |= {
         "training_kg_co2e": card["training_g_co2e"] / 1000.0,
+        "training_upstream_kg_co2e": card["training_upstream_g_co2e"] / 1000.0,
+        "span": f"{calculation.period_start:%Y-%m-%d}..{calculation.period_end:%Y-%m-%d}",
+        "method": LABEL_METHOD,
         "embodied_amortized_kg_co2e": card["embodied_amortized_g_co2e"] / 1000.0,
         "inference_g_co2e_per_1k_requests": card["inference_g_co2e_per_1k_requests"],
         "energy_kwh_per_1m_tokens": token_kwh / (tokens / 1e6) if tokens else None,
@@ -145,7 +151,7 @@ def carbon_label_png(*, label: dict, scale: int = 2) -> bytes:
         text(14, 80, f"No calculation for {label['period']} yet.")
     else:
         rows = [
-            ("Training (location-based)", _figure(label["training_kg_co2e"], 2, "kgCO2e")),
+            ("Training incl. upstream", _figure(label["training_kg_co2e"], 2, "kgCO2e")),
             ("Amortized embodied share", _figure(label["embodied_amortized_kg_co2e"], 2, "kgCO2e")),
             ("Inference per 1,000 requests", _figure(label["inference_g_co2e_per_1k_requests"], 2, "gCO2e")),
             ("Energy per 1M tokens", _figure(label["energy_kwh_per_1m_tokens"], 3, "kWh")),
@@ -158,13 +164,14 @@ def carbon_label_png(*, label: dict, scale: int = 2) -> bytes:
         if uncounted["runs"]:  # the SVG's warning line, in its red
             plural = "" if uncounted["runs"] == 1 else "s"
             line = f"Not included: {uncounted['runs']} run{plural}, {uncounted['energy_kwh']:.3f} kWh not counted"
-            text(14, 200, line, 10, (179, 38, 30))
+            text(14, 196, line, 10, (179, 38, 30))
         else:
-            text(14, 200, (label["hardware_used"] or "hardware not reported")[:52], 10, muted)
+            text(14, 196, (label["hardware_used"] or "hardware not reported")[:52], 10, muted)
         calculation = label["calculation"]
+        text(14, 211, f"{label['span']} · {label['method']}", 10, muted)
         text(
             14,
-            220,
+            226,
             f"GreenGuild calculation #{calculation.pk} · methodology {calculation.methodology_version}",
             10,
             muted,

@@ -41,20 +41,48 @@ class Metric:
     label: str
     unit: str
     missing: str  # why a row without a value is unranked
+    basis: str  # the view, Scope 2 method and span the value is computed on, as the page states it
 
 
+_MANAGEMENT = (
+    "management view (operational + amortized embodied + write-offs), location-based, for the runs and records "
+    "dated in the period"
+)
+_RUNS_OPERATIONAL = (
+    "operational emissions (electricity and its upstream, no embodied), location-based, of the runs started in the "
+    "period that report {unit}, in the current ledger"
+)
 METRICS = {
-    "absolute": Metric("Absolute emissions", "tCO2e", "no data"),
-    "per_gpu_hour": Metric("Intensity per GPU-hour", "gCO2e/GPU-h", "no GPU-hours reported"),
-    "per_1k_inferences": Metric("Intensity per 1,000 inferences", "gCO2e/1k inferences", "no inference counts"),
-    "per_1m_tokens": Metric("Intensity per 1M tokens", "gCO2e/1M tokens", "no token counts"),
-    "improvement": Metric("Change vs previous period", "%", "no emissions in the previous period"),
-    "budget_adherence": Metric("Budget used", "% of budget", "no budget"),
+    "absolute": Metric("Absolute emissions", "tCO2e", "no data", _MANAGEMENT),
+    "per_gpu_hour": Metric("Intensity per GPU-hour", "gCO2e/GPU-h", "no GPU-hours reported", _MANAGEMENT),
+    "per_1k_inferences": Metric(
+        "Intensity per 1,000 inferences",
+        "gCO2e/1k inferences",
+        "no inference counts",
+        _RUNS_OPERATIONAL.format(unit="inferences (inference runs only)"),
+    ),
+    "per_1m_tokens": Metric(
+        "Intensity per 1M tokens", "gCO2e/1M tokens", "no token counts", _RUNS_OPERATIONAL.format(unit="tokens")
+    ),
+    "improvement": Metric(
+        "Change vs previous period",
+        "%",
+        "no emissions in the previous period",
+        f"{_MANAGEMENT}, against the previous period of the same length; a running period pro-rated",
+    ),
+    "budget_adherence": Metric(
+        "Budget used",
+        "% of budget",
+        "no budget",
+        "each budget on its own basis (inventory view: operational + capital goods; location- or market-based as "
+        "the budget says), the largest share among the owner's budgets overlapping the period",
+    ),
 }
 ENTITIES = ("team", "project")
 LEADERBOARD_COLUMNS = [
     "rank", "name", "slug", "team", "value", "unit", "emissions_t_co2e_location", "gpu_hours",
-    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "embodied_share_pct", "uncounted_runs",
+    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "embodied_share_pct",
+    "embodied_supplier_specific_pct", "uncounted_runs",
     "uncounted_energy_kwh", "note",
 ]  # fmt: skip
 # A row whose runs in no figure hold more than this share of its energy is unranked: its value would flatter it.
@@ -79,6 +107,10 @@ def _owner_sums(organization: Organization, owner: str, period: Period) -> dict[
         "operational": Sum("emissions_kg_co2e_location", filter=operational),
         "measured": Sum("emissions_kg_co2e_location", filter=operational & Q(quality__in=MEASURED_TIERS)),
         "estimated": Sum("emissions_kg_co2e_location", filter=operational & Q(quality__in=ESTIMATED_TIERS)),
+        # The embodied part's own quality: figures the hardware's supplier gave, vs catalogue defaults.
+        "embodied_supplier_specific": Sum(
+            "emissions_kg_co2e_location", filter=~operational & Q(quality=QualityTier.SUPPLIER_SPECIFIC)
+        ),
     }
     rows = (
         DailyEmissionRollup.objects.for_org(organization)
@@ -230,6 +262,11 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
                 "estimated_share_pct": estimated_pct,
                 "mostly_estimated": bool(estimated_pct is not None and estimated_pct > MOSTLY_ESTIMATED_ABOVE_PCT),
                 "embodied_share_pct": 100.0 * (kg - operational_kg) / kg if kg else None,
+                "embodied_supplier_specific_pct": (
+                    100.0 * (own.get("embodied_supplier_specific") or 0.0) / (kg - operational_kg)
+                    if kg - operational_kg > 1e-12
+                    else None
+                ),
                 "uncounted_runs": (uncounted.get(row["pk"]) or {}).get("runs", 0),
                 "uncounted_energy_kwh": (uncounted.get(row["pk"]) or {}).get("energy_kwh", 0.0),
                 "note": notes.get(row["pk"])

@@ -11,7 +11,7 @@ every result lists its assumptions (docs/guild.md):
   the runs that ran in one grid zone.
 - **hour**: the run's kgCO2e × (mean intensity over the shifted hours ÷ mean over its own hours),
   energy spread evenly over the run. Hourly intensity of the run's zone where the dataset has every
-  hour; else ``DAILY_PROFILE`` (a documented stylized shape, not data).
+  hour; else ``DAILY_PROFILE`` at the zone's local hours (a documented stylized shape, not data).
 - **gpu**: energy × (perf-per-watt of the run's GPU ÷ that of the other GPU), from
   ``gpu_perf_per_watt.csv`` via ``reporting.guild.gpus`` (datasheet peak dense tensor TFLOPS ÷ TDP,
   source per row). Same work at peak-spec efficiency: real workloads rarely reach it, so read the
@@ -22,7 +22,8 @@ every result lists its assumptions (docs/guild.md):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
+from functools import partial
 
 from emissions.calculations import emissions_kg, facility_energy_kwh
 from emissions.factor_book import FactorBook
@@ -36,13 +37,17 @@ from emissions.models import (
     Site,
 )
 from emissions.periods import Period
+from emissions.zone_time_zones import zone_time_zone
 from reporting.guild.gpus import gpu_spec_for, gpu_table
 from reporting.guild.runs import project_runs, run_ledger_figures, run_zone_code
 
 SCENARIOS = ("region", "hour", "gpu", "refresh")
 
-# Stylized relative grid intensity per UTC hour (mean 1.0 after normalization): lowest in the small
-# hours, peaking in the early evening, the shape of a demand-following grid with fossil peakers.
+# Stylized relative grid intensity per LOCAL hour of day of the zone (mean 1.0 after normalization): lowest
+# in the small hours, peaking in the early evening, the shape of a demand-following grid with fossil peakers.
+# Demand follows the clock people live by, so the shape is read at the zone's local hour
+# (``emissions.zone_time_zones``), never at the UTC hour: read at UTC it would put Tokyo's night-time low
+# at 10:00–14:00 local time.
 # An assumption for zones without hourly data, never presented as data; replays say when it is used.
 _PROFILE_RAW = (
     0.85, 0.80, 0.78, 0.77, 0.78, 0.82, 0.92, 1.02, 1.08, 1.06, 1.02, 0.98,
@@ -250,6 +255,11 @@ def _replay_region(runs, figures, organization, options, result) -> None:
     )
 
 
+def _profile_weight(hour: datetime, *, time_zone: tzinfo) -> float:
+    """``DAILY_PROFILE`` weight of a (UTC) hour, read at the local hour it is in ``time_zone``."""
+    return DAILY_PROFILE[hour.astimezone(time_zone).hour]
+
+
 def _replay_hour(runs, figures, options, result) -> None:
     try:
         shift_h = int(options.get("shift_h", ""))
@@ -262,11 +272,13 @@ def _replay_hour(runs, figures, options, result) -> None:
         figure = figures[run.pk]
         original = hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / 3600.0)
         shifted = {hour + timedelta(hours=shift_h): weight for hour, weight in original.items()}
-        hourly = _hourly_lookup(run_zone_code(run), set(original) | set(shifted))
+        zone = run_zone_code(run)
+        hourly = _hourly_lookup(zone, set(original) | set(shifted))
         if hourly is not None:
             intensity, note = hourly.__getitem__, "hourly intensity of the zone"
         else:
-            intensity, note = (lambda hour: DAILY_PROFILE[hour.hour]), "daily profile (no hourly data)"
+            local = (zone_time_zone(zone) if zone else None) or UTC
+            intensity, note = partial(_profile_weight, time_zone=local), "daily profile (no hourly data)"
             used_profile = True
         replay = hour_shift_replay_kg(
             kg_co2e=figure["kg_co2e"], original=original, shifted=shifted, intensity=intensity
@@ -276,8 +288,9 @@ def _replay_hour(runs, figures, options, result) -> None:
     result.assumptions.append("Energy spread evenly over each run's hours; same zone, same energy.")
     if used_profile:
         result.assumptions.append(
-            "Zones without hourly data use GreenGuild's stylized daily profile (lowest 01:00–05:00 UTC, "
-            "peak 17:00–20:00 UTC; docs/guild.md): an assumption, not measured data."
+            "Zones without hourly data use GreenGuild's stylized daily profile at the zone's local time (lowest "
+            "01:00–05:00, peak 17:00–20:00; UTC for a zone without a time zone on file; docs/guild.md): an "
+            "assumption, not measured data."
         )
 
 

@@ -162,7 +162,9 @@ def _emissions(figures: Figures, groups: list[dict]) -> None:
         figures.unreported.add("E1-6.49b")
     if "E1-6.52a" in figures.unreported:
         figures.unreported |= {"E1-6.52b", "E1-6.52b-cloud-mb", "E1-6.53-lb", "E1-6.53-mb"}
-    primary = _kg(_pick(scope_3, quality=QualityTier.PROVIDER_REPORTED))
+    primary = _kg(_pick(scope_3, quality=QualityTier.PROVIDER_REPORTED)) + _kg(
+        _pick(scope_3, quality=QualityTier.SUPPLIER_SPECIFIC)
+    )
     values["E1-6.AR46g"] = _pct(primary, _kg(scope_3))
 
 
@@ -338,7 +340,8 @@ def _management(figures: Figures, calculation: Calculation, records, groups: lis
     values, management = figures.values, figures.summary["management"]
     amortized = _pick(groups, basis=Basis.EMBODIED_AMORTIZED)
     values["M.embodied-amortized"] = _t(management["embodied_amortized_kg"])
-    figures.quality["M.embodied-amortized"] = _quality(amortized)
+    figures.quality["M.embodied-amortized"] = _quality(_pick(amortized, scope3_category=2))
+    values["M.embodied-cloud-runs"] = _t(management.get("embodied_cloud_runs_kg", 0.0))
     values["M.embodied-written-off"] = _t(management["embodied_written_off_kg"])
     roll = calculation.roll_forward or {}
     for ref, key in (
@@ -350,7 +353,7 @@ def _management(figures: Figures, calculation: Calculation, records, groups: lis
     ):
         values[ref] = _t(roll.get(key)) if key in roll else None
     idle = _kg(_pick(amortized, activity_kind=ActivityKind.UNALLOCATED))
-    values["M.idle-embodied"] = _pct(idle, _kg(amortized))
+    values["M.idle-embodied"] = _pct(idle, _kg(_pick(amortized, scope3_category=2)))  # of the own fleet
     values["M.idle-energy"] = _pct(management["unallocated_energy_kwh"], figures.summary["energy_kwh"])
     _sci(figures, calculation, records)
     _owners(figures, records)

@@ -1,8 +1,9 @@
 """A project's carbon label as Hugging Face model-card ``co2_eq_emissions`` metadata (YAML).
 
 The label is the management view of one calculation: training (and fine-tuning) runs' electricity
-emissions, location-based (E × I), plus their amortized embodied share (M); inference is given per
-1k requests. Hugging Face expects ``emissions`` in grams of CO2e.
+emissions, location-based (E × I), with the electricity's upstream (Scope 3 Cat 3: fuel extraction and
+generation upstream, T&D losses) as the inventory counts it, plus their amortized embodied share (M);
+inference is given per 1k requests. Hugging Face expects ``emissions`` in grams of CO2e.
 """
 
 from __future__ import annotations
@@ -15,18 +16,19 @@ from emissions.functional_units import run_inferences
 from emissions.models import Calculation, EmissionRecord, Project, Run
 
 TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
+UPSTREAM_CATEGORY = 3  # Scope 3 Cat 3: the electricity's upstream (3b) and T&D losses (3c)
 
 
 def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
     """Grams of CO2e for training (+ amortized embodied) and per 1k inferences, with the runs' places and hardware."""
     records = EmissionRecord.objects.filter(calculation=calculation, project=project, run__isnull=False).filter(
         Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_2)
-        | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category=1)
+        | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category__in=[1, UPSTREAM_CATEGORY])
         | Q(basis=Basis.EMBODIED_AMORTIZED)
     )
 
-    def grams(kinds, basis=None) -> float:
-        selected = records.filter(run__kind__in=kinds)
+    def grams(kinds, basis=None, **match) -> float:
+        selected = records.filter(run__kind__in=kinds, **match)
         if basis is not None:
             selected = selected.filter(basis=basis)
         return 1000.0 * (selected.aggregate(kg=Sum("emissions_kg_co2e_location"))["kg"] or 0.0)
@@ -40,11 +42,12 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
     kinds = {run.kind for run in training_runs}
     return {
         "training_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL),
+        "training_upstream_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL, scope3_category=UPSTREAM_CATEGORY),
         "embodied_amortized_g_co2e": grams(TRAINING_KINDS, Basis.EMBODIED_AMORTIZED),
         "inference_g_co2e_per_1k_requests": inference_g / (inferences / 1000.0) if inferences else None,
         # No training type for a project that only serves (the model-card field describes training).
         "training_type": (None if not kinds else "fine-tuning" if kinds == {RunKind.FINE_TUNING} else "pre-training"),
-        "geographical_location": ", ".join(sorted({_place(run) for run in training_runs})),
+        "geographical_location": "; ".join(sorted({_place(run) for run in training_runs})),
         "hardware_used": _gpus(training_runs),
     }
 
@@ -72,7 +75,8 @@ def carbon_label_yaml(*, calculation: Calculation, project: Project) -> str:
         "emissions": round(label["training_g_co2e"] + label["embodied_amortized_g_co2e"], 3),
         "source": (
             f"GreenGuild ledger, methodology {calculation.methodology_version}, calculation #{calculation.pk} "
-            f"({calculation.period_start}..{calculation.period_end}); location-based; includes "
+            f"({calculation.period_start}..{calculation.period_end}); management view, location-based; includes "
+            f"{round(label['training_upstream_g_co2e'], 3)} g upstream of the electricity (Scope 3 Cat 3) and "
             f"{round(label['embodied_amortized_g_co2e'], 3)} g amortized embodied hardware emissions"
         ),
         **({"training_type": label["training_type"]} if label["training_type"] else {}),

@@ -67,3 +67,51 @@ def test_gpu_hours_available_stop_the_day_before_retirement(org_a):
     assert share.emissions_kg_co2e_location == pytest.approx(0.018252, abs=1e-6)
     idle = amortized.get(run__isnull=True)
     assert idle.emissions_kg_co2e_location == pytest.approx(2.172028, abs=1e-6)
+
+
+@pytest.mark.django_db
+def test_a_run_across_a_quarter_end_carries_embodied_in_both_quarters(org_a):
+    """Issue 16, defect 5 (the embodied part): 4 GPUs of 100 kg in service since 2025-01-01 (5-year life); a run
+    on 4 GPUs from 31 March 18:00 to 1 April 06:00 UTC = 48 GPU-hours, 24 in each quarter. Q1: 400 × 90 / 1,826.25
+    = 19.712526 kg amortized over 4 × 90 × 24 = 8,640 GPU-hours → 24 GPU-hours carry 0.054757 kg; Q2: 400 × 91
+    / 1,826.25 over 8,736 GPU-hours → the same 0.054757 kg (the rate per GPU-hour is constant). It used to put
+    all 48 GPU-hours (0.109514 kg) in Q1 and nothing in Q2."""
+    site = SiteFactory(organization=org_a, zone=GridZoneFactory(code="DE"), slug="lab")
+    gpu = HardwareModel.objects.create(
+        name="GPU R",
+        asset_class=AssetClass.GPU,
+        gpu_count=1,
+        embodied_kg_co2e=100,
+        embodied_low_kg_co2e=100,
+        embodied_high_kg_co2e=100,
+        default_lifetime_years=5,
+        source="t",
+        licence="t",
+    )
+    HardwareAsset.objects.create(
+        organization=org_a,
+        site=site,
+        asset_id="gpus",
+        hardware_model=gpu,
+        quantity=4,
+        lifetime_years=5,
+        acquired_on=date(2025, 1, 1),
+        in_service_on=date(2025, 1, 1),
+    )
+    run = RunFactory(
+        organization=org_a,
+        site=site,
+        gpu_count=4,
+        duration_s=12 * 3600.0,
+        started_at=datetime(2025, 3, 31, 18, tzinfo=UTC),
+        ended_at=datetime(2025, 4, 1, 6, tzinfo=UTC),
+    )
+    for label, days in (("2025-Q1", 90), ("2025-Q2", 91)):
+        calculation = inventory_calculate(organization=org_a, period=period_parse(label))
+        share = EmissionRecord.objects.get(calculation=calculation, basis=Basis.EMBODIED_AMORTIZED, run=run)
+        assert share.factors["gpu_hours"] == pytest.approx(24.0)
+        assert share.emissions_kg_co2e_location == pytest.approx(400 * days / 1826.25 * 24 / (4 * days * 24))
+        assert share.emissions_kg_co2e_location == pytest.approx(0.054757, abs=1e-6)
+        assert (share.period_start, share.period_end) == (
+            (date(2025, 3, 31), date(2025, 3, 31)) if label == "2025-Q1" else (date(2025, 4, 1), date(2025, 4, 1))
+        )

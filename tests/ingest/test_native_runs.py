@@ -152,3 +152,14 @@ def test_row_errors_download_as_safe_csv(client, alice, org_a, media_root, djang
     lines = b"".join(download.streaming_content).decode("utf-8-sig").splitlines()
     assert lines[0] == "row_number,column,value,reason"
     assert lines[1].startswith("2,energy_kwh,-2,")  # a plain number stays a number: a spreadsheet runs nothing
+
+
+def test_every_technique_the_guild_pages_know_is_accepted_including_a_region_move():
+    """Issue 24, finding 7: the project page understood ``region_move`` but the native import refused it."""
+    runs = [
+        {**RUN, "external_id": "moved", "efficiency_techniques": ["region_move", "mixed_precision"]},
+        {**RUN, "external_id": "typo", "efficiency_techniques": ["region-move"]},
+    ]
+    moved, typo = native_json.parse(json.dumps({"runs": runs}).encode())
+    assert isinstance(moved, ParsedRow) and moved.record.efficiency_techniques == ("region_move", "mixed_precision")
+    assert isinstance(typo, RowIssue) and typo.column == "efficiency_techniques" and "region_move" in typo.reason

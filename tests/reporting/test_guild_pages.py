@@ -89,13 +89,15 @@ def test_carbon_label_and_its_downloads(client, alice, ledger):
                kind=RunKind.INFERENCE, started_at=datetime(2026, 7, 20, tzinfo=UTC),
                ended_at=datetime(2026, 7, 20, 1, tzinfo=UTC), inferences_count=1000)  # fmt: skip
     label = carbon_label(project=ledger.projects.get(slug="a-project"), period=Q3)
-    assert label["training_kg_co2e"] == 300.0 and label["embodied_amortized_kg_co2e"] == 0.0
-    # No ledger line for the inference run: SCI per run = 300 kg × 1000 g / 1 run.
+    # The training run's electricity 300 kg and its upstream (Cat 3) 50 kg, as the inventory counts it.
+    assert label["training_kg_co2e"] == 350.0 and label["training_upstream_kg_co2e"] == 50.0
+    assert label["embodied_amortized_kg_co2e"] == 0.0
+    # No ledger line for the inference run: SCI per run = 300 kg × 1000 g / 1 run (SCI's E × I is electricity).
     assert (label["sci_unit"], label["sci_g_co2e"]) == ("run", 300000.0)
     client.force_login(alice)
     svg = client.get("/projects/a-project/label.svg?period=2026-Q3")
     assert svg["Content-Type"] == "image/svg+xml" and b'data-label="training"' in svg.content
-    assert b"300.00 kgCO2e" in svg.content
+    assert b"350.00 kgCO2e" in svg.content
     png = client.get("/projects/a-project/label.png?period=2026-Q3")
     assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
     assert Image.open(io.BytesIO(png.content)).size == (640, 472)
@@ -105,7 +107,7 @@ def test_carbon_label_and_its_downloads(client, alice, ledger):
     assert b'data-label="uncounted"' in svg.content and b"1 run, 10.000 kWh not counted" in svg.content
     yaml = client.get("/projects/a-project/label.yaml?period=2026-Q3").content.decode()
     assert yaml.startswith("# not included: 1 run(s), 10.000 kWh of 2026-Q3")
-    assert "\nco2_eq_emissions:" in yaml and "emissions: 300000.0" in yaml
+    assert "\nco2_eq_emissions:" in yaml and "emissions: 350000.0" in yaml  # incl. 50 kg upstream
     empty = client.get("/projects/a-project/label.yaml?period=2024").content.decode()
     assert empty.startswith("# no GreenGuild calculation for 2024")
     assert client.get("/projects/b-project/label.svg").status_code == 404
@@ -119,11 +121,12 @@ def test_technique_savings_against_comparable_untagged_runs(org_a):
         RunFactory(organization=org_a, project=project, energy_kwh=energy, efficiency_techniques=techniques,
                    gpu_model=gpu, **when)  # fmt: skip
     [row] = technique_savings(project=project, period=Q3)
-    # A100: baseline mean 12 kWh per run; the tagged run used 6 → 50 % saved. The H100 run has no baseline.
+    # A100, 8 GPU-h per run: baseline (10 + 14) ÷ 16 = 1.5 kWh per GPU-hour; the tagged run used 6 of the
+    # expected 12 kWh → 50 % saved. The H100 run has no baseline (tests/reporting/test_guild_techniques.py).
     assert (row["technique"], row["tagged_runs"], row["compared_runs"], row["baseline_runs"]) == (
         "mixed_precision", 2, 1, 2,
     )  # fmt: skip
-    assert row["saving_pct"] == 50.0 and row["measure"] == "kWh per run"
+    assert row["saving_pct"] == 50.0 and row["measure"] == "kWh per GPU-hour"
     assert technique_savings(project=project, period=period_parse("2025")) == []
 
 

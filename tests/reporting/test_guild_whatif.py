@@ -180,9 +180,11 @@ def test_bad_replays_say_why(replay_org, scenario, options, message):
 
 def test_recommendation_names_the_cleanest_window(replay_org):
     advice = whatif_recommendation(organization=replay_org.organization, project=replay_org, period=Q3)
-    # Candidates are the organization's zones (HI only here): its hourly mean by UTC hour over the data.
+    # Candidates are the organization's zones (HI only here). Its 4 hourly values are far from 7 per hour of day
+    # (tests/reporting/test_guild_advice.py): the annual factor × the daily profile, at UTC (no time zone on file).
     assert advice["zone"] == "HI"
     assert advice["text"].startswith("Run in HI between")
+    assert advice["source"].startswith("annual factor × daily profile")
 
 
 def test_the_api_replays_for_a_read_token(client, replay_org):

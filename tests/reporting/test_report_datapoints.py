@@ -205,15 +205,19 @@ def test_management_sheet(small_org):
     body = _json(_generate(small_org))
     values = _values(body)
     assert values["M.rf-additions"] == pytest.approx(1.6)
+    # The lab's 8 GPUs (1.6 t over 5 years, 90 days), equal to the roll-forward's amortization; apart, the cloud
+    # run's 8 GPU-hours at (150 + 2,500 / 8) kg per GPU over 4 × 8,760 h (issue 24, finding 7): 0.105594 kg.
     assert values["M.embodied-amortized"] == pytest.approx(1.6 * 90 / (5 * 365.25), abs=1e-6)
+    assert values["M.embodied-amortized"] == pytest.approx(values["M.rf-amortized"], abs=1e-6)
+    assert values["M.embodied-cloud-runs"] == pytest.approx(8 * (150 + 2500 / 8) / (4 * 8760) / 1000, abs=1e-6)
     assert values["M.rf-closing"] == pytest.approx(
         values["M.rf-opening"] + values["M.rf-additions"] - values["M.rf-amortized"] - values["M.rf-written-off"],
         abs=1e-5,
     )
     assert values["M.idle-embodied"] == pytest.approx(100.0)  # no run used the lab's GPUs
-    # The cloud run: 36 kg over one run with 4 GPUs × 2 h.
-    assert values["M.sci-run"] == pytest.approx(36_000.0)
-    assert values["M.sci-gpu-hour"] == pytest.approx(36_000.0 / 8)
+    # The cloud run: 36 kg of electricity + 0.105594 kg embodied over one run with 4 GPUs × 2 h.
+    assert values["M.sci-run"] == pytest.approx(36_105.594, abs=1e-3)
+    assert values["M.sci-gpu-hour"] == pytest.approx(36_105.594 / 8, abs=1e-3)
     assert values["M.team.a-team.location"] == pytest.approx(0.036)
     assert all(row["xbrl_concept"] == "" for row in body["management"])
 
@@ -307,8 +311,9 @@ def test_command_writes_a_hugging_face_carbon_label(small_org, tmp_path):
         "-o", str(target),
     )  # fmt: skip
     entry = yaml.safe_load(target.read_text())["co2_eq_emissions"]
-    # The cloud training run: 120 kWh × 300 g = 36,000 g; it ran in the cloud, so no amortized fleet share.
-    assert entry["emissions"] == pytest.approx(36_000.0)
+    # The cloud training run: 120 kWh × 300 g = 36,000 g, no upstream factor for cloud electricity; its 8 GPU-hours'
+    # embodied share (150 + 2,500 / 8) kg per GPU over 4 × 8,760 h × 8 = 105.594 g (cloud runs carry one too).
+    assert entry["emissions"] == pytest.approx(36_105.594, abs=1e-3)
     # Model-card fields (issue 24, finding 7): GPUs as "N x model", the place as the zone and the cloud region.
     assert entry["training_type"] == "pre-training" and entry["hardware_used"] == "4 x A100"  # the factory run's 4 GPUs
     assert entry["geographical_location"] == "Germany (DE), aws eu-central-1"
@@ -438,4 +443,5 @@ def test_an_inference_only_project_has_no_training_type_in_its_card(small_org):
     entry = yaml.safe_load(carbon_label_yaml(calculation=calculation, project=small_org.projects.get(slug="a-project")))
     card = entry["co2_eq_emissions"]
     assert "training_type" not in card and card["emissions"] == 0.0 and card["hardware_used"] == ""
-    assert card["inference_g_co2e_per_1k_requests"] == pytest.approx(36_000.0)  # 36 kg over 1,000 requests
+    # 36 kg of electricity + 16 GPU-hours × 462.5 kg / 35,040 h = 211.187 g embodied, over 1,000 requests.
+    assert card["inference_g_co2e_per_1k_requests"] == pytest.approx(36_211.187, abs=1e-3)

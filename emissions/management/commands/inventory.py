@@ -68,6 +68,7 @@ class Command(BaseCommand):
         management = summary["management"]
         write("Management view (not part of the totals)")
         write(f"  Embodied amortized         {management['embodied_amortized_kg']:>16,.1f}")
+        write(f"  Embodied of cloud GPU runs {management['embodied_cloud_runs_kg']:>16,.1f}")
         write(f"  Embodied written off       {management['embodied_written_off_kg']:>16,.1f}")
         write(f"  Unallocated energy (kWh)   {management['unallocated_energy_kwh']:>16,.1f}")
         for gap in summary["data_gaps"]:
