@@ -98,3 +98,20 @@ class RunFactory(factory.django.DjangoModelFactory):
         lambda: {"cpu": "estimated_tdp", "gpu": "measured", "ram": "estimated_tdp"}
     )
     gpu_count = 4
+
+
+class GpuModelFactory(factory.django.DjangoModelFactory):
+    """A catalogue GPU of 100 kg (low = high = central unless given), 5-year default life."""
+
+    class Meta:
+        model = models.HardwareModel
+
+    name = "GPU R"
+    asset_class = "gpu"
+    gpu_count = 1
+    embodied_kg_co2e = 100.0
+    embodied_low_kg_co2e = factory.SelfAttribute("embodied_kg_co2e")
+    embodied_high_kg_co2e = factory.SelfAttribute("embodied_kg_co2e")
+    default_lifetime_years = 5
+    source = "t"
+    licence = "t"

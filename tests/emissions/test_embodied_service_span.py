@@ -5,11 +5,11 @@ from datetime import UTC, date, datetime
 import pytest
 
 from emissions import calculations as calc
-from emissions.choices import AssetClass, Basis
-from emissions.models import EmissionRecord, HardwareAsset, HardwareModel
+from emissions.choices import Basis
+from emissions.models import EmissionRecord, HardwareAsset
 from emissions.periods import period_parse
 from emissions.services.ledger import inventory_calculate
-from tests.factories import GridZoneFactory, RunFactory, SiteFactory
+from tests.factories import GpuModelFactory, GridZoneFactory, RunFactory, SiteFactory
 
 MARCH = {"period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
 
@@ -47,10 +47,7 @@ def test_gpu_hours_available_stop_the_day_before_retirement(org_a):
     (old: 0.016593 kg); the idle remainder is 2.190281 × 952 / 960 = 2.172028 kg.
     """
     site = SiteFactory(organization=org_a, zone=GridZoneFactory(code="DE"), slug="lab")
-    gpu = HardwareModel.objects.create(
-        name="GPU R", asset_class=AssetClass.GPU, gpu_count=1, embodied_kg_co2e=100, embodied_low_kg_co2e=100,
-        embodied_high_kg_co2e=100, default_lifetime_years=5, source="t", licence="t",
-    )  # fmt: skip
+    gpu = GpuModelFactory()
     HardwareAsset.objects.create(
         organization=org_a, site=site, asset_id="retiring", hardware_model=gpu, quantity=4, lifetime_years=5,
         acquired_on=date(2026, 1, 1), in_service_on=date(2026, 1, 1), retired_on=date(2026, 3, 11),
@@ -77,17 +74,7 @@ def test_a_run_across_a_quarter_end_carries_embodied_in_both_quarters(org_a):
     / 1,826.25 over 8,736 GPU-hours → the same 0.054757 kg (the rate per GPU-hour is constant). It used to put
     all 48 GPU-hours (0.109514 kg) in Q1 and nothing in Q2."""
     site = SiteFactory(organization=org_a, zone=GridZoneFactory(code="DE"), slug="lab")
-    gpu = HardwareModel.objects.create(
-        name="GPU R",
-        asset_class=AssetClass.GPU,
-        gpu_count=1,
-        embodied_kg_co2e=100,
-        embodied_low_kg_co2e=100,
-        embodied_high_kg_co2e=100,
-        default_lifetime_years=5,
-        source="t",
-        licence="t",
-    )
+    gpu = GpuModelFactory()
     HardwareAsset.objects.create(
         organization=org_a,
         site=site,

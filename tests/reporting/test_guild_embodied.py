@@ -14,8 +14,8 @@ from datetime import UTC, date, datetime
 import pytest
 import yaml
 
-from emissions.choices import AssetClass, Basis, QualityTier
-from emissions.models import CloudRegion, EmissionRecord, FactorDataset, HardwareAsset, HardwareModel
+from emissions.choices import Basis, QualityTier
+from emissions.models import CloudRegion, EmissionRecord, FactorDataset, HardwareAsset
 from emissions.periods import period_parse
 from emissions.records import HardwareAssetRecord
 from emissions.services.inventory import hardware_asset_upsert_many
@@ -26,7 +26,7 @@ from reporting.guild.label import carbon_label
 from reporting.guild.leaderboard import leaderboard
 from reporting.models import CarbonBudget
 from reporting.rollups import rollup_refresh
-from tests.factories import GridZoneFactory, ProjectFactory, RunFactory, SiteFactory, TeamFactory
+from tests.factories import GpuModelFactory, GridZoneFactory, ProjectFactory, RunFactory, SiteFactory, TeamFactory
 
 Q3 = period_parse("2026-Q3")
 LIFE_DAYS = 5 * 365.25
@@ -36,17 +36,7 @@ LIFE_DAYS = 5 * 365.25
 def fleet(org_a):
     site = SiteFactory(organization=org_a, zone=GridZoneFactory(code="DE"), slug="lab")
     echo = TeamFactory(organization=org_a, slug="echo", name="Echo")
-    gpu = HardwareModel.objects.create(
-        name="GPU R",
-        asset_class=AssetClass.GPU,
-        gpu_count=1,
-        embodied_kg_co2e=100,
-        embodied_low_kg_co2e=80,
-        embodied_high_kg_co2e=120,
-        default_lifetime_years=5,
-        source="t",
-        licence="t",
-    )
+    gpu = GpuModelFactory(embodied_low_kg_co2e=80, embodied_high_kg_co2e=120)
     HardwareAsset.objects.create(
         organization=org_a,
         site=site,
@@ -165,17 +155,7 @@ def test_the_leaderboard_shows_the_embodied_quality_apart(fleet):
 @pytest.mark.django_db
 def test_the_fleet_register_names_whose_hardware_it_is(org_a):
     SiteFactory(organization=org_a, slug="lab")
-    HardwareModel.objects.create(
-        name="GPU R",
-        asset_class=AssetClass.GPU,
-        gpu_count=1,
-        embodied_kg_co2e=100,
-        embodied_low_kg_co2e=100,
-        embodied_high_kg_co2e=100,
-        default_lifetime_years=5,
-        source="t",
-        licence="t",
-    )
+    GpuModelFactory()
     csv = (
         b"asset_id,site,hardware_model,quantity,acquired_on,in_service_on,team\n"
         b"x1,lab,GPU R,1,2026-01-01,2026-01-01,A Team\n"
