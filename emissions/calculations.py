@@ -156,6 +156,7 @@ def market_based_allocate(
     instruments: Iterable[Instrument],
     residual_mix_g_per_kwh: Mapping[str, float] | None = None,
     grid_average_g_per_kwh: Mapping[str, float] | None = None,
+    recorded: Mapping[object, Sequence[tuple[str, float, float]]] | None = None,
 ) -> dict[object, MarketResult]:
     """Scope 2 market-based emissions per consumption block (Scope 2 Guidance ch. 6–7).
 
@@ -166,8 +167,17 @@ def market_based_allocate(
     date order, so replaying the same history gives every month the same allocation. Uncovered kWh take the
     block's residual mix, else its grid average (the block's own month's factors where given, else the
     zone's from the mappings; ``remainder_basis`` says which, so the fallback can be disclosed).
+
+    ``recorded`` maps a block key to the uses an issued report claimed for it ((instrument id, kWh, gCO2e/kWh)):
+    such a block is covered by exactly those uses (never more than its energy) and draws nothing else, and every
+    recorded use is taken off its instrument before any other block is served, present or not.
     """
     residual_mix_g_per_kwh, grid_average_g_per_kwh = residual_mix_g_per_kwh or {}, grid_average_g_per_kwh or {}
+    recorded = recorded or {}
+    claimed_kwh: dict[str, float] = {}
+    for uses in recorded.values():
+        for instrument_id, kwh, _ in uses:
+            claimed_kwh[instrument_id] = claimed_kwh.get(instrument_id, 0.0) + kwh
     remaining_kwh = {}
     ordered = sorted(
         instruments, key=lambda i: (INSTRUMENT_PRECEDENCE.get(i.kind, 9), i.vintage_start, i.instrument_id)
@@ -175,13 +185,21 @@ def market_based_allocate(
     for instrument in ordered:
         if instrument.energy_kwh < 0 or instrument.emission_factor_g_per_kwh < 0:
             raise ValueError(f"instrument {instrument.instrument_id}: negative energy or factor")
-        remaining_kwh[instrument.instrument_id] = instrument.energy_kwh
+        remaining_kwh[instrument.instrument_id] = max(
+            instrument.energy_kwh - claimed_kwh.get(instrument.instrument_id, 0.0), 0.0
+        )
     results: dict[object, MarketResult] = {}
     for block in sorted(consumptions, key=lambda c: (c.period_start, c.period_end, str(c.key))):
         uncovered_kwh = block.energy_kwh
         result = MarketResult(emissions_kg_co2e=0.0)
         block_days = days_inclusive(block.period_start, block.period_end)
-        for instrument in ordered:
+        for instrument_id, kwh, factor in recorded.get(block.key, ()):
+            used_kwh = min(kwh, max(uncovered_kwh, 0.0))
+            if used_kwh > 0:
+                uncovered_kwh -= used_kwh
+                result.covered.append((instrument_id, used_kwh, factor))
+                result.emissions_kg_co2e += emissions_kg(energy_kwh=used_kwh, intensity_g_per_kwh=factor)
+        for instrument in [] if block.key in recorded else ordered:
             if (instrument.market or instrument.zone) != (block.market or block.zone) or uncovered_kwh <= 0:
                 continue
             if instrument.site_key is not None and instrument.site_key != block.site_key:

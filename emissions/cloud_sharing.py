@@ -11,6 +11,9 @@ Rules (docs/methodology.md "Provider figures and billing estimates"):
 - The row's figure is shared among the matched groups by their estimate (kgCO2e, location-based), else by
   cost, else evenly, so a region without any provider row never receives part of another region's figure.
 - Estimate groups of an account the provider does not cover keep their estimate.
+- A market-only figure (Azure) takes its location-based value from the matched groups' location/market
+  ratio, or, with no billing line, from its region's location factor ÷ residual mix
+  (``location_from_market_kg``).
 """
 
 from __future__ import annotations
@@ -79,7 +82,8 @@ class EstimateGroup:
 
 @dataclass(frozen=True)
 class ProviderRow:
-    """One provider carbon figure (kgCO2e) as the ledger needs it."""
+    """One provider carbon figure (kgCO2e) as the ledger needs it; ``zone`` is the grid zone of its region
+    (None where we do not know the region)."""
 
     key: str
     provider: str
@@ -91,6 +95,7 @@ class ProviderRow:
     market_kg: float
     model_version: str = ""
     scope3_kg: float | None = None
+    zone: str | None = None  # grid zone of the row's region (CloudRegion), for a market-only figure's location
 
     @property
     def unit(self) -> tuple[str, date, str]:
@@ -108,6 +113,16 @@ class ProviderRow:
             return True
         version = self.model_version.lower().lstrip("v").split(".", 1)[0]
         return version.isdigit() and int(version) >= 3  # AWS CCFT v3.0.0 added Scope 3
+
+
+def location_from_market_kg(market_kg: float, location, residual) -> float | None:
+    """The location-based kgCO2e of a market-only provider figure (Azure) that no billing line shares out:
+    the figure × (location factor ÷ residual mix) of its region's zone for the month (both gCO2e/kWh), the
+    ratio our own estimate would have between the two methods for the same kWh. None without both
+    factors (the caller keeps the market figure and says so in a data gap)."""
+    if location is None or residual is None or residual.value <= 0:
+        return None
+    return market_kg * location.value / residual.value
 
 
 def group_key(provider, period, account, region, service, resource, team_id, project_id) -> tuple:

@@ -1,6 +1,7 @@
 """Coefficient tables for the billing-based cloud estimator (pure: stdlib + csv, no Django).
 
-Reads the shipped CSVs of ``emissions/reference_data`` once (``coefficient_tables_load`` is cached per directory).
+Reads the shipped CSVs of ``emissions/reference_data`` once (``coefficient_tables_load`` is cached per directory);
+``coefficient_tables_digest`` hashes the same files for the ledger's inputs digest.
 Every row keeps its ``source`` and a ``valid_from`` date: files without a ``valid_from`` column take the date of
 the snapshot they were copied from (``_VALID_FROM``). See docs/cloud-estimation.md.
 """
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import hashlib
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -206,6 +208,34 @@ def _azure_sizes(directory: Path) -> dict[str, AzureVmSize]:
         )
         for row in _rows(directory, "azure_vm_sizes.csv")
     }
+
+
+# Every file coefficient_tables_load reads (tests/emissions/test_inputs_digest.py checks the list against the loader).
+COEFFICIENT_FILES = (
+    "azure_vm_sizes.csv",
+    "cloud_coefficients.csv",
+    "cloud_gpu_power.csv",
+    "cloud_regions.csv",
+    "cpu_power_coefficients.csv",
+    "gpu_instances.csv",
+    "hardware_embodied.csv",
+    "other_coefficients.csv",
+)
+
+
+@functools.lru_cache(maxsize=4)
+def coefficient_tables_digest(directory: Path | None = None) -> str:
+    """SHA-256 (hex) of the bytes of every file ``coefficient_tables_load`` reads, with their names, computed once
+    per process and directory. The ledger reads these tables at calculation time (cloud runs' embodied share,
+    accelerator power), so a release that changes one of them must change the inputs digest."""
+    directory = Path(directory) if directory is not None else REFERENCE_DIR
+    digest = hashlib.sha256()
+    for name in COEFFICIENT_FILES:
+        content = (directory / name).read_bytes()
+        # Name and length first, so bytes moved from the end of one file to the start of the next still differ.
+        digest.update(f"{name}\0{len(content)}\0".encode())
+        digest.update(content)
+    return digest.hexdigest()
 
 
 @functools.lru_cache(maxsize=4)

@@ -162,6 +162,37 @@ class FactorBook:
             dataset="hourly intensity",
         )
 
+    def hourly_over(self, *, zone: str, start_at: datetime, end_at: datetime) -> ResolvedFactor | None:
+        """Mean hourly intensity over ``start_at``..``end_at`` (a run's own hours), each hour weighted by the time
+        the run spent in it, when every hour it touches is loaded; else None. The run's power is taken flat over
+        its time (its samples' profile is not used): the hours it ran, not the day's average, price its energy."""
+        if zone not in self._hourly_zones or end_at <= start_at:
+            return None
+        first = start_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        rows = HourlyIntensity.objects.filter(zone__code=zone, hour_start__gte=first, hour_start__lt=end_at)
+        by_hour, datasets = {}, set()
+        for hour_start, value, name, version in rows.order_by("hour_start", "dataset_id").values_list(
+            "hour_start", "intensity_g_per_kwh", "dataset__name", "dataset__version"
+        ):
+            by_hour.setdefault(hour_start, value)  # one value per hour: the first dataset's
+            datasets.add(f"{name} {version}")
+        weighted, hour, total_s = 0.0, first, (end_at - start_at).total_seconds()
+        while hour < end_at:
+            if hour not in by_hour:
+                return None
+            overlap_s = (min(end_at, hour + timedelta(hours=1)) - max(start_at, hour)).total_seconds()
+            weighted += by_hour[hour] * overlap_s / total_s
+            hour += timedelta(hours=1)
+        return ResolvedFactor(
+            value=weighted,
+            unit="gCO2e/kWh",
+            factor_id=None,
+            kind="hourly_run",
+            zone=zone,
+            period=f"{start_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z..{end_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z",
+            dataset="; ".join(sorted(datasets)),
+        )
+
     # --- other factors -------------------------------------------------------------------------
 
     def fuel(self, *, fuel: str, unit: str) -> ResolvedFactor | None:

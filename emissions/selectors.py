@@ -8,9 +8,11 @@ from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
 from emissions.choices import ActivityKind, Basis
+from emissions.cloud_tables import coefficient_tables_digest
 from emissions.digests import content_columns, rows_digest
 from emissions.models import (
     Calculation,
+    CertificateUse,
     CloudRegion,
     CloudUsage,
     DisposalFactor,
@@ -120,7 +122,8 @@ def inventory_inputs_digest(*, organization: Organization, methodology_version: 
     hourly intensity changed) changes the digest, and only the organization's own rows and the reference
     data it sees take part. Equal digests mean a recalculation would write the same records, so it is skipped.
     """
-    parts = [methodology_version]
+    # The shipped coefficient tables the ledger reads from files, not rows (cloud_tables.COEFFICIENT_FILES).
+    parts = [methodology_version, f"coefficient_tables={coefficient_tables_digest()}"]
     for name, rows, columns in _inventory_inputs(organization):
         parts.append(f"{name}={rows_digest(rows, columns)}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
@@ -147,6 +150,7 @@ def _inventory_inputs(organization: Organization) -> list[_Input]:
         *_cloud_usage_inputs(organization),
         _rows("provider_carbon", ProviderCarbon.objects.for_org(organization)),
         _rows("energy_instruments", EnergyInstrument.objects.for_org(organization)),
+        _rows("certificate_uses", CertificateUse.objects.for_org(organization)),
         _rows("hardware_assets", HardwareAsset.objects.for_org(organization)),
         # Factors: shipped ones and the organization's own, never another organization's.
         _rows("factor_datasets", FactorDataset.objects.visible_to(organization)),

@@ -11,7 +11,8 @@ from django.db.models.functions import Coalesce
 
 from emissions.cloud_estimation import NO_ENERGY
 from emissions.cloud_sharing import EstimateGroup, ProviderRow, azure_resource, fill_unclassified, group_key
-from emissions.models import CloudUsage, Organization, ProviderCarbon, Run
+from emissions.cloud_tables import normalize_region
+from emissions.models import CloudRegion, CloudUsage, Organization, ProviderCarbon, Run
 from emissions.selectors import RUN_RESOURCE_TAG_KEYS, run_cloud_lines
 
 ENERGY_FIELDS = (
@@ -79,9 +80,18 @@ def cloud_estimate_groups(*, organization: Organization, start: date, end: date)
     ]
 
 
+def cloud_region_zones() -> dict[tuple[str, str], str]:
+    """Grid zone code per (provider, normalized region name) of the shipped cloud regions; a later dataset's
+    mapping wins, as the billing import's region lookup (``services/cloud.py``) does."""
+    regions = CloudRegion.objects.filter(zone__isnull=False).order_by("dataset_id", "pk")
+    rows = regions.values_list("provider", "region", "zone__code")
+    return {(provider, normalize_region(region)): zone for provider, region, zone in rows}
+
+
 def provider_rows(*, organization: Organization, start: date, end: date) -> list[ProviderRow]:
-    """Provider carbon figures of the months that start within [start, end]."""
+    """Provider carbon figures of the months that start within [start, end], each with its region's grid zone."""
     figures = ProviderCarbon.objects.for_org(organization).filter(billing_period__gte=start, billing_period__lte=end)
+    zones = cloud_region_zones() if figures.exists() else {}
     return [
         ProviderRow(
             key=row.source_row_key,
@@ -94,6 +104,7 @@ def provider_rows(*, organization: Organization, start: date, end: date) -> list
             market_kg=row.total_market_kg_co2e,
             model_version=row.model_version,
             scope3_kg=row.scope3_kg_co2e,
+            zone=zones.get((row.provider, normalize_region(row.region))),
         )
         for row in figures.order_by("provider", "billing_period", "account_id", "region", "service", "pk")
     ]

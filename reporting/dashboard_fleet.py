@@ -358,9 +358,11 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 
 def cloud_reconciliation_totals(reconciliation: pd.DataFrame) -> pd.DataFrame:
     """The reconciliation summed per provider (kgCO2e); ``counted_location_kg_co2e`` is the provider's part of
-    the inventory's cloud billing figure, ``difference_kg_co2e`` estimate − reported where both exist."""
-    amounts = ["estimated_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
-               "difference_kg_co2e", "counted_location_kg_co2e"]  # fmt: skip
+    the inventory's cloud billing figure, ``difference_kg_co2e`` / ``market_difference_kg_co2e`` estimate −
+    reported (location- / market-based) where both exist."""
+    amounts = ["estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e",
+               "reported_market_kg_co2e", "difference_kg_co2e", "market_difference_kg_co2e",
+               "counted_location_kg_co2e"]  # fmt: skip
     if reconciliation.empty:
         return pd.DataFrame(columns=["provider", *amounts])
     return reconciliation.groupby("provider", as_index=False)[amounts].sum(min_count=1)

@@ -6,7 +6,7 @@ import pandas as pd
 from django.db.models import Count, ExpressionWrapper, F, FloatField, Max, Min, Sum
 
 from emissions.choices import FactorKind
-from emissions.cloud_sharing import matched_groups, price_group, shares
+from emissions.cloud_sharing import location_from_market_kg, matched_groups, price_group, shares
 from emissions.factor_book import FactorBook
 from emissions.models import HardwareAsset, Organization, Run, Site
 from emissions.periods import month_end
@@ -64,7 +64,8 @@ RECONCILIATION_COLUMNS = [
     "provider", "billing_period", "account_id", "region", "service", "provider_service", "match",
     "estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
     "counted_location_kg_co2e",
-    "difference_kg_co2e", "estimate_to_reported_ratio", "note",
+    "difference_kg_co2e", "estimate_to_reported_ratio", "market_difference_kg_co2e", "variance_basis",
+    "variance_pct", "note",
 ]  # fmt: skip
 _NOTES = {
     "none": "provider figure without billing lines in its account, month and region (counted as reported)",
@@ -80,7 +81,10 @@ def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFr
 
     Columns: see ``RECONCILIATION_COLUMNS``; kgCO2e, location-based unless named market. ``service`` is the
     billing service (the provider's own label in ``provider_service``; for Azure the resource), ``match`` how
-    the provider row found its groups. A group claimed by several provider rows is split evenly between them,
+    the provider row found its groups. ``difference_kg_co2e`` is estimate − reported (location-based),
+    ``market_difference_kg_co2e`` the same by the market-based method (the only one for Azure), and
+    ``variance_pct`` = difference ÷ reported × 100 by ``variance_basis``: location where the provider reports
+    a location-based figure, else market. A group claimed by several provider rows is split evenly between them,
     so every column adds up: ``estimated_kg_co2e`` sums to the estimate of the period's lines and
     ``counted_location_kg_co2e`` to the ledger's cloud billing figure (the reported figure where the provider
     covers the account and month, the embodied estimate added where its boundary excludes embodied, the
@@ -89,8 +93,9 @@ def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFr
     book = FactorBook(organization)
     groups = cloud_estimates(organization=organization, start=start, end=end)
     for group in groups:
-        location = book.best_location(zone=group.zone, start=group.period, end=month_end(group.period))
-        residual = book.grid(zone=group.zone, kind=FactorKind.RESIDUAL_MIX, year=group.period.year)
+        month = group.period
+        location = book.best_location(zone=group.zone, start=month, end=month_end(month))
+        residual = book.grid(zone=group.zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
         price_group(group, location if group.zone else None, residual if group.zone and location else None)
     rows = provider_rows(organization=organization, start=start, end=end)
     covered = {row.unit for row in rows}
@@ -103,8 +108,9 @@ def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFr
     records = []
     for row, matched, level in matches:
         if not matched:
-            counted = row.location_kg if row.reports_location else row.market_kg
-            records.append(_reconciled(row, None, level, (None, None), counted, row.location_kg, row.market_kg))
+            reported = row.location_kg if row.reports_location else None
+            counted = reported if reported is not None else _location_of_market_only(book, row)
+            records.append(_reconciled(row, None, level, (None, None), counted, reported, row.market_kg))
         for group, share in zip(matched, shares(matched), strict=True):
             estimate = (group.location_kg / claims[id(group)], group.market_kg / claims[id(group)])
             reported = row.location_kg * share if row.reports_location else None
@@ -118,6 +124,19 @@ def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFr
             counted = group.location_kg if kind == "uncovered" else 0.0
             records.append(_reconciled(None, group, kind, (group.location_kg, group.market_kg), counted, None, None))
     return pd.DataFrame.from_records(records, columns=RECONCILIATION_COLUMNS)
+
+
+def _location_of_market_only(book: FactorBook, row) -> float:
+    """What the ledger counts location-based for a market-only figure without billing lines
+    (ledger_provider.ProviderLines._location_of_market_only): the figure × location factor ÷ residual mix
+    of its region's zone for the month, else the figure itself."""
+    month = row.period
+    location = book.best_location(zone=row.zone, start=month, end=month_end(month)) if row.zone else None
+    residual = (
+        book.grid(zone=row.zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month) if location else None
+    )
+    derived = location_from_market_kg(row.market_kg, location, residual)
+    return row.market_kg if derived is None else derived
 
 
 def _ratio(group) -> float:
@@ -135,7 +154,13 @@ def _reconciled(row, group, match, estimates, counted, reported, market) -> list
     estimate, estimate_market = estimates
     difference = None if estimate is None or reported is None else estimate - reported
     ratio = estimate / reported if estimate is not None and reported else None
+    market_difference = None if estimate_market is None or market is None else estimate_market - market
+    # Compare like with like: location-based where the provider reports it, else its market-based figure.
+    basis = "" if row is None else "location" if row.reports_location else "market"
+    compared = (difference, reported) if basis == "location" else (market_difference, market)
+    variance = compared[0] / compared[1] * 100 if compared[0] is not None and compared[1] else None
     return [
         source.provider, source.period, source.account, region, service, row.service if row else "", match,
-        estimate, estimate_market, reported, market, counted, difference, ratio, note,
+        estimate, estimate_market, reported, market, counted, difference, ratio, market_difference, basis,
+        variance, note,
     ]  # fmt: skip

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from emissions.models import Calculation, EmissionRecord, Organization
 from emissions.periods import Period, month_end, period_parse, year_earlier_label
+from emissions.services.certificates import certificate_uses_record
 from emissions.services.ledger import inventory_ensure
 from reporting.models import Report, ReportFile
 from reporting.reports import EXPORTERS
@@ -151,6 +152,9 @@ def report_issue(*, report: Report, issued_by=None) -> Report:
             raise ValueError(f"only a generated report can be issued; this one is {locked.status}")
         locked.issued_at, locked.issued_by = timezone.now(), issued_by
         locked.save(update_fields=["issued_at", "issued_by"])
+        if locked.calculation_id is not None:
+            # The certificates this report claimed stay claimed in every later calculation.
+            certificate_uses_record(calculation=locked.calculation)
     return locked
 
 

@@ -16,6 +16,7 @@ from emissions.models.activity import (
     RunSample,
 )
 from emissions.models.factors import (
+    CertificateUse,
     CloudRegion,
     EnergyInstrument,
     FactorDataset,
@@ -45,6 +46,7 @@ __all__ = [
     "ApiToken",
     "Calculation",
     "CarbonCredit",
+    "CertificateUse",
     "CloudRegion",
     "CloudUsage",
     "DailyEmissionRollup",

@@ -216,6 +216,43 @@ class EnergyInstrument(models.Model):
         return f"{self.get_kind_display()} {self.instrument_id} ({self.energy_mwh} MWh, {self.zone.code})"
 
 
+class CertificateUse(models.Model):
+    """A certificate's (or contract's) use by one block of electricity that an issued report showed.
+
+    Recorded once, when the report is issued (``emissions.services.certificates``), from its calculation's
+    Scope 2 records: every later calculation reads these uses for those blocks instead of replaying the
+    allocation, and no other block can draw the same kWh (Scope 2 Quality Criteria: a claim is made once). A
+    block whose energy changed after issue keeps its issued cover; the difference is valued as uncovered and
+    named as a data gap. ``instrument_id`` is the instrument's id text, so a re-imported certificate keeps its
+    claims; ``block_kwh`` is the block's facility kWh when issued; ``calculation_id`` the issued calculation.
+    """
+
+    organization = models.ForeignKey(
+        "emissions.Organization", on_delete=models.CASCADE, related_name="certificate_uses"
+    )
+    instrument_id = models.CharField(max_length=100)
+    block_key = models.CharField(max_length=200)
+    month = models.DateField(help_text="First day of the block's month")
+    block_kwh = models.FloatField()
+    energy_kwh = models.FloatField(help_text="kWh of the block this instrument covered")
+    emission_factor_g_per_kwh = models.FloatField()
+    calculation_id = models.BigIntegerField()
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["month", "block_key", "instrument_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "block_key", "instrument_id"], name="certificate_use_once_per_block"
+            ),
+            models.CheckConstraint(condition=Q(energy_kwh__gte=0), name="certificate_use_kwh_gte_0"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.instrument_id}: {self.energy_kwh:,.1f} kWh of {self.block_key}"
+
+
 class FuelFactor(models.Model):
     """Stationary-combustion emission factor of a fuel: kgCO2e per unit (litre, kWh NCV, ...)."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.db import transaction
 
@@ -31,6 +31,7 @@ from emissions.models import (
 )
 from emissions.periods import Period, month_end, period_parse
 from emissions.selectors import inventory_inputs_digest
+from emissions.services.certificates import certificate_uses_recorded
 from emissions.services.ledger_cloud import CloudLines
 from emissions.services.ledger_embodied import EmbodiedLines
 from emissions.services.ledger_offsite import OffsiteLines
@@ -91,7 +92,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
     builder.scope_1()
     builder.embodied()
     EmissionRecord.objects.bulk_create(builder.records, batch_size=2000)
-    calculation.data_gaps = sorted(set(builder.gaps))
+    calculation.data_gaps = sorted({*builder.gaps, *builder.sized_gaps()})
     calculation.roll_forward = builder.roll_forward
     calculation.save(update_fields=["data_gaps", "roll_forward"])
     Calculation.objects.for_org(organization).filter(
@@ -116,7 +117,12 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         self._covered_cloud_months: set[tuple[str, date]] = set()
         self._zone_tree: dict[str, tuple[str | None, str]] | None = None
         self._remainder_factors: dict[object, dict] = {}
+        # kWh valued at the grid average for want of a residual mix, by zone: sites and own-equipment off-site
+        # runs alike, disclosed once for the whole calculation (sized_gaps).
         self._grid_average_kwh: dict[str, float] = {}
+        # What each missing factor leaves out (kWh, litres, kg), summed over the calculation per gap and
+        # subject (zone, fuel, gas): one line per missing factor however many blocks it touches.
+        self._gap_sizes: dict[tuple[str, tuple], float] = {}
 
     # --- record construction ---------------------------------------------------------------------
 
@@ -175,14 +181,55 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         )
 
     def _location_factor(self, zone: str, start: date, end: date) -> ResolvedFactor | None:
-        """Most precise location factor for a block: hourly mean › monthly › yearly."""
+        """Most precise location factor for a block: hourly mean › monthly › yearly. None is a gap the caller
+        sizes (``_gap("no_location_factor", ...)``): only it knows the kWh left out."""
         key = (zone, start, end)
         if key not in self._location_cache:
-            factor = self.book.best_location(zone=zone, start=start, end=end)
-            if factor is None:
-                self.gaps.append(f"no location-based grid factor for zone {zone}: its electricity is not in the ledger")
-            self._location_cache[key] = factor
+            self._location_cache[key] = self.book.best_location(zone=zone, start=start, end=end)
         return self._location_cache[key]
+
+    def _run_location_factor(self, zone: str, run: Run, start: date, end: date) -> ResolvedFactor | None:
+        """The location factor of a run's part ``start``..``end`` (days): the organization's own factor, else the
+        mean of the hourly intensities over the hours the run ran in those days when all are loaded, else the
+        block's (hourly mean of the month › monthly › yearly). The documented precedence, to the hour."""
+        factor = self._location_factor(zone, start.replace(day=1), month_end(start))
+        if factor is not None and "organization_override" in factor.flags:
+            return factor
+        run_start = run.started_at
+        run_end = run.ended_at or run_start + timedelta(seconds=run.duration_s)
+        window_start, window_end = datetime.combine(start, time(), UTC), datetime.combine(end, time(), UTC)
+        hourly = self.book.hourly_over(
+            zone=zone,
+            start_at=max(run_start, window_start),
+            end_at=min(run_end, window_end + timedelta(days=1)),
+        )
+        return hourly or factor
+
+    # --- data gaps with their size -----------------------------------------------------------------
+
+    def _gap(self, kind: str, quantity: float, **subject: str) -> None:
+        """Count ``quantity`` (kWh, litres, kg: as ``SIZED_GAPS[kind]`` says) toward the gap ``kind`` of
+        ``subject`` (its zone, fuel or gas)."""
+        key = (kind, tuple(sorted(subject.items())))
+        self._gap_sizes[key] = self._gap_sizes.get(key, 0.0) + quantity
+
+    def _grid_average_used(self, zone: str, energy_kwh: float) -> None:
+        """Count market-based kWh valued at the zone's grid average (no residual mix) toward its gap."""
+        self._grid_average_kwh[zone] = self._grid_average_kwh.get(zone, 0.0) + energy_kwh
+
+    def sized_gaps(self) -> list[str]:
+        """The calculation's gaps that carry a size: each missing factor with what it left out, and the kWh
+        valued at the grid average with their zones (the last step of the Scope 2 Guidance's Table 6.3
+        hierarchy, after the residual mix: disclosed with its size)."""
+        sizes = self._gap_sizes.items()
+        gaps = [SIZED_GAPS[kind].format(quantity=size, **dict(names)) for (kind, names), size in sizes]
+        if self._grid_average_kwh:
+            zones = ", ".join(f"{zone} ({kwh:,.1f} kWh)" for zone, kwh in sorted(self._grid_average_kwh.items()))
+            gaps.append(
+                f"market-based: {sum(self._grid_average_kwh.values()):,.1f} kWh not covered by instruments valued at "
+                f"the grid average, in zone(s) {zones}: no residual mix is loaded (Scope 2 Guidance 6.11)"
+            )
+        return gaps
 
     # --- Scope 2 and colocation electricity, with Cat 3 (b)(c) --------------------------------------
 
@@ -230,12 +277,6 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             if block.end < self.period.start or block.start > self.period.end:
                 continue
             self._electricity_records(block, market.get(block.key))
-        if self._grid_average_kwh:
-            zones = ", ".join(sorted(self._grid_average_kwh))
-            self.gaps.append(
-                f"market-based: {sum(self._grid_average_kwh.values()):,.1f} kWh not covered by instruments in "
-                f"zone(s) {zones} valued at the grid average: no residual mix is loaded (Scope 2 Guidance 6.11)"
-            )
 
     def _market_of(self, zone: str) -> str:
         """The market boundary of a zone: its country (the top of its parent chain), as one market for
@@ -259,8 +300,18 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
     def _site_blocks(self, site: Site, window_start: date, window_end: date) -> list[_Block]:
         """Run blocks apportioned from the meter reading that covers them, the reading's unallocated
         remainder split by month (pro rata by days), and tracker estimates where no reading exists."""
+        readings = list(
+            MeterReading.objects.filter(site=site, period_end__gte=window_start, period_start__lte=window_end).order_by(
+                "period_start"
+            )
+        )
+        # Runs over the whole span of the readings found, not only the window: a reading that began before the
+        # window (found because it overlaps it) keeps every run it covers, so its idle kWh, and the certificates
+        # they consume, are the same in every calculation that reads it, and a quarter equals its months.
+        runs_start = min([window_start, *(r.period_start for r in readings)])
+        runs_end = max([window_end, *(r.period_end for r in readings)])
         runs = list(
-            runs_overlapping(Run.objects.for_org(self.organization).filter(site=site), window_start, window_end)
+            runs_overlapping(Run.objects.for_org(self.organization).filter(site=site), runs_start, runs_end)
             .select_related("project")
             .order_by("started_at", "pk")
         )
@@ -273,11 +324,6 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             )
             for piece in pieces
         }
-        readings = list(
-            MeterReading.objects.filter(site=site, period_end__gte=window_start, period_start__lte=window_end).order_by(
-                "period_start"
-            )
-        )
         if any(a.period_end >= b.period_start for a, b in itertools.pairwise(readings)):
             self.gaps.append(f"overlapping meter readings at site {site.slug}: each is counted in full")
         blocks, metered_runs = [], set()
@@ -343,7 +389,11 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         for b in blocks:
             zone, month = b.site.zone.code, b.start.replace(day=1)
             residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
-            grid = self._location_factor(zone, month, month_end(month))
+            # The same factor as the block's location-based figure (a run's own hours where hourly data has them).
+            if b.run is not None:
+                grid = self._run_location_factor(zone, b.run, b.start, b.end)
+            else:
+                grid = self._location_factor(zone, month, month_end(month))
             if residual is None and grid is None:
                 continue
             self._remainder_factors[b.key] = {"residual_mix": residual, "grid_average": grid}
@@ -360,12 +410,38 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                     grid_g_per_kwh=grid.value if grid else None,
                 )
             )
-        return calc.market_based_allocate(consumptions=consumptions, instruments=instruments)
+        recorded = certificate_uses_recorded(organization=self.organization)
+        self._issued_blocks_changed(blocks, recorded)
+        uses = {
+            key: [(use.instrument_id, use.energy_kwh, use.emission_factor_g_per_kwh) for use in rows]
+            for key, rows in recorded.items()
+        }
+        return calc.market_based_allocate(consumptions=consumptions, instruments=instruments, recorded=uses)
+
+    def _issued_blocks_changed(self, blocks: list[_Block], recorded: dict) -> None:
+        """A gap for blocks of issued months whose energy changed since issue: they keep the certificates the
+        report claimed for them, and the difference is valued as uncovered (a restatement shows it)."""
+        changed = [
+            (block, rows[0].block_kwh)
+            for block in blocks
+            if (rows := recorded.get(block.key)) and abs(block.energy_kwh - rows[0].block_kwh) > 1e-6
+        ]
+        if changed:
+            kwh = sum(block.energy_kwh - issued for block, issued in changed)
+            names = ", ".join(sorted(block.key for block, _ in changed)[:5])
+            self.gaps.append(
+                f"{len(changed)} electricity block(s) of issued months changed since issue ({kwh:+,.1f} kWh; "
+                f"{names}): they keep the certificates the issued report claimed, the difference is uncovered"
+            )
 
     def _electricity_records(self, block: _Block, market: calc.MarketResult | None) -> None:
         zone = block.site.zone.code
-        factor = self._location_factor(zone, block.start.replace(day=1), month_end(block.start))
+        if block.run is not None:
+            factor = self._run_location_factor(zone, block.run, block.start, block.end)
+        else:
+            factor = self._location_factor(zone, block.start.replace(day=1), month_end(block.start))
         if factor is None:
+            self._gap("no_location_factor", block.energy_kwh, zone=zone)
             return
         location_kg = calc.emissions_kg(energy_kwh=block.energy_kwh, intensity_g_per_kwh=factor.value)
         # A lifecycle factor standing in for a direct one weakens the factor, not the activity data the tier
@@ -400,6 +476,8 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             market_kg = market.emissions_kg_co2e
             remainder = self._remainder_factors.get(block.key, {}).get(market.remainder_basis)
             factors["market"] = {
+                # The block, so that issuing a report can record exactly these uses (services/certificates.py).
+                "block": {"key": block.key, "kwh": block.energy_kwh},
                 "instruments": [{"id": i, "kwh": kwh, "g_per_kwh": g} for i, kwh, g in market.covered],
                 "remainder_kwh": market.remainder_kwh,
                 "remainder_g_per_kwh": market.remainder_intensity_g_per_kwh,
@@ -408,7 +486,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             }
             if market.remainder_basis == "grid_average":
                 flags.append("market_grid_average_fallback")
-                self._grid_average_kwh[zone] = self._grid_average_kwh.get(zone, 0.0) + market.remainder_kwh
+                self._grid_average_used(zone, market.remainder_kwh)
         self._add(
             scope=Scope.SCOPE_2,
             energy_kwh=block.energy_kwh,
@@ -440,17 +518,15 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             direct_g_per_kwh=direct.value if is_direct else None,
         )
         if upstream_kg is None:
-            self.gaps.append(f"no upstream (Cat 3b) factor for zone {zone}")
+            self._gap("no_upstream_factor", energy_kwh, zone=zone)
         else:
             used = upstream or lifecycle
             flags = list(used.flags)
             if upstream is None and lifecycle.value < direct.value:
                 # Lifecycle below direct (different sources or years): upstream cannot be negative, so 0, said.
                 flags.append("lifecycle_below_direct")
-                self.gaps.append(
-                    f"Cat 3b for zone {zone}: lifecycle factor {lifecycle.value:g} < direct {direct.value:g} "
-                    f"gCO2e/kWh; upstream of {energy_kwh:,.1f} kWh counted as 0"
-                )
+                values = {"lifecycle": f"{lifecycle.value:g}", "direct": f"{direct.value:g}"}
+                self._gap("lifecycle_below_direct", energy_kwh, zone=zone, **values)
             self._add(
                 scope=Scope.SCOPE_3,
                 category=3,
@@ -463,7 +539,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
             )
         td = self.book.grid(zone=zone, kind=FactorKind.TD_LOSS, year=year, month=month)
         if td is None:
-            self.gaps.append(f"no T&D loss (Cat 3c) factor for zone {zone}")
+            self._gap("no_td_loss_factor", energy_kwh, zone=zone)
         else:
             td_kg = calc.td_loss_kg(energy_kwh=energy_kwh, td_loss_g_per_kwh=td.value)
             self._add(
@@ -488,7 +564,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         ):
             factor = self.book.fuel(fuel=use.fuel, unit=use.unit)
             if factor is None:
-                self.gaps.append(f"no combustion factor for {use.fuel} per {use.unit}")
+                self._gap("no_fuel_factor", use.quantity, fuel=use.fuel, unit=use.unit)
                 continue
             self._add(
                 scope=Scope.SCOPE_1,
@@ -503,7 +579,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 site=use.site,
             )
             # GreenGuild ships no well-to-tank fuel factors (DESNZ WTT rows are not in the corpus).
-            self.gaps.append("no well-to-tank (Cat 3a) fuel factors are loaded: upstream of fuels not computed")
+            self._gap("no_well_to_tank_factor", use.quantity, fuel=use.fuel, unit=use.unit)
         for loss in (
             RefrigerantLoss.objects.for_org(self.organization)
             .select_related("site")
@@ -511,7 +587,7 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
         ):
             gwp = self.book.gwp(gas=loss.gas)
             if gwp is None:
-                self.gaps.append(f"no GWP for gas {loss.gas}")
+                self._gap("no_gwp", loss.kg_leaked, gas=loss.gas)
                 continue
             self._add(
                 scope=Scope.SCOPE_1,
@@ -525,6 +601,28 @@ class _LedgerBuilder(CloudLines, EmbodiedLines, OffsiteLines):
                 factors={"gwp": gwp.as_provenance()},
                 site=loss.site,
             )
+
+
+# Gaps sized by what they leave out (``_LedgerBuilder._gap``), by kind; ``quantity`` is summed per zone, fuel or gas.
+SIZED_GAPS = {
+    "no_location_factor": (
+        "no location-based grid factor for zone {zone}: {quantity:,.1f} kWh of electricity not in the ledger"
+    ),
+    "no_upstream_factor": "no upstream (Cat 3b) factor for zone {zone}: upstream of {quantity:,.1f} kWh not computed",
+    "no_td_loss_factor": "no T&D loss (Cat 3c) factor for zone {zone}: losses on {quantity:,.1f} kWh not computed",
+    "lifecycle_below_direct": (
+        "Cat 3b for zone {zone}: lifecycle factor {lifecycle} < direct {direct} gCO2e/kWh; upstream of "
+        "{quantity:,.1f} kWh counted as 0"
+    ),
+    "no_fuel_factor": "no combustion factor for {fuel} per {unit}: {quantity:,.2f} {unit} not in the ledger",
+    "no_well_to_tank_factor": (
+        "no well-to-tank (Cat 3a) factor for {fuel} per {unit}: upstream of {quantity:,.2f} {unit} not computed"
+    ),
+    "no_gwp": "no GWP for gas {gas}: {quantity:,.2f} kg leaked not in the ledger",
+    "no_cloud_region_factor": (
+        "no grid factor for cloud region {region}: {quantity:,.1f} kWh of cloud electricity not in the ledger"
+    ),
+}
 
 
 # EU member states (ISO 3166-1 alpha-3): guarantees of origin are mutually recognised among them (Directive

@@ -151,9 +151,15 @@ class CloudLines(ProviderLines):
         """Price the group at its region's factors (cloud_sharing.price_group) and return the factors used."""
         zone, month = group.zone, group.period
         location = self._location_factor(zone, month, month_end(month)) if zone else None
-        residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year) if location else None
+        # The month's residual mix where one is loaded (the organization's own › monthly › yearly), as for sites.
+        residual = (
+            self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
+            if location
+            else None
+        )
         if location is None:
-            self.gaps.append(f"no grid factor for {group.provider} region {group.region or '(none)'}")
+            region = f"{group.provider} {group.region or '(none)'}"
+            self._gap("no_cloud_region_factor", group.facility_kwh, region=region)
         return price_group(group, location, residual)
 
     # --- Cloud runs (Scope 3 Cat 1) -------------------------------------------------------------
@@ -232,19 +238,19 @@ class CloudLines(ProviderLines):
 
     def _cloud_run_piece(self, run: Run, piece: RunPiece) -> None:
         """The record of a cloud run's part in one month: facility kWh at the region's factor of that month."""
-        region, day = run.cloud_region, piece.start
+        region = run.cloud_region
         self._cloud_run_embodied(run, piece)
         energy_kwh = piece.share * calc.facility_energy_kwh(
             it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
         )
-        factor = self._location_factor(region.zone.code, day.replace(day=1), month_end(day)) if region.zone else None
+        factor = self._run_location_factor(region.zone.code, run, piece.start, piece.end) if region.zone else None
         if factor is None and region.intensity_g_per_kwh is not None:
             factor = ResolvedFactor(
                 value=region.intensity_g_per_kwh, unit="gCO2e/kWh", factor_id=region.pk, kind="cloud_region",
                 zone="", period="", dataset=str(region.dataset_id), flags=("region_published_factor",),
             )  # fmt: skip
         if factor is None:
-            self.gaps.append(f"no grid factor for cloud region {region}")
+            self._gap("no_cloud_region_factor", energy_kwh, region=f"{region.provider} {region.region}")
             return
         self._add(
             scope=Scope.SCOPE_3, category=1, subcategory="cloud", activity_kind=ActivityKind.RUN, activity_id=run.pk,

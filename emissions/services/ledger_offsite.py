@@ -9,7 +9,8 @@ belongs is the project's ``offsite_runs_scope``, else the organization's (docs/m
   buy: Scope 3 Cat 1 (purchased services), location-based factor, market-based equal to it;
 * ``own_equipment`` — the organization's own machine on a grid no meter of ours covers: Scope 2,
   location-based at the zone's grid factor, market-based at the zone's residual mix, else the grid average
-  (flagged ``market_grid_average_fallback``: no instrument can be claimed for unmetered electricity),
+  (flagged ``market_grid_average_fallback`` and counted, kWh by zone, in the calculation's grid-average gap:
+  no instrument can be claimed for unmetered electricity),
   with Scope 3 Cat 3 (b) upstream and (c) T&D losses like any purchased electricity.
 
 Energy is the tracker's as reported (with the PUE it applied, if any): no facility overhead is known.
@@ -21,7 +22,6 @@ from __future__ import annotations
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, FactorKind, OffsiteRunsScope, QualityTier, Scope
 from emissions.models import Run
-from emissions.periods import month_end
 from emissions.services.run_pieces import RunPiece, run_pieces, runs_overlapping
 
 # Run flags worth carrying onto the record: how the run was located and merged.
@@ -51,9 +51,10 @@ class OffsiteLines:
     def _offsite_piece(self, run: Run, piece: RunPiece) -> None:
         """The records of an off-site run's part in one month, at that month's factors."""
         day, zone, energy_kwh = piece.start, run.grid_zone.code, run.energy_kwh * piece.share
-        factor = self._location_factor(zone, day.replace(day=1), month_end(day))
+        factor = self._run_location_factor(zone, run, piece.start, piece.end)
         if factor is None:
-            return  # the gap is recorded by _location_factor
+            self._gap("no_location_factor", energy_kwh, zone=zone)
+            return
         location_kg = calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value)
         flags = [*(f for f in run.flags if f in _CARRIED_FLAGS), *factor.flags, *piece.flags, "offsite_run"]
         common = {
@@ -72,7 +73,9 @@ class OffsiteLines:
         residual = self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=day.year, month=day.month)
         market = residual or factor
         if residual is None:
+            # A gap with its kWh and zone, in the same tally as the sites' (Scope 2 Guidance Table 6.3).
             flags.append("market_grid_average_fallback")
+            self._grid_average_used(zone, energy_kwh)
         self._add(
             scope=Scope.SCOPE_2, energy_kwh=energy_kwh, location_kg=location_kg,
             market_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=market.value),

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from emissions.choices import QualityTier
-from emissions.cloud_sharing import EstimateGroup, ProviderRow, matched_groups, shares
+from emissions.choices import FactorKind, QualityTier
+from emissions.cloud_sharing import EstimateGroup, ProviderRow, location_from_market_kg, matched_groups, shares
+from emissions.periods import month_end
 
 
 class ProviderLines:
@@ -20,9 +21,11 @@ class ProviderLines:
         matches = [(row, *matched_groups(row, groups)) for row in rows]
         claims = Counter(id(group) for _, matched, _ in matches for group in matched)
         embodied_owed: dict[int, EstimateGroup] = {}
+        market_as_location: list[ProviderRow] = []
         for row, matched, level in matches:
             if not matched:
-                self._provider_row_alone(row, groups)
+                if not self._provider_row_alone(row, groups):
+                    market_as_location.append(row)
                 continue
             for group, share in zip(matched, shares(matched), strict=True):
                 self._provider_share(row, group, share, level, factors_of[id(group)], claims[id(group)])
@@ -34,6 +37,16 @@ class ProviderLines:
                 quality=QualityTier.BILLING_ESTIMATE, factors={"embodied_kg": group.embodied_kg},
                 flags=["embodied_estimated_provider_excludes"], owner=_owner(group),
             )  # fmt: skip
+        if market_as_location:
+            # Without a zone, location factor or residual mix for the region there is no ratio to derive the
+            # location-based figure from: the market-based one stands in, and the reader is told how much.
+            regions = sorted({f"{row.provider} {row.region or '(no region)'}" for row in market_as_location})
+            self.gaps.append(
+                f"{len(market_as_location)} market-only provider figure(s) without billing lines "
+                f"({sum(row.market_kg for row in market_as_location):,.1f} kgCO2e; {', '.join(regions)}): no grid "
+                "zone, location factor or residual mix for their region, so the location-based total counts their "
+                "market-based figure"
+            )
         unmatched = [group for group in groups if not claims[id(group)]]
         if unmatched:
             self.gaps.append(
@@ -64,19 +77,27 @@ class ProviderLines:
             owner=_owner(group),
         )  # fmt: skip
 
-    def _provider_row_alone(self, row: ProviderRow, groups: list[EstimateGroup]) -> None:
+    def _provider_row_alone(self, row: ProviderRow, groups: list[EstimateGroup]) -> bool:
         """A provider figure no billing line of its account, month and region shares out: counted as it is,
-        for the account's only owner when its lines have one, else unallocated."""
+        for the account's only owner when its lines have one, else unallocated. Returns False where a
+        market-only figure had to stand in for the location-based one (the caller names it in a gap)."""
         owners = {(g.team_id, g.project_id) for g in groups if g.unit == row.unit}
         owner = dict(zip(("team_id", "project_id"), owners.pop(), strict=True)) if len(owners) == 1 else {}
         flags = ["provider_reported_without_billing_lines"]
+        factors = {
+            "provider_row": row.key,
+            "provider_location_kg": row.location_kg,
+            "provider_market_kg": row.market_kg,
+            "provider_includes_embodied": row.includes_embodied,
+        }
+        location_kg, grid = row.location_kg, {}
         if not row.reports_location:
-            flags.append("location_equals_provider_market")
+            location_kg, grid = self._location_of_market_only(row)
+            factors.update(grid)
+            flags.append("location_from_provider_market_and_grid_ratio" if grid else "location_equals_provider_market")
         self._add(
-            **self._cloud_common(row.period), location_kg=row.location_kg if row.reports_location else row.market_kg,
-            market_kg=row.market_kg, quality=QualityTier.PROVIDER_REPORTED, owner=owner, flags=flags,
-            factors={"provider_row": row.key, "provider_location_kg": row.location_kg,
-                     "provider_market_kg": row.market_kg, "provider_includes_embodied": row.includes_embodied},
+            **self._cloud_common(row.period), location_kg=location_kg, market_kg=row.market_kg,
+            quality=QualityTier.PROVIDER_REPORTED, owner=owner, flags=flags, factors=factors,
         )  # fmt: skip
         if not row.includes_embodied:
             self.gaps.append(
@@ -84,6 +105,22 @@ class ProviderLines:
                 f"{row.service or ''}: the provider's figure excludes embodied emissions and no billing line is "
                 "there to estimate them"
             )
+        return row.reports_location or bool(grid)
+
+    def _location_of_market_only(self, row: ProviderRow) -> tuple[float, dict]:
+        """Location-based kgCO2e of a market-only figure (Azure) without billing lines, and the factors used:
+        the figure × location factor ÷ residual mix of its region's zone for the month (both resolved as for
+        estimates: the organization's own › monthly › yearly). Without the zone or either factor, the market
+        figure itself and no factors."""
+        month = row.period
+        location = self.book.best_location(zone=row.zone, start=month, end=month_end(month)) if row.zone else None
+        residual = None
+        if location is not None:
+            residual = self.book.grid(zone=row.zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
+        location_kg = location_from_market_kg(row.market_kg, location, residual)
+        if location_kg is None:
+            return row.market_kg, {}
+        return location_kg, {"location": location.as_provenance(), "residual_mix": residual.as_provenance()}
 
 
 def _owner(group: EstimateGroup) -> dict:

@@ -517,3 +517,28 @@ def test_h100_host_uses_its_own_server_node():
     a100 = dict(estimate(line(), TABLES).coefficients)  # other hosts keep the generic BLOOM node
     assert a100["embodied_node_kg"] == 2500
     assert a100["embodied_node_source"] == "GPU server node excluding GPUs (8-GPU class, generic)"
+
+
+# --- The newest AWS family: p6-b200 by the family rule ---------------------------------------------------------
+
+
+def test_p6_b200_family_rule_gives_eight_b200s():
+    """p6-b200.48xlarge taken out of gpu_instances.csv: the family rule names the NVIDIA B200 (cloud_gpu_power.csv
+    min 113.02 W = 1,000 × 46/407, max 1,000 W) and the line's CUR ``product/gpu`` gives 8 GPUs. One hour at 50 %:
+    8 × (113.02 + 0.5 × (1,000 − 113.02)) / 1000 = 8 × (113.02 + 0.5 × 886.98) / 1000 = 8 × 556.51 / 1000
+    = 4.45208 kWh, the same as the table row gives."""
+    record = line(
+        usage_type="USE1-BoxUsage:p6-b200.48xlarge",
+        instance_type="p6-b200.48xlarge",
+        gpu_count=8,
+        vcpu_count=192,
+        memory_gb=2048,
+    )
+    result = estimate(record, without_gpu_rows("p6-b200.48xlarge"))
+    assert result.classification == "gpu" and result.fell_back
+    assert result.gpu_energy_kwh == pytest.approx(8 * (113.02 + 0.5 * 886.98) / 1000)  # 4.45208 kWh
+    coefficients = dict(result.coefficients)
+    assert coefficients["gpu_model"] == "NVIDIA B200 180GB" and coefficients["gpu_model_source"] == "family rule"
+    assert TABLES.gpu_power["NVIDIA B200 180GB"].min_w == pytest.approx(113.02)
+    assert TABLES.gpu_power["NVIDIA B200 180GB"].max_w == pytest.approx(1000)
+    assert estimate(record, TABLES).gpu_energy_kwh == pytest.approx(result.gpu_energy_kwh)  # the table row agrees

@@ -11,12 +11,13 @@ from django.db import transaction
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from emissions import digests
-from emissions.choices import FactorKind
+from emissions import cloud_tables, digests, selectors
+from emissions.choices import FactorKind, InstrumentKind
 from emissions.cloud_estimation import coefficient_tables_load, estimate
 from emissions.models import (
     CloudRegion,
     CloudUsage,
+    EnergyInstrument,
     FactorDataset,
     FuelFactor,
     FuelUse,
@@ -24,6 +25,7 @@ from emissions.models import (
     HourlyIntensity,
     MeterReading,
     Run,
+    RunSample,
 )
 from emissions.periods import month_end, period_parse
 from emissions.records import CloudUsageRecord
@@ -117,6 +119,87 @@ def test_hourly_intensities_count_for_the_zones_the_organization_uses(org_a, lab
     assert _digest(org_a) != billed
 
 
+@pytest.mark.django_db
+def test_certificate_hourly_residual_mix_and_sample_edits_each_change_it(org_a, lab, de, digest_path):
+    """Edits the ledger reads, none of which changes a count: a certificate's vintage end moved by one day (its
+    pro-rata cover of March changes: 15/31 → 16/31 of the month), one hourly intensity, a residual-mix factor's
+    value, and the energy of one sample of a run crossing the January/February boundary (its split between the
+    two months: 6 + 4 kWh → 5 + 4 kWh)."""
+    vintage = {"vintage_start": date(2025, 1, 1), "vintage_end": date(2025, 3, 15)}
+    EnergyInstrument.objects.create(
+        organization=org_a, instrument_id="C", kind=InstrumentKind.REC, zone=de, energy_mwh=1.0, **vintage
+    )
+    hourly = FactorDataset.objects.create(name="hourly", version="1", title="t", source="test", licence="test")
+    HourlyIntensity.objects.create(
+        dataset=hourly, zone=de, hour_start=datetime(2025, 1, 1, tzinfo=UTC), intensity_g_per_kwh=250.0
+    )
+    shipped = FactorDataset.objects.get(name="test")
+    residual = {"kind": FactorKind.RESIDUAL_MIX, "year": 2025, "month": 1, "source": "test", "licence": "test"}
+    GridFactor.objects.create(dataset=shipped, zone=de, intensity_g_per_kwh=400.0, **residual)
+    run = _spanning_run(org_a, lab)
+    seen = [_digest(org_a)]
+    EnergyInstrument.objects.filter(instrument_id="C").update(vintage_end=date(2025, 3, 16))
+    seen.append(_digest(org_a))
+    HourlyIntensity.objects.filter(zone=de).update(intensity_g_per_kwh=251.0)
+    seen.append(_digest(org_a))
+    GridFactor.objects.filter(kind=FactorKind.RESIDUAL_MIX).update(intensity_g_per_kwh=401.0)
+    seen.append(_digest(org_a))
+    RunSample.objects.filter(run=run, dedupe_key="jan").update(energy_kwh=5.0)
+    seen.append(_digest(org_a))
+    assert len(set(seen)) == 5
+
+
+def _spanning_run(organization, site) -> Run:
+    """A 10 kWh run from 31 January 20:00 to 1 February 04:00 with samples of 6 kWh (31 January) and 4 kWh."""
+    start = datetime(2025, 1, 31, 20, tzinfo=UTC)
+    run = RunFactory(
+        organization=organization,
+        site=site,
+        external_id="span",
+        started_at=start,
+        ended_at=start + timedelta(hours=8),
+        energy_kwh=10.0,
+    )
+    for key, hours, kwh in (("jan", 2, 6.0), ("feb", 6, 4.0)):
+        RunSample.objects.create(run=run, recorded_at=start + timedelta(hours=hours), dedupe_key=key, energy_kwh=kwh)
+    return run
+
+
+@pytest.mark.django_db
+def test_the_shipped_coefficient_tables_are_part_of_it(org_a, lab, monkeypatch):
+    """The cloud coefficient CSVs are read at calculation time, not loaded as rows: their bytes' hash is part of the
+    digest, so a release that changes one of them recalculates."""
+    before = _digest(org_a)
+    monkeypatch.setattr(selectors, "coefficient_tables_digest", lambda: "another release of the tables")
+    assert _digest(org_a) != before
+
+
+def test_the_coefficient_tables_hash_covers_every_file_the_loader_reads(tmp_path, monkeypatch):
+    """``COEFFICIENT_FILES`` is what ``coefficient_tables_load`` opens, and one changed byte in any of them (here
+    an embodied figure of hardware_embodied.csv) changes the hash."""
+    opened = []
+    read_rows = cloud_tables._rows
+
+    def recording_rows(directory, name):
+        opened.append(name)
+        return read_rows(directory, name)
+
+    monkeypatch.setattr(cloud_tables, "_rows", recording_rows)
+    cloud_tables.coefficient_tables_load.__wrapped__(cloud_tables.REFERENCE_DIR)  # not the per-process cache
+    assert sorted(set(opened)) == sorted(cloud_tables.COEFFICIENT_FILES)
+    shipped, edited = tmp_path / "shipped", tmp_path / "edited"
+    for directory in (shipped, edited):
+        directory.mkdir()
+        for name in cloud_tables.COEFFICIENT_FILES:
+            (directory / name).write_bytes((cloud_tables.REFERENCE_DIR / name).read_bytes())
+    embodied = (edited / "hardware_embodied.csv").read_text(encoding="utf-8")
+    first_row = embodied.splitlines()[1]
+    assert first_row.count(",") > 2
+    (edited / "hardware_embodied.csv").write_text(embodied.replace(first_row, first_row.replace(",", ",9", 1), 1))
+    assert cloud_tables.coefficient_tables_digest(shipped) != cloud_tables.coefficient_tables_digest(edited)
+    assert cloud_tables.coefficient_tables_digest(shipped) == cloud_tables.coefficient_tables_digest()
+
+
 def _billing_line(key: str, team: str, region: str) -> CloudUsageRecord:
     return CloudUsageRecord(
         provider="aws", billing_account="payer", account_id="123", billing_period=date(2025, 3, 1),
@@ -178,6 +261,7 @@ def test_another_organizations_changes_leave_it_alone(org_a, org_b, lab, de, dig
 MONTHS = st.integers(min_value=1, max_value=4)
 KWH = st.sampled_from([100.0, 50.0, 0.0, 200.0])  # the world's runs and readings start at 100 kWh
 G_PER_KWH = st.sampled_from([300.0, 310.0, 250.0, 100.0])
+VINTAGE_ENDS = st.sampled_from([date(2025, 1, 20), date(2025, 2, 15), date(2025, 3, 31)])
 CHECK = st.tuples(st.just("check"), st.sampled_from(["2025", "2025-Q1"]))
 EDITS = st.one_of(
     CHECK,
@@ -191,14 +275,23 @@ EDITS = st.one_of(
     st.tuples(st.just("fuel_delete"), st.integers(0, 1)),
     st.tuples(st.just("factor"), st.booleans(), st.sampled_from([None, 1, 2, 3]), G_PER_KWH),
     st.tuples(st.just("factor_delete"), st.booleans(), st.sampled_from([None, 1, 2, 3])),
+    # A certificate corrected (its vintage end: pro rata within a month, or past February) or withdrawn.
+    st.tuples(st.just("certificate"), VINTAGE_ENDS, st.sampled_from([0.05, 0.1, 0.3])),
+    st.tuples(st.just("certificate_delete")),
+    st.tuples(st.just("hourly"), st.sampled_from([0, 300, 743]), G_PER_KWH),  # one hour of January's series
+    st.tuples(st.just("hourly_delete"), st.sampled_from([0, 743])),  # the series incomplete: the monthly factor
+    st.tuples(st.just("residual"), st.sampled_from([None, 1, 2, 3]), G_PER_KWH),
+    st.tuples(st.just("residual_delete"), st.sampled_from([None, 1, 2, 3])),
+    st.tuples(st.just("sample"), st.sampled_from(["jan", "feb"]), st.sampled_from([1.0, 4.0, 6.0, 9.0])),
 )
 
 
 class _World:
     """Org A's inputs, edited the way imports and corrections edit them (keys as the importers key them)."""
 
-    def __init__(self, organization, site, shipped, own):
+    def __init__(self, organization, site, shipped, own, hourly):
         self.organization, self.site, self.datasets = organization, site, {False: shipped, True: own}
+        self.hourly = hourly
 
     def apply(self, edit: tuple) -> None:
         getattr(self, f"_{edit[0]}")(*edit[1:])
@@ -248,7 +341,45 @@ class _World:
         )  # fmt: skip
 
     def _factor_delete(self, own: bool, month: int | None) -> None:
-        GridFactor.objects.filter(dataset=self.datasets[own], month=month).delete()
+        GridFactor.objects.filter(dataset=self.datasets[own], kind=FactorKind.LOCATION, month=month).delete()
+
+    def _certificate(self, vintage_end: date, mwh: float) -> None:
+        values = {"kind": InstrumentKind.REC, "zone": self.site.zone, "vintage_start": date(2025, 1, 1)}
+        EnergyInstrument.objects.update_or_create(
+            organization=self.organization,
+            instrument_id="C1",
+            defaults={**values, "vintage_end": vintage_end, "energy_mwh": mwh},
+        )
+
+    def _certificate_delete(self) -> None:
+        EnergyInstrument.objects.filter(organization=self.organization, instrument_id="C1").delete()
+
+    def _hourly(self, hour: int, value: float) -> None:
+        hour_start = datetime(2025, 1, 1, tzinfo=UTC) + timedelta(hours=hour)
+        HourlyIntensity.objects.update_or_create(
+            dataset=self.hourly, zone=self.site.zone, hour_start=hour_start, defaults={"intensity_g_per_kwh": value}
+        )
+
+    def _hourly_delete(self, hour: int) -> None:
+        first = datetime(2025, 1, 1, tzinfo=UTC)
+        HourlyIntensity.objects.filter(dataset=self.hourly, hour_start=first + timedelta(hours=hour)).delete()
+
+    def _residual(self, month: int | None, value: float) -> None:
+        GridFactor.objects.update_or_create(
+            dataset=self.datasets[False],
+            zone=self.site.zone,
+            kind=FactorKind.RESIDUAL_MIX,
+            year=2025,
+            month=month,
+            defaults={"intensity_g_per_kwh": value, "source": "test", "licence": "test"},
+        )
+
+    def _residual_delete(self, month: int | None) -> None:
+        GridFactor.objects.filter(kind=FactorKind.RESIDUAL_MIX, month=month).delete()
+
+    def _sample(self, key: str, kwh: float) -> None:
+        # A live sample corrected in place: the spanning run's split between January and February moves.
+        RunSample.objects.filter(run__external_id="span", dedupe_key=key).update(energy_kwh=kwh)
 
     def _check(self, label: str) -> None:
         period = period_parse(label)
@@ -274,17 +405,27 @@ def _comparable(summary: dict) -> dict:
 
 @pytest.fixture
 def world(org_a, lab):
-    """Org A's metered lab (January 100 kWh, February 200 kWh at 300 and 310 g/kWh), a 100 kWh run in January
-    and 100 litres of diesel in March; two fuels and an organization dataset for its own factors."""
+    """Org A's metered lab (January 100 kWh, February 200 kWh at 300 and 310 g/kWh; every hour of January loaded at
+    300 g/kWh), a 100 kWh run in January, a 10 kWh run across the January/February boundary with samples of 6 and
+    4 kWh, 100 litres of diesel in March and certificate C1 (vintage 1 January–15 February, 0.1 MWh); two fuels
+    and an organization dataset for its own factors."""
     shipped = FactorDataset.objects.get(name="test")
     own = FactorDataset.objects.create(organization=org_a, name="own", version="1", title="t", source="a", licence="a")
+    hourly = FactorDataset.objects.create(name="hourly", version="1", title="t", source="test", licence="test")
     for slot in (0, 1):
         FuelFactor.objects.create(
             dataset=shipped, fuel=f"diesel-{slot}", unit="litre", kg_co2e_per_unit=2.7, source="t", licence="t"
         )
-    world = _World(org_a, lab, shipped, own)
+    first = datetime(2025, 1, 1, tzinfo=UTC)
+    HourlyIntensity.objects.bulk_create(
+        HourlyIntensity(dataset=hourly, zone=lab.zone, hour_start=first + timedelta(hours=h), intensity_g_per_kwh=300.0)
+        for h in range(31 * 24)
+    )
+    _spanning_run(org_a, lab)
+    world = _World(org_a, lab, shipped, own, hourly)
     world.apply(("run", 0, 1, 100.0))
     world.apply(("fuel", 0, 3, 100.0))
+    world.apply(("certificate", date(2025, 2, 15), 0.1))
     return world
 
 
@@ -296,6 +437,12 @@ def world(org_a, lab):
 @example(edits=[("reading_move", 2, 3)])  # February's reading was March's (another monthly factor)
 @example(edits=[("check", "2025-Q1"), ("fuel", 0, 4, 100.0), ("check", "2025-Q1")])  # March's diesel was April's
 @example(edits=[("factor", False, 1, 310.0), ("factor", False, 2, 300.0)])  # two factors' values swapped
+@example(edits=[("certificate", date(2025, 1, 20), 0.1)])  # a vintage end corrected: February no longer covered
+@example(edits=[("hourly", 300, 100.0)])  # one hour of January's series corrected
+@example(edits=[("residual", 2, 250.0)])  # February's residual mix loaded
+# January's reading withdrawn (the spanning run is then unmetered there), then its live sample corrected.
+@example(edits=[("reading_delete", 1), ("check", "2025"), ("sample", "jan", 9.0)])
+@example(edits=[("sample", "jan", 9.0)])  # the metered spanning run's split between its months' meters
 def test_served_inventory_equals_a_fresh_one_after_any_edits(world, edits):
     """Whatever imports, corrections and deletions happened, ``inventory_ensure`` (which reuses the stored
     calculation when the digest is unchanged) serves what ``inventory_calculate`` computes from scratch."""

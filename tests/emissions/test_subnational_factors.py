@@ -39,7 +39,8 @@ def test_sites_in_quebec_ontario_and_alberta_get_their_provinces_factors(referen
         assert "year_mismatch" in provenance["flags"] and "parent_zone" not in provenance["flags"]
     assert PROVINCES["CA-AB"] / PROVINCES["CA-QC"] > 100 and PROVINCES["CA-ON"] / PROVINCES["CA-QC"] > 10
     # Canada's lifecycle average is not subtracted from a province's direct factor as if it were upstream.
-    assert "no upstream (Cat 3b) factor for zone CA-QC" in calculation.data_gaps
+    # The gap names the kWh left out: Québec's metered 1,000.0 kWh (run and idle).
+    assert "no upstream (Cat 3b) factor for zone CA-QC: upstream of 1,000.0 kWh not computed" in calculation.data_gaps
     assert not EmissionRecord.objects.filter(calculation=calculation, scope3_subcategory="3b").exists()
 
 

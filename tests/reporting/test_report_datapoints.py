@@ -445,3 +445,31 @@ def test_an_inference_only_project_has_no_training_type_in_its_card(small_org):
     assert "training_type" not in card and card["emissions"] == 0.0 and card["hardware_used"] == ""
     # 36 kg of electricity + 16 GPU-hours × 462.5 kg / 35,040 h = 211.187 g embodied, over 1,000 requests.
     assert card["inference_g_co2e_per_1k_requests"] == pytest.approx(36_211.187, abs=1e-3)
+
+
+@pytest.mark.django_db
+def test_issuing_a_report_records_its_certificate_claims_for_later_calculations(small_org):
+    """Issue 16: the small organization's lab (9,000 kWh in Q1 at 300/400 g) is covered by its 2 MWh GO in
+    Q1: market-based 2,000 × 0 + 7,000 × 0.4 = 2,800 kg. Issuing the report records the GO's 2,000 kWh of use.
+    A second GO imported afterwards (vintage 2025, 5 MWh) would cover 5,000 kWh more of Q1 if the quarter were
+    replayed (800 kg); the issued claim is what every later calculation of Q1 reads: 2,800 kg still."""
+    from emissions.choices import InstrumentKind
+    from emissions.models import CertificateUse, EnergyInstrument, GridZone
+    from emissions.selectors import inventory_summary
+    from emissions.services.ledger import inventory_calculate
+
+    report = report_issue(report=_generate(small_org))
+    uses = CertificateUse.objects.for_org(small_org).exclude(instrument_id="")
+    assert sum(use.energy_kwh for use in uses) == pytest.approx(2000.0)
+    assert {use.calculation_id for use in uses} == {report.calculation_id}
+    EnergyInstrument.objects.create(
+        organization=small_org,
+        instrument_id="GO-LATE",
+        kind=InstrumentKind.GO,
+        zone=GridZone.objects.get(code="DE"),
+        vintage_start=date(2025, 1, 1),
+        vintage_end=date(2025, 12, 31),
+        energy_mwh=5,
+    )
+    summary = inventory_summary(calculation=inventory_calculate(organization=small_org, period=period_parse("2025-Q1")))
+    assert summary["scope_2_market_kg"] == pytest.approx(2800.0)
