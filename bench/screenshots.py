@@ -9,7 +9,8 @@ page), the ledger for 2025, 2026 and their quarters (``inventory``), ``rollup_re
 serves it with ``runserver`` on a free local port (``--reuse`` keeps an existing database). Either way
 it signs in as ``demo``/``demo`` (``--username``/``--password``), picks the first team and project from
 Settings and the run with most samples in that project (or ``--team``/``--project``/``--run``), and
-writes one full-page PNG per page. Never downloads a browser: ``CHROMIUM_PATH`` (default
+writes one full-page PNG per page and width: ``<page>.png`` at 1280 px and ``<page>-390.png`` at 390 px (a
+phone; ``--widths`` changes the list). Never downloads a browser: ``CHROMIUM_PATH`` (default
 ``/usr/bin/chromium``) must exist. The page fails the script on any browser console error.
 """
 
@@ -125,7 +126,8 @@ def take(base_url: str, args, run_id: int | None) -> list[Path]:
     written = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
-        page = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900}).new_page()
+        context = browser.new_context(base_url=base_url, viewport={"width": 1280, "height": 900})
+        page = context.new_page()
         page.set_default_timeout(30_000)
         page.on("console", lambda m: errors.append(f"{page.url}: {m.text}") if m.type == "error" else None)
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
@@ -144,16 +146,19 @@ def take(base_url: str, args, run_id: int | None) -> list[Path]:
             "reports": "/reports/", "settings": "/settings/", "tokens": "/settings/tokens/",
             "leaderboard": "/leaderboard/", "budgets": "/budgets/",
             "what_if": f"/what-if/?project={project}&period=2026-Q3&scenario=hour&shift_h=6",
+            "teams": "/teams/", "projects": "/projects/", "organization": "/organization/",
         }  # fmt: skip
         if run_id:
             pages["run"] = f"/runs/{run_id}/"
-        for name, url in pages.items():
-            page.goto(url)
-            _settle(page)
-            path = OUT / f"{name}.png"
-            page.screenshot(path=str(path), full_page=True)
-            written.append(path)
-            print(f"{path.relative_to(ROOT)}  ←  {url}", flush=True)
+        for width in args.widths:
+            page.set_viewport_size({"width": width, "height": 900 if width >= 768 else 844})
+            for name, url in pages.items():
+                page.goto(url)
+                _settle(page)
+                path = OUT / (f"{name}.png" if width == 1280 else f"{name}-{width}.png")
+                page.screenshot(path=str(path), full_page=True)
+                written.append(path)
+                print(f"{path.relative_to(ROOT)}  ←  {url} at {width} px", flush=True)
         browser.close()
     if errors:
         sys.exit("browser console errors:\n" + "\n".join(errors))
@@ -170,6 +175,12 @@ def main() -> None:
     parser.add_argument("--project", help="project slug (default: the first on Settings)")
     parser.add_argument("--cloud-period", help=f"period of the cloud page (default: {CLOUD_PERIOD} when seeding here)")
     parser.add_argument("--run", type=int, help="run id (default: the project's run with most samples)")
+    parser.add_argument(
+        "--widths",
+        type=lambda text: [int(w) for w in text.split(",")],
+        default=[1280, 390],
+        help="viewport widths in px, comma-separated (default: 1280,390)",
+    )
     args = parser.parse_args()
     if not CHROMIUM.exists():
         sys.exit(f"needs Chromium at {CHROMIUM} (apt-get install chromium); no browser is downloaded")

@@ -212,3 +212,20 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def revoke(self, request, queryset):
         for token in queryset.filter(revoked_at__isnull=True):
             api_token_revoke(organization=token.organization, token_id=token.pk)
+
+
+# Plurals Django cannot derive from the class name ("Grid energy mixs"). Set on the options the admin
+# reads, not in the models' Meta: the admin is the only place they are shown, and Meta options would
+# change the migration state for a label.
+ADMIN_PLURALS = {
+    models.GridEnergyMix: "grid energy mixes",
+    models.HourlyIntensity: "hourly intensities",
+    models.RefrigerantLoss: "refrigerant losses",
+    models.FuelUse: "fuel use records",
+    models.CloudUsage: "cloud usage lines",
+    models.NetRevenue: "net revenue figures",
+    models.ApiToken: "API tokens",
+}
+for _model, _plural in ADMIN_PLURALS.items():
+    _model._meta.verbose_name_plural = _plural
+models.ApiToken._meta.verbose_name = "API token"

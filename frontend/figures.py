@@ -11,13 +11,12 @@ before it reaches plotly, which otherwise interprets a few tags in labels: a tea
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
 
-# Colour-blind-safe palette (Okabe–Ito), with the house green first.
-PALETTE = ["#1f7a4d", "#e69f00", "#56b4e9", "#cc79a7", "#0072b2", "#d55e00", "#009e73", "#f0e442", "#999999"]
-LOCATION_COLOR, MARKET_COLOR = "#1f7a4d", "#0072b2"
+from frontend.chart_colors import LOCATION_COLOR, MARKET_COLOR, PALETTE, series_color, series_sorted
 
 # plotly.js config shared by every chart: the modebar (with "Download plot as PNG") and no plotly logo.
 CHART_CONFIG = {
@@ -36,18 +35,24 @@ def label(text) -> str:
     return html.escape(str(text), quote=False)
 
 
+# The title at the top of the figure; charts.js wraps it on narrow screens and sizes the top margin to it.
+_TITLE_AT_TOP = {"y": 1, "yref": "container", "yanchor": "top", "pad": {"t": 12}, "font": {"size": 15}}
+
+
 def _figure(traces: list, *, title: str, x_title: str = "", y_title: str = "", **layout) -> go.Figure:
     """The figure in one constructor call: plotly validates a layout dict at once, far faster than
     ``update_layout`` after the fact (~4 ms instead of ~17 ms a chart)."""
     axis = {"automargin": True, "gridcolor": "#eef2ef"}
     base = {
-        "title": {"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 15}},
+        "title": {"text": title, "x": 0.01, "xanchor": "left", **_TITLE_AT_TOP},
         "template": "none",
         "colorway": PALETTE,
         "font": {"family": "system-ui, -apple-system, Segoe UI, Roboto, sans-serif", "size": 12},
         "margin": {"l": 60, "r": 20, "t": 50, "b": 50},
         "height": 340,
-        "legend": {"orientation": "h", "y": -0.2},
+        # The legend at the very bottom of the figure: plotly then keeps the axis title above it (a legend
+        # placed in plot coordinates, y=-0.2, sat on the x-axis title).
+        "legend": {"orientation": "h", "x": 0, "xanchor": "left", "y": 0, "yref": "container", "yanchor": "bottom"},
         "hoverlabel": {"namelength": -1},
         "xaxis": {**axis, "title": {"text": x_title}, **layout.pop("xaxis", {})},
         "yaxis": {**axis, "title": {"text": y_title}, "rangemode": "tozero", **layout.pop("yaxis", {})},
@@ -55,18 +60,27 @@ def _figure(traces: list, *, title: str, x_title: str = "", y_title: str = "", *
     return go.Figure(data=traces, layout={**base, **layout})
 
 
+def _bar_color(colors: dict[str, str] | None, column: str, name: str, bars: int) -> str:
+    """A bar series' colour: the one given for its column, else the house green for a lone series, else its
+    name's colour (chart_colors)."""
+    if colors and colors.get(column):
+        return colors[column]
+    return PALETTE[0] if bars == 1 else series_color(name)
+
+
 def stacked_bar_figure(
     frame: pd.DataFrame, *, x: str, y: str, series: str, title: str, unit: str, x_title: str = ""
 ) -> go.Figure:
     """One bar per ``x`` stacked by ``series`` (e.g. scope/category); ``y`` is in ``unit``."""
     traces = []
-    for name in sorted(frame[series].unique()) if not frame.empty else []:
+    for name in series_sorted(frame[series].unique()) if not frame.empty else []:
         part = frame[frame[series] == name]
         traces.append(
             go.Bar(
                 x=part[x],
                 y=part[y],
                 name=label(name),
+                marker={"color": series_color(name)},
                 hovertemplate=f"%{{x}}<br>{label(name)}: %{{y:,.3f}} {unit}<extra></extra>",
             )
         )
@@ -83,12 +97,21 @@ def lines_figure(
             y=frame[column],
             name=name,
             mode="lines+markers",
-            line={"color": (colors or {}).get(column)},
+            line={"color": (colors or {}).get(column) or series_color(name)},
             hovertemplate=f"{name}: %{{y:,.3f}} {unit}<extra></extra>",
         )
         for column, name in lines.items()
     ]
     return _figure(traces, title=title, y_title=unit, hovermode="x unified")
+
+
+def drilldown(links: Sequence[tuple[object, str | None]] | None) -> tuple[dict, dict]:
+    """The trace and layout attributes that make a chart's marks open pages (static/frontend/drilldown.js):
+    ``customdata`` holds each row's ``[slug or id, URL]`` (URL None: the row has no page, e.g. unallocated)
+    and ``layout.meta.drilldown`` marks the figure. Nothing without ``links``."""
+    if links is None:
+        return {}, {}
+    return {"customdata": [[key, url] for key, url in links]}, {"meta": {"drilldown": True}}
 
 
 def ranked_bar_figure(
@@ -99,21 +122,25 @@ def ranked_bar_figure(
     title: str,
     unit: str,
     colors: dict[str, str] | None = None,
+    links: Sequence[tuple[object, str | None]] | None = None,
 ) -> go.Figure:
-    """Horizontal bars, largest at the top: one bar group per ``category``, one bar per entry of ``bars``."""
+    """Horizontal bars, largest at the top: one bar group per ``category``, one bar per entry of ``bars``;
+    ``links`` (one ``(slug or id, URL)`` per row) makes a click on a row's bars open its page."""
     names = [label(value) for value in frame[category]]
+    trace_links, layout_links = drilldown(links)
     traces = [
         go.Bar(
             y=names,
             x=frame[column],
             name=name,
             orientation="h",
-            marker={"color": (colors or {}).get(column)},
+            marker={"color": _bar_color(colors, column, name, len(bars))},
             hovertemplate=f"%{{y}}<br>{name}: %{{x:,.3f}} {unit}<extra></extra>",
+            **trace_links,
         )
         for column, name in bars.items()
     ]
-    return _figure(traces, title=title, x_title=unit, barmode="group", yaxis={"autorange": "reversed"})
+    return _figure(traces, title=title, x_title=unit, barmode="group", yaxis={"autorange": "reversed"}, **layout_links)
 
 
 def share_figure(frame: pd.DataFrame, *, category: str, value: str, title: str, unit: str) -> go.Figure:
@@ -121,6 +148,7 @@ def share_figure(frame: pd.DataFrame, *, category: str, value: str, title: str, 
     trace = go.Pie(
         labels=[label(v) for v in frame[category]],
         values=frame[value],
+        marker={"colors": [series_color(v) for v in frame[category]]},
         hole=0.45,
         sort=False,
         hovertemplate=f"%{{label}}: %{{value:,.3f}} {unit} (%{{percent}})<extra></extra>",
@@ -131,8 +159,12 @@ def share_figure(frame: pd.DataFrame, *, category: str, value: str, title: str, 
 # --- The overview's charts (frames from reporting.dashboard) ----------------------------------------
 
 
-def _scope2_basis(view_label: str) -> str:
-    return f"{view_label}, Scope 2 location-based" if view_label else "Scope 2 location-based"
+def _scope2_basis(view_label: str, method: str = "Scope 2 location-based") -> str:
+    """What a title's figures are: the view (``inventory view``/``management view``) and the Scope 2 method."""
+    return f"{view_label}, {method}" if view_label else method
+
+
+BOTH_METHODS = "Scope 2 location- and market-based"
 
 
 def emissions_over_time_figure(frame: pd.DataFrame, *, bucket: str = "month", view_label: str = "") -> go.Figure:
@@ -148,19 +180,20 @@ def emissions_over_time_figure(frame: pd.DataFrame, *, bucket: str = "month", vi
     )
 
 
-def location_vs_market_figure(frame: pd.DataFrame, *, bucket: str = "month") -> go.Figure:
+def location_vs_market_figure(frame: pd.DataFrame, *, bucket: str = "month", view_label: str = "") -> go.Figure:
     """Total location-based vs market-based per ``bucket``: ``location_vs_market_frame`` columns."""
+    scopes = "all scopes"
     return lines_figure(
         frame,
         x="period_start",
         lines={"emissions_t_co2e_location": "Location-based", "emissions_t_co2e_market": "Market-based"},
-        title=f"Location-based vs market-based emissions per {bucket} (tCO2e)",
+        title=f"Location-based vs market-based emissions per {bucket} (tCO2e, {_scope2_basis(view_label, scopes)})",
         unit="tCO2e",
         colors={"emissions_t_co2e_location": LOCATION_COLOR, "emissions_t_co2e_market": MARKET_COLOR},
     )
 
 
-def _both_bases(frame: pd.DataFrame, *, category: str, title: str) -> go.Figure:
+def _both_bases(frame: pd.DataFrame, *, category: str, title: str, links=None) -> go.Figure:
     return ranked_bar_figure(
         frame,
         category=category,
@@ -168,26 +201,29 @@ def _both_bases(frame: pd.DataFrame, *, category: str, title: str) -> go.Figure:
         title=title,
         unit="tCO2e",
         colors={"emissions_t_co2e_location": LOCATION_COLOR, "emissions_t_co2e_market": MARKET_COLOR},
+        links=links,
     )
 
 
-def by_team_figure(frame: pd.DataFrame) -> go.Figure:
-    """Emissions per team: ``by_team_frame`` columns."""
-    return _both_bases(frame, category="team", title="Emissions by team (tCO2e)")
+def by_team_figure(frame: pd.DataFrame, *, view_label: str = "", links=None) -> go.Figure:
+    """Emissions per team: ``by_team_frame`` columns; ``links`` opens each team's page."""
+    title = f"Emissions by team (tCO2e, {_scope2_basis(view_label, BOTH_METHODS)})"
+    return _both_bases(frame, category="team", title=title, links=links)
 
 
-def top_projects_figure(frame: pd.DataFrame) -> go.Figure:
-    """The largest projects: ``top_projects_frame`` columns."""
-    return _both_bases(frame, category="project", title=f"Top {len(frame)} projects by emissions (tCO2e)")
+def top_projects_figure(frame: pd.DataFrame, *, view_label: str = "", links=None) -> go.Figure:
+    """The largest projects: ``top_projects_frame`` columns; ``links`` opens each project's page."""
+    title = f"Top {len(frame)} projects by emissions (tCO2e, {_scope2_basis(view_label, BOTH_METHODS)})"
+    return _both_bases(frame, category="project", title=title, links=links)
 
 
-def quality_mix_figure(frame: pd.DataFrame) -> go.Figure:
+def quality_mix_figure(frame: pd.DataFrame, *, view_label: str = "") -> go.Figure:
     """Share of emissions by data-quality tier: ``quality_mix_frame`` columns."""
     return share_figure(
         frame,
         category="quality",
         value="emissions_t_co2e_location",
-        title="Data quality mix (tCO2e location-based, share of total)",
+        title=f"Data quality mix (tCO2e, {_scope2_basis(view_label)}, share of total)",
         unit="tCO2e",
     )
 
@@ -201,15 +237,23 @@ OVERVIEW_CHARTS = {
 }
 
 
-def overview_figures(frames: dict[str, pd.DataFrame], *, bucket: str, view: str) -> list[dict]:
-    """The overview's charts in page order: ``name``, ``figure`` (None when its frame is empty), ``width``."""
-    view_label = "inventory view" if view == "inventory" else "management view"
+def view_text(view: str) -> str:
+    """``inventory`` → ``inventory view``: how titles and captions name the view of their figures."""
+    return "inventory view" if view == "inventory" else "management view"
+
+
+def overview_figures(
+    frames: dict[str, pd.DataFrame], *, bucket: str, view: str, links: dict[str, list] | None = None
+) -> list[dict]:
+    """The overview's charts in page order: ``name``, ``figure`` (None when its frame is empty), ``width``;
+    ``links`` maps a chart (``by_team``, ``top_projects``) to its rows' ``(slug, URL)`` for drill-down."""
+    shown, links = view_text(view), links or {}
     build = {
-        "emissions_over_time": lambda f: emissions_over_time_figure(f, bucket=bucket, view_label=view_label),
-        "location_vs_market": lambda f: location_vs_market_figure(f, bucket=bucket),
-        "by_team": by_team_figure,
-        "top_projects": top_projects_figure,
-        "quality_mix": quality_mix_figure,
+        "emissions_over_time": lambda f: emissions_over_time_figure(f, bucket=bucket, view_label=shown),
+        "location_vs_market": lambda f: location_vs_market_figure(f, bucket=bucket, view_label=shown),
+        "by_team": lambda f: by_team_figure(f, view_label=shown, links=links.get("by_team")),
+        "top_projects": lambda f: top_projects_figure(f, view_label=shown, links=links.get("top_projects")),
+        "quality_mix": lambda f: quality_mix_figure(f, view_label=shown),
     }
     return [
         {"name": name, "width": width, "figure": None if frames[name].empty else build[name](frames[name])}
@@ -236,7 +280,7 @@ def grouped_bar_figure(
             x=[label(value) for value in frame[x]],
             y=frame[column],
             name=name,
-            marker={"color": (colors or {}).get(column)},
+            marker={"color": _bar_color(colors, column, name, len(bars))},
             hovertemplate=f"%{{x}}<br>{name}: %{{y:,.3f}} {unit}<extra></extra>",
         )
         for column, name in bars.items()
@@ -253,7 +297,7 @@ def timeline_figure(
     timeline does); ``hover`` names a column with extra hover text.
     """
     traces = []
-    for name in sorted(frame[series].unique()) if not frame.empty else []:
+    for name in series_sorted(frame[series].unique()) if not frame.empty else []:
         part = frame[frame[series] == name]
         starts, ends = pd.to_datetime(part[start]), pd.to_datetime(part[end])
         start_text, end_text = starts.dt.strftime("%Y-%m-%d").tolist(), ends.dt.strftime("%Y-%m-%d").tolist()
@@ -265,6 +309,7 @@ def timeline_figure(
                 base=start_text,
                 orientation="h",
                 name=label(name),
+                marker={"color": series_color(name)},
                 customdata=list(zip(start_text, end_text, hover_text, strict=True)),
                 hovertemplate="%{y}: %{customdata[0]} to %{customdata[1]}<br>%{customdata[2]}<extra></extra>",
             )
@@ -307,7 +352,7 @@ def scatter_figure(
 ) -> go.Figure:
     """One marker per row at (``x`` in ``x_unit``, ``y`` in ``y_unit``), named by ``text``, coloured by ``series``."""
     traces = []
-    for name in sorted(frame[series].unique()) if not frame.empty else []:
+    for name in series_sorted(frame[series].unique()) if not frame.empty else []:
         part = frame[frame[series] == name]
         traces.append(
             go.Scatter(
@@ -316,7 +361,7 @@ def scatter_figure(
                 mode="markers",
                 name=label(name),
                 text=[label(value) for value in part[text]],
-                marker={"size": 11},
+                marker={"size": 11, "color": series_color(name)},
                 hovertemplate=f"%{{text}}<br>%{{x:,.2f}} {x_unit}<br>%{{y:,.3f}} {y_unit}<extra></extra>",
             )
         )

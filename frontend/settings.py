@@ -14,6 +14,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from emissions.queues import CeleryQueue
 from frontend.env import env_bool, env_float, env_fraction, env_int, env_list, env_str
+from frontend.static_headers import vendor_cache_headers
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -130,6 +131,9 @@ STORAGES = {
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+# plotly.js and htmx are served gzipped in every mode (the .gz copies beside them in static/frontend/vendor/)
+# and cached by the browser; see frontend/static_headers.py.
+WHITENOISE_ADD_HEADERS_FUNCTION = vendor_cache_headers
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
 
 # --- Authentication and security ---------------------------------------------------------------

@@ -8,8 +8,9 @@ from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, IsSignedInOrToken, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health, views, views_reports
-from frontend.pages import cloud, hardware, overview, project, run, settings_hub, team
+from frontend.pages import cloud, hardware, lists, overview, project, run, settings_hub, team
 from frontend.pages import guild as guild_pages
+from frontend.pages import organization as organization_pages
 from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
 from reporting.api import ReportViewSet
@@ -31,7 +32,9 @@ handler500 = "frontend.errors.server_error"
 
 urlpatterns = [
     path("", overview.overview, name="home"),
+    path("teams/", lists.teams, name="teams"),
     path("teams/<slug:slug>/", team.team, name="team"),
+    path("projects/", lists.projects, name="projects"),
     path("projects/<slug:slug>/", project.project, name="project"),
     path("runs/<int:run_id>/", run.run, name="run"),
     path("hardware/", hardware.hardware, name="hardware"),
@@ -48,6 +51,21 @@ urlpatterns = [
     path("imports/", views.imports, name="imports"),
     path("reports/", views_reports.reports, name="reports"),
     path("reports/<int:report_id>/<str:file_format>", views_reports.report_download, name="report-file"),
+    path("organization/", organization_pages.organization_page, name="organization"),
+    path("organization/teams/", organization_pages.team_create, name="organization-team-create"),
+    path("organization/teams/<slug:slug>/rename", organization_pages.team_rename, name="organization-team-rename"),
+    path("organization/projects/", organization_pages.project_create, name="organization-project-create"),
+    path(
+        "organization/projects/<slug:slug>/rename",
+        organization_pages.project_rename,
+        name="organization-project-rename",
+    ),
+    path("organization/members/", organization_pages.member_add, name="organization-member-add"),
+    path(
+        "organization/members/<int:membership_id>/role",
+        organization_pages.member_role,
+        name="organization-member-role",
+    ),
     path("settings/tokens/", views.tokens, name="tokens"),
     path("settings/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),

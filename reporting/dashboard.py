@@ -337,8 +337,12 @@ def location_vs_market_frame(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _by(frame: pd.DataFrame, key: str, names: dict[int, str], label: str, unassigned: str) -> pd.DataFrame:
-    columns = [label, "emissions_t_co2e_location", "emissions_t_co2e_market"]
+def _by(
+    frame: pd.DataFrame, key: str, names: dict[int, str], label: str, unassigned: str, slugs: dict[int, str]
+) -> pd.DataFrame:
+    """Emissions per owner ``key`` (``team_id``, ``project_id``), largest first, named by ``names`` with the
+    owner's slug from ``slugs`` beside (blank for records without an owner): the slug links to its page."""
+    columns = [label, f"{label}_slug", "emissions_t_co2e_location", "emissions_t_co2e_market"]
     if frame.empty:
         return pd.DataFrame(columns=columns)
     grouped = frame.groupby(frame[key].fillna(0).astype("int64"))[
@@ -347,6 +351,7 @@ def _by(frame: pd.DataFrame, key: str, names: dict[int, str], label: str, unassi
     result = pd.DataFrame(
         {
             label: [names.get(int(owner), unassigned) if owner else unassigned for owner in grouped.index],
+            f"{label}_slug": [slugs.get(int(owner), "") if owner else "" for owner in grouped.index],
             "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"].to_numpy() / _KG_PER_T,
             "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"].to_numpy() / _KG_PER_T,
         },
@@ -355,16 +360,21 @@ def _by(frame: pd.DataFrame, key: str, names: dict[int, str], label: str, unassi
     return result.sort_values("emissions_t_co2e_location", ascending=False, ignore_index=True)
 
 
-def by_team_frame(frame: pd.DataFrame, team_names: dict[int, str]) -> pd.DataFrame:
-    """Columns: ``team, emissions_t_co2e_location, emissions_t_co2e_market``, largest first;
-    records without a team (idle electricity, unallocated cloud) are ``(unallocated)``."""
-    return _by(frame, "team_id", team_names, "team", "(unallocated)")
+def by_team_frame(
+    frame: pd.DataFrame, team_names: dict[int, str], team_slugs: dict[int, str] | None = None
+) -> pd.DataFrame:
+    """Columns: ``team, team_slug, emissions_t_co2e_location, emissions_t_co2e_market``, largest first;
+    records without a team (idle electricity, unallocated cloud) are ``(unallocated)``, with no slug."""
+    return _by(frame, "team_id", team_names, "team", "(unallocated)", team_slugs or {})
 
 
-def top_projects_frame(frame: pd.DataFrame, project_names: dict[int, str], limit: int = 10) -> pd.DataFrame:
-    """Columns: ``project, emissions_t_co2e_location, emissions_t_co2e_market``; the ``limit`` largest projects."""
+def top_projects_frame(
+    frame: pd.DataFrame, project_names: dict[int, str], limit: int = 10, project_slugs: dict[int, str] | None = None
+) -> pd.DataFrame:
+    """Columns: ``project, project_slug, emissions_t_co2e_location, emissions_t_co2e_market``; the ``limit``
+    largest projects."""
     projects = frame[frame["project_id"].notna()] if not frame.empty else frame
-    return _by(projects, "project_id", project_names, "project", "(none)").head(limit)
+    return _by(projects, "project_id", project_names, "project", "(none)", project_slugs or {}).head(limit)
 
 
 def quality_mix_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -400,13 +410,15 @@ def overview_dashboard(*, organization: Organization, filters: OverviewFilters) 
     previous = _totals_kg(organization, filters, previous_period(filters.period))
     budget = budget_burn(organization=organization, filters=filters, frame=frame, bucket=bucket)
     kpis = overview_kpis(frame=frame, previous=previous, budget=budget)
-    team_names = dict(Team.objects.for_org(organization).values_list("pk", "name"))
-    project_names = dict(Project.objects.for_org(organization).values_list("pk", "name"))
+    teams = list(Team.objects.for_org(organization).values_list("pk", "name", "slug"))
+    projects = list(Project.objects.for_org(organization).values_list("pk", "name", "slug"))
+    team_names, team_slugs = {pk: name for pk, name, _ in teams}, {pk: slug for pk, _, slug in teams}
+    project_names, project_slugs = {pk: name for pk, name, _ in projects}, {pk: slug for pk, _, slug in projects}
     charts = {
         "emissions_over_time": emissions_over_time_frame(frame),
         "location_vs_market": location_vs_market_frame(frame),
-        "by_team": by_team_frame(frame, team_names),
-        "top_projects": top_projects_frame(frame, project_names),
+        "by_team": by_team_frame(frame, team_names, team_slugs),
+        "top_projects": top_projects_frame(frame, project_names, project_slugs=project_slugs),
         "quality_mix": quality_mix_frame(frame),
     }
     return OverviewDashboard(kpis=kpis, charts=charts, bucket=bucket)

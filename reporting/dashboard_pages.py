@@ -1,10 +1,12 @@
 """Reads for the team and project pages; the run page is in ``dashboard_run``, the fleet, cloud and
 settings pages in ``dashboard_fleet``.
 
-Period figures come from the daily rollup (``DailyEmissionRollup``) like the overview's; a run's own
-figures come from the ledger lines of the newest current Calculation that covers it (the rule of
-``emissions.selectors.run_emissions_by_id``). Every selector takes ``organization=`` and reads only
-that organization's rows. Emissions are kgCO2e in the selectors and tCO2e in the chart frames.
+Period figures come from the daily rollup (``DailyEmissionRollup``) like the overview's; runs are ranked and
+split by kind from the per-run rollup (``RunEmissionRollup``, the same days' rule), never by grouping ledger
+lines per run; the figures shown beside a run come from the ledger lines of the newest current Calculation
+that covers it (``emissions.selectors.run_emissions_by_id``), read for the few runs on screen. Every
+selector takes ``organization=`` and reads only that organization's rows. Emissions are kgCO2e in the
+selectors and tCO2e in the chart frames.
 """
 
 from __future__ import annotations
@@ -13,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 import pandas as pd
-from django.db.models import Count, DateField, F, Q, Sum
+from django.db.models import Count, DateField, F, Max, Min, Q, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 
-from emissions.choices import Basis, RunKind
-from emissions.models import Calculation, DailyEmissionRollup, EmissionRecord, Organization, Project, Run, Team
-from emissions.periods import Period, days
+from emissions.choices import RunKind
+from emissions.models import DailyEmissionRollup, Organization, Project, Run, RunEmissionRollup, Team
+from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id
 from reporting.dashboard import VIEW_BASES
+from reporting.guild.leaderboard import competition_ranks
 from reporting.models import CarbonBudget
 
 _KG_PER_T = 1000.0
@@ -52,33 +55,6 @@ def _started_in(period: Period, prefix: str = "") -> Q:
     first = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
     after = first + timedelta(days=(period.end - period.start).days + 1)
     return Q(**{f"{prefix}started_at__gte": first, f"{prefix}started_at__lt": after})
-
-
-def newest_calculation_lines(*, organization: Organization) -> Q:
-    """Ledger lines of the newest current Calculation covering their first day (the rollup's rule): a
-    quarter and its year both hold a run's lines; only the newest is read, never both. The days each
-    calculation owns become a few date ranges, so the filter needs no correlated subquery."""
-    owners: dict[date, int] = {}
-    current = (
-        Calculation.objects.for_org(organization)
-        .in_period_range()
-        .filter(superseded_by__isnull=True)
-        .order_by("pk")
-        .values_list("pk", "period_start", "period_end")
-    )
-    for pk, first, last in current:  # ascending ids: a newer calculation takes the day over
-        for day in days(first, last):
-            owners[day] = pk
-    spans: list[list] = []  # [calculation id, first day, last day]
-    for day in sorted(owners):
-        if spans and spans[-1][0] == owners[day] and spans[-1][2] == day - timedelta(days=1):
-            spans[-1][2] = day
-        else:
-            spans.append([owners[day], day, day])
-    lines = Q(pk__in=[])
-    for pk, first, last in spans:
-        lines |= Q(calculation_id=pk, period_start__gte=first, period_start__lte=last)
-    return lines
 
 
 def _runs_with_emissions(runs) -> pd.DataFrame:
@@ -116,16 +92,17 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
         .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
         .order_by()
     }
+    projects = list(Project.objects.for_org(organization).filter(team=team))
     runs = {
         row["project_id"]: row
         for row in Run.objects.for_org(organization)
-        .filter(_started_in(period), project__team=team)
+        .filter(_started_in(period), project_id__in=[project.pk for project in projects])  # the index's columns
         .values("project_id")
         .annotate(runs=Count("id"), energy_kwh=Sum("energy_kwh"))
         .order_by()
     }
     records = []
-    for project in Project.objects.for_org(organization).filter(team=team):
+    for project in projects:
         kg = emissions.get(project.pk, {})
         run = runs.get(project.pk, {})
         records.append([
@@ -211,7 +188,8 @@ def team_budget_burndown(*, organization: Organization, team: Team, period: Peri
 
 
 def team_rank(*, organization: Organization, team: Team, period: Period, view: str) -> dict:
-    """The team's place among the organization's teams by location-based tCO2e in the period (1 = most).
+    """The team's place among the organization's teams by location-based tCO2e in the period and view, in the
+    leaderboard's direction: 1 = least, lower is better, equal values share a rank (``competition_ranks``).
 
     Keys: ``rank`` (None when the team has no emissions), ``teams`` (teams with emissions), and the
     team's ``emissions_t_co2e_location`` and ``emissions_t_co2e_market`` (all its records, with or
@@ -222,29 +200,26 @@ def team_rank(*, organization: Organization, team: Team, period: Period, view: s
         .filter(team__isnull=False)
         .values("team_id")
         .annotate(kg=Sum("emissions_kg_co2e_location"), market_kg=Sum("emissions_kg_co2e_market"))
-        .order_by("-kg", "team_id")
+        .order_by("team_id")
     )
-    ranked = [row["team_id"] for row in totals if row["kg"]]
+    # Teams with no emissions in the period are unranked, as rows without a value are on the leaderboard.
+    ranks = competition_ranks({row["team_id"]: row["kg"] for row in totals if row["kg"]})
     own = next((row for row in totals if row["team_id"] == team.pk), {})
     return {
-        "rank": ranked.index(team.pk) + 1 if team.pk in ranked else None,
-        "teams": len(ranked),
+        "rank": ranks.get(team.pk),
+        "teams": len(ranks),
         "emissions_t_co2e_location": (own.get("kg") or 0.0) / _KG_PER_T,
         "emissions_t_co2e_market": (own.get("market_kg") or 0.0) / _KG_PER_T,
     }
 
 
 def team_biggest_runs(*, organization: Organization, team: Team, period: Period, limit: int = BIGGEST_RUNS):
-    """The team's runs started in the period with the largest operational kgCO2e (location-based), from one
-    grouped query on the ledger. Columns: those of ``_runs_with_emissions``, largest first."""
+    """The team's runs started in the period with the largest operational kgCO2e (location-based), ranked on
+    the per-run rollup (a run's pieces added). Columns: those of ``_runs_with_emissions``, largest first."""
+    projects = list(Project.objects.for_org(organization).filter(team=team).values_list("pk", flat=True))
     largest = (
-        EmissionRecord.objects.for_org(organization)
-        .filter(
-            newest_calculation_lines(organization=organization),
-            _started_in(period, "run__"),
-            run__project__team=team,
-            basis=Basis.OPERATIONAL,
-        )
+        RunEmissionRollup.objects.for_org(organization)
+        .filter(_started_in(period), project_id__in=projects)  # ids, so the (project, started_at) index serves
         .values("run_id")
         .annotate(kg=Sum("emissions_kg_co2e_location"))
         .order_by("-kg", "run_id")
@@ -261,6 +236,7 @@ def team_dashboard(*, organization: Organization, team: Team, period: Period, vi
     biggest_runs = pd.DataFrame(
         {
             "run": biggest["external_id"],
+            "run_id": biggest["run_id"],
             "emissions_t_co2e_location": biggest["emissions_kg_co2e_location"] / _KG_PER_T,
             "emissions_t_co2e_market": biggest["emissions_kg_co2e_market"] / _KG_PER_T,
         }
@@ -268,7 +244,7 @@ def team_dashboard(*, organization: Organization, team: Team, period: Period, vi
     burndown = team_budget_burndown(organization=organization, team=team, period=period, view=view)
     charts = {
         "trend": team_trend_frame(organization=organization, team=team, end=period.end, view=view),
-        "projects": projects[["project", "emissions_t_co2e_location", "emissions_t_co2e_market"]],
+        "projects": projects[["project", "project_slug", "emissions_t_co2e_location", "emissions_t_co2e_market"]],
         "biggest_runs": biggest_runs,
     }
     if burndown is not None:
@@ -326,12 +302,12 @@ def project_kind_split_frame(*, organization: Organization, project: Project) ->
     if not activity:
         return pd.DataFrame(columns=columns)
     # Each run's operational lines in the newest current calculation that covers it (never a quarter
-    # and its year both): one grouped query however many runs the project has.
+    # and its year both), summed per run once per calculation: one small grouped query on the rollup.
     emissions = {
-        row["run__kind"]: row
-        for row in EmissionRecord.objects.for_org(organization)
-        .filter(newest_calculation_lines(organization=organization), run__project=project, basis=Basis.OPERATIONAL)
-        .values("run__kind")
+        row["kind"]: row
+        for row in RunEmissionRollup.objects.for_org(organization)
+        .filter(project=project)
+        .values("kind")
         .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
         .order_by()
     }
@@ -344,6 +320,19 @@ def project_kind_split_frame(*, organization: Organization, project: Project) ->
     ]  # fmt: skip
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values(["emissions_t_co2e_location", "kind"], ascending=[False, True], ignore_index=True)
+
+
+def project_run_span(*, organization: Organization, project: Project) -> tuple[date, date] | None:
+    """The UTC days the project's first and latest runs started: the span of its all-time totals (None
+    without runs)."""
+    span = (
+        Run.objects.for_org(organization)
+        .filter(project=project)
+        .aggregate(first=Min("started_at"), last=Max("started_at"))
+    )
+    if span["first"] is None:
+        return None
+    return span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
 
 
 def training_inference_totals(split: pd.DataFrame) -> dict:

@@ -10,6 +10,9 @@ is read, as ``emissions.selectors.run_emissions_by_id`` does. Records spanning s
 month's unallocated electricity, a cloud bill's month, a period's idle embodied share) are spread
 evenly over their days, and only the days their Calculation owns keep a share; a one-day record
 (a run, a fuel delivery, an acquisition) lands on its day. See docs/dashboards.md.
+
+The same refresh writes the per-run rollup (``RunEmissionRollup``) of the same days by the same rule: each
+run's operational lines summed per first day, so the team and project pages rank and split runs from it.
 """
 
 from __future__ import annotations
@@ -17,18 +20,19 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Case, F, FloatField, Q, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from emissions.choices import ActivityKind
+from emissions.choices import ActivityKind, Basis
 from emissions.models import (
     Calculation,
     DailyEmissionRollup,
     DailyRollupWatermark,
     EmissionRecord,
     Organization,
+    RunEmissionRollup,
 )
 from emissions.periods import days
 
@@ -63,7 +67,8 @@ def _when(condition: Q, value) -> Case:
 
 
 def rollup_refresh(*, organization: Organization) -> int:
-    """Rebuild the rollup days of every Calculation above the watermark; returns the rows written."""
+    """Rebuild the rollup days (daily and per run) of every Calculation above the watermark; returns the
+    daily rows written."""
     with transaction.atomic():
         watermark, _ = DailyRollupWatermark.objects.select_for_update().get_or_create(organization=organization)
         above = Calculation.objects.for_org(organization).filter(pk__gt=watermark.last_calculation_id)
@@ -81,9 +86,10 @@ def rollup_refresh(*, organization: Organization) -> int:
 
 
 def rollup_rebuild(*, organization: Organization) -> int:
-    """Drop the organization's rollup and watermark and read the whole ledger again."""
+    """Drop the organization's rollups and watermark and read the whole ledger again; returns the daily rows."""
     with transaction.atomic():
         DailyEmissionRollup.objects.for_org(organization).delete()
+        RunEmissionRollup.objects.for_org(organization).delete()
         DailyRollupWatermark.objects.for_org(organization).delete()
         return rollup_refresh(organization=organization)
 
@@ -116,8 +122,10 @@ def _day_owners(organization: Organization, start: date, end: date) -> dict[date
 
 
 def _days_rebuild(organization: Organization, start: date, end: date) -> int:
-    """Replace the rollup rows of [start, end] with the owned share of every current record."""
+    """Replace the rollup rows of [start, end] with the owned share of every current record (and the per-run
+    rows of those days); returns the daily rows written."""
     owners = _day_owners(organization, start, end)
+    _run_days_rebuild(organization, start, end, owners)
     groups = (
         EmissionRecord.objects.filter(
             organization=organization,
@@ -161,3 +169,60 @@ def _days_rebuild(organization: Organization, start: date, end: date) -> int:
         batch_size=5000,
     )
     return len(totals)
+
+
+# RunEmissionRollup's columns ← what each fills them with: one row per run and first day of its lines.
+_RUN_COLUMNS = {
+    "organization_id": F("organization_id"),
+    "run_id": F("run_id"),
+    "project_id": F("run__project_id"),
+    "kind": F("run__kind"),
+    "started_at": F("run__started_at"),
+    "day": F("period_start"),
+}
+
+
+def _owned_lines(owners: dict[date, int]) -> Q:
+    """Ledger lines whose first day their calculation owns (``owners``: day → calculation id), as a few
+    date ranges per calculation rather than a correlated subquery."""
+    spans: list[list] = []  # [calculation id, first day, last day]
+    for day in sorted(owners):
+        if spans and spans[-1][0] == owners[day] and (day - spans[-1][2]).days == 1:
+            spans[-1][2] = day
+        else:
+            spans.append([owners[day], day, day])
+    lines = Q(pk__in=[])
+    for pk, first, last in spans:
+        lines |= Q(calculation_id=pk, period_start__gte=first, period_start__lte=last)
+    return lines
+
+
+def _run_days_rebuild(organization: Organization, start: date, end: date, owners: dict[date, int]) -> None:
+    """Replace the per-run rows of [start, end]: each run's operational lines starting on a day, from the
+    calculation that owns the day (``owners``), summed in the database (a year holds a million runs)."""
+    RunEmissionRollup.objects.for_org(organization).filter(day__gte=start, day__lte=end).delete()
+    if not owners:
+        return
+    # "rollup_" aliases: the grouped query's columns, named apart from the fields they are read from.
+    grouped = (
+        EmissionRecord.objects.filter(
+            _owned_lines(owners), organization=organization, basis=Basis.OPERATIONAL, run__isnull=False
+        )
+        .values(**{f"rollup_{column}": value for column, value in _RUN_COLUMNS.items()})
+        .annotate(rollup_location=Sum("emissions_kg_co2e_location"), rollup_market=Sum("emissions_kg_co2e_market"))
+        .order_by()
+    )
+    sql, params = grouped.query.sql_with_params()
+    quote = connection.ops.quote_name
+    targets = [*_RUN_COLUMNS, "emissions_kg_co2e_location", "emissions_kg_co2e_market"]
+    sources = [*(f"rollup_{column}" for column in _RUN_COLUMNS), "rollup_location", "rollup_market"]
+    # Written in (project, started_at) order, so a project's rows of a period sit on few pages: the pages read
+    # them from the index and a handful of heap pages instead of one page per run. The inner SQL and its
+    # parameters come from the ORM, the names from the model and this module: no user input.
+    order = f"g.{quote('rollup_project_id')}, g.{quote('rollup_started_at')}"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {quote(RunEmissionRollup._meta.db_table)} ({', '.join(map(quote, targets))}) "  # noqa: S608
+            f"SELECT {', '.join('g.' + quote(name) for name in sources)} FROM ({sql}) AS g ORDER BY {order}",
+            params,
+        )

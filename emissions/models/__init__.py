@@ -29,7 +29,7 @@ from emissions.models.factors import (
 )
 from emissions.models.hardware import DisposalFactor, HardwareAsset, HardwareModel
 from emissions.models.ledger import Calculation, EmissionRecord
-from emissions.models.rollups import DailyEmissionRollup, DailyRollupWatermark
+from emissions.models.rollups import DailyEmissionRollup, DailyRollupWatermark, RunEmissionRollup
 from emissions.models.tenancy import (
     ApiToken,
     Experiment,
@@ -74,6 +74,7 @@ __all__ = [
     "RefrigerantLoss",
     "Run",
     "RunAlias",
+    "RunEmissionRollup",
     "RunSample",
     "Site",
     "Team",

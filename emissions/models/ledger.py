@@ -62,7 +62,8 @@ class EmissionRecord(models.Model):
     """
 
     organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="+")
-    calculation = models.ForeignKey(Calculation, on_delete=models.PROTECT, related_name="records")
+    # Indexed by (calculation, project) below, which serves a calculation's lookups as well.
+    calculation = models.ForeignKey(Calculation, on_delete=models.PROTECT, related_name="records", db_index=False)
     scope = models.PositiveSmallIntegerField(choices=Scope.choices)
     scope3_category = models.PositiveSmallIntegerField(null=True, blank=True)
     scope3_subcategory = models.CharField(max_length=30, blank=True, help_text="e.g. 3a, 3b, 3c, cloud")
@@ -92,6 +93,8 @@ class EmissionRecord(models.Model):
         indexes = [
             models.Index(fields=["organization", "period_start"]),
             models.Index(fields=["calculation", "scope", "scope3_category"]),
+            # A project's lines in one calculation (its carbon label) without reading the whole calculation.
+            models.Index(fields=["calculation", "project"], name="record_calculation_project"),
         ]
         constraints = [
             models.CheckConstraint(condition=_VALID_SCOPE_CATEGORY, name="record_scope_category_valid"),

@@ -1,9 +1,9 @@
-"""Daily rollup of the ledger for the dashboards, and the watermark of its incremental refresh."""
+"""Rollups of the ledger for the dashboards (per day, per run), and the watermark of their incremental refresh."""
 
 from django.db import models
 from django.db.models import Q
 
-from emissions.choices import ActivityKind, Basis, QualityTier, Scope
+from emissions.choices import ActivityKind, Basis, QualityTier, RunKind, Scope
 from emissions.querysets import OrgScopedQuerySet
 
 
@@ -21,7 +21,7 @@ class DailyEmissionRollup(models.Model):
 
     organization = models.ForeignKey("emissions.Organization", on_delete=models.CASCADE, related_name="+")
     day = models.DateField()
-    # No FK indexes: the table is read by (organization, day) only, and rebuilt in bulk.
+    # No FK indexes: the table is read by (organization, day) or (organization, team, day), and rebuilt in bulk.
     team = models.ForeignKey(
         "emissions.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
@@ -47,7 +47,11 @@ class DailyEmissionRollup(models.Model):
     objects = OrgScopedQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "day"])]
+        indexes = [
+            models.Index(fields=["organization", "day"]),
+            # One team's days (the team page, a team filter) without reading every team's rows of the period.
+            models.Index(fields=["organization", "team", "day"], name="rollup_org_team_day"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(emissions_kg_co2e_location__gte=0, emissions_kg_co2e_market__gte=0, energy_kwh__gte=0),
@@ -59,8 +63,59 @@ class DailyEmissionRollup(models.Model):
         return f"{self.organization_id} {self.day} scope {self.scope}: {self.emissions_kg_co2e_location:.3f} kg"
 
 
+class RunEmissionRollup(models.Model):
+    """Each run's operational emissions summed once per calculation, so the team and project pages rank and
+    split runs without grouping ledger lines per run.
+
+    One row per run and day its operational lines start on (one day; a run split at month ends has a piece,
+    hence a row, in each month), from the newest current Calculation that owns that day: the rule of
+    ``DailyEmissionRollup``, refreshed with it under the same watermark. kgCO2e of the run's operational
+    lines (its electricity and their upstream, Scope 2 or Scope 3 Cat 1), both Scope 2 methods apart; the
+    same in the inventory and management views. The run's project, kind and start are copied from the Run
+    when the row is written, so a page filters and groups without joining the runs; an edited run gets its
+    row again from the recalculation the edit starts. Written only by ``reporting.rollups``.
+    """
+
+    # No FK indexes: the unique (run, day) and the two indexes below serve every lookup and cascade.
+    organization = models.ForeignKey(
+        "emissions.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    run = models.ForeignKey("emissions.Run", on_delete=models.CASCADE, related_name="+", db_index=False)
+    project = models.ForeignKey("emissions.Project", on_delete=models.CASCADE, related_name="+", db_index=False)
+    kind = models.CharField(max_length=20, choices=RunKind.choices)
+    started_at = models.DateTimeField()
+    day = models.DateField(help_text="First day of the ledger lines summed here (the day their calculation owns)")
+    emissions_kg_co2e_location = models.FloatField(default=0.0)
+    emissions_kg_co2e_market = models.FloatField(default=0.0)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "day"], name="run_rollup_org_day"),
+            # A team's or project's runs started in a period, with what ranks and splits them (index-only
+            # once vacuumed; rows are written in this order, so the heap pages are few otherwise).
+            models.Index(
+                fields=["project", "started_at"],
+                include=["organization", "run", "kind", "emissions_kg_co2e_location", "emissions_kg_co2e_market"],
+                name="run_rollup_project_started",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["run", "day"], name="run_rollup_run_day_unique"),
+            models.CheckConstraint(
+                condition=Q(emissions_kg_co2e_location__gte=0, emissions_kg_co2e_market__gte=0),
+                name="run_rollup_non_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} {self.day}: {self.emissions_kg_co2e_location:.3f} kg"
+
+
 class DailyRollupWatermark(models.Model):
-    """How far an organization's DailyEmissionRollup has read the ledger: the highest Calculation id.
+    """How far an organization's rollups (DailyEmissionRollup, RunEmissionRollup) have read the ledger: the
+    highest Calculation id.
 
     Calculations of one organization are created under a lock on its row and committed in id order,
     so every Calculation above the watermark is one the rollup has not seen yet.

@@ -10,6 +10,7 @@ from django.utils.cache import patch_vary_headers
 from emissions.selectors import unlocated_runs_summary
 from emissions.tables import frame_csv
 from frontend import figures
+from frontend.pages.drilldown import chart_links, link_list
 from frontend.pages.filters import OverviewFilterForm
 from frontend.views import membership_required
 from reporting.dashboard import overview_dashboard, rollup_span
@@ -25,6 +26,23 @@ def csv_response(frame, filename: str) -> HttpResponse:
     response = HttpResponse(frame_csv(frame), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+# Overview charts that name teams or projects: (name column, key column) of their frames.
+DRILLDOWN_CHARTS = {"by_team": ("team", "team_slug"), "top_projects": ("project", "project_slug")}
+
+
+def overview_charts(dashboard, filters) -> list[dict]:
+    """The overview's charts; those naming teams or projects open their pages on a click (the team page for
+    the same period and view) and list those pages under the chart (``links``)."""
+    period = {"period": filters.period.label, "view": filters.view}
+    links, lists = {}, {}
+    for chart, (name, key) in DRILLDOWN_CHARTS.items():
+        query = period if key == "team_slug" else None
+        links[chart] = chart_links(dashboard.charts[chart], key, query)
+        lists[chart] = link_list(dashboard.charts[chart], name=name, key=key, query=query)
+    charts = figures.overview_figures(dashboard.charts, bucket=dashboard.bucket, view=filters.view, links=links)
+    return [{**chart, "links": lists.get(chart["name"], [])} for chart in charts]
 
 
 @membership_required
@@ -51,7 +69,8 @@ def overview(request):
         context |= {
             "filters": filters,
             "kpis": dashboard.kpis,
-            "charts": figures.overview_figures(dashboard.charts, bucket=dashboard.bucket, view=filters.view),
+            "charts": overview_charts(dashboard, filters),
+            "view_text": figures.view_text(filters.view),
             "query": query.urlencode(),
         }
     template = "frontend/partials/overview_body.html" if is_partial(request) else "frontend/overview.html"

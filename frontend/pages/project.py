@@ -12,6 +12,7 @@ from frontend.views import membership_required
 from reporting.dashboard_pages import (
     RUN_SORTS,
     project_kind_split_frame,
+    project_run_span,
     project_runs,
     run_emissions_of,
     training_inference_totals,
@@ -21,9 +22,9 @@ RUNS_PER_PAGE = 25
 PROJECT_CHARTS = {
     "kind_split": ("half", lambda f: figures.share_figure(
         f, category="kind", value="emissions_t_co2e_location", unit="tCO2e",
-        title="Emissions by run kind (tCO2e location-based, share of total)")),
+        title="Emissions by run kind, all runs (tCO2e operational, either view, Scope 2 location-based)")),
     "kind_energy": ("half", lambda f: figures.grouped_bar_figure(
-        f, x="kind", bars={"energy_kwh": "IT energy"}, unit="kWh", title="IT energy by run kind (kWh)")),
+        f, x="kind", bars={"energy_kwh": "IT energy"}, unit="kWh", title="IT energy by run kind, all runs (kWh)")),
 }  # fmt: skip
 EMPTY_HINTS = {"kind_split": "No runs with computed emissions in this project yet."}
 # Columns of the runs table: (label, ?sort= key or None).
@@ -42,9 +43,10 @@ def project(request, slug: str):
     if download:
         return download
     sort = request.GET.get("sort") if request.GET.get("sort") in RUN_SORTS else "-started"
-    page = Paginator(project_runs(organization=organization, project=project, sort=sort), RUNS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    paginator = Paginator(project_runs(organization=organization, project=project, sort=sort), RUNS_PER_PAGE)
+    # The kind split counted the same runs (all of the project's): no second count over them.
+    paginator.count = int(split["runs"].sum())
+    page = paginator.get_page(request.GET.get("page"))
     emissions = run_emissions_of(list(page.object_list))
     context = {
         "project": project,
@@ -54,6 +56,7 @@ def project(request, slug: str):
         "columns": [(name, key, ("-" + key if sort == key else key) if key else None) for name, key in RUN_COLUMNS],
         "split": split.to_dict("records"),
         "totals": training_inference_totals(split),
+        "span": project_run_span(organization=organization, project=project),
         "charts": with_empty_hints(figures.page_figures(frames, PROJECT_CHARTS), EMPTY_HINTS),
         "query": query_without_download(request),
     }

@@ -19,7 +19,7 @@ RUN_CHARTS = {
         lines={"cumulative_energy_kwh": "IT energy"})),
     "ours_vs_tracker": ("half", lambda f: figures.ranked_bar_figure(
         f, category="figure", bars={"emissions_kg_co2e": "Emissions"}, unit="kgCO2e",
-        title="Our figure beside the tracker's own (kgCO2e)")),
+        title="Our figure beside the tracker's own (kgCO2e operational, either view, Scope 2 location-based)")),
 }  # fmt: skip
 EMPTY_HINTS = {
     "power": "No samples for this run: CodeCarbon sends them during a run when its api output points at "

@@ -42,11 +42,21 @@ def csv_dict_rows(content: bytes, *, required: list[str]) -> Iterator[tuple[int,
     columns = [name.strip().lower() for name in header]
     missing = [name for name in required if name not in columns]
     if missing:
-        raise ParseError(f"missing column(s) {', '.join(missing)}; the header has: {', '.join(columns)}")
+        raise ParseError(f"missing column(s) {', '.join(missing)}{header_hint(columns)}")
     for row_number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue
         yield row_number, {name: (cells[i].strip() if i < len(cells) else "") for i, name in enumerate(columns)}
+
+
+def header_hint(header: list[str]) -> str:
+    """What a header that lacks required columns is, in one short clause (never the whole header back): a
+    wide file named some other source's columns is almost always an upload under the wrong source."""
+    shown = ", ".join(name for name in header[:3] if name) + (", …" if len(header) > 3 else "")
+    return (
+        f"; this file's {len(header)} column(s) start {shown or '(blank)'}: is it another kind of file? "
+        "Choose its source, or let the upload form detect it"
+    )
 
 
 def csv_records(

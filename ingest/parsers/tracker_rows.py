@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import emissions
 from emissions.choices import RunKind
-from ingest.parsers.csv_rows import CellError
+from ingest.parsers.csv_rows import CellError, header_hint
 from ingest.parsers.input_limits import MAX_WHOLE_FILE_BYTES
 from ingest.records import ParsedRow, ParseError, RowIssue
 
@@ -171,7 +171,7 @@ def csv_rows(
     header = [cell.strip().lower() for cell in rows[0]]
     missing = [column for column in required if column not in header]
     if missing:
-        raise ParseError(f"{name} lacks column(s) {', '.join(missing)}; its header has: {', '.join(header)}")
+        raise ParseError(f"{name} lacks column(s) {', '.join(missing)}{header_hint(header)}")
     data = [(number, cells) for number, cells in enumerate(rows[1:], start=2) if any(c.strip() for c in cells)]
     if not data:
         raise ParseError(f"{name} has a header but no rows")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
@@ -11,6 +12,7 @@ from zoneinfo import ZoneInfo
 from django.db.models import Avg, Count
 from django.db.models.functions import ExtractHour
 
+from emissions.choices import CloudProvider, FactorKind
 from emissions.factor_book import FactorBook
 from emissions.models import CloudRegion, GridFactor, GridZone, HourlyIntensity, Organization, Project, Run, Site
 from emissions.periods import Period
@@ -176,21 +178,73 @@ def whatif_recommendation(*, organization: Organization, project: Project, perio
     return advice
 
 
-def zone_choices(*, organization: Organization) -> list[str]:
-    """Grid zone codes with a location-based (or lifecycle) factor visible to the organization."""
-    codes = GridFactor.objects.visible_to(organization).values_list("zone__code", flat=True).distinct()
-    return sorted(set(codes) & set(GridZone.objects.values_list("code", flat=True)))
+# Cloud regions that are not a place to move work to: pre-release rings, aliases and averages.
+_NOT_A_TARGET = re.compile(r"\((stage|early-access)\)|^legacy name|^fallback", re.IGNORECASE)
+_STAGE_REGION = re.compile(r"(stage|euap)$", re.IGNORECASE)
+
+
+def _zones_with_factor(organization: Organization) -> set[int]:
+    """Ids of the grid zones a location-based (or lifecycle) factor visible to the organization exists for:
+    the only zones a replay can price."""
+    kinds = (FactorKind.LOCATION, FactorKind.LIFECYCLE)
+    factors = GridFactor.objects.visible_to(organization).filter(kind__in=kinds)
+    return set(factors.values_list("zone_id", flat=True).distinct())
+
+
+def zone_choices(*, organization: Organization) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Grid zones with a location-based (or lifecycle) factor visible to the organization, named and grouped:
+    a country with sub-national zones is a group of its own (``("Canada", [("CA", "Canada (CA)"),
+    ("CA-QC", "Quebec (CA-QC)"), ...])``, the country first), every other zone is in "Other countries and
+    grids", by name."""
+    with_factor = _zones_with_factor(organization)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for zone in GridZone.objects.filter(pk__in=with_factor).select_related("parent"):
+        country = zone.parent or zone
+        groups.setdefault(country.name or country.code, []).append(
+            (zone.code, f"{zone.name or zone.code} ({zone.code})")
+        )
+    single = [option for options in groups.values() if len(options) == 1 for option in options]
+    others = sorted(single, key=lambda option: option[1].casefold())
+    countries = [
+        (name, sorted(options, key=lambda option: ("-" in option[0], option[1].casefold())))
+        for name, options in sorted(groups.items(), key=lambda item: item[0].casefold())
+        if len(options) > 1
+    ]
+    return [*countries, *([("Other countries and grids", others)] if others else [])]
+
+
+def _cloud_region_choices(with_factor: set[int]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Cloud regions a replay can price (the zone has a factor, or the region its own published figure), grouped
+    by provider and named by place: "Montreal, Quebec, Canada (northamerica-northeast1)". Pre-release (stage,
+    early-access) regions, legacy aliases and provider averages are left out."""
+    newest: dict[tuple[str, str], CloudRegion] = {}
+    for region in CloudRegion.objects.order_by("pk"):
+        newest[(region.provider, region.region)] = region  # the row region_target() picks: the newest
+    providers = dict(CloudProvider.choices)
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for (provider, name), region in newest.items():
+        if _NOT_A_TARGET.search(region.location) or _STAGE_REGION.search(name) or name.lower() == "unknown":
+            continue
+        if region.zone_id not in with_factor and region.intensity_g_per_kwh is None:
+            continue
+        place = region.location or name
+        groups.setdefault(provider, []).append((f"cloud:{provider}:{name}", f"{place} ({name})"))
+    return [
+        (f"{providers.get(provider, provider)} regions", sorted(options, key=lambda item: item[1].casefold()))
+        for provider, options in sorted(groups.items())
+    ]
 
 
 def region_target_choices(*, organization: Organization) -> list[tuple[str, list[tuple[str, str]]]]:
-    """Grouped choices for the region scenario: grid zones, the organization's sites, cloud regions."""
-    sites = Site.objects.for_org(organization).order_by("name").values_list("slug", "name")
-    regions = CloudRegion.objects.order_by("provider", "region").values_list("provider", "region", "location")
+    """Grouped choices for the region scenario, each one a replay can price: the organization's sites, cloud
+    regions by provider, then grid zones (``zone_choices``)."""
+    with_factor = _zones_with_factor(organization)
+    sites = Site.objects.for_org(organization).select_related("zone").order_by("name")
+    site_options = [
+        (f"site:{site.slug}", f"{site.name} ({site.zone.code})") for site in sites if site.zone_id in with_factor
+    ]
     return [
-        ("Grid zones", [(code, code) for code in zone_choices(organization=organization)]),
-        ("Sites", [(f"site:{slug}", name) for slug, name in sites]),
-        (
-            "Cloud regions",
-            sorted({(f"cloud:{p}:{r}", f"{p} {r}" + (f" ({loc})" if loc else "")) for p, r, loc in regions}),
-        ),
+        *([("Your sites", site_options)] if site_options else []),
+        *_cloud_region_choices(with_factor),
+        *((f"Grid zones: {group}", options) for group, options in zone_choices(organization=organization)),
     ]

@@ -12,6 +12,7 @@ inferences, millions of tokens, runs.
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime, time, timedelta
 
 from django.utils import timezone
 
@@ -62,8 +63,9 @@ def carbon_label(*, project: Project, period: Period) -> dict:
         return label
     label["uncounted"] = _uncounted(project, period)
     card = project_carbon_label(calculation=calculation, project=project)
+    # Rows with the runs' attributes the label reads, not model instances (a period has thousands of runs).
     runs = list(
-        Run.objects.filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
+        _period_runs(project, period).values_list("pk", "kind", "tokens_processed", "inferences_count", named=True)
     )
     figures = run_ledger_figures(run_ids=[run.pk for run in runs])
     energy_kwh = sum(f["energy_kwh"] for f in figures.values())
@@ -120,9 +122,19 @@ def carbon_label_yaml(*, project: Project, period: Period) -> str:
     return note + hf_carbon_label_yaml(calculation=calculation, project=project)
 
 
+def _period_runs(project: Project, period: Period):
+    """The project's runs started in the period's UTC days, as a range of instants so that the (project,
+    started_at) index serves it (a ``__date`` filter reads every run of the project)."""
+    first = datetime.combine(period.start, time.min, tzinfo=UTC)
+    return Run.objects.filter(
+        project=project,
+        started_at__gte=first,
+        started_at__lt=first + timedelta(days=(period.end - period.start).days + 1),
+    )
+
+
 def _uncounted(project: Project, period: Period) -> dict:
-    runs = Run.objects.filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
-    return runs_not_in_ledger(organization=project.organization, runs=runs)
+    return runs_not_in_ledger(organization=project.organization, runs=_period_runs(project, period))
 
 
 def _figure(value, places: int, unit: str) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
+
 from django.db.models import Sum
 
-from emissions.choices import Basis
-from emissions.models import EmissionRecord, Organization, Project, Run
+from emissions.choices import Basis, FactorKind
+from emissions.models import EmissionRecord, GridFactor, GridZone, Organization, Project, Run
 from emissions.periods import Period
 
 
@@ -55,10 +58,41 @@ def project_runs(organization: Organization, project: Project, period: Period) -
 
 
 def run_zone_code(run: Run) -> str | None:
+    """The grid zone the run ran in: its site's, its cloud region's, else where its tracker's report put it.
+
+    A country-wide zone gives way to the sub-national zone the tracker named (region ``quebec`` in Canada →
+    CA-QC) when that zone has a location-based factor, so a replay reads Québec's grid, not Canada's average.
+    """
+    zone = _located_zone(run)
+    if zone is None:
+        return None
+    if zone.parent_id is None and run.tracker_region:
+        return _tracker_subdivision(run, zone) or zone.code
+    return zone.code
+
+
+def _located_zone(run: Run):
     if run.site_id:
-        return run.site.zone.code
+        return run.site.zone
     if run.cloud_region_id and run.cloud_region.zone_id:
-        return run.cloud_region.zone.code
+        return run.cloud_region.zone
     if run.grid_zone_id:  # an off-site run, placed by its tracker's report or the organization's default
-        return run.grid_zone.code
+        return run.grid_zone
+    return None
+
+
+def _name_key(text: str) -> str:
+    """``"Québec"``, ``"quebec"`` and ``"QC"`` compared without accents, case or punctuation."""
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]", "", plain.casefold())
+
+
+def _tracker_subdivision(run: Run, country) -> str | None:
+    """The code of ``country``'s sub-national zone named by the run's tracker region, if it has a factor."""
+    wanted = _name_key(run.tracker_region)
+    kinds = (FactorKind.LOCATION, FactorKind.LIFECYCLE)
+    priced = GridFactor.objects.visible_to(run.organization_id).filter(kind__in=kinds).values("zone_id")
+    for code, name in GridZone.objects.filter(parent=country, pk__in=priced).values_list("code", "name"):
+        if wanted in {_name_key(name), _name_key(code), _name_key(code.split("-", 1)[-1])}:
+            return code
     return None

@@ -209,6 +209,10 @@ def _project_runs(project: Project, period: Period | None) -> list[Run]:
     runs = Run.objects.filter(project=project, energy_kwh__gt=0)
     if period is not None:
         runs = runs.filter(started_at__date__gte=period.start, started_at__date__lte=period.end)
+    # No run names a technique (most projects): nothing to compare, found from the index of the runs that do
+    # (``run_with_techniques``) without reading the project's runs.
+    if not runs.exclude(efficiency_techniques=[]).exists():
+        return []
     # A fixed order keeps the bootstrap's draws, hence the interval, the same on every call.
     return list(runs.select_related("site__zone", "cloud_region__zone", "grid_zone").order_by("started_at", "pk"))
 

@@ -8,6 +8,8 @@ inference is given per 1k requests. Hugging Face expects ``emissions`` in grams 
 
 from __future__ import annotations
 
+import math
+
 import yaml
 from django.db.models import Q, Sum
 
@@ -17,6 +19,24 @@ from emissions.models import Calculation, EmissionRecord, Project, Run
 
 TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
 UPSTREAM_CATEGORY = 3  # Scope 3 Cat 3: the electricity's upstream (3b) and T&D losses (3c)
+# What the label reads of each run: its kind and inferences, GPUs, and where it ran (site, cloud region or
+# grid zone, each with its zone's name and code).
+_RUN_FIELDS = (
+    "kind",
+    "inferences_count",
+    "gpu_model",
+    "gpu_count",
+    "site_id",
+    "site__zone__name",
+    "site__zone__code",
+    "cloud_region_id",
+    "cloud_region__zone__name",
+    "cloud_region__zone__code",
+    "cloud_region__provider",
+    "cloud_region__region",
+    "grid_zone__name",
+    "grid_zone__code",
+)
 
 
 def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
@@ -26,20 +46,30 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
         | Q(basis=Basis.OPERATIONAL, scope=Scope.SCOPE_3, scope3_category__in=[1, UPSTREAM_CATEGORY])
         | Q(basis=Basis.EMBODIED_AMORTIZED)
     )
+    # One pass over the lines, summed per run, kind, basis and category: the figures below are sums of these
+    # groups (a period's lines of a project are thousands of runs).
+    groups = list(
+        records.values("run_id", "run__kind", "basis", "scope3_category")
+        .annotate(kg=Sum("emissions_kg_co2e_location"))
+        .order_by()
+    )
 
     def grams(kinds, basis=None, **match) -> float:
-        selected = records.filter(run__kind__in=kinds, **match)
-        if basis is not None:
-            selected = selected.filter(basis=basis)
-        return 1000.0 * (selected.aggregate(kg=Sum("emissions_kg_co2e_location"))["kg"] or 0.0)
+        kg = math.fsum(
+            group["kg"] or 0.0
+            for group in groups
+            if group["run__kind"] in kinds
+            and (basis is None or group["basis"] == basis)
+            and all(group[name] == value for name, value in match.items())
+        )
+        return 1000.0 * kg
 
-    runs = Run.objects.filter(pk__in=records.values("run_id")).select_related(
-        "site__zone", "cloud_region__zone", "grid_zone"
-    )
-    training_runs = [run for run in runs if run.kind in TRAINING_KINDS]
-    inferences = sum(run_inferences(run.kind, run.inferences_count) for run in runs)
+    # The runs' columns the label names, as values rather than model instances (thousands of runs).
+    runs = list(Run.objects.filter(pk__in=records.values("run_id")).values(*_RUN_FIELDS))
+    training_runs = [run for run in runs if run["kind"] in TRAINING_KINDS]
+    inferences = sum(run_inferences(run["kind"], run["inferences_count"]) for run in runs)
     inference_g = grams([RunKind.INFERENCE])
-    kinds = {run.kind for run in training_runs}
+    kinds = {run["kind"] for run in training_runs}
     return {
         "training_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL),
         "training_upstream_g_co2e": grams(TRAINING_KINDS, Basis.OPERATIONAL, scope3_category=UPSTREAM_CATEGORY),
@@ -52,19 +82,24 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
     }
 
 
-def _place(run: Run) -> str:
-    """Where a run ran, as a place: the grid zone's name and code (``Germany (DE)``), with the cloud region."""
-    zone = run.site.zone if run.site else (run.cloud_region.zone if run.cloud_region else run.grid_zone)
-    place = f"{zone.name} ({zone.code})" if zone else "unknown location"
-    return f"{place}, {run.cloud_region.provider} {run.cloud_region.region}" if run.cloud_region else place
+def _place(run: dict) -> str:
+    """Where a run (``_RUN_FIELDS``) ran, as a place: the grid zone's name and code (``Germany (DE)``), with the
+    cloud region."""
+    zone = "site__zone" if run["site_id"] else ("cloud_region__zone" if run["cloud_region_id"] else "grid_zone")
+    name, code = run[f"{zone}__name"], run[f"{zone}__code"]
+    place = f"{name} ({code})" if code is not None else "unknown location"
+    if run["cloud_region_id"]:
+        return f"{place}, {run['cloud_region__provider']} {run['cloud_region__region']}"
+    return place
 
 
-def _gpus(runs: list[Run]) -> str:
-    """The GPUs used, as the model card writes them: ``8 x NVIDIA H100`` (the most any run used of each model)."""
+def _gpus(runs: list[dict]) -> str:
+    """The GPUs used (runs as ``_RUN_FIELDS``), as the model card writes them: ``8 x NVIDIA H100`` (the most any
+    run used of each model)."""
     most: dict[str, int] = {}
     for run in runs:
-        if run.gpu_model:
-            most[run.gpu_model] = max(most.get(run.gpu_model, 0), run.gpu_count or 1)
+        if run["gpu_model"]:
+            most[run["gpu_model"]] = max(most.get(run["gpu_model"], 0), run["gpu_count"] or 1)
     return ", ".join(f"{count} x {model}" for model, count in sorted(most.items()))
 
 

@@ -48,7 +48,7 @@ def test_what_if_replay_renders(logged_in):
     page.select_option("select[name=zone]", "FR")
     page.click("button:has-text('Replay')")
     page.wait_for_selector("#chart-whatif .main-svg")
-    assert page.locator('[data-kpi="saved"]').inner_text() == "270.0"  # 1,000 kWh: 300 kg → 30 kg
+    assert page.locator('[data-kpi="saved"]').inner_text() == "270.0 kg CO2e"  # 1,000 kWh: 300 kg → 30 kg
     assert page.locator("#advice").inner_text().startswith("Next training run: Run in")
 
 

@@ -81,10 +81,10 @@ def test_team_period_filter_redraws_the_charts_and_the_url(logged_in):
     page = logged_in
     page.goto("/teams/a-team/")
     page.wait_for_selector("#chart-burndown .main-svg")
-    assert page.locator('[data-kpi="location"]').inner_text() == "0.350"
+    assert page.locator('[data-kpi="location"]').inner_text() == "350.0 kg CO2e"
     page.select_option("select[name=period]", "2026-Q2")
     page.wait_for_url("**/teams/a-team/?*period=2026-Q2*")
-    page.wait_for_function("document.querySelector('[data-kpi=location]').textContent === '0.700'")
+    page.wait_for_function("document.querySelector('[data-kpi=location]').textContent === '700.0 kg CO2e'")
     page.wait_for_selector("#chart-trend .main-svg")
     assert page.locator("#chart-burndown").count() == 0  # no budget in Q2: the empty state says how to add one
     assert page.locator("text=No carbon budget for this team").count() == 1

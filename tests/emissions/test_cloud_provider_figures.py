@@ -221,7 +221,7 @@ def test_reconciliation_variance_takes_the_providers_basis(org_a, zones):
 @pytest.mark.django_db
 def test_cloud_page_shows_the_market_difference_and_variance(client, alice, org_a, zones):
     """Defect 9 on the Cloud page: the Azure row of the resource-match scenario shows its market difference
-    (5.0 − 9.0 = −4.00 kg) and variance (−44.4 %, market)."""
+    (5.0 − 9.0 = −4.0 kg) and variance (−44.4 %, market)."""
     vm = "/subscriptions/s1/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/vm1"
     _line(
         org_a, "vm", provider="azure", account="s1", region="eastus", service="Virtual Machines", kwh=10, resource_id=vm
@@ -229,8 +229,8 @@ def test_cloud_page_shows_the_market_difference_and_variance(client, alice, org_
     _provider(org_a, "az", provider="azure", account="s1", region="eastus", service="rg-a/vm1", location=9, market=9)
     client.force_login(alice)
     page = client.get("/cloud/", {"period": "2026-Q3"}).content.decode()
-    assert "Difference kgCO2e (market)" in page
-    assert '<td class="num">-4.00</td><td class="num" data-variance="market">-44.4 % (market)</td>' in page
+    assert "Difference, market-based" in page
+    assert '<td class="num">-4.0 kg CO2e</td><td class="num" data-variance="market">-44.4 % (market-based)</td>' in page
 
 
 @pytest.mark.django_db

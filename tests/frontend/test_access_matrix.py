@@ -17,7 +17,7 @@ MEMBERS_OF_A = (VIEWER, OTHER_TEAM, GUILD)
 
 # Pages of the organization as a whole: 200 for every member of any organization, login for anonymous.
 ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/", "/leaderboard/", "/budgets/",
-             "/what-if/", "/settings/tokens/"]  # fmt: skip
+             "/what-if/", "/settings/tokens/", "/teams/", "/projects/", "/organization/"]  # fmt: skip
 # Pages of one of org A's objects: 200 for A's members, 404 for B's admin, login for anonymous.
 OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
                 "/reports/{report}/csv"]  # fmt: skip
@@ -104,7 +104,7 @@ def test_api_object_reads(client, world, url):
 
 @pytest.mark.django_db
 def test_org_pages_show_only_the_callers_organization(client, world):
-    for url in ("/settings/", "/leaderboard/", "/"):
+    for url in ("/settings/", "/leaderboard/", "/", "/teams/", "/projects/", "/organization/"):
         body = _get(client, world, OTHER_ORG_ADMIN, url).content.decode()
         assert "A Team" not in body and "A Project" not in body, url
         assert "A Team" in _get(client, world, GUILD, "/settings/").content.decode()

@@ -8,6 +8,8 @@ Callers and org A's objects come from test_access_matrix.py. The matrix, read of
   projects (POST /api/v1/runs); another team's project, or another team's run id, is 403.
 * guild member (of org A's team "a-team"): the write happens (302 after a page form, 200 for the token
   form, 202 for an API create); a budget only for its own team's (test_guild_member_budgets_own_team_only).
+* teams, projects and members (``/organization/...``): org admins only, so the guild member is refused (403)
+  like the viewer; an org admin's own writes are tested in test_organization.py.
 * org B's admin: 404 for a URL naming org A's object; a form naming one finds no such choice (the same
   answer as a made-up id: 200 or 400 with the form error); a create lands in org B. Org A never changes.
 * a write method a route does not offer: 403 for callers its permission refuses, then 405 for the rest.
@@ -22,7 +24,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 
-from emissions.models import ApiToken, Project, Run, Team
+from emissions.choices import Role
+from emissions.models import ApiToken, Membership, Project, Run, Team
 from emissions.services.tokens import api_token_create
 from ingest.models import ImportBatch
 from ingest.services import import_batch_create
@@ -49,6 +52,21 @@ WRITES = {
     # Issuing is for org admins: the guild member is refused; another organization's admin does not see it.
     "report-issue": ("/api/v1/reports/{report}/issue/",
                      {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
+    # Teams, projects and members: org admins only. Org B's admin creates in org B (302; a new member's
+    # one-time password is the page itself, 200), gets 404 for org A's team, project or membership, and 400
+    # for a project naming org A's team (no such choice).
+    "organization-team-create": ("/organization/teams/",
+                                 {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 302}),
+    "organization-team-rename": ("/organization/teams/a-team/rename",
+                                 {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
+    "organization-project-create": ("/organization/projects/",
+                                    {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 400}),
+    "organization-project-rename": ("/organization/projects/a-project/rename",
+                                    {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
+    "organization-member-add": ("/organization/members/",
+                                {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 200}),
+    "organization-member-role": ("/organization/members/{membership}/role",
+                                 {ANONYMOUS: 302, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
 }  # fmt: skip
 
 # API routes without some write method → the callers its permission lets through (then told 405).
@@ -71,7 +89,7 @@ NOT_OFFERED = {
 
 # Pages that only read (GET; a POST renders the page and writes nothing): covered by test_access_matrix.py.
 READ_PAGES = {"home", "team", "project", "run", "hardware", "cloud", "settings", "leaderboard", "what-if",
-              "project-label", "report-file"}  # fmt: skip
+              "project-label", "report-file", "teams", "projects", "organization"}  # fmt: skip
 EXEMPT = {
     "login": "signing in itself (its CSRF check: test_security_headers.py)",
     "logout": "signing out (its CSRF check: test_security_headers.py)",
@@ -116,6 +134,12 @@ def _body(name: str, ids: dict) -> dict:
         "import-batch-list": {"data": {"source": "native_json", "file": upload}},
         "report-list": {"data": {"period": "2025-Q2"}, "content_type": "application/json"},
         "report-issue": {},
+        "organization-team-create": {"data": {"name": "New team"}},
+        "organization-team-rename": {"data": {"name": "Renamed team"}},
+        "organization-project-create": {"data": {"name": "New project", "team": ids["team"]}},
+        "organization-project-rename": {"data": {"name": "Renamed project"}},
+        "organization-member-add": {"data": {"username": "newcomer", "role": Role.VIEWER}},
+        "organization-member-role": {"data": {"role": Role.ORG_ADMIN}},
     }[name]
 
 
@@ -127,7 +151,9 @@ def _state(organization) -> tuple:
         list(Report.objects.for_org(organization).order_by("pk").values_list("pk", "status", "issued_at")),
         list(CarbonBudget.objects.for_org(organization).order_by("pk").values_list("pk", "budget_kg_co2e")),
         list(Run.objects.for_org(organization).order_by("pk").values_list("pk", "project_id", "energy_kwh")),
-        list(Project.objects.for_org(organization).order_by("pk").values_list("pk", "team_id")),
+        list(Project.objects.for_org(organization).order_by("pk").values_list("pk", "team_id", "name")),
+        list(Team.objects.for_org(organization).order_by("pk").values_list("pk", "name", "slug")),
+        list(Membership.objects.for_org(organization).order_by("pk").values_list("pk", "user_id", "role", "team_id")),
     )
 
 
@@ -138,9 +164,10 @@ def ids(world, org_a):
     ProjectFactory(organization=org_a, team=Team.objects.for_org(org_a).get(slug="other-team"), slug="other-project")
     token, _ = api_token_create(organization=org_a, project=project, name="ci")
     batch = import_batch_create(organization=org_a, source="native_json", filename="a.json", content=b'{"runs": []}')
+    viewer = Membership.objects.for_org(org_a).get(user=world["users"][VIEWER])
     return world | {
         "token": token.pk, "site": SiteFactory(organization=org_a).pk, "batch": batch.pk,
-        "external_id": Run.objects.get(pk=world["run"]).external_id,
+        "external_id": Run.objects.get(pk=world["run"]).external_id, "membership": viewer.pk,
     }  # fmt: skip
 
 

@@ -99,7 +99,7 @@ def test_overview_page_renders_kpis_and_every_chart(client, alice, ledger):
     response = client.get("/", {"period": Q3_LABEL})
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-kpi="location">1.0<' in page and 'data-kpi="market">0.8<' in page
+    assert 'data-kpi="location">1.045 t CO2e<' in page and 'data-kpi="market">795.0 kg CO2e<' in page
     for name in figures.OVERVIEW_CHARTS:
         assert f'id="chart-{name}-data"' in page
         assert f"download={name}" in page
@@ -113,7 +113,7 @@ def test_filter_change_over_htmx_returns_the_fragment(client, alice, ledger):
     response = client.get("/", {"period": Q3_LABEL, "team": "a-team", "scope": "2"}, HTTP_HX_REQUEST="true")
     page = response.content.decode()
     assert response.status_code == 200 and page.startswith('<div id="overview-body"')
-    assert "<html" not in page and 'data-kpi="location">0.3<' in page
+    assert "<html" not in page and 'data-kpi="location">300.0 kg CO2e<' in page
     assert "HX-Request" in response["Vary"]
     restore = client.get("/", {"period": Q3_LABEL}, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in restore.content.decode()
@@ -167,7 +167,7 @@ def test_another_organizations_data_never_appears(client, alice, charlie, ledger
     assert "Secret" not in csv_text
     client.force_login(charlie)
     page = client.get("/", {"period": Q3_LABEL}).content.decode()
-    assert "Secret Team" in page and "A Team" not in page and 'data-kpi="location">987.7<' in page
+    assert "Secret Team" in page and "A Team" not in page and 'data-kpi="location">987.654 t CO2e<' in page
 
 
 @pytest.mark.django_db

@@ -9,7 +9,9 @@ from frontend.pages.cloud import CLOUD_CHARTS
 from frontend.pages.hardware import HARDWARE_CHARTS
 from frontend.pages.project import PROJECT_CHARTS
 from frontend.pages.run import RUN_CHARTS
-from frontend.pages.team import TEAM_CHARTS
+from frontend.pages.team import team_charts
+
+TEAM_CHARTS = team_charts(view="inventory", budget_method="location-based")
 
 
 def test_timeline_is_a_gantt_on_a_date_axis_in_frame_order():
@@ -57,4 +59,4 @@ def test_every_page_chart_names_its_unit_and_empty_frames_give_no_figure():
             {"trend": pd.DataFrame({"period_start": [date(2026, 7, 1)], "emissions_t_co2e_location": [1.0],
                                     "emissions_t_co2e_market": [0.5]})}, TEAM_CHARTS)[0]["figure"].layout.title.text,
     }  # fmt: skip
-    assert "(tCO2e)" in titles["trend"]
+    assert "(tCO2e, inventory view, Scope 2 location- and market-based)" in titles["trend"]

@@ -82,7 +82,8 @@ def test_hardware_page_renders_every_chart_and_the_register(client, alice, fleet
     response = client.get("/hardware/", {"period": "2026-Q3"})
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-kpi="units">3<' in page and 'data-kpi="idle">20.0 %<' in page and 'data-kpi="embodied">9.2<' in page
+    assert 'data-kpi="units">3<' in page and 'data-kpi="idle">20.0 %<' in page
+    assert 'data-kpi="embodied">9.200 t CO2e<' in page
     for chart in ("by_site_model", "embodied_views", "refresh_timeline", "roll_forward", "idle_share"):
         assert f'id="chart-{chart}-data"' in page and f"download={chart}" in page
     gantt = json.loads(re.search(r'id="chart-refresh_timeline-data">(.*?)</script>', page, re.S)[1])["figure"]

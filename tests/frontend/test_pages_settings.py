@@ -40,7 +40,7 @@ def test_settings_hub_lists_the_organizations_settings(client, alice, configured
     assert "123.4" in page and "Our supplier&#x27;s 2026 letter" in page
     assert "987.6" not in page and "Secret supplier" not in page
     assert 'href="/teams/a-team/"' in page and 'href="/projects/etl/"' in page
-    assert "2026-07-01 to 2026-09-30" in page and '<td class="num">1,000</td>' in page  # A Team's budget (kg)
+    assert "2026-07-01 to 2026-09-30" in page and '<td class="num">1.000 t CO2e</td>' in page  # A Team's 1,000 kg
     assert "/admin/" not in page  # a guild member without staff access gets no admin links
 
 

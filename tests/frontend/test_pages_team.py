@@ -32,8 +32,9 @@ def _team(org, slug="a-team"):
 def test_team_dashboard_hand_computed(ledger):
     data = team_dashboard(organization=ledger, team=_team(ledger), period=period_parse(Q3), view="inventory")
     facts, charts = data.facts, data.charts
-    # A Team in Q3: the run's Scope 2 line 300 / 100 kg and its Cat 3 line 50 / 50 kg.
-    assert facts["rank"] == {"rank": 1, "teams": 2, "emissions_t_co2e_location": pytest.approx(0.350),
+    # A Team in Q3: the run's Scope 2 line 300 / 100 kg and its Cat 3 line 50 / 50 kg. It emits more than
+    # Data (0.120 t), so it ranks 2nd: 1 = least, lower is better, the leaderboard's direction.
+    assert facts["rank"] == {"rank": 2, "teams": 2, "emissions_t_co2e_location": pytest.approx(0.350),
                              "emissions_t_co2e_market": pytest.approx(0.150)}  # fmt: skip
     [project] = facts["projects"]
     assert project["project"] == "A Project" and project["runs"] == 1 and project["energy_kwh"] == 10.0
@@ -48,7 +49,7 @@ def test_team_dashboard_hand_computed(ledger):
     data_team = team_dashboard(
         organization=ledger, team=_team(ledger, "data"), period=period_parse(Q3), view="inventory"
     )
-    assert data_team.facts["rank"]["rank"] == 2
+    assert data_team.facts["rank"]["rank"] == 1
 
 
 @pytest.mark.django_db
@@ -75,8 +76,9 @@ def test_team_page_shows_the_hand_computed_values(client, alice, ledger):
     response = client.get("/teams/a-team/", {"period": Q3})
     assert response.status_code == 200
     page = response.content.decode()
-    assert 'data-kpi="location">0.350<' in page and 'data-kpi="market">0.150<' in page
-    assert 'data-kpi="rank">#1 of 2<' in page and 'data-kpi="budget">35.0 %<' in page
+    assert 'data-kpi="location">350.0 kg CO2e<' in page and 'data-kpi="market">150.0 kg CO2e<' in page
+    assert 'data-kpi="rank">#2 of 2<' in page and 'data-kpi="budget">35.0 %<' in page
+    assert "1 = least, lower is better" in page
     for chart in ("trend", "burndown", "projects", "biggest_runs"):
         assert f'id="chart-{chart}-data"' in page and f"download={chart}" in page
     assert 'href="/projects/a-project/"' in page and "q3-run" in page

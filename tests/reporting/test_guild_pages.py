@@ -80,8 +80,11 @@ def test_what_if_page_replays_a_project(client, alice, ledger):
                started_at=datetime(2026, 8, 1, tzinfo=UTC), ended_at=datetime(2026, 8, 1, 1, tzinfo=UTC))  # fmt: skip
     html = client.get("/what-if/?project=a-project&period=2026-Q3&scenario=region&zone=FR").content.decode()
     assert 'data-kpi="saved">270.0' in html and "Not replayed: 1 run(s), 4.000 kWh IT" in html  # said, not hidden
-    html = client.get("/what-if/?project=a-project&period=2026-Q3&scenario=hour").content.decode()
-    assert "needs shift_h" in html
+    page = client.get("/what-if/?project=a-project&period=2026-Q3&scenario=hour")
+    assert page.status_code == 400
+    errors = page.content.decode().split('id="whatif-errors"')[1].split("</section>")[0]
+    assert "Say how many hours earlier (−) or later (+) the runs would start" in errors  # in words
+    assert "shift_h" not in errors  # not the API's parameter syntax
 
 
 def test_carbon_label_and_its_downloads(client, alice, ledger):

@@ -215,3 +215,11 @@ def test_carbon_techniques_need_hourly_data_or_a_ledger_figure(project):
     _run(project, kwh=5.0, techniques=["carbon_aware_scheduling"])
     row = _row(project, "carbon_aware_scheduling")
     assert (row["compared_runs"], row["not_compared_runs"], row["saving_pct"]) == (0, 1, None)
+
+
+@pytest.mark.django_db
+def test_a_project_whose_runs_name_no_technique_reads_no_runs(project, django_assert_num_queries):
+    for n in range(3):
+        _run(project, kwh=10.0 + n)
+    with django_assert_num_queries(1):  # one look-up in the index of runs with techniques, no run loaded
+        assert technique_savings(project=project) == []

@@ -1,4 +1,4 @@
-"""``manage.py rollup_rebuild [--org SLUG]``: rebuild the dashboards' daily rollup from the ledger.
+"""``manage.py rollup_rebuild [--org SLUG]``: rebuild the dashboards' rollups (daily and per run) from the ledger.
 
 It first deletes calculations outside the period range (stored before periods were bounded, e.g. by
 ``GET /api/v1/inventory/?period=9999-Q4``): they are what made the rollup, and every page, fail.
@@ -14,8 +14,8 @@ from reporting.rollups import rollup_rebuild
 
 class Command(BaseCommand):
     help = (
-        "Drop and rebuild the daily emission rollup of one organization (or of all) from the current ledger, "
-        "after deleting calculations outside the period range (1990 to next year)."
+        "Drop and rebuild the emission rollups (daily and per run) of one organization (or of all) from the "
+        "current ledger, after deleting calculations outside the period range (1990 to next year)."
     )
 
     def add_arguments(self, parser) -> None:
