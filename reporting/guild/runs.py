@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from django.db.models import Sum
+from django.db.models import Q, Sum
 
 from emissions.choices import Basis, FactorKind
 from emissions.models import EmissionRecord, GridFactor, GridZone, Organization, Project, Run
@@ -15,10 +15,16 @@ from emissions.periods import Period
 def run_ledger_figures(*, run_ids: list[int]) -> dict[int, dict]:
     """Per run, from the newest current Calculation covering it: ``energy_kwh`` and ``kg_co2e`` of its
     electricity line(s) (operational records carrying energy) and ``amortized_kg_co2e``."""
+    # The electricity line is the operational record with energy; upstream (Cat 3) lines carry none. Its kg
+    # are summed apart in the same pass over the lines (``electricity_kg``).
     rows = (
         EmissionRecord.objects.filter(run_id__in=run_ids, calculation__superseded_by__isnull=True)
         .values("run_id", "calculation_id", "basis")
-        .annotate(kg=Sum("emissions_kg_co2e_location"), kwh=Sum("energy_kwh"))
+        .annotate(
+            kg=Sum("emissions_kg_co2e_location"),
+            kwh=Sum("energy_kwh"),
+            electricity_kg=Sum("emissions_kg_co2e_location", filter=Q(energy_kwh__isnull=False)),
+        )
         .order_by("run_id", "calculation_id")
     )
     newest: dict[int, int] = {}
@@ -31,17 +37,8 @@ def run_ledger_figures(*, run_ids: list[int]) -> dict[int, dict]:
         entry = figures.setdefault(row["run_id"], {"energy_kwh": 0.0, "kg_co2e": 0.0, "amortized_kg_co2e": 0.0})
         if row["basis"] == Basis.OPERATIONAL and row["kwh"]:
             entry["energy_kwh"] += row["kwh"]
-    # The electricity line is the operational record with energy; upstream (Cat 3) lines carry none.
-    electricity = (
-        EmissionRecord.objects.filter(
-            run_id__in=run_ids, basis=Basis.OPERATIONAL, energy_kwh__isnull=False, calculation_id__in=newest.values()
-        )
-        .values("run_id", "calculation_id")
-        .annotate(kg=Sum("emissions_kg_co2e_location"))
-    )
-    for row in electricity:
-        if newest.get(row["run_id"]) == row["calculation_id"]:
-            figures[row["run_id"]]["kg_co2e"] += row["kg"] or 0.0
+        if row["basis"] == Basis.OPERATIONAL:
+            entry["kg_co2e"] += row["electricity_kg"] or 0.0
     for row in rows:
         if row["calculation_id"] == newest[row["run_id"]] and row["basis"] == Basis.EMBODIED_AMORTIZED:
             figures[row["run_id"]]["amortized_kg_co2e"] += row["kg"] or 0.0
