@@ -8,7 +8,7 @@ energy in MWh, water in litres; both Scope 2 figures are kept apart and never ad
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -27,6 +27,8 @@ VIEW_BASES = {
     "inventory": (Basis.OPERATIONAL, Basis.CAPITAL_GOODS),
     "management": (Basis.OPERATIONAL, Basis.EMBODIED_AMORTIZED, Basis.EMBODIED_WRITE_OFF),
 }
+# Budgets are set and measured in the GHG inventory view (operational + capital goods) on every page.
+BUDGET_VIEW = "inventory"
 # Activity data measured or reported by a meter, a tracker or the provider; the rest is estimated.
 MEASURED_TIERS = (
     QualityTier.METERED,
@@ -34,13 +36,17 @@ MEASURED_TIERS = (
     QualityTier.SUPPLIER_SPECIFIC,
     QualityTier.MEASURED,
 )
+ESTIMATED_TIERS = (
+    QualityTier.ESTIMATED_TDP, QualityTier.ESTIMATED_LOCATION, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT,
+)  # fmt: skip
 
 _KEYS = ["bucket", "team_id", "project_id", "scope", "scope3_category"]
 _TIER_COLUMNS = {tier: f"emissions_kg_co2e_location_{tier}" for tier in QualityTier.values}
 ROLLUP_FRAME_COLUMNS = [
     *_KEYS, "emissions_kg_co2e_location", "emissions_kg_co2e_market", "energy_kwh", "site_energy_kwh",
     "idle_energy_kwh", "water_l", "gpu_hours", "gpu_hours_with_utilization", "gpu_busy_hours",
-    *_TIER_COLUMNS.values(),
+    *_TIER_COLUMNS.values(), "operational_kg_co2e_location", "operational_measured_kg_co2e_location",
+    "operational_estimated_kg_co2e_location",
 ]  # fmt: skip
 _KG_PER_T = 1000.0
 
@@ -121,6 +127,7 @@ def overview_rollup_frame(
     so the grouping stays small however many sites and tiers there are.
     """
     at_site = Q(site_id__isnull=False)
+    operational = Q(basis=Basis.OPERATIONAL)
     water = Case(
         *(When(site_id=site, then=Value(litres)) for site, litres in water_l_per_facility_kwh.items()),
         default=Value(0.0),
@@ -137,6 +144,15 @@ def overview_rollup_frame(
         "gpu_hours_with_utilization": Sum("gpu_hours_with_utilization"),
         "gpu_busy_hours": Sum("gpu_busy_hours"),
         **{column: Sum("emissions_kg_co2e_location", filter=Q(quality=tier)) for tier, column in _TIER_COLUMNS.items()},
+        # Measured and estimated shares describe the operational energy's data, as on the leaderboard:
+        # embodied records (a footprint spread over a lifetime) are never "estimated" energy.
+        "operational_kg_co2e_location": Sum("emissions_kg_co2e_location", filter=operational),
+        "operational_measured_kg_co2e_location": Sum(
+            "emissions_kg_co2e_location", filter=operational & Q(quality__in=MEASURED_TIERS)
+        ),
+        "operational_estimated_kg_co2e_location": Sum(
+            "emissions_kg_co2e_location", filter=operational & Q(quality__in=ESTIMATED_TIERS)
+        ),
     }
     rows = (
         _rollup(organization, filters, filters.period.start, filters.period.end)
@@ -214,11 +230,12 @@ def budget_burn(
 ) -> dict:
     """Carbon budgets overlapping the period (of the team filter, when set) against their owners' emissions.
 
-    Each budget is measured over its own period with its own Scope 2 basis, in the inventory's
-    operational + capital goods view or the management view as filtered; the scope filter applies.
-    Given the period's rollup ``frame`` (``overview_rollup_frame`` per ``bucket``) and budgets that fall
-    in whole buckets of it (quarterly budgets in a year's monthly frame), usage is summed from the frame
-    instead of a second scan of the rollup.
+    Each budget is measured as on the Budgets page: over its own period, with its own Scope 2 basis, in
+    the view budgets are set in (``BUDGET_VIEW``, whatever the page's view filter) and on all scopes;
+    ``over_budget`` counts those at or over their budget (the Budgets page's ``fail``).
+    Given the period's rollup ``frame`` (``overview_rollup_frame`` per ``bucket``) in that view without a
+    scope filter, and budgets that fall in whole buckets of it (quarterly budgets in a year's monthly
+    frame), usage is summed from the frame instead of a second scan of the rollup.
     Keys: ``budget_kg_co2e``, ``used_kg_co2e``, ``burn_pct`` (None without budgets), ``budgets``, ``over_budget``.
     """
     budgets = CarbonBudget.objects.for_org(organization).filter(
@@ -227,9 +244,11 @@ def budget_burn(
     if filters.team_id is not None:
         budgets = budgets.filter(Q(team_id=filters.team_id) | Q(project__team_id=filters.team_id))
     budgets = list(budgets)
+    budget_filters = replace(filters, view=BUDGET_VIEW, scope=None)
     used_by_budget: dict[int, float] = {}
     spans = sorted({(b.period_start, b.period_end) for b in budgets})
-    if spans and frame is not None and _frame_covers(budgets, filters.period, bucket):
+    frame_in_budget_view = frame is not None and filters.view == BUDGET_VIEW and filters.scope is None
+    if spans and frame_in_budget_view and _frame_covers(budgets, filters.period, bucket):
         used_by_budget = _used_from_frame(frame, budgets)
     elif spans:
         sums = {}
@@ -238,7 +257,7 @@ def budget_burn(
             sums[f"location_{index}"] = Sum("emissions_kg_co2e_location", filter=in_span)
             sums[f"market_{index}"] = Sum("emissions_kg_co2e_market", filter=in_span)
         rows = list(
-            _rollup(organization, filters, spans[0][0], max(last for _, last in spans))
+            _rollup(organization, budget_filters, spans[0][0], max(last for _, last in spans))
             .values("team_id", "project_id")
             .annotate(**sums)
             .order_by()
@@ -255,7 +274,7 @@ def budget_burn(
         "used_kg_co2e": used_kg,
         "burn_pct": 100.0 * used_kg / budget_kg if budget_kg else None,
         "budgets": len(budgets),
-        "over_budget": sum(1 for b in budgets if used_by_budget[b.pk] > b.budget_kg_co2e),
+        "over_budget": sum(1 for b in budgets if used_by_budget[b.pk] >= b.budget_kg_co2e),
     }
 
 
@@ -269,7 +288,9 @@ def overview_kpis(*, frame: pd.DataFrame, previous: dict, budget: dict) -> dict:
     location_kg = float(frame["emissions_kg_co2e_location"].sum())
     market_kg = float(frame["emissions_kg_co2e_market"].sum())
     site_kwh = float(frame["site_energy_kwh"].sum())
-    measured_kg = float(sum(frame[_TIER_COLUMNS[tier]].sum() for tier in MEASURED_TIERS))
+    operational_kg = float(frame["operational_kg_co2e_location"].sum())
+    measured_kg = float(frame["operational_measured_kg_co2e_location"].sum())
+    estimated_kg = float(frame["operational_estimated_kg_co2e_location"].sum())
     gpu_with_utilization_h = float(frame["gpu_hours_with_utilization"].sum())
 
     def change_pct(now: float, before: float) -> float | None:
@@ -288,8 +309,8 @@ def overview_kpis(*, frame: pd.DataFrame, previous: dict, budget: dict) -> dict:
             100.0 * float(frame["gpu_busy_hours"].sum()) / gpu_with_utilization_h if gpu_with_utilization_h else None
         ),
         "idle_share_pct": 100.0 * float(frame["idle_energy_kwh"].sum()) / site_kwh if site_kwh else None,
-        "measured_share_pct": 100.0 * measured_kg / location_kg if location_kg else None,
-        "estimated_share_pct": 100.0 * (location_kg - measured_kg) / location_kg if location_kg else None,
+        "measured_share_pct": 100.0 * measured_kg / operational_kg if operational_kg else None,
+        "estimated_share_pct": 100.0 * estimated_kg / operational_kg if operational_kg else None,
         "budget": budget,
     }
 

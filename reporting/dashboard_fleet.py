@@ -19,6 +19,7 @@ from emissions.models import (
     Calculation,
     CloudUsage,
     DailyEmissionRollup,
+    EmissionRecord,
     FactorDataset,
     GridFactor,
     HardwareAsset,
@@ -31,6 +32,7 @@ from emissions.periods import Period
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from reporting.dashboard_pages import PageData
 from reporting.models import CarbonBudget
+from reporting.rollups import day_owners, owned_lines
 from reporting.selectors import cloud_reconciliation
 
 _KG_PER_T = 1000.0
@@ -415,12 +417,43 @@ def reconciliation_markdown(by_service: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def cloud_in_ledger(*, organization: Organization, period: Period) -> dict:
+    """The cloud's part of the inventory in the period, whether or not bills are loaded: the ledger's
+    purchased-cloud lines (Scope 3 Cat 1, subcategory ``cloud``) of tracker runs in cloud regions and of
+    billing lines, each read from the calculation that owns its first day (the rule of the per-run rollup),
+    so a quarter shows exactly the report's cloud line of that quarter.
+
+    Keys: ``runs_kg_co2e_location``, ``runs_kg_co2e_market``, ``runs_energy_kwh``, ``bills_kg_co2e_location``,
+    ``bills_kg_co2e_market``, ``bills_energy_kwh``, their ``total_kg_co2e_location`` / ``_market``, and
+    ``runs_embodied_kg_co2e`` (the cloud GPU runs' hardware share, management view only, not in the total).
+    """
+    lines = EmissionRecord.objects.for_org(organization).filter(
+        owned_lines(day_owners(organization, period.start, period.end)), scope3_subcategory="cloud"
+    )
+    sums = {}
+    for source, kind in (("runs", ActivityKind.RUN), ("bills", ActivityKind.CLOUD_USAGE)):
+        own = Q(activity_kind=kind, basis=Basis.OPERATIONAL)
+        sums |= {
+            f"{source}_kg_co2e_location": Coalesce(Sum("emissions_kg_co2e_location", filter=own), 0.0),
+            f"{source}_kg_co2e_market": Coalesce(Sum("emissions_kg_co2e_market", filter=own), 0.0),
+            f"{source}_energy_kwh": Coalesce(Sum("energy_kwh", filter=own), 0.0),
+        }
+    embodied = Q(activity_kind=ActivityKind.RUN, basis=Basis.EMBODIED_AMORTIZED)
+    totals = lines.aggregate(
+        **sums, runs_embodied_kg_co2e=Coalesce(Sum("emissions_kg_co2e_location", filter=embodied), 0.0)
+    )
+    for method in ("location", "market"):
+        totals[f"total_kg_co2e_{method}"] = totals[f"runs_kg_co2e_{method}"] + totals[f"bills_kg_co2e_{method}"]
+    return totals
+
+
 def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
     """The cloud page: spend vs emissions, estimate vs provider-reported, unallocated share, tag coverage."""
     reconciliation = cloud_reconciliation(organization=organization, start=period.start, end=period.end)
     allocation = cloud_allocation_frame(organization=organization, period=period)
     unallocated = allocation[allocation["allocation_basis"] == UNALLOCATED]["spend_share_pct"]
     facts = {
+        "in_ledger": cloud_in_ledger(organization=organization, period=period),
         "currencies": sorted(set(_usages(organization, period).values_list("currency", flat=True))),
         "unallocated_spend_pct": _share_or_none(unallocated, has_lines=len(allocation) > 0),
         "tag_coverage": cloud_tag_coverage(organization=organization, period=period),

@@ -268,8 +268,9 @@ RUN_SORTS = {
     "-energy": ("-energy_kwh", "-pk"),
     "duration": ("duration_s", "pk"),
     "-duration": ("-duration_s", "-pk"),
-    "kind": ("kind", "-started_at"),
-    "-kind": ("-kind", "-started_at"),
+    # Within a kind oldest first, and the reverse: both directions walk the (project, kind, started_at) index.
+    "kind": ("kind", "started_at", "pk"),
+    "-kind": ("-kind", "-started_at", "-pk"),
 }
 # The split of the project page: inference is serving; everything else builds or checks a model.
 TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)

@@ -105,7 +105,7 @@ def _spans_merge(spans: list[tuple[date, date]]) -> list[tuple[date, date]]:
     return merged
 
 
-def _day_owners(organization: Organization, start: date, end: date) -> dict[date, int]:
+def day_owners(organization: Organization, start: date, end: date) -> dict[date, int]:
     """Each day of [start, end] covered by a current Calculation → the newest such Calculation's id."""
     owners: dict[date, int] = {}
     current = (
@@ -124,7 +124,7 @@ def _day_owners(organization: Organization, start: date, end: date) -> dict[date
 def _days_rebuild(organization: Organization, start: date, end: date) -> int:
     """Replace the rollup rows of [start, end] with the owned share of every current record (and the per-run
     rows of those days); returns the daily rows written."""
-    owners = _day_owners(organization, start, end)
+    owners = day_owners(organization, start, end)
     _run_days_rebuild(organization, start, end, owners)
     groups = (
         EmissionRecord.objects.filter(
@@ -182,7 +182,7 @@ _RUN_COLUMNS = {
 }
 
 
-def _owned_lines(owners: dict[date, int]) -> Q:
+def owned_lines(owners: dict[date, int]) -> Q:
     """Ledger lines whose first day their calculation owns (``owners``: day → calculation id), as a few
     date ranges per calculation rather than a correlated subquery."""
     spans: list[list] = []  # [calculation id, first day, last day]
@@ -206,7 +206,7 @@ def _run_days_rebuild(organization: Organization, start: date, end: date, owners
     # "rollup_" aliases: the grouped query's columns, named apart from the fields they are read from.
     grouped = (
         EmissionRecord.objects.filter(
-            _owned_lines(owners), organization=organization, basis=Basis.OPERATIONAL, run__isnull=False
+            owned_lines(owners), organization=organization, basis=Basis.OPERATIONAL, run__isnull=False
         )
         .values(**{f"rollup_{column}": value for column, value in _RUN_COLUMNS.items()})
         .annotate(rollup_location=Sum("emissions_kg_co2e_location"), rollup_market=Sum("emissions_kg_co2e_market"))

@@ -21,10 +21,10 @@ CLOUD_CHARTS = {
         title="Spend by allocation basis (share of spend)")),
 }  # fmt: skip
 EMPTY_HINTS = {
-    "spend_emissions": "No cloud bills in this period: upload an AWS CUR, GCP billing export or Azure cost "
-    "export on Imports.",
+    "spend_emissions": "No cloud bills in this period (cloud tracker runs count above): upload an AWS CUR, GCP "
+    "billing export or Azure cost export on Imports.",
     "estimate_vs_reported": "No cloud bills or provider carbon exports in this period: upload them on Imports.",
-    "allocation": "No cloud bills in this period: upload one on Imports.",
+    "allocation": "No cloud bills in this period (cloud tracker runs count above): upload one on Imports.",
 }
 
 

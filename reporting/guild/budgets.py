@@ -23,12 +23,12 @@ from emissions.calculations import days_inclusive
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import runs_not_in_ledger
-from reporting.dashboard import VIEW_BASES
+from reporting.dashboard import BUDGET_VIEW, VIEW_BASES
 from reporting.models import CarbonBudget
 
 WARN_AT_PCT = 80.0
 ALERT_THRESHOLDS_PCT = (80, 100)
-BUDGET_BASES = VIEW_BASES["inventory"]
+BUDGET_BASES = VIEW_BASES[BUDGET_VIEW]
 
 
 @dataclass(frozen=True)

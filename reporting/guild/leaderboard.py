@@ -26,12 +26,9 @@ from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id, runs_not_in_ledger
-from reporting.dashboard import MEASURED_TIERS, VIEW_BASES, previous_period
+from reporting.dashboard import ESTIMATED_TIERS, MEASURED_TIERS, VIEW_BASES, previous_period
 from reporting.guild.budgets import budget_forecast_kg, budget_statuses
 
-ESTIMATED_TIERS = (
-    QualityTier.ESTIMATED_TDP, QualityTier.ESTIMATED_LOCATION, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT,
-)  # fmt: skip
 MOSTLY_ESTIMATED_ABOVE_PCT = 50.0
 LEADERBOARD_BASES = VIEW_BASES["management"]
 

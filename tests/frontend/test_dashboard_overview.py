@@ -43,8 +43,9 @@ def test_kpis_hand_computed(ledger):
     assert kpis["water_l"] == pytest.approx(1250 / 1.25 * 1.8)  # lab's facility kWh → IT kWh × WUE
     assert kpis["idle_share_pct"] == pytest.approx(20.0)  # 250 of the lab's 1,250 kWh
     assert kpis["gpu_hours"] == pytest.approx(8.0) and kpis["gpu_utilization_pct"] == pytest.approx(50.0)
-    assert kpis["measured_share_pct"] == pytest.approx(100 * 425 / 1045)
-    assert kpis["estimated_share_pct"] == pytest.approx(100 * 620 / 1045)
+    # Of the operational 545 kg (the 500 kg of capital goods apart, as on the leaderboard).
+    assert kpis["measured_share_pct"] == pytest.approx(100 * 425 / 545)
+    assert kpis["estimated_share_pct"] == pytest.approx(100 * 120 / 545)
     budget = kpis["budget"]  # A Team 350 of 1,000 kg; Data 120 of 100 kg (over)
     assert budget["budget_kg_co2e"] == 1100 and budget["used_kg_co2e"] == pytest.approx(470)
     assert budget["burn_pct"] == pytest.approx(100 * 470 / 1100) and budget["over_budget"] == 1

@@ -3,9 +3,12 @@
 from datetime import date
 
 import pytest
+from django.db.models import Sum
 
+from emissions.models import DailyEmissionRollup
 from emissions.periods import period_parse
 from reporting.dashboard import (
+    VIEW_BASES,
     OverviewFilters,
     _frame_covers,
     bucket_for,
@@ -13,6 +16,7 @@ from reporting.dashboard import (
     overview_dashboard,
     overview_rollup_frame,
 )
+from reporting.guild.budgets import budget_statuses
 from reporting.models import CarbonBudget
 from reporting.rollups import rollup_refresh
 from tests.frontend.dashboard_data import small_ledger_create
@@ -64,3 +68,29 @@ def test_frame_covers_only_whole_buckets_inside_the_period():
     assert _frame_covers([quarter], year, "month") and not _frame_covers([quarter, odd], year, "month")
     assert _frame_covers([odd], year, "day") and not _frame_covers([quarter], year, "week")
     assert not _frame_covers([quarter], period_parse("2026-08"), "day")  # the budget reaches outside the month
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("view", ["inventory", "management"])
+@pytest.mark.parametrize("scope", [None, 2])
+def test_the_overview_counts_the_budgets_the_budgets_page_fails(ledger, view, scope):
+    # Exactly used up counts as over on both pages (the Budgets page's fail is used ≥ budget).
+    CarbonBudget.objects.create(organization=ledger, team=ledger.teams.get(slug="a-team"),
+                                period_start=date(2026, 7, 2), period_end=date(2026, 7, 31),
+                                budget_kg_co2e=_team_july_kg(ledger))  # fmt: skip
+    period = period_parse("2026-Q3")
+    statuses = budget_statuses(organization=ledger, today=date(2026, 12, 5), start=period.start, end=period.end)
+    budget = overview_dashboard(
+        organization=ledger, filters=OverviewFilters(period=period, view=view, scope=scope)
+    ).kpis["budget"]
+    assert budget["over_budget"] == sum(s.status == "fail" for s in statuses) == 2
+    assert budget["used_kg_co2e"] == pytest.approx(sum(s.used_kg_co2e for s in statuses))
+    assert budget["budgets"] == len(statuses)
+
+
+def _team_july_kg(org) -> float:
+    team = org.teams.get(slug="a-team")
+    rows = DailyEmissionRollup.objects.for_org(org).filter(
+        team=team, day__gte=date(2026, 7, 2), day__lte=date(2026, 7, 31), basis__in=VIEW_BASES["inventory"]
+    )
+    return rows.aggregate(kg=Sum("emissions_kg_co2e_location"))["kg"]

@@ -108,6 +108,12 @@ def test_runs_table_sorts_and_paginates(client, alice, ledger):
     assert run_names(sort="energy")[:3] == ["r00", "r01", "r02"]
     assert run_names(sort="-energy")[:2] == ["r29", "r28"]
     assert run_names(sort="nonsense")[0] == "q3-run"
+    RunFactory(organization=ledger, project=project, external_id="serve", kind=RunKind.INFERENCE,
+               started_at=start, ended_at=start + timedelta(hours=1), energy_kwh=0.5, duration_s=1.0)  # fmt: skip
+    # By kind: within a kind oldest first, and the exact reverse for -kind.
+    assert run_names(sort="kind")[:2] == ["serve", "r00"]
+    assert run_names(sort="-kind")[:2] == ["q3-run", "r29"] and run_names(sort="-kind", page=2)[-1] == "serve"
+    assert run_names(sort="duration")[0] == "serve"
     page = client.get("/projects/a-project/", {"sort": "energy", "page": "1"}).content.decode()
     assert "?sort=energy&amp;page=2#runs" in page and 'href="?sort=-energy#runs"' in page
 

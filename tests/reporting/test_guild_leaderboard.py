@@ -10,6 +10,7 @@ import pytest
 
 from emissions.choices import Basis, QualityTier, RunKind
 from emissions.periods import period_parse
+from reporting.dashboard import OverviewFilters, overview_dashboard
 from reporting.guild.leaderboard import competition_ranks, leaderboard
 from reporting.models import CarbonBudget
 from tests.factories import ProjectFactory, RunFactory, TeamFactory
@@ -67,6 +68,18 @@ def test_mostly_estimated_teams_are_marked(board):
     assert bool(frame.loc["A Team", "mostly_estimated"]) is False
     assert frame.loc["A Team", "measured_share_pct"] == 100.0
     assert bool(frame.loc["Delta", "mostly_estimated"]) is False and pd.isna(frame.loc["Delta", "measured_share_pct"])
+
+
+def test_the_overview_states_the_same_measured_and_estimated_shares_as_the_leaderboard(board):
+    board_rows = leaderboard(organization=board, period=Q3, metric="absolute", entity="team", today=TODAY)
+    for row in board_rows[board_rows["measured_share_pct"].notna()].itertuples():
+        filters = OverviewFilters(period=Q3, team_id=board.teams.get(name=row.name).pk, view="management")
+        kpis = overview_dashboard(organization=board, filters=filters).kpis
+        assert (kpis["measured_share_pct"], kpis["estimated_share_pct"]) == pytest.approx(
+            (row.measured_share_pct, row.estimated_share_pct)
+        ), row.name
+    # Charlie's amortized embodied kilogram is not "estimated" energy on either page.
+    assert board_rows.set_index("name").loc["Charlie", "estimated_share_pct"] == 0.0
 
 
 def test_intensity_per_gpu_hour(board):
