@@ -28,6 +28,7 @@ from emissions.models.factors import (
     HourlyIntensity,
 )
 from emissions.models.hardware import DisposalFactor, HardwareAsset, HardwareModel
+from emissions.models.hourly import GranularCertificate, HourlyMeterReading
 from emissions.models.ledger import Calculation, EmissionRecord
 from emissions.models.rollups import DailyEmissionRollup, DailyRollupWatermark, RunEmissionRollup
 from emissions.models.tenancy import (
@@ -59,12 +60,14 @@ __all__ = [
     "FuelFactor",
     "FuelUse",
     "GlobalWarmingPotential",
+    "GranularCertificate",
     "GridEnergyMix",
     "GridFactor",
     "GridZone",
     "HardwareAsset",
     "HardwareModel",
     "HourlyIntensity",
+    "HourlyMeterReading",
     "Membership",
     "MeterReading",
     "NetRevenue",

@@ -109,17 +109,30 @@ class GridFactor(models.Model):
 
 
 class HourlyIntensity(models.Model):
-    """Hourly grid intensity of a zone (gCO2e per kWh) for the hour starting at ``hour_start`` (UTC)."""
+    """Hourly grid intensity of a zone (gCO2e per kWh, location-based, direct) for the hour starting at
+    ``hour_start`` (UTC); where the source gives them, the hour's residual mix (gCO2e/kWh) and the carbon-free
+    share of its generation (percent), which the hourly-matched Scope 2 reads (``emissions.hourly_scope2``)."""
 
     dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT, related_name="hourly_intensities")
     zone = models.ForeignKey(GridZone, on_delete=models.PROTECT, related_name="hourly_intensities")
     hour_start = models.DateTimeField()
     intensity_g_per_kwh = models.FloatField()
+    residual_g_per_kwh = models.FloatField(null=True, blank=True)
+    carbon_free_share_pct = models.FloatField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["dataset", "zone", "hour_start"], name="hourly_intensity_unique"),
             models.CheckConstraint(condition=Q(intensity_g_per_kwh__gte=0), name="hourly_intensity_gte_0"),
+            models.CheckConstraint(
+                condition=Q(residual_g_per_kwh__isnull=True) | Q(residual_g_per_kwh__gte=0),
+                name="hourly_residual_gte_0",
+            ),
+            models.CheckConstraint(
+                condition=Q(carbon_free_share_pct__isnull=True)
+                | Q(carbon_free_share_pct__gte=0, carbon_free_share_pct__lte=100),
+                name="hourly_carbon_free_share_in_range",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -208,6 +208,11 @@ class Site(models.Model):
     pue = models.FloatField(default=1.5)
     wue_l_per_kwh = models.FloatField(default=0.0)
     buys_electricity = models.BooleanField(default=True)
+    # The shape that spreads a month's metered kWh over its hours where no hourly meter data exists
+    # (emissions.hourly_scope2.LOAD_PROFILES): "flat" for machine rooms, "office" for working hours.
+    load_profile = models.CharField(
+        max_length=20, choices=[("flat", "Flat"), ("office", "Office hours")], default="flat"
+    )
 
     objects = OrgScopedQuerySet.as_manager()
 

@@ -1,0 +1,126 @@
+"""The hourly-matched Scope 2 of an organization's sites, read from the database and computed by hand."""
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from emissions.choices import FactorKind, InstrumentKind
+from emissions.models import (
+    EnergyInstrument,
+    FactorDataset,
+    GranularCertificate,
+    GridEnergyMix,
+    GridFactor,
+    HourlyIntensity,
+    HourlyMeterReading,
+    MeterReading,
+)
+from emissions.periods import Period
+from emissions.services.hourly_scope2 import organization_hourly_scope2
+from tests.factories import GridZoneFactory, SiteFactory
+
+DAY = datetime(2026, 6, 1, tzinfo=UTC)
+JUNE_1 = Period(label="2026-06-01", start=date(2026, 6, 1), end=date(2026, 6, 1))
+
+
+@pytest.fixture
+def grid(db):
+    """DE 2026: location 300 g, residual mix 400 g, half the generation carbon-free (fossil 50 %)."""
+    de = GridZoneFactory(code="DE")
+    GridZoneFactory(code="FR", name="France", country_iso3="FRA")
+    dataset = FactorDataset.objects.create(name="grid", version="1", title="t", source="t", licence="t")
+    for kind, value in [(FactorKind.LOCATION, 300.0), (FactorKind.RESIDUAL_MIX, 400.0)]:
+        GridFactor.objects.create(
+            dataset=dataset, zone=de, kind=kind, year=2026, intensity_g_per_kwh=value, source="t", licence="t"
+        )
+    GridEnergyMix.objects.create(
+        dataset=dataset,
+        zone=de,
+        year=2026,
+        fossil_share_pct=50,
+        nuclear_share_pct=10,
+        renewable_share_pct=40,
+        source="t",
+        licence="t",
+    )
+    return dataset
+
+
+def _flat_day(site, kwh: float = 10.0):
+    for h in range(24):
+        HourlyMeterReading.objects.create(site=site, hour_start=DAY + timedelta(hours=h), energy_kwh=kwh)
+
+
+def _solar(org, zone: str = "DE", prefix: str = "pv"):
+    from emissions.models import GridZone
+
+    for h in range(6, 18):
+        GranularCertificate.objects.create(
+            organization=org,
+            certificate_id=f"{prefix}-{h}",
+            zone=GridZone.objects.get(code=zone),
+            hour_start=DAY + timedelta(hours=h),
+            energy_kwh=20.0,
+            energy_source="solar",
+        )
+
+
+@pytest.mark.django_db
+def test_one_site_flat_load_and_solar_certificates(org_a, grid):
+    lab = SiteFactory(organization=org_a, slug="lab")
+    _flat_day(lab)
+    _solar(org_a)
+    _solar(org_a, zone="FR", prefix="fr")  # another market boundary: never matched
+    result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
+    [site] = result.sites
+    assert site.matching.load_kwh == 240 and site.matching.matched_kwh == 120
+    assert site.matching.market_kg_co2e == pytest.approx(48.0)  # the night's 120 kWh at the 400 g residual mix
+    assert site.matching.location_kg_co2e == pytest.approx(72.0)
+    assert site.matching.cfe_score == pytest.approx(0.75)  # 120 matched + 0.5 × 120 kWh of grid, of 240
+    assert site.hours_without_hourly_factor == 24 and site.hours_without_hourly_cfe == 24  # yearly factors only
+
+
+@pytest.mark.django_db
+def test_two_sites_of_one_boundary_share_the_certificates_once(org_a, grid):
+    a, b = SiteFactory(organization=org_a, slug="a"), SiteFactory(organization=org_a, slug="b")
+    _flat_day(a)
+    _flat_day(b)
+    _solar(org_a)
+    result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
+    total = result.matching
+    assert total.matched_kwh == pytest.approx(240.0)  # the certificates' 240 kWh, claimed once
+    assert total.market_kg_co2e == pytest.approx(2 * 120 * 0.4)  # both sites' nights at the residual mix
+    assert [s.matching.market_kg_co2e for s in result.sites] == [pytest.approx(48.0), pytest.approx(48.0)]
+
+
+@pytest.mark.django_db
+def test_hourly_factors_and_a_profiled_month(org_a, grid):
+    lab = SiteFactory(organization=org_a, slug="lab")
+    # No hourly meter data in June: June's 720 kWh reading spread flat, 1 kWh an hour, flagged as profiled.
+    MeterReading.objects.create(site=lab, period_start=date(2026, 6, 1), period_end=date(2026, 6, 30), energy_kwh=720)
+    for h in range(24):  # an hourly location factor and CFE share for June 1: 100 g at night, 50 g by day
+        day = 6 <= h < 18
+        HourlyIntensity.objects.create(
+            dataset=grid,
+            zone=lab.zone,
+            hour_start=DAY + timedelta(hours=h),
+            intensity_g_per_kwh=50.0 if day else 100.0,
+            carbon_free_share_pct=80 if day else 20,
+        )
+    EnergyInstrument.objects.create(
+        organization=org_a,
+        instrument_id="go-2026",
+        kind=InstrumentKind.GO,
+        zone=lab.zone,
+        vintage_start=date(2026, 1, 1),
+        vintage_end=date(2026, 12, 31),
+        energy_mwh=5,
+    )
+    result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
+    [site] = result.sites
+    assert site.matching.profiled_hours == 24 and site.matching.load_kwh == pytest.approx(24.0)
+    assert site.matching.location_kg_co2e == pytest.approx((12 * 50 + 12 * 100) / 1000)  # the hours' own factors
+    assert site.matching.market_kg_co2e == pytest.approx(24 * 0.4)  # no granular certificate: all at residual
+    assert site.matching.cfe_score == pytest.approx((12 * 0.8 + 12 * 0.2) / 24)
+    assert site.hours_without_hourly_factor == 0
+    assert result.annual_instruments_kwh == 5000  # an annual GO never covers an hour
