@@ -73,10 +73,10 @@ def test_one_site_flat_load_and_solar_certificates(org_a, grid):
     _solar(org_a, zone="FR", prefix="fr")  # another market boundary: never matched
     result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
     [site] = result.sites
-    assert site.matching.load_kwh == 240 and site.matching.matched_kwh == 120
-    assert site.matching.market_kg_co2e == pytest.approx(48.0)  # the night's 120 kWh at the 400 g residual mix
-    assert site.matching.location_kg_co2e == pytest.approx(72.0)
-    assert site.matching.cfe_score == pytest.approx(0.75)  # 120 matched + 0.5 × 120 kWh of grid, of 240
+    assert site.load_kwh == 240 and site.matched_kwh == 120
+    assert site.market_kg_co2e == pytest.approx(48.0)  # the night's 120 kWh at the 400 g residual mix
+    assert site.location_kg_co2e == pytest.approx(72.0)
+    assert site.cfe_score == pytest.approx(0.75)  # 120 matched + 0.5 × 120 kWh of grid, of 240
     assert site.hours_without_hourly_factor == 24 and site.hours_without_hourly_cfe == 24  # yearly factors only
 
 
@@ -87,10 +87,10 @@ def test_two_sites_of_one_boundary_share_the_certificates_once(org_a, grid):
     _flat_day(b)
     _solar(org_a)
     result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
-    total = result.matching
-    assert total.matched_kwh == pytest.approx(240.0)  # the certificates' 240 kWh, claimed once
-    assert total.market_kg_co2e == pytest.approx(2 * 120 * 0.4)  # both sites' nights at the residual mix
-    assert [s.matching.market_kg_co2e for s in result.sites] == [pytest.approx(48.0), pytest.approx(48.0)]
+    assert result.total("matched_kwh") == pytest.approx(240.0)  # the certificates' 240 kWh, claimed once
+    assert result.boundaries["DE"].surplus_kwh == 0
+    assert result.total("market_kg_co2e") == pytest.approx(2 * 120 * 0.4)  # both sites' nights at the residual mix
+    assert [s.market_kg_co2e for s in result.sites] == [pytest.approx(48.0), pytest.approx(48.0)]
 
 
 @pytest.mark.django_db
@@ -118,9 +118,9 @@ def test_hourly_factors_and_a_profiled_month(org_a, grid):
     )
     result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
     [site] = result.sites
-    assert site.matching.profiled_hours == 24 and site.matching.load_kwh == pytest.approx(24.0)
-    assert site.matching.location_kg_co2e == pytest.approx((12 * 50 + 12 * 100) / 1000)  # the hours' own factors
-    assert site.matching.market_kg_co2e == pytest.approx(24 * 0.4)  # no granular certificate: all at residual
-    assert site.matching.cfe_score == pytest.approx((12 * 0.8 + 12 * 0.2) / 24)
+    assert site.profiled_hours == 24 and site.load_kwh == pytest.approx(24.0)
+    assert site.location_kg_co2e == pytest.approx((12 * 50 + 12 * 100) / 1000)  # the hours' own factors
+    assert site.market_kg_co2e == pytest.approx(24 * 0.4)  # no granular certificate: all at residual
+    assert site.cfe_score == pytest.approx((12 * 0.8 + 12 * 0.2) / 24)
     assert site.hours_without_hourly_factor == 0
     assert result.annual_instruments_kwh == 5000  # an annual GO never covers an hour
