@@ -40,9 +40,14 @@ run: setup
 test: $(VENV)/.installed-dev
 	$(BIN)/pytest -c tests/pytest.ini tests
 
+# Style, import contracts (.importlinter: layers, pure domain modules, no cycles), types against their
+# baseline, and no model change without its migration. .pre-commit-config.yaml runs the same commands.
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/python .ci/mypy_check.py
+	DEBUG=1 $(BIN)/python manage.py makemigrations --check --dry-run
 
 # Known vulnerabilities in the installed packages: live pip-audit when reachable, else the checked-in
 # PyPA advisory snapshot (.ci/advisories/). Refresh the snapshot from a mirror of github.com/pypa/advisory-database:

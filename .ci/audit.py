@@ -1,42 +1,47 @@
 #!/usr/bin/env python3
-"""Dependency audit that works offline: known vulnerabilities in the packages we install.
+"""Dependency audit: known vulnerabilities in the packages we install, from pip-audit or a dated snapshot.
 
 Usage (the Makefile wraps the first and the last form):
 
     .venv/bin/python .ci/audit.py                      # audit this interpreter's installed distributions
     .venv/bin/python .ci/audit.py -r requirements.txt  # audit the `name==version` pins of a requirements file
-    .venv/bin/python .ci/audit.py --no-live            # skip the live pip-audit attempt
+    .venv/bin/python .ci/audit.py --no-live            # skip the live pip-audit, use the snapshot
     .venv/bin/python .ci/audit.py --refresh GIT_DIR    # rewrite the snapshot from an advisory-database mirror
 
 How it audits
-    1. Live, when possible: if pip-audit is installed, it runs `python -m pip_audit --format json` against the
-       same environment (or requirements file). It needs https://pypi.org/pypi/<name>/<version>/json; where that
-       is unreachable (CI here is offline apart from package registries) pip-audit skips every package and still
-       exits 0, so this script counts the skips and says in one line that the live audit was unavailable.
-    2. Always: the checked-in snapshot .ci/advisories/pypa-advisories.json, cut from the PyPA advisory database
-       (https://github.com/pypa/advisory-database, OSV format, CC-BY 4.0) for exactly the distributions listed in
-       its "packages" field. Each OSV `affected` entry is evaluated for the installed version: ECOSYSTEM ranges
-       (introduced / fixed / last_affected events, PEP 440 ordering) and explicit `versions` lists; withdrawn
-       advisories are skipped. The snapshot date is printed, with a warning (not a failure) after 90 days.
+    1. Live first: pip-audit (pinned in requirements-dev.txt) runs `python -m pip_audit --format json` against the
+       same environment (or requirements file), which asks https://pypi.org/pypi/<name>/<version>/json. When it
+       answers (at least one package audited), its findings are the result: the snapshot is not read. Packages it
+       skipped (not on PyPI) are listed as not audited.
+    2. Only when pip-audit does not answer (not installed, failed, timed out, or skipped every package because
+       the service is unreachable): the checked-in snapshot .ci/advisories/pypa-advisories.json, cut from the
+       PyPA advisory database (https://github.com/pypa/advisory-database, OSV format, CC-BY 4.0) for the
+       distributions listed in its "packages" field. Each OSV `affected` entry is evaluated for the installed
+       version: ECOSYSTEM ranges (introduced / fixed / last_affected events, PEP 440 ordering) and explicit
+       `versions` lists; withdrawn advisories are skipped.
+       The snapshot must be recent: when its data (the date of the advisory-database commit it was cut from) is
+       more than AUDIT_SNAPSHOT_MAX_AGE_DAYS days old (default 90, docs/configuration.md), the audit FAILS, since
+       advisories published since then are not checked, and says how to refresh it.
 
-    Findings from both sources are merged (an advisory seen by both, under its id or an alias, is shown once).
     Exit status: 0 when nothing unignored is found, 1 when an installed package is affected, 2 on bad input
-    (unreadable snapshot, malformed ignore file).
+    (unreadable snapshot, malformed ignore file, bad AUDIT_SNAPSHOT_MAX_AGE_DAYS), 3 when there is no usable
+    advisory data (pip-audit did not answer and the snapshot is too old).
 
 Ignoring a finding
     .ci/audit-ignore.txt, one advisory per line: `ID  YYYY-MM-DD  reason`, where the date is the expiry (the
     entry stops applying after that day) and the reason is mandatory. `#` starts a comment. The ID may be the
-    advisory id or any of its aliases (CVE-…, GHSA-…).
+    advisory id or any of its aliases (CVE-…, GHSA-…). It applies to live and snapshot findings alike.
 
 Refreshing the snapshot (`make audit-refresh`, or by hand)
-    1. Get a mirror of the database, e.g. with the sandbox `fetch` tool (`github:pypa/advisory-database`) or
-       `git clone --bare https://github.com/pypa/advisory-database /tmp/advisory-database.git`.
+    1. Get a clone of the database, e.g. `git clone --bare https://github.com/pypa/advisory-database
+       /tmp/advisory-database.git` (or `git -C /tmp/advisory-database.git fetch` to update an existing one).
     2. Install the dev environment (`make .venv/.installed-dev`) so the installed distributions are the ones to
-       cover, then run `.venv/bin/python .ci/audit.py --refresh /path/to/mirror.git` (or
-       `make audit-refresh ADVISORY_DB=/path/to/mirror.git`). This reads the mirror's HEAD with `git`, keeps only
-       the advisories naming an installed distribution (PyPI ecosystem, normalized names) and only the fields
-       the audit needs, records the repository, commit id, commit date and licence in the header, and lists the
-       distribution names it was cut for. Needs PyYAML (a runtime dependency) for the OSV YAML files.
+       cover, then run `.venv/bin/python .ci/audit.py --refresh /tmp/advisory-database.git` (or
+       `make audit-refresh ADVISORY_DB=/tmp/advisory-database.git`). This reads the clone's HEAD with `git`, keeps
+       only the advisories naming an installed distribution (PyPI ecosystem, normalized names) and only the
+       fields the audit needs, records the repository, commit id, commit date and licence in the header, and
+       lists the distribution names it was cut for. Needs PyYAML (a runtime dependency) for the OSV YAML files.
+       The snapshot's age is its commit's date: a refresh from a stale clone stays stale.
     3. Run `make audit` and the tests (tests/test_dependency_audit.py checks the snapshot covers every
        installed distribution), and commit .ci/advisories/pypa-advisories.json.
 """
@@ -49,11 +54,12 @@ import datetime as dt
 import importlib.metadata
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from packaging.version import InvalidVersion, Version
@@ -61,7 +67,10 @@ from packaging.version import InvalidVersion, Version
 CI_DIR = Path(__file__).resolve().parent
 SNAPSHOT = CI_DIR / "advisories" / "pypa-advisories.json"
 IGNORE_FILE = CI_DIR / "audit-ignore.txt"
-STALE_AFTER_DAYS = 90
+# The snapshot's data may be at most this many days old when it is used (AUDIT_SNAPSHOT_MAX_AGE_DAYS overrides).
+MAX_AGE_DAYS_DEFAULT = 90
+MAX_AGE_VARIABLE = "AUDIT_SNAPSHOT_MAX_AGE_DAYS"
+NO_ADVISORY_DATA = 3  # exit status: pip-audit did not answer and the snapshot is too old
 LIVE_TIMEOUT_SECONDS = 180
 SOURCE_REPOSITORY = "https://github.com/pypa/advisory-database"
 LICENCE = "CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/)"
@@ -316,7 +325,7 @@ def live_pip_audit(pins: dict[str, str] | None = None) -> tuple[list[Finding] | 
     ]
     note = f"audited {audited} of {len(dependencies)} packages"
     if skipped:
-        note += f"; skipped {len(skipped)} ({', '.join(normalize(d['name']) for d in skipped[:5])}…)"
+        note += f"; not audited (pip-audit skipped them): {', '.join(sorted(normalize(d['name']) for d in skipped))}"
     return findings, note
 
 
@@ -335,20 +344,38 @@ def load_snapshot(path: Path) -> dict:
 
 
 def snapshot_age_days(snapshot: dict, today: dt.date) -> int:
+    """Days from the advisory-database commit the snapshot was cut from to ``today``: the age of its data."""
     committed = dt.datetime.fromisoformat(snapshot["source"]["commit_date"]).date()
     return (today - committed).days
 
 
-def merge(live: list[Finding], snapshot: list[Finding]) -> list[Finding]:
-    merged = list(live)
-    for finding in snapshot:
-        twin = next((f for f in merged if f.package == finding.package and f.ids & finding.ids), None)
-        if twin is None:
-            merged.append(finding)
-        else:
-            twin.source = "live+snapshot"
-            twin.aliases = sorted((twin.ids | finding.ids) - {twin.advisory_id})
-    return sorted(merged, key=lambda f: (f.package, f.advisory_id))
+def max_age_days() -> int:
+    """The oldest snapshot data the fallback accepts, in days: AUDIT_SNAPSHOT_MAX_AGE_DAYS, else 90."""
+    text = os.environ.get("AUDIT_SNAPSHOT_MAX_AGE_DAYS", "").strip()  # MAX_AGE_VARIABLE, spelled out for its doc test
+    if not text:
+        return MAX_AGE_DAYS_DEFAULT
+    try:
+        days = int(text)
+    except ValueError:
+        raise AuditInputError(f"{MAX_AGE_VARIABLE}={text!r} is not a whole number of days") from None
+    if days < 0:
+        raise AuditInputError(f"{MAX_AGE_VARIABLE}={days} must be at least 0")
+    return days
+
+
+def refresh_hint(snapshot_path: Path) -> str:
+    """How to get usable advisory data again, for the failure message."""
+    shown = snapshot_path.resolve()
+    if shown.is_relative_to(CI_DIR.parent):
+        shown = shown.relative_to(CI_DIR.parent)
+    return (
+        "Refresh it from a current clone of https://github.com/pypa/advisory-database:\n"
+        "  git clone --bare https://github.com/pypa/advisory-database /tmp/advisory-database.git\n"
+        "  make audit-refresh ADVISORY_DB=/tmp/advisory-database.git   "
+        "# = .venv/bin/python .ci/audit.py --refresh /tmp/advisory-database.git\n"
+        f"then commit {shown}. Or run the audit where pip-audit reaches https://pypi.org "
+        f"(its live answer needs no snapshot). {MAX_AGE_VARIABLE} sets the limit (docs/configuration.md)."
+    )
 
 
 def print_table(findings: list[Finding]) -> None:
@@ -363,9 +390,39 @@ def print_table(findings: list[Finding]) -> None:
         print("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:5])) + "  " + row[5])
 
 
-def audit(args: argparse.Namespace) -> int:
-    today = dt.datetime.now(dt.UTC).date()
+LiveAudit = Callable[[dict[str, str] | None], tuple[list[Finding] | None, str]]
+
+
+def snapshot_findings(args: argparse.Namespace, installed: dict[str, str], today: dt.date) -> list[Finding] | None:
+    """Findings from the snapshot, or None (after saying why) when its data is older than the limit."""
+    limit = max_age_days()
     snapshot = load_snapshot(args.snapshot)
+    source = snapshot["source"]
+    age = snapshot_age_days(snapshot, today)
+    print(
+        f"snapshot: {source['repository']} @ {source['commit'][:12]}, dated {source['commit_date']} ({age} days old), "
+        f"limit {limit} days, {len(snapshot['advisories'])} advisories, licence {source['licence']}"
+    )
+    if age > limit:
+        print(
+            f"FAILED: no usable advisory data. pip-audit did not answer, and the advisory snapshot's data is {age} "
+            f"days old (more than {MAX_AGE_VARIABLE}={limit}): advisories published since "
+            f"{source['commit_date'][:10]} would not be checked, so the audit cannot say the packages are clean.\n"
+            + refresh_hint(args.snapshot)
+        )
+        return None
+    uncovered = sorted(set(installed) - set(snapshot["packages"]))
+    if uncovered:
+        print(
+            f"WARNING: the snapshot was not cut for {len(uncovered)} installed package(s), whose advisories may be "
+            f"missing: {', '.join(uncovered)} — refresh the snapshot"
+        )
+    return evaluate(snapshot["advisories"], installed)
+
+
+def audit(args: argparse.Namespace, *, live_audit: LiveAudit | None = None, today: dt.date | None = None) -> int:
+    """The audit (see the module docstring); ``live_audit`` and ``today`` are injectable for the tests."""
+    today = today or dt.datetime.now(dt.UTC).date()
     entries = parse_ignore_file(args.ignore.read_text()) if args.ignore.exists() else []
 
     if args.requirement:
@@ -378,38 +435,22 @@ def audit(args: argparse.Namespace) -> int:
         scope = f"the distributions installed for {sys.executable}"
     print(f"Dependency audit of {len(installed)} packages ({scope})")
 
-    live_findings: list[Finding] = []
+    live: list[Finding] | None = None
     if args.no_live:
-        print("live pip-audit: skipped (--no-live); using the snapshot only")
+        print("live pip-audit: skipped (--no-live); falling back to the offline snapshot")
     else:
-        result, note = live_pip_audit(installed if args.requirement else None)
-        if result is None:
-            print(f"live pip-audit: unavailable — {note}; using the snapshot only")
+        live, note = (live_audit or live_pip_audit)(installed if args.requirement else None)
+        if live is None:
+            print(f"live pip-audit: no answer — {note}; falling back to the offline snapshot")
         else:
-            live_findings = result
-            print(f"live pip-audit: {note}; {len(result)} finding(s); the snapshot is checked as well")
+            print(f"live pip-audit: {note}; its answer is the result (the offline snapshot is not used)")
+    findings = live if live is not None else snapshot_findings(args, installed, today)
+    if findings is None:
+        return NO_ADVISORY_DATA
 
-    source = snapshot["source"]
-    age = snapshot_age_days(snapshot, today)
-    print(
-        f"snapshot: {source['repository']} @ {source['commit'][:12]}, dated {source['commit_date']} ({age} days old), "
-        f"{len(snapshot['advisories'])} advisories, licence {source['licence']}"
-    )
-    if age > STALE_AFTER_DAYS:
-        print(
-            f"WARNING: the advisory snapshot is {age} days old (more than {STALE_AFTER_DAYS}); advisories published "
-            "since then are not checked. Refresh it: see `.ci/audit.py --refresh` (make audit-refresh)."
-        )
-    uncovered = sorted(set(installed) - set(snapshot["packages"]))
-    if uncovered:
-        print(
-            f"WARNING: the snapshot was not cut for {len(uncovered)} installed package(s), whose advisories may be "
-            f"missing: {', '.join(uncovered)} — refresh the snapshot"
-        )
-
-    findings = merge(live_findings, evaluate(snapshot["advisories"], installed))
     for note in apply_ignores(findings, entries, today):
         print(f"note: {note}")
+    findings.sort(key=lambda f: (f.package, f.advisory_id))
     active = [f for f in findings if not f.ignored_reason]
     if findings:
         print()
@@ -417,7 +458,8 @@ def audit(args: argparse.Namespace) -> int:
         print()
     print(
         f"{len(active)} known vulnerabilit{'y' if len(active) == 1 else 'ies'} "
-        f"({len(findings) - len(active)} ignored) in {len(installed)} packages"
+        f"({len(findings) - len(active)} ignored) in {len(installed)} packages, "
+        f"according to {'the live pip-audit' if live is not None else 'the offline snapshot'}"
     )
     return 1 if active else 0
 
@@ -538,8 +580,8 @@ def refresh(git_dir: Path, output: Path, packages: set[str]) -> dict:
     return snapshot
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", 1)[0])
+def main(argv: list[str] | None = None, *, live_audit: LiveAudit | None = None, today: dt.date | None = None) -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n", 1)[0])
     parser.add_argument("-r", "--requirement", type=Path, action="append", default=[], help="audit these pins")
     parser.add_argument("--snapshot", type=Path, default=SNAPSHOT)
     parser.add_argument("--ignore", type=Path, default=IGNORE_FILE)
@@ -558,8 +600,14 @@ def main(argv: list[str] | None = None) -> int:
                 f"{source['repository']} @ {source['commit']} ({source['commit_date']}), "
                 f"{args.snapshot.stat().st_size} bytes"
             )
+            age = snapshot_age_days(snapshot, today or dt.datetime.now(dt.UTC).date())
+            if age > max_age_days():
+                print(
+                    f"WARNING: that commit is {age} days old (more than {MAX_AGE_VARIABLE}={max_age_days()}): "
+                    "the audit will still fail without pip-audit; update the clone (`git fetch`) and refresh again"
+                )
             return 0
-        return audit(args)
+        return audit(args, live_audit=live_audit, today=today)
     except AuditInputError as error:
         print(f"audit: {error}", file=sys.stderr)
         return 2

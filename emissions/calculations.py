@@ -10,12 +10,15 @@ inclusive of both days; a year of service is 365.25 days.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from typing import Generic, TypeVar
 
-DAYS_PER_YEAR = 365.25
-G_PER_KG = 1000.0
+from emissions.units import DAYS_PER_YEAR, G_PER_KG
+
+# What metered energy is allocated to (in the ledger, the key of a run's part in one month).
+_Key = TypeVar("_Key", bound=Hashable)
 
 
 # --- Periods ----------------------------------------------------------------------------------
@@ -47,17 +50,19 @@ def facility_energy_kwh(*, it_energy_kwh: float, site_pue: float, tracker_pue: f
 
 
 @dataclass(frozen=True)
-class MeteredAllocation:
+class MeteredAllocation(Generic[_Key]):
     """How a metered facility total is apportioned: ``allocated_kwh`` per key (e.g. run id),
     ``unallocated_kwh`` the idle/overhead remainder, ``scale`` (≤ 1) applied when the allocation
     keys add up to more than the meter (trackers over-reporting)."""
 
-    allocated_kwh: dict
+    allocated_kwh: dict[_Key, float]
     unallocated_kwh: float
     scale: float
 
 
-def metered_energy_allocate(*, metered_kwh: float, facility_kwh_by_key: Mapping) -> MeteredAllocation:
+def metered_energy_allocate(
+    *, metered_kwh: float, facility_kwh_by_key: Mapping[_Key, float]
+) -> MeteredAllocation[_Key]:
     """Apportion metered facility kWh to runs by their facility kWh (allocation keys, not additions).
 
     The meter is the inventory figure: allocations never exceed it. Below the meter, each key gets
@@ -83,7 +88,9 @@ def emissions_kg(*, energy_kwh: float, intensity_g_per_kwh: float) -> float:
     return energy_kwh * intensity_g_per_kwh / G_PER_KG
 
 
-def hourly_emissions_kg(*, energy_kwh_by_hour: Mapping, intensity_g_per_kwh_by_hour: Mapping) -> float:
+def hourly_emissions_kg(
+    *, energy_kwh_by_hour: Mapping[datetime, float], intensity_g_per_kwh_by_hour: Mapping[datetime, float]
+) -> float:
     """Σ over hours of kWh_h × intensity_h, in kgCO2e; every hour with energy needs an intensity."""
     missing = [hour for hour in energy_kwh_by_hour if hour not in intensity_g_per_kwh_by_hour]
     if missing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
+from typing import cast
 
 from emissions.cloud_estimation import NO_ENERGY, estimate
 from emissions.cloud_tables import CoefficientTables
@@ -26,8 +27,8 @@ class EstimateCache:
     def __init__(self, tables: CoefficientTables, **assumptions: float) -> None:
         self.tables = tables
         self.assumptions = assumptions
-        self._unit: dict[tuple, CloudEstimate] = {}
-        self._scaled: dict[tuple, CloudEstimate] = {}
+        self._unit: dict[tuple[object, ...], CloudEstimate] = {}
+        self._scaled: dict[tuple[tuple[object, ...], float], CloudEstimate] = {}
         self.fingerprint = hashlib.sha256(repr((tables, sorted(assumptions.items()))).encode()).hexdigest()
 
     def __call__(self, record: CloudUsageRecord) -> CloudEstimate:
@@ -64,7 +65,8 @@ class EstimateCache:
             network_energy_kwh=unit.network_energy_kwh * quantity,
             embodied_kg_co2e=unit.embodied_kg_co2e * quantity,
             coefficients=tuple(
-                (name, value * quantity if name in _QUANTITY_COEFFICIENTS else value)
+                # A quantity coefficient records a number (cloud_estimation ``_Builder.use``).
+                (name, cast(float, value) * quantity if name in _QUANTITY_COEFFICIENTS else value)
                 for name, value in unit.coefficients
             ),
         )

@@ -235,7 +235,7 @@ class _Builder:
             for arch in (family.microarchitectures if family else ())
             if (self.provider, arch) in self.tables.cpu_power
         ]
-        if powers:
+        if family is not None and powers:
             self.use("cpu_microarchitecture", "|".join(family.microarchitectures))
             pick = statistics.median if _MEDIAN_ARCHS & set(family.microarchitectures) else statistics.fmean
             min_w, max_w = pick(p.min_w for p in powers), pick(p.max_w for p in powers)
@@ -423,7 +423,7 @@ def _instance_hours(
     b.use("instance_hours", hours)
     watts, gb_per_chip = b.cpu_watts(_family_key(b.provider, key), cpu_util)
     b.energy["compute"] = vcpu * hours * watts / 1000
-    _instance_memory(b, hours, memory, largest_memory or memory, largest_vcpu, gb_per_chip)
+    _instance_memory(b, hours, memory, largest_memory, largest_vcpu, gb_per_chip)
     if spec is not None:
         _gpu_part(b, spec, hours, gpu_util)
         return "gpu"
@@ -458,9 +458,10 @@ def _instance_memory(
         gb = memory  # GCP bills RAM separately; CCF has no GB/chip allowance there: count it all
     else:
         # CCF memory helpers: only memory above SPECpower's GB per chip, pro rata to the instance's share
+        largest = largest_memory or memory  # the instance's own memory where its family's largest is unknown
         chips = math.ceil(largest_vcpu / _CCF_VCPU_PER_CHIP)
         b.use("memory_gb_per_chip", gb_per_chip)
-        gb = max(0.0, largest_memory / chips - gb_per_chip) * memory / largest_memory
+        gb = max(0.0, largest / chips - gb_per_chip) * memory / largest
     b.use("memory_gb_counted", gb)
     b.energy["memory"] = gb * hours * coefficient
 
@@ -490,7 +491,7 @@ CLOUD_RUN_HOST_GPUS = 8
 
 def cloud_run_embodied_kg_per_gpu_hour(
     tables: CoefficientTables, hardware_model: str, *, lifespan_years: float = 4.0
-) -> tuple[float, dict]:
+) -> tuple[float, dict[str, str | float]]:
     """SCI's M for one GPU-hour of a cloud tracker run, in kgCO2e, with its provenance.
 
     M = (GPU card + node without GPUs ÷ 8) × 1 h ÷ (lifespan × 8,760 h): the card of the run's model (the generic
@@ -500,7 +501,7 @@ def cloud_run_embodied_kg_per_gpu_hour(
     card = tables.embodied.get(hardware_model) or tables.embodied[_GENERIC_GPU_CARD]
     node_kg, node_source = _gpu_node_kg(tables, hardware_model)
     per_gpu_kg = card.kg_co2e + node_kg / CLOUD_RUN_HOST_GPUS
-    provenance = {
+    provenance: dict[str, str | float] = {
         "gpu_card": hardware_model if hardware_model in tables.embodied else _GENERIC_GPU_CARD,
         "gpu_card_kg": card.kg_co2e,
         "node_kg": node_kg,

@@ -22,11 +22,24 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, Protocol
 
 # Providers whose carbon export gives only a market-based figure (Azure Carbon Optimization).
 MARKET_ONLY_PROVIDERS = frozenset({"azure"})
 # Providers whose exports always include Scope 3 (embodied); AWS CCFT does from model v3.0.0 on.
 SCOPE3_PROVIDERS = frozenset({"gcp", "azure"})
+
+# What identifies an estimate group: provider, month, account, region, service, resource, team id, project id.
+GroupKey = tuple[str, date, str, str, str, str, int | None, int | None]
+
+
+class Factor(Protocol):
+    """A resolved grid factor as this module reads it (``emissions.factor_book.ResolvedFactor``)."""
+
+    @property
+    def value(self) -> float: ...  # gCO2e/kWh
+
+    def as_provenance(self) -> dict[str, Any]: ...
 
 
 def key_text(value: str) -> str:
@@ -69,7 +82,7 @@ class EstimateGroup:
         return (self.provider, self.period, self.account)
 
     @property
-    def key(self) -> tuple:
+    def key(self) -> GroupKey:
         return group_key(self.provider, self.period, self.account, self.region, self.service, self.resource,
                          self.team_id, self.project_id)  # fmt: skip
 
@@ -115,7 +128,7 @@ class ProviderRow:
         return version.isdigit() and int(version) >= 3  # AWS CCFT v3.0.0 added Scope 3
 
 
-def location_from_market_kg(market_kg: float, location, residual) -> float | None:
+def location_from_market_kg(market_kg: float, location: Factor | None, residual: Factor | None) -> float | None:
     """The location-based kgCO2e of a market-only provider figure (Azure) that no billing line shares out:
     the figure × (location factor ÷ residual mix) of its region's zone for the month (both gCO2e/kWh), the
     ratio our own estimate would have between the two methods for the same kWh. None without both
@@ -125,7 +138,16 @@ def location_from_market_kg(market_kg: float, location, residual) -> float | Non
     return market_kg * location.value / residual.value
 
 
-def group_key(provider, period, account, region, service, resource, team_id, project_id) -> tuple:
+def group_key(
+    provider: str,
+    period: date,
+    account: str,
+    region: str,
+    service: str,
+    resource: str,
+    team_id: int | None,
+    project_id: int | None,
+) -> GroupKey:
     """What identifies an estimate group."""
     return (provider, period, account, key_text(region), key_text(service), resource, team_id, project_id)
 
@@ -136,8 +158,8 @@ def fill_unclassified(groups: list[EstimateGroup]) -> None:
     The ratio is computed once per provider-month from the classified energy before any group is filled,
     so the result does not depend on the groups' order.
     """
-    kwh: dict[tuple, float] = defaultdict(float)
-    cost: dict[tuple, float] = defaultdict(float)
+    kwh: dict[tuple[str, date], float] = defaultdict(float)
+    cost: dict[tuple[str, date], float] = defaultdict(float)
     for group in groups:
         kwh[(group.provider, group.period)] += group.facility_kwh
         cost[(group.provider, group.period)] += group.classified_cost
@@ -149,7 +171,7 @@ def fill_unclassified(groups: list[EstimateGroup]) -> None:
             group.flags.append("unclassified_by_cost_ratio")
 
 
-def price_group(group: EstimateGroup, location, residual) -> dict:
+def price_group(group: EstimateGroup, location: Factor | None, residual: Factor | None) -> dict[str, Any]:
     """Fill ``group``'s location- and market-based kgCO2e (facility kWh × factor + embodied share) and return
     the factors used. ``location``/``residual`` are resolved factors (``.value`` gCO2e/kWh,
     ``.as_provenance()``) or None; market-based falls back to the location factor (flagged) where the zone has

@@ -29,8 +29,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 
+from emissions.units import G_PER_KG
+
 HOUR = timedelta(hours=1)
-_G_PER_KG = 1000.0
 
 # Relative weight of each local hour of the day, by shape: a weekday row and a weekend row of 24 values.
 # "flat": a machine room or data centre, the same every hour. "office": working hours on weekdays
@@ -192,7 +193,7 @@ def _hour(
     if factors is not None:
         remainder_factor = factors.location_g_per_kwh if at_location else factors.residual_g_per_kwh
         market_g += remaining * (remainder_factor or 0.0)
-        location_kg = load_kwh * factors.location_g_per_kwh / _G_PER_KG
+        location_kg = load_kwh * factors.location_g_per_kwh / G_PER_KG
         carbon_free = min(load_kwh, matched_cfe + factors.grid_carbon_free_share * remaining)
     return HourResult(
         hour_start=hour,
@@ -201,7 +202,7 @@ def _hour(
         matched_carbon_free_kwh=matched_cfe,
         uncovered_kwh=remaining,
         surplus_kwh=supplied - matched,
-        market_kg_co2e=market_g / _G_PER_KG,
+        market_kg_co2e=market_g / G_PER_KG,
         location_kg_co2e=location_kg,
         carbon_free_kwh=carbon_free,
         remainder_at_location=at_location,
@@ -238,4 +239,4 @@ def annual_match_market_kg(
     """The 2015 method's market-based kgCO2e for comparison: certificates of the year cover the year's load
     whatever the hour (volume matching), the rest at the residual mix."""
     covered = min(load_kwh, certificates_kwh)
-    return (covered * certificate_g_per_kwh + (load_kwh - covered) * residual_g_per_kwh) / _G_PER_KG
+    return (covered * certificate_g_per_kwh + (load_kwh - covered) * residual_g_per_kwh) / G_PER_KG

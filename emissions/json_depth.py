@@ -24,17 +24,17 @@ class JsonTooDeepError(ValueError):
         super().__init__(f"JSON nested deeper than {JSON_MAX_DEPTH} levels of arrays/objects")
 
 
-def json_loads(text: str | bytes | bytearray, **kwargs) -> Any:
+def json_loads(text: str | bytes | bytearray, **kwargs: Any) -> Any:
     """``json.loads``, but raise JsonTooDeepError (a ValueError) for nesting deeper than ``JSON_MAX_DEPTH``."""
     try:
         value = json.loads(text, **kwargs)
     except RecursionError:
         # The decoder counts its own recursion and raises cleanly; the document is far too deep.
         raise JsonTooDeepError() from None
-    openers = ("[", "{") if isinstance(text, str) else (b"[", b"{")
     # Cheap first (C-speed counts, e.g. for each line of a billing export): fewer openers than the limit
     # cannot nest past it, whatever the strings hold.
-    if text.count(openers[0]) + text.count(openers[1]) > JSON_MAX_DEPTH:
+    openers = text.count("[") + text.count("{") if isinstance(text, str) else text.count(b"[") + text.count(b"{")
+    if openers > JSON_MAX_DEPTH:
         json_depth_check(value)
     return value
 

@@ -78,7 +78,8 @@ def period_parse(label: str, *, today: date | None = None, fiscal_year_start_mon
         offset, months = 3 * (int(match["quarter"][1]) - 1), 3
     elif match.groupdict().get("month"):
         offset, months = int(match["month"]) - 1, 1
-    first = _months_after(date(year, fiscal_year_start_month if fiscal else 1, 1), offset)
+    first_month = fiscal_year_start_month if fiscal and fiscal_year_start_month is not None else 1
+    first = _months_after(date(year, first_month, 1), offset)
     return Period(label=text, start=first, end=month_end(_months_after(first, months - 1)))
 
 

@@ -1,8 +1,8 @@
 """One tabular export path: a table (column names, rows) written as CSV with one spreadsheet guard.
 
 Every CSV the product writes (reports, chart downloads, leaderboards, row errors) goes through ``csv_bytes``
-or ``csv_chunks``, and every XLSX cell through ``cell_safe`` (reporting/xlsx.py), so a name that a spreadsheet
-would run as a formula is neutralized the same way everywhere (OWASP "CSV injection"):
+or ``csv_chunks``, and every XLSX cell through ``cell_safe`` (reporting/reports/xlsx_export.py), so a name that
+a spreadsheet would run as a formula is neutralized the same way everywhere (OWASP "CSV injection"):
 
 - a text cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF gets a leading apostrophe, unless it is a
   plain number such as ``-12.5``; so does every line inside a cell that starts with one of them (a cell split
@@ -20,6 +20,7 @@ import csv
 import io
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
 _PLAIN_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -27,7 +28,7 @@ _LINE_START = re.compile(r"(\r\n|\r|\n)(?=[=+\-@\t])")
 BOM = "\ufeff"
 
 
-def cell_safe(value):
+def cell_safe(value: object) -> object:
     """``value`` as a spreadsheet may hold it: text that would run as a formula gets a leading apostrophe."""
     if not isinstance(value, str):
         return value
@@ -36,11 +37,11 @@ def cell_safe(value):
     return _LINE_START.sub(r"\1'", value)
 
 
-def _cells(row: Sequence) -> list:
+def _cells(row: Sequence[object]) -> list[object]:
     return ["" if cell is None else cell_safe(cell) for cell in row]
 
 
-def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[bytes]:
+def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> Iterator[bytes]:
     """The CSV as encoded blocks (BOM and header first), for streaming a long table."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -55,12 +56,12 @@ def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence]) -> Iterator[byt
     yield buffer.getvalue().encode("utf-8")
 
 
-def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence]) -> bytes:
+def csv_bytes(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> bytes:
     """The whole CSV (UTF-8 with BOM, CRLF rows, every cell guarded)."""
     return b"".join(csv_chunks(columns, rows))
 
 
-def frame_csv(frame) -> bytes:
+def frame_csv(frame: Any) -> bytes:  # Any: pandas is not imported, so that this module stays pure
     """A pandas DataFrame (a chart's or a leaderboard's data) as guarded CSV; NaN is an empty cell."""
     values = frame.astype(object).where(frame.notna(), None)
     return csv_bytes([str(column) for column in frame.columns], values.itertuples(index=False, name=None))

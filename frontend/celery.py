@@ -1,7 +1,10 @@
 """The Celery application: ``celery -A frontend worker -Q default,ingest,reporting``.
 
-Tasks live in each package's ``tasks.py`` and are found by autodiscovery. Every periodic task is
-declared in ``BEAT_SCHEDULE`` below, one entry per job with its crontab in a comment.
+Tasks live in each package's ``tasks`` package (``emissions/tasks/``, ``ingest/tasks/``, ``reporting/tasks/``),
+whose ``__init__`` imports every task module, and are found by autodiscovery. Each is declared with
+``emissions.task_policy.retrying_task``: one retry policy, and an explicit name that stays when its module
+moves (tests/test_celery_tasks.py lists them). Every periodic task is declared in ``BEAT_SCHEDULE`` below,
+one entry per job with its crontab in a comment; an entry names its task by that name.
 """
 
 import os

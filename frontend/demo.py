@@ -5,6 +5,11 @@ Every value is drawn from one ``random.Random(SEED)`` in a fixed order over fixe
 energies are IT kWh computed as power (W) × duration and split cpu/gpu/ram; each site's metered
 facility kWh exceeds its runs' IT kWh × PUE, leaving an unallocated/idle share. No EmissionRecords
 are written: the accounting engine computes them from this activity data.
+
+The rows are written through the same services as users' writes (emissions/services/, the guild's
+``carbon_budget_set``): runs as tracker records through ``run_upsert_many``, the live runs' deltas through
+``run_sample_append``, the inventory through its import loaders. A row the services do not write is
+written directly with a comment saying so.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import math
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
@@ -23,7 +29,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from emissions.choices import EfficiencyTechnique as Tech
-from emissions.choices import InstrumentKind, LocationSource, OffsiteRunsScope, ProjectStage, Role, RunKind
+from emissions.choices import InstrumentKind, OffsiteRunsScope, ProjectStage, Role, RunKind
 from emissions.factor_book import FactorBook
 from emissions.models import (
     CloudRegion,
@@ -33,18 +39,46 @@ from emissions.models import (
     GridZone,
     HardwareAsset,
     HardwareModel,
-    Membership,
     MeterReading,
     NetRevenue,
     Organization,
     Project,
-    RefrigerantLoss,
     Run,
     RunSample,
     Site,
     Team,
 )
+from emissions.periods import Period
+from emissions.records import (
+    EnergyInstrumentRecord,
+    FuelUseRecord,
+    HardwareAssetRecord,
+    MeterReadingRecord,
+    RefrigerantLossRecord,
+    RunRecord,
+    RunSampleRecord,
+    SiteRecord,
+    UpsertOutcome,
+)
+from emissions.services.inventory import (
+    energy_instrument_upsert_many,
+    fuel_use_upsert_many,
+    hardware_asset_upsert_many,
+    meter_reading_upsert_many,
+    refrigerant_loss_upsert_many,
+)
+from emissions.services.offsite import organization_offsite_update
+from emissions.services.organizations import (
+    member_add,
+    organization_create,
+    project_create,
+    project_profile_set,
+    team_create,
+    team_parent_set,
+)
 from emissions.services.run_quality import TRACKER_RULES
+from emissions.services.runs import run_sample_append, run_upsert_many
+from emissions.services.sites import site_upsert_many
 from frontend.demo_data import (
     CLOUDS,
     CPU_ONLY_MODEL,
@@ -72,8 +106,14 @@ from frontend.demo_data import (
     TeamSpec,
 )
 from frontend.offboarding import organization_rows_delete
+from reporting.guild.budgets import carbon_budget_set
 from reporting.guild.techniques import run_work, work_unit
 from reporting.models import CarbonBudget
+
+# NVML-read GPUs, modelled CPU and RAM: CodeCarbon's rule (emissions/services/run_quality.py), which Acme's
+# scheduler states for its native runs too.
+COMPONENT_QUALITY = tuple(TRACKER_RULES["codecarbon"].items())
+DEMO_USERS = ("demo", "acme-admin", "vision-lead")
 
 
 def _month_start(index: int) -> date:
@@ -85,7 +125,7 @@ def _month_index(moment: datetime) -> int:
     return (moment.year - 2025) * 12 + moment.month - 1
 
 
-def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
+def _weighted(rng: random.Random, weights: Mapping[str, float]) -> str:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -100,13 +140,16 @@ def demo_organization_seed(*, stdout=None) -> Organization:
         call_command("load_reference_data", stdout=stdout)
     rng = random.Random(SEED)
     with transaction.atomic():
+        _accounts_create()
         org = _organization_create()
         teams, projects, experiments = _structure_create(org, rng)
+        _memberships_create(org, teams)
         places = _places_get(org)
-        _users_create(org, teams)
-        _fleet_create(org, places)
-        placed_runs = _runs_create(org, rng, projects, experiments, places)
-        _samples_create(rng, [run for run, _, _ in placed_runs])
+        _fleet_create(org)
+        placed_runs = _runs_draw(org, rng, projects, experiments, places)
+        sampled = _sampled(placed_runs)
+        _runs_store(org, placed_runs, live=sampled)
+        _samples_create(org, rng, sampled)
         _facility_create(org, rng, places, placed_runs)
         _budgets_create(org, teams, placed_runs)
         _offsite_runs_create(org, teams)
@@ -121,7 +164,7 @@ def demo_organization_delete() -> bool:
         return False
     with transaction.atomic():
         organization_rows_delete(organization=org)
-        get_user_model().objects.filter(username__in=["demo", "acme-admin", "vision-lead"]).delete()
+        get_user_model().objects.filter(username__in=DEMO_USERS).delete()
     return True
 
 
@@ -145,77 +188,116 @@ def _say(stdout, message: str) -> None:
         stdout.write(message + "\n")
 
 
+def _stored(outcome: UpsertOutcome, what: str, count: int) -> None:
+    """The demo's records are fixed data: one a service rejects or finds already stored is a bug in the demo."""
+    if outcome.rejected or outcome.loaded != count:
+        reasons = "; ".join(f"#{index}: {reason}" for index, reason in list(outcome.rejected.items())[:3])
+        raise RuntimeError(f"demo {what}: {outcome.loaded} of {count} stored ({reasons or 'duplicates'})")
+
+
+def _accounts_create() -> None:
+    """``demo``/``demo``, ``acme-admin`` and ``vision-lead`` (no password: no sign-in).
+
+    No service creates an account with a chosen password and no organization (``member_add`` issues a
+    one-time password), so the accounts are written here; their memberships go through the services.
+    """
+    users = get_user_model().objects
+    for username, first, last in (
+        ("demo", "Demo", "User"),
+        ("acme-admin", "Ada", "Admin"),
+        ("vision-lead", "Vera", "Lindqvist"),
+    ):
+        user, _ = users.get_or_create(
+            username=username, defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last}
+        )
+        if username == "demo":
+            user.set_password("demo")
+        else:
+            user.set_unusable_password()
+        user.save()
+
+
 def _organization_create() -> Organization:
-    """The tenant plus its quarterly net revenue (EUR) for 2025 and 2026, growing 5% a quarter."""
-    org = Organization.objects.create(
-        name="Acme AI",
-        slug=ORG_SLUG,
-        currency="EUR",
-        fiscal_year_start_month=1,
-        default_pue=1.4,
-        default_grid_zone=GridZone.objects.get(code="DE"),  # Acme's head office, for runs nothing locates
+    """The tenant with ``acme-admin`` as its org admin, its defaults and its quarterly net revenue (EUR) for
+    2025 and 2026, growing 5% a quarter."""
+    org = organization_create(name="Acme AI", slug=ORG_SLUG, admin_username="acme-admin").organization
+    # Acme's head office, for runs nothing locates; third-party compute for off-site runs (the model default).
+    organization_offsite_update(
+        organization=org,
+        default_grid_zone=GridZone.objects.get(code="DE"),
+        offsite_runs_scope=OffsiteRunsScope.THIRD_PARTY,
     )
+    # No service sets the default PUE (only the Django admin does); currency and fiscal year keep their defaults.
+    org.default_pue = 1.4
+    org.full_clean()
+    org.save(update_fields=["default_pue"])
     for quarter in range(8):
         start = date(2025 + quarter // 4, 3 * (quarter % 4) + 1, 1)
         end = date(start.year, start.month + 2, calendar.monthrange(start.year, start.month + 2)[1])
         amount = Decimal(round(14_500_000 * 1.05**quarter, -3)).quantize(Decimal("0.01"))
+        # No service writes net revenue (only the Django admin does).
         NetRevenue.objects.create(organization=org, period_start=start, period_end=end, amount=amount, currency="EUR")
     return org
+
+
+def _project_create(
+    org: Organization, team: Team, *, slug: str, name: str, model_family: str, stage: str, offsite: str = ""
+) -> Project:
+    project = project_create(organization=org, team=team, name=name, slug=slug)
+    return project_profile_set(project=project, model_family=model_family, stage=stage, offsite_runs_scope=offsite)
+
+
+def _experiment_create(project: Project, external_id: str, name: str, *, default_demo_id: bool = False) -> Experiment:
+    # No service names an experiment (run_upsert_many creates a run's experiment unnamed), so the demo's
+    # named experiments are written here; the runs then find them by their external id.
+    return Experiment.objects.create(
+        project=project, external_id=external_id, name=name, is_default_demo_id=default_demo_id
+    )
 
 
 def _structure_create(org: Organization, rng: random.Random):
     """Teams, projects and 2-3 experiments per project (one uses CodeCarbon's default demo id)."""
     teams: dict[str, Team] = {}
     for team in TEAMS:
-        teams[team.slug] = Team.objects.create(
-            organization=org, slug=team.slug, name=team.name, parent=teams.get(team.parent)
-        )
+        teams[team.slug] = team_create(organization=org, name=team.name, slug=team.slug)
+        if team.parent:
+            team_parent_set(team=teams[team.slug], parent=teams[team.parent])
     projects, experiments = {}, {}
     for spec in PROJECTS:
-        project = Project.objects.create(
-            organization=org,
-            team=teams[spec.team],
-            slug=spec.slug,
-            name=spec.name,
-            model_family=spec.model_family,
-            stage=ProjectStage(spec.stage),
+        project = _project_create(
+            org, teams[spec.team], slug=spec.slug, name=spec.name, model_family=spec.model_family, stage=spec.stage
         )
         projects[spec.slug] = project
         experiments[spec.slug] = [
-            Experiment.objects.create(
-                project=project,
-                external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                name=f"{spec.name}: {label}",
-            )
+            _experiment_create(project, str(uuid.UUID(int=rng.getrandbits(128), version=4)), f"{spec.name}: {label}")
             for label in ("baseline", "sweep", "ablation")[: rng.randint(2, 3)]
         ]
     experiments["doc-classifier"].append(
-        Experiment.objects.create(
-            project=projects["doc-classifier"],
-            external_id=DEMO_EXPERIMENT_ID,
-            name="Unconfigured tracker",
-            is_default_demo_id=True,
-        )
+        _experiment_create(projects["doc-classifier"], DEMO_EXPERIMENT_ID, "Unconfigured tracker", default_demo_id=True)
     )
     return teams, projects, experiments
 
 
+def _memberships_create(org: Organization, teams: dict[str, Team]) -> None:
+    """``demo`` (guild member) and ``vision-lead`` (Vision team member) join; ``acme-admin`` founded it."""
+    member_add(organization=org, username="demo", role=Role.GUILD_MEMBER)
+    member_add(organization=org, username="vision-lead", role=Role.TEAM_MEMBER, team=teams["vision"])
+
+
 def _places_get(org: Organization) -> dict[str, Place]:
     """Create the two sites and resolve the cloud regions (newest reference dataset) runs execute in."""
-    places = {}
-    for key, slug, name, ownership, zone_code, pue, wue, _ in SITES:
-        zone = GridZone.objects.get(code=zone_code)
-        site = Site.objects.create(
-            organization=org,
-            slug=slug,
-            name=name,
-            ownership=ownership,
-            zone=zone,
-            pue=pue,
-            wue_l_per_kwh=wue,
-            buys_electricity=True,
+    records = [
+        SiteRecord(
+            name=name, ownership=ownership, grid_zone_code=zone, pue=pue, wue_l_per_kwh=wue, buys_electricity=True
         )
-        places[key] = Place(key, site, None, pue, SITE_TRACKER_INTENSITY[zone_code], zone.country_iso3)
+        for _, _, name, ownership, zone, pue, wue, _ in SITES
+    ]
+    _stored(site_upsert_many(organization=org, records=records), "sites", len(records))
+    sites = {site.slug: site for site in Site.objects.for_org(org).select_related("zone")}
+    places = {}
+    for key, slug, *_ in SITES:
+        site = sites[slug]
+        places[key] = Place(key, site, None, site.pue, SITE_TRACKER_INTENSITY[site.zone.code], site.zone.country_iso3)
     for key, name in CLOUDS.items():
         provider, region_name = name.split(":")
         region = (
@@ -230,40 +312,48 @@ def _places_get(org: Organization) -> dict[str, Place]:
     return places
 
 
-def _users_create(org: Organization, teams: dict[str, Team]) -> None:
-    """``demo``/``demo`` (guild member), ``acme-admin`` (org admin) and ``vision-lead`` (Vision team member)."""
-    users = get_user_model().objects
-    for username, role, team, first, last in (
-        ("demo", Role.GUILD_MEMBER, None, "Demo", "User"),
-        ("acme-admin", Role.ORG_ADMIN, None, "Ada", "Admin"),
-        ("vision-lead", Role.TEAM_MEMBER, teams["vision"], "Vera", "Lindqvist"),
-    ):
-        user, _ = users.get_or_create(
-            username=username, defaults={"email": f"{username}@acme.example", "first_name": first, "last_name": last}
-        )
-        if username == "demo":
-            user.set_password("demo")
-        else:
-            user.set_unusable_password()
-        user.save()
-        Membership.objects.create(user=user, organization=org, role=role, team=team)
-
-
-def _fleet_create(org: Organization, places: dict[str, Place]) -> None:
+def _fleet_create(org: Organization) -> None:
     """The hardware register: Frankfurt's A100 → H100 refresh, its CPU servers, Montréal's L40S cards."""
-    for asset_id, place_key, model_name, quantity, acquired, in_service, life, retired, disposal in FLEET:
-        HardwareAsset.objects.create(
-            organization=org,
+    site_slugs = {key: slug for key, slug, *_ in SITES}
+    records = [
+        HardwareAssetRecord(
             asset_id=asset_id,
-            site=places[place_key].site,
+            site=site_slugs[place_key],
+            hardware_model_name=model_name,
             quantity=quantity,
             acquired_on=acquired,
-            hardware_model=HardwareModel.objects.get(organization__isnull=True, name=model_name),
             in_service_on=in_service,
             lifetime_years=life,
             retired_on=retired,
+            embodied_kg_co2e_per_unit=None,  # the catalogue model's figure
             disposal_route=disposal,
         )
+        for asset_id, place_key, model_name, quantity, acquired, in_service, life, retired, disposal in FLEET
+    ]
+    outcome = hardware_asset_upsert_many(organization=org, records=records)
+    # The import reads a name with a comma as a list of names (carbontracker's GPU lists:
+    # emissions/catalogue_names.py), so it rejects the catalogue's own "…server, complete (…)" and "…(8-GPU
+    # class, generic)"; those lines are written directly, with the model found by its exact catalogue name.
+    for index, reason in list(outcome.rejected.items()):
+        record = records[index]
+        model = HardwareModel.objects.filter(organization__isnull=True, name=record.hardware_model_name).first()
+        if "," not in record.hardware_model_name or model is None:
+            raise RuntimeError(f"demo hardware asset {record.asset_id}: {reason}")
+        HardwareAsset.objects.create(
+            organization=org,
+            asset_id=record.asset_id,
+            site=Site.objects.for_org(org).get(slug=record.site),
+            hardware_model=model,
+            quantity=record.quantity,
+            acquired_on=record.acquired_on,
+            in_service_on=record.in_service_on,
+            lifetime_years=record.lifetime_years or model.default_lifetime_years,
+            retired_on=record.retired_on,
+            disposal_route=record.disposal_route,
+        )
+        del outcome.rejected[index]
+        outcome.loaded += 1
+    _stored(outcome, "hardware assets", len(records))
 
 
 def _gpu_for(place: Place, start: datetime, rng: random.Random) -> tuple[str, int]:
@@ -274,44 +364,107 @@ def _gpu_for(place: Place, start: datetime, rng: random.Random) -> tuple[str, in
         return "l40s", (24 if start.date() >= date(2026, 3, 2) else 16)
     if rng.random() < (0.25 if start.year == 2025 else 0.55):
         return "h100", 64
-    return ("a100-80" if place.region.provider == "azure" else "a100-40"), 64
+    return ("a100-80" if place.region is not None and place.region.provider == "azure" else "a100-40"), 64
 
 
-def _runs_create(org, rng, projects, experiments, places) -> list[tuple[Run, TeamSpec, Place]]:
-    """About 3,400 runs, 100 in January 2025 growing 4.5% a month; returns (run, its team, its place)."""
+def _runs_draw(org, rng, projects, experiments, places) -> list[tuple[Run, TeamSpec, Place]]:
+    """About 3,400 runs, 100 in January 2025 growing 4.5% a month; returns (run, its team, its place).
+
+    The runs are drafts (unsaved ``Run`` objects, which the guild's work measures read); ``_runs_store``
+    writes them as tracker records.
+    """
     teams = {team.slug: team for team in TEAMS}
-    names = [gpu.catalogue_name for gpu in GPUS.values()]
-    hardware = {model.name: model for model in HardwareModel.objects.filter(organization__isnull=True, name__in=names)}
-    placed = []
+    placed: list[tuple[Run, TeamSpec, Place]] = []
     for month in range(MONTHS):
         for _ in range(round(100 * 1.045**month)):
             spec = rng.choices(PROJECTS, weights=[project.weight for project in PROJECTS])[0]
             team = teams[spec.team]
             place = places[_weighted(rng, team.places)]
-            run = Run(
-                organization=org,
-                project=projects[spec.slug],
-                site=place.site,
-                cloud_region=place.region,
-                location_source=LocationSource.SITE if place.site else LocationSource.CLOUD_REGION,
-                country_iso3=place.country_iso3,
-                # NVML-read GPUs, modelled CPU and RAM: CodeCarbon's rule (emissions/services/run_quality.py).
-                component_quality=TRACKER_RULES["codecarbon"],
-            )
+            run = Run(organization=org, project=projects[spec.slug], country_iso3=place.country_iso3)
             run.kind = _weighted(rng, KIND_MIX[spec.mix or spec.stage])
             _run_time_fill(rng, run, first=_month_start(month))
             gpu = _run_energy_fill(
                 rng, run, place=place, cpu_only=spec.cpu_only or rng.random() < KINDS[run.kind].cpu_only_share
             )
-            run.hardware_model = hardware[gpu.catalogue_name] if gpu else None
             _run_provenance_fill(rng, run, spec=spec, team=team, place=place, experiments=experiments[spec.slug])
             _run_outcome_fill(rng, run, llm=spec.llm, gpu=gpu, green=team.green)
             if run.source == "native":
                 run.external_id = f"acme-sched-{len(placed) + 1:06d}"
             placed.append((run, team, place))
     _techniques_assign(org, placed)
-    Run.objects.bulk_create([run for run, _, _ in placed], batch_size=500)
     return placed
+
+
+def _run_record(run: Run, place: Place, *, live: bool) -> RunRecord:
+    """The tracker record of a drawn run. A ``live`` run is CodeCarbon's ``POST /runs``: no energy and no end
+    yet, its samples add them (``_samples_create``)."""
+    return RunRecord(
+        source=run.source,
+        external_id=run.external_id,
+        started_at=run.started_at,
+        ended_at=None if live else run.ended_at,
+        duration_s=0.0 if live else run.duration_s,
+        energy_kwh=0.0 if live else run.energy_kwh,
+        cpu_energy_kwh=0.0 if live else run.cpu_energy_kwh,
+        gpu_energy_kwh=0.0 if live else run.gpu_energy_kwh,
+        ram_energy_kwh=0.0 if live else run.ram_energy_kwh,
+        tracker_emissions_kg_co2e=None if live else run.tracker_emissions_kg_co2e,
+        experiment_external_id=run.experiment.external_id if run.experiment else "",
+        kind=run.kind,
+        tracker_pue=run.tracker_pue,
+        cpu_model=run.cpu_model,
+        cpu_count=run.cpu_count,
+        gpu_model=run.gpu_model,
+        gpu_count=run.gpu_count,
+        gpu_utilization_pct=run.gpu_utilization_pct,
+        country_iso3=run.country_iso3,
+        cloud_provider=place.region.provider if place.region else "",
+        cloud_region=place.region.region if place.region else "",
+        tracker_name=run.tracker_name,
+        tracker_version=run.tracker_version,
+        user_name=run.user_name,
+        tags=tuple(run.tags.items()),
+        efficiency_techniques=tuple(run.efficiency_techniques),
+        tokens_processed=run.tokens_processed,
+        inferences_count=run.inferences_count,
+        component_quality=COMPONENT_QUALITY,
+    )
+
+
+def _runs_store(org: Organization, placed, *, live: Sequence[Run]) -> None:
+    """Write the drawn runs through ``run_upsert_many``, one import per project and site (a site is the
+    import's, as for a site's ingest token; cloud runs name their region); the ``live`` runs open empty."""
+    live_keys = {(run.source, run.external_id) for run in live}
+    imports: dict[tuple[Project, Site | None], list[RunRecord]] = defaultdict(list)
+    for run, _, place in placed:
+        record = _run_record(run, place, live=(run.source, run.external_id) in live_keys)
+        imports[run.project, place.site].append(record)
+    for (project, site), records in imports.items():
+        outcome = run_upsert_many(organization=org, records=records, project=project, site=site)
+        _stored(outcome, f"runs of {project.slug} at {site.slug if site else 'cloud regions'}", len(records))
+    _run_extras_set(
+        org, {(run.source, run.external_id): (run.accuracy, run.tracker_intensity_g_per_kwh) for run, _, _ in placed}
+    )
+
+
+def _run_extras_set(org: Organization, extras: Mapping[tuple[str, str], tuple[float | None, float | None]]) -> None:
+    """Each run's model accuracy and its tracker's own intensity (gCO2e/kWh), by (source, external id).
+
+    No tracker record carries them (RunRecord has no field for them) and no service writes them, so they
+    are set on the stored runs directly: one update per intensity (a handful), the accuracies in bulk.
+    """
+    by_intensity: dict[float, list[int]] = defaultdict(list)
+    with_accuracy = []
+    for run in Run.objects.for_org(org).only("pk", "source", "external_id"):
+        accuracy, intensity = extras.get((run.source, run.external_id), (None, None))
+        if intensity is not None:
+            by_intensity[intensity].append(run.pk)
+        if accuracy is not None:
+            run.accuracy = accuracy
+            with_accuracy.append(run)
+    for intensity, pks in by_intensity.items():
+        Run.objects.filter(pk__in=pks).update(tracker_intensity_g_per_kwh=intensity)
+    Run.objects.bulk_update(with_accuracy, ["accuracy"], batch_size=1000)
 
 
 def _run_time_fill(rng: random.Random, run: Run, *, first: date) -> None:
@@ -377,7 +530,7 @@ def _run_outcome_fill(rng: random.Random, run: Run, *, llm: bool, gpu: Gpu | Non
         run.tokens_processed = (
             run.inferences_count * rng.randint(300, 900)
             if run.inferences_count
-            else round(run.gpu_count * hours * gpu.tokens_per_gpu_hour * run.gpu_utilization_pct / 100)
+            else round(run.gpu_count * hours * gpu.tokens_per_gpu_hour * (run.gpu_utilization_pct or 0.0) / 100)
         )
     if run.kind in (RunKind.TRAINING, RunKind.FINE_TUNING, RunKind.EVALUATION):
         run.accuracy = round(rng.uniform(0.62, 0.94), 4)
@@ -454,11 +607,22 @@ def _techniques_assign(org: Organization, placed) -> None:
                 placed[index][0].efficiency_techniques.append(str(tech))
 
 
-def _samples_create(rng: random.Random, runs: list[Run]) -> None:
-    """10-60 RunSamples for each of the most recent codecarbon_api runs; deltas add up to the run's totals."""
-    recent = sorted((r for r in runs if r.source == "codecarbon_api"), key=lambda r: (r.started_at, r.external_id))
-    samples = []
-    for run in reversed(recent[-SAMPLED_RUNS:]):
+def _sampled(placed) -> list[Run]:
+    """The most recent codecarbon_api runs, which the live tracker sent as samples, newest first."""
+    runs = [run for run, _, _ in placed if run.source == "codecarbon_api"]
+    recent = sorted(runs, key=lambda r: (r.started_at, r.external_id))
+    return list(reversed(recent[-SAMPLED_RUNS:]))
+
+
+def _samples_create(org: Organization, rng: random.Random, drafts: list[Run]) -> None:
+    """10-60 samples for each live run through ``run_sample_append``; the deltas add up to the drawn totals."""
+    stored = {
+        run.external_id: run
+        for run in Run.objects.for_org(org)
+        .filter(source="codecarbon_api", started_at__gte=min((run.started_at for run in drafts), default=PERIOD_END))
+        .only("pk", "organization_id", "source", "external_id", "started_at")
+    }
+    for run in drafts:
         n = rng.randint(10, 60)
         weights = [rng.uniform(0.8, 1.2) for _ in range(n)]
         weight_sum = sum(weights)
@@ -474,34 +638,33 @@ def _samples_create(rng: random.Random, runs: list[Run]) -> None:
             recorded_at = run.started_at + timedelta(seconds=step_s * i + seconds)
             energy = sum(parts)
             key = f"{run.source}|{run.external_id}|{recorded_at.isoformat()}|{seconds}|{parts!r}"
-            samples.append(
-                RunSample(
-                    run=run,
-                    recorded_at=recorded_at,
-                    dedupe_key=hashlib.sha256(key.encode()).hexdigest(),
-                    duration_s=float(seconds),
-                    energy_kwh=energy,
-                    cpu_energy_kwh=parts[0],
-                    gpu_energy_kwh=parts[1],
-                    ram_energy_kwh=parts[2],
-                    cpu_power_w=parts[0] * 3.6e6 / seconds,
-                    gpu_power_w=parts[1] * 3.6e6 / seconds,
-                    ram_power_w=parts[2] * 3.6e6 / seconds,
-                    cpu_utilization_pct=round(rng.uniform(20, 60), 1),
-                    gpu_utilization_pct=(
-                        round(min(100.0, run.gpu_utilization_pct * weight), 1)
-                        if run.gpu_utilization_pct is not None
-                        else None
-                    ),
-                    tracker_emissions_kg_co2e=energy * run.tracker_intensity_g_per_kwh / 1000,
-                )
+            sample = RunSampleRecord(
+                recorded_at=recorded_at,
+                dedupe_key=hashlib.sha256(key.encode()).hexdigest(),
+                duration_s=float(seconds),
+                energy_kwh=energy,
+                cpu_energy_kwh=parts[0],
+                gpu_energy_kwh=parts[1],
+                ram_energy_kwh=parts[2],
+                cpu_power_w=parts[0] * 3.6e6 / seconds,
+                gpu_power_w=parts[1] * 3.6e6 / seconds,
+                ram_power_w=parts[2] * 3.6e6 / seconds,
+                cpu_utilization_pct=round(rng.uniform(20, 60), 1),
+                gpu_utilization_pct=(
+                    round(min(100.0, run.gpu_utilization_pct * weight), 1)
+                    if run.gpu_utilization_pct is not None
+                    else None
+                ),
+                tracker_emissions_kg_co2e=energy * (run.tracker_intensity_g_per_kwh or 0.0) / 1000,
             )
-    RunSample.objects.bulk_create(samples, batch_size=1000)
+            if not run_sample_append(run=stored[run.external_id], sample=sample):
+                raise RuntimeError(f"demo sample {key} was stored twice")
 
 
 def _site_month_it_kwh(placed_runs) -> dict[tuple[str, int], float]:
     """IT kWh per (site slug, month index), the larger of by-start-month and by-time-overlap attribution."""
-    by_start, by_overlap = defaultdict(float), defaultdict(float)
+    by_start: defaultdict[tuple[str, int], float] = defaultdict(float)
+    by_overlap: defaultdict[tuple[str, int], float] = defaultdict(float)
     for run, _, place in placed_runs:
         if place.site is None:
             continue
@@ -516,7 +679,8 @@ def _site_month_it_kwh(placed_runs) -> dict[tuple[str, int], float]:
 def _facility_create(org, rng, places, placed_runs) -> None:
     """Monthly meter readings, Frankfurt's guarantees of origin, generator diesel and a refrigerant leak."""
     it_kwh = _site_month_it_kwh(placed_runs)
-    metered = defaultdict(float)  # (site slug, year) -> facility kWh
+    metered: defaultdict[tuple[str, int], float] = defaultdict(float)  # (site slug, year) -> facility kWh
+    readings = []
     for key, slug, *_, idle_kw in SITES:
         site = places[key].site
         for month in range(MONTHS):
@@ -524,39 +688,45 @@ def _facility_create(org, rng, places, placed_runs) -> None:
             hours = (next_first - first).days * 24
             # Facility kWh: tracked IT kWh plus untracked overhead (×1.15-1.35) and the idle load, times PUE.
             kwh = round((it_kwh.get((slug, month), 0.0) * rng.uniform(1.15, 1.35) + idle_kw * hours) * site.pue, 1)
-            MeterReading.objects.create(
-                site=site, period_start=first, period_end=next_first - timedelta(days=1), energy_kwh=kwh
+            readings.append(
+                MeterReadingRecord(slug, period_start=first, period_end=next_first - timedelta(days=1), energy_kwh=kwh)
             )
             metered[slug, first.year] += kwh
+    _stored(meter_reading_upsert_many(organization=org, records=readings), "meter readings", len(readings))
     frankfurt = places["fra"].site
-    for year, share, certificate in ((2025, 0.40, "GO-DE-2025-AC-004711"), (2026, 0.45, "GO-DE-2026-AC-001288")):
-        EnergyInstrument.objects.create(
-            organization=org,
+    instruments = [
+        EnergyInstrumentRecord(
             instrument_id=certificate,
             kind=InstrumentKind.GO,
-            zone=frankfurt.zone,
-            site=frankfurt,
+            zone_code=frankfurt.zone.code,
             vintage_start=date(year, 1, 1),
             vintage_end=date(year, 12, 31),
-            bundled=False,
-            energy_mwh=round(metered["frankfurt-dc", year] * share / 1000, 1),
+            energy_mwh=round(metered[frankfurt.slug, year] * share / 1000, 1),
             emission_factor_g_per_kwh=0.0,
+            site=frankfurt.slug,
+            bundled=False,
         )
-    for month in range(MONTHS):  # monthly 30-minute load test of the backup generators
-        FuelUse.objects.create(
-            organization=org,
-            site=frankfurt,
+        for year, share, certificate in ((2025, 0.40, "GO-DE-2025-AC-004711"), (2026, 0.45, "GO-DE-2026-AC-001288"))
+    ]
+    _stored(energy_instrument_upsert_many(organization=org, records=instruments), "instruments", len(instruments))
+    fuel = [  # monthly 30-minute load test of the backup generators
+        FuelUseRecord(
+            site=frankfurt.slug,
             used_on=_month_start(month) + timedelta(days=9),
             fuel=DIESEL_FUEL,
-            unit=DIESEL_UNIT,
             quantity=round(rng.uniform(160, 240), 1),
+            unit=DIESEL_UNIT,
         )
-    FuelUse.objects.create(
-        organization=org, site=frankfurt, used_on=date(2025, 8, 14), fuel=DIESEL_FUEL, unit=DIESEL_UNIT, quantity=2480.0
-    )  # 9-hour grid outage
-    RefrigerantLoss.objects.create(
-        organization=org, site=frankfurt, occurred_on=date(2025, 7, 22), gas="R-410A", kg_leaked=3.2
+        for month in range(MONTHS)
+    ]
+    fuel.append(  # 9-hour grid outage
+        FuelUseRecord(
+            site=frankfurt.slug, used_on=date(2025, 8, 14), fuel=DIESEL_FUEL, quantity=2480.0, unit=DIESEL_UNIT
+        )
     )
+    _stored(fuel_use_upsert_many(organization=org, records=fuel), "fuel uses", len(fuel))
+    leak = [RefrigerantLossRecord(site=frankfurt.slug, occurred_on=date(2025, 7, 22), gas="R-410A", kg_leaked=3.2)]
+    _stored(refrigerant_loss_upsert_many(organization=org, records=leak), "refrigerant losses", len(leak))
 
 
 def _offsite_runs_create(org: Organization, teams: dict[str, Team]) -> None:
@@ -571,50 +741,50 @@ def _offsite_runs_create(org: Organization, teams: dict[str, Team]) -> None:
     A separate random stream, so the rest of the demo is unchanged by these runs.
     """
     rng = random.Random(SEED + 1)
-    rented = Project.objects.create(
-        organization=org, team=teams["applied-nlp"], slug="rented-gpu-boxes", name="Rented GPU boxes",
-        model_family="Atlas-7B + LoRA", stage=ProjectStage.RESEARCH,
-    )  # fmt: skip
-    lab = Project.objects.create(
-        organization=org, team=teams["speech"], slug="lab-workstations", name="Lab workstations",
-        model_family="Conformer-CTC", stage=ProjectStage.RESEARCH, offsite_runs_scope=OffsiteRunsScope.OWN_EQUIPMENT,
-    )  # fmt: skip
-    zones = {zone.code: zone for zone in GridZone.objects.filter(code__in=("FR", "CA-QC", "DE"))}
+    rented = _project_create(
+        org,
+        teams["applied-nlp"],
+        slug="rented-gpu-boxes",
+        name="Rented GPU boxes",
+        model_family="Atlas-7B + LoRA",
+        stage=ProjectStage.RESEARCH,
+    )
+    lab = _project_create(
+        org,
+        teams["speech"],
+        slug="lab-workstations",
+        name="Lab workstations",
+        model_family="Conformer-CTC",
+        stage=ProjectStage.RESEARCH,
+        offsite=OffsiteRunsScope.OWN_EQUIPMENT,
+    )
     experiments = {
-        project.pk: Experiment.objects.create(
-            project=project, external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)), name=f"{project.name}"
-        )
+        project.pk: _experiment_create(project, str(uuid.UUID(int=rng.getrandbits(128), version=4)), project.name)
         for project in (rented, lab)
     }
-    places = (  # project, source, country, region, zone, how it was located, flag, tracker's own g/kWh
-        (rented, "codecarbon_csv", "FRA", "", "FR", LocationSource.TRACKER_COUNTRY, "location_from_tracker", 56.0),
-        (lab, "codecarbon_csv", "CAN", "quebec", "CA-QC", LocationSource.TRACKER_REGION, "location_from_tracker", 1.7),
-        (
-            lab,
-            "codecarbon_api",
-            "",
-            "",
-            "DE",
-            LocationSource.ORGANIZATION_DEFAULT,
-            "location_organization_default",
-            475.0,
-        ),  # CodeCarbon's world average: a live tracker that sends no country
+    # Project, source, the tracker's country and region, its own gCO2e/kWh. run_upsert_many locates them
+    # (emissions/services/run_location.py): FRA → FR and CAN + quebec → CA-QC by the tracker, and the live
+    # runs with no country at the organization's default location, DE.
+    places = (
+        (rented, "codecarbon_csv", "FRA", "", 56.0),
+        (lab, "codecarbon_csv", "CAN", "quebec", 1.7),
+        (lab, "codecarbon_api", "", "", 475.0),  # CodeCarbon's world average: a live tracker sending no country
     )
-    runs = []
+    records, extras = [], {}
     for month in range(MONTHS):
-        for project, source, country, region, zone, located_by, flag, tracker_g_per_kwh in places:
+        for project, source, country, region, tracker_g_per_kwh in places:
             if source == "codecarbon_api" and month % 3:
                 continue
             hours = rng.uniform(2.0, 30.0)
             start = datetime(2025 + month // 12, month % 12 + 1, rng.randint(1, 27), rng.randint(0, 23), tzinfo=UTC)
             gpu_w, cpu_w, ram_w = rng.uniform(180, 300), rng.uniform(40, 90), rng.uniform(8, 15)
-            runs.append(
-                Run(
-                    organization=org,
-                    project=project,
-                    experiment=experiments[project.pk],
+            external_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+            records.append(
+                RunRecord(
                     source=source,
-                    external_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    external_id=external_id,
+                    project_name=project.slug,
+                    experiment_external_id=experiments[project.pk].external_id,
                     started_at=start,
                     ended_at=start + timedelta(hours=hours),
                     duration_s=hours * 3600,
@@ -629,18 +799,15 @@ def _offsite_runs_create(org: Organization, teams: dict[str, Team]) -> None:
                     cpu_model="AMD Ryzen 9 7950X",
                     country_iso3=country,
                     tracker_region=region,
-                    grid_zone=zones[zone],
-                    location_source=located_by,
-                    flags=[flag],
                     tracker_name="codecarbon",
                     tracker_version="2.8.3" if source == "codecarbon_csv" else "3.0.4",
-                    component_quality=TRACKER_RULES["codecarbon"],
                     user_name=rng.choice(("l.moreau", "n.haddad")),
-                    tracker_intensity_g_per_kwh=tracker_g_per_kwh,
                     tracker_emissions_kg_co2e=(cpu_w + gpu_w + ram_w) * hours / 1000 * tracker_g_per_kwh / 1000,
                 )
             )
-    Run.objects.bulk_create(runs)
+            extras[source, external_id] = (None, tracker_g_per_kwh)
+    _stored(run_upsert_many(organization=org, records=records), "off-site runs", len(records))
+    _run_extras_set(org, extras)
 
 
 def _budgets_create(org, teams, placed_runs) -> None:
@@ -649,7 +816,7 @@ def _budgets_create(org, teams, placed_runs) -> None:
     A year's budget per quarter is the team's mean quarterly estimate for that year (IT kWh × PUE ×
     tracker intensity; 2026 from Q1-Q3) × the team's budget factor, so Vision and Foundation Models overrun.
     """
-    estimate = defaultdict(float)  # (team slug, quarter index 0..6) -> kgCO2e
+    estimate: defaultdict[tuple[str, int], float] = defaultdict(float)  # (team slug, quarter index 0..6) -> kgCO2e
     for run, team, place in placed_runs:
         kg = run.energy_kwh * place.pue * place.tracker_intensity_g_per_kwh / 1000
         estimate[team.slug, _month_index(run.started_at) // 3] += kg
@@ -658,10 +825,10 @@ def _budgets_create(org, teams, placed_runs) -> None:
             year_quarters = range(4) if quarter < 4 else range(4, 7)
             kg = sum(estimate[team.slug, q] for q in year_quarters) / len(year_quarters) * team.budget_factor
             kg = float(f"{kg:.2g}") or 100.0  # planners round to two significant digits
-            CarbonBudget.objects.create(
-                organization=org,
-                team=teams[team.slug],
-                period_start=_month_start(3 * quarter),
-                period_end=_month_start(3 * quarter + 3) - timedelta(days=1),
-                budget_kg_co2e=kg,
+            start = _month_start(3 * quarter)
+            period = Period(
+                label=f"{start.year}-Q{quarter % 4 + 1}",
+                start=start,
+                end=_month_start(3 * quarter + 3) - timedelta(days=1),
             )
+            carbon_budget_set(organization=org, period=period, budget_kg_co2e=kg, team=teams[team.slug])

@@ -14,8 +14,8 @@ import os
 
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+from emissions.text import yes_no
+
 _MISSING = object()
 
 
@@ -41,16 +41,15 @@ def env_str(name: str, default: object = _MISSING) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Return the variable as a boolean; accepts 1/0, true/false, yes/no, on/off."""
+    """Return the variable as a boolean: the yes/no words of emissions/text.py (1/0, true/false, yes/no, y/n,
+    on/off); set but empty is false."""
     value = _raw(name)
     if value is None:
         return default
-    lowered = value.strip().lower()
-    if lowered in _TRUE:
-        return True
-    if lowered in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no).")
+    flag = yes_no(value) if value.strip() else False
+    if flag is None:
+        raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use 1/0, true/false, yes/no).")
+    return flag
 
 
 def env_int(name: str, default: int, minimum: int | None = None) -> int:

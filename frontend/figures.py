@@ -156,7 +156,7 @@ def share_figure(frame: pd.DataFrame, *, category: str, value: str, title: str, 
     return _figure([trace], title=title)
 
 
-# --- The overview's charts (frames from reporting.dashboard) ----------------------------------------
+# --- The overview's charts (frames from reporting.selectors.overview) ----------------------------------------
 
 
 def _scope2_basis(view_label: str, method: str = "Scope 2 location-based") -> str:

@@ -208,7 +208,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # task here is idempotent, so a redelivery while the first run still goes is waited out, not doubled.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT_S", 3900, minimum=1)}
 CELERY_TASK_DEFAULT_QUEUE = CeleryQueue.DEFAULT.value
-# Each package's tasks go to its own queue, so imports cannot starve report generation.
+# Each package's tasks go to its own queue, so imports cannot starve report generation. Routes match task
+# names, which are explicit and keep the module paths the tasks first had (emissions/task_policy.py):
+# reporting's tasks are named ``reporting.tasks.*``, ``reporting.rollup_tasks.*`` and ``reporting.tasks_guild.*``.
 CELERY_TASK_ROUTES = {
     "ingest.tasks.*": {"queue": CeleryQueue.INGEST.value},
     "reporting.tasks.*": {"queue": CeleryQueue.REPORTING.value},
@@ -216,8 +218,7 @@ CELERY_TASK_ROUTES = {
     "reporting.tasks_guild.*": {"queue": CeleryQueue.REPORTING.value},
 }
 CELERY_TIMEZONE = "UTC"
-# Task modules outside the autodiscovered ``<app>/tasks.py``.
-CELERY_IMPORTS = ["reporting.rollup_tasks", "reporting.tasks_guild"]
+# No CELERY_IMPORTS: autodiscovery imports each app's ``tasks`` package, which imports all its task modules.
 
 # --- Cache ----------------------------------------------------------------------------------------
 # Live progress of import batches is kept here (their rows are inside the batch's transaction until it ends).
@@ -265,6 +266,14 @@ SPECTACULAR_SETTINGS = {
 GREENGUILD_CLOUD_CPU_UTILIZATION = env_fraction("GREENGUILD_CLOUD_CPU_UTILIZATION", 0.5)
 GREENGUILD_CLOUD_GPU_UTILIZATION = env_fraction("GREENGUILD_CLOUD_GPU_UTILIZATION", 0.5)
 GREENGUILD_CLOUD_LIFESPAN_YEARS = env_float("GREENGUILD_CLOUD_LIFESPAN_YEARS", 4.0, minimum=0.5)
+# Billing-line tags whose value names a team or a project slug, tried in order. Tag names are compared in lower
+# case (emissions/services/cloud.py Attributor; docs/import-formats.md, "Attribution").
+GREENGUILD_TEAM_TAG_KEYS = [
+    key.lower() for key in env_list("GREENGUILD_TEAM_TAG_KEYS", ["team", "owner", "team_name", "squad"])
+]
+GREENGUILD_PROJECT_TAG_KEYS = [
+    key.lower() for key in env_list("GREENGUILD_PROJECT_TAG_KEYS", ["project", "project_name", "ml_project", "model"])
+]
 # Seconds new data waits before its periods are recomputed (debounce; emissions/services/refresh.py).
 GREENGUILD_FIGURES_REFRESH_DELAY_S = env_float("GREENGUILD_FIGURES_REFRESH_DELAY_S", 5.0, minimum=0.0)
 # Without a worker (in-process tasks), reports are generated in a background thread: the request answers at

@@ -7,8 +7,8 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, IsSignedInOrToken, ProjectViewSet, SiteViewSet, TeamViewSet
-from frontend import health, views, views_reports
-from frontend.pages import cloud, hardware, lists, overview, project, run, settings_hub, team
+from frontend import health
+from frontend.pages import cloud, hardware, imports, lists, overview, project, reports, run, settings_hub, team, tokens
 from frontend.pages import guild as guild_pages
 from frontend.pages import organization as organization_pages
 from ingest import codecarbon
@@ -48,9 +48,9 @@ urlpatterns = [
         guild_pages.project_label,
         name="project-label",
     ),
-    path("imports/", views.imports, name="imports"),
-    path("reports/", views_reports.reports, name="reports"),
-    path("reports/<int:report_id>/<str:file_format>", views_reports.report_download, name="report-file"),
+    path("imports/", imports.imports, name="imports"),
+    path("reports/", reports.reports, name="reports"),
+    path("reports/<int:report_id>/<str:file_format>", reports.report_download, name="report-file"),
     path("organization/", organization_pages.organization_page, name="organization"),
     path("organization/teams/", organization_pages.team_create, name="organization-team-create"),
     path("organization/teams/<slug:slug>/rename", organization_pages.team_rename, name="organization-team-rename"),
@@ -66,8 +66,8 @@ urlpatterns = [
         organization_pages.member_role,
         name="organization-member-role",
     ),
-    path("settings/tokens/", views.tokens, name="tokens"),
-    path("settings/tokens/<int:token_id>/revoke", views.token_revoke, name="token-revoke"),
+    path("settings/tokens/", tokens.tokens, name="tokens"),
+    path("settings/tokens/<int:token_id>/revoke", tokens.token_revoke, name="token-revoke"),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     # Templates under frontend/: the admin's registration/password_change_*.html would win over ours.

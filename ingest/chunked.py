@@ -7,6 +7,9 @@ commits the last chunk runs ``import_batch_finalize``: the restated-month replac
 counts and the batch's status. The completion check is a database latch (a locked batch row), not a
 Celery chord: chords need a result backend, and the job state already lives on rows.
 
+The chunk task runs this module, so this module does not import it: the functions that enqueue chunks
+are given the sending as ``chunk_send`` by ingest/tasks/imports.py and ingest/services.py.
+
 Redelivery is safe at every step: a chunk found done is skipped; a chunk interrupted left nothing
 (its transaction rolled back); lines are upserted on their keys, so a piece stored twice is stored once;
 finalizing a finished batch does nothing. So ``import_chunks_resume`` (beat) may send the pending
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+from collections.abc import Callable
 from datetime import timedelta
 from typing import IO
 
@@ -29,22 +33,27 @@ from django.db.models import Count, Max
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from emissions.task_policy import DATABASE_AWAY
+from ingest import loading
 from ingest.models import ImportBatch, ImportChunk, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
 from ingest.pieces import Piece, csv_pieces, file_kind, inflate, parquet_pieces, piece_bytes_read
 from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParseError
-from ingest.tasks import DATABASE_AWAY
 
 logger = logging.getLogger(__name__)
+
+# Enqueues the task of one piece: ``chunk_send(batch_id, index)``.
+ChunkSend = Callable[[int, int], object]
 
 _COUNTS = ("rows_total", "rows_loaded", "rows_duplicate", "rows_rejected")
 _GZIP_RATIO = 16
 
 
-def import_batch_split(*, batch: ImportBatch) -> bool:
-    """Cut a large billing export into chunks and enqueue them; False when the file stays whole.
+def import_batch_split(*, batch: ImportBatch, chunk_send: ChunkSend) -> bool:
+    """Cut a large billing export into chunks and enqueue them with ``chunk_send``; False when the file
+    stays whole.
 
     Files under ``IMPORT_PIECE_BYTES`` (or ``IMPORT_PIECE_ROWS`` Parquet rows) and JSON lines are not
     split. Called again for a batch already split, it only re-enqueues the chunks not yet done.
@@ -78,10 +87,8 @@ def import_batch_split(*, batch: ImportBatch) -> bool:
     if not pending:
         import_batch_finalize(batch_id=batch.pk)
         return True
-    from ingest.tasks import import_chunk_process_task
-
     for index in pending:
-        import_chunk_process_task.delay(batch.pk, index)
+        chunk_send(batch.pk, index)
     return True
 
 
@@ -130,8 +137,6 @@ def import_chunk_process(*, batch_id: int, index: int) -> None:
 
 
 def _chunk_store(batch_id: int, index: int) -> None:
-    from ingest.services import stream_load
-
     with transaction.atomic():
         chunk = (
             # of=self: a plain FOR UPDATE would lock the joined batch and organization rows too, and the
@@ -145,7 +150,7 @@ def _chunk_store(batch_id: int, index: int) -> None:
         batch = chunk.batch
         counts = dict.fromkeys(_COUNTS, 0)
         tally = FileTally()
-        stream_load(
+        loading.stream_load(
             batch,
             lambda: _piece_open(chunk),
             first_row=chunk.first_row,
@@ -177,8 +182,6 @@ def _piece_open(chunk: ImportChunk) -> IO[bytes]:
 
 def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
     """Finish a split batch once every chunk is done (or one failed); a no-op before that, or after."""
-    from ingest.services import batch_finish
-
     with transaction.atomic():
         batch = ImportBatch.objects.select_for_update().get(pk=batch_id)
         chunks = list(ImportChunk.objects.filter(batch=batch))
@@ -193,7 +196,7 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
                 f"rows from {first.first_row}: {first.error}. The other {len(chunks) - len(failed)} pieces were "
                 "stored; fix the file and import it again to replace them"
             )
-            return batch_finish(batch, status=ImportBatch.Status.FAILED, error=error, counts=None)
+            return loading.batch_finish(batch, status=ImportBatch.Status.FAILED, error=error, counts=None)
         source = PARSERS[batch.source]
         if source.finalize is not None:
             source.finalize(organization=batch.organization, source_batch_id=batch.pk)
@@ -202,7 +205,7 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
         for chunk in chunks:
             tally.merge(FileTally.from_dict(chunk.tally))
         status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-        return batch_finish(
+        return loading.batch_finish(
             batch, status=status, error="", counts=counts, reconciliation=reconciliation(batch=batch, tally=tally)
         )
 
@@ -219,8 +222,9 @@ def _live_report(batch_id: int, index: int, rows_done: int) -> None:
         logger.warning("import chunk %s of batch %s: progress not reported: %s", index, batch_id, exc)
 
 
-def import_chunks_resume(*, stalled_s: int = 900) -> int:
-    """Send again the pending chunks of running batches where no chunk finished for ``stalled_s`` seconds.
+def import_chunks_resume(*, chunk_send: ChunkSend, stalled_s: int = 900) -> int:
+    """Send again (``chunk_send``, without publishing retries) the pending chunks of running batches where
+    no chunk finished for ``stalled_s`` seconds.
 
     A chunk task that gave up (the database away longer than its retries) or whose worker died (its
     message comes back only after the broker's visibility timeout) leaves the batch running forever.
@@ -228,8 +232,6 @@ def import_chunks_resume(*, stalled_s: int = 900) -> int:
     then finds it done. Returns how many chunk tasks were sent.
     """
     from kombu.exceptions import OperationalError as BrokerError
-
-    from ingest.tasks import import_chunk_process_task
 
     cutoff = timezone.now() - timedelta(seconds=stalled_s)
     stalled = (
@@ -248,7 +250,7 @@ def import_chunks_resume(*, stalled_s: int = 900) -> int:
         logger.warning("import batch %s stalled: sending %d pending chunks again", batch_id, len(indexes))
         try:
             for index in indexes:
-                import_chunk_process_task.apply_async((batch_id, index), retry=False)
+                chunk_send(batch_id, index)
                 sent += 1
         except BrokerError as exc:
             logger.warning("import batch %s: the broker is unavailable, next sweep: %s", batch_id, exc)

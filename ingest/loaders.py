@@ -35,6 +35,8 @@ from emissions.services.cloud import cloud_usage_restated_months_replace, cloud_
 from emissions.services.cloud_lines import cloud_usage_upsert_lines
 from emissions.services.run_matching import CODECARBON_ID_SOURCES, tracker_run_id
 from emissions.services.runs import project_resolve, run_upsert_many
+from emissions.text import truthy
+from ingest.cloud_lines import ARROW_ARRAYS
 
 # Task runs append ":<task_name>" to the CodeCarbon run id.
 CODECARBON_TASK_SOURCE = "codecarbon_task_csv"
@@ -77,10 +79,15 @@ def runs_load(
         project=project,
         team=team,
         site=site,
-        cpu_measured=str(options.get("cpu_measured", "")).lower() in ("1", "true", "yes", "rapl"),
+        cpu_measured=_cpu_measured(options.get("cpu_measured", "")),
     )
     outcome.rejected = {positions[index]: why for index, why in outcome.rejected.items()} | rejected
     return outcome
+
+
+def _cpu_measured(value: object) -> bool:
+    """The ``cpu_measured`` option: a yes-word (emissions/text.py), or ``rapl``, what the tracker's log names."""
+    return truthy(value) or str(value).strip().lower() == "rapl"
 
 
 def _codecarbon_run_id(record: RunRecord) -> str:
@@ -241,7 +248,11 @@ def cloud_usage_load_lines(
 ) -> UpsertOutcome:
     """``cloud_usage_load`` for lines read column-wise (ingest/parsers/billing_columns.py)."""
     return cloud_usage_upsert_lines(
-        organization=organization, lines=lines, estimator=_options_estimator(options), source_batch_id=source_batch_id
+        organization=organization,
+        lines=lines,
+        estimator=_options_estimator(options),
+        arrays=ARROW_ARRAYS,
+        source_batch_id=source_batch_id,
     )
 
 

@@ -1,43 +1,29 @@
-"""Import batches: create (store the bytes durably, enqueue) and process (parse, load, count)."""
+"""Import batches, the entry points: create (store the bytes durably, enqueue), process, resume, progress.
+
+The work is done below, by modules that import no Celery task (so that the tasks, which run it, import
+them without a cycle): ingest/processing.py processes a batch, ingest/chunked.py its pieces and
+ingest/loading.py loads rows. The functions here hand them the tasks that carry the work on
+(ingest/tasks/imports.py), as the tasks themselves do: ``import_batch_process`` here is what
+``import_batch_process_task`` runs, callable without a worker (management commands, tests).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
-import logging
-from collections.abc import Callable, Iterator
-from datetime import timedelta
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 from django.core.cache import cache
 from django.core.files.base import File
 from django.db import transaction
-from django.utils import timezone
-from redis.exceptions import RedisError
 
 from emissions.choices import Role
 from emissions.models import Organization
-from emissions.services.refresh import ALL_PERIODS, figures_refresh_request
-from emissions.signals import figures_changed_on_commit
-from ingest.loaders import runs_load
-from ingest.models import ImportBatch, RowError
+from ingest import chunked, processing
+from ingest.loading import BYTES_PER_BILLING_ROW, progress_key
+from ingest.models import ImportBatch
 from ingest.parsers import PARSERS
-from ingest.parsers.billing_columns import ColumnarUnavailable
-from ingest.parsers.input_limits import whole_file_check
-from ingest.reconciliation import FileTally, reconciliation
-from ingest.records import ParsedRow, ParseError, RowIssue
-from ingest.tasks import DATABASE_AWAY
-
-logger = logging.getLogger(__name__)
-
-# Records are handed to the loading service in chunks so progress can be reported and memory stays flat.
-LOAD_CHUNK_ROWS = 5000
-PROGRESS_EVERY_ROWS = 1000
-# Peak memory follows the chunk: 10,000 rows kept a 60,000-row import at 322 MiB RSS, 50,000 at 680 MiB.
-STREAM_CHUNK_ROWS = 10_000
-# A billing export row is roughly this long; only used to estimate progress of a streamed file.
-BYTES_PER_BILLING_ROW = 400
-PROGRESS_TTL_S = 6 * 3600
+from ingest.tasks.imports import import_batch_send, import_chunk_process_task, import_chunk_resend
 
 
 def import_options_for(membership) -> dict:
@@ -87,26 +73,16 @@ def import_batch_create(
     )
     batch.raw_file.save(filename or f"{source}.csv", File(stream), save=False)
     batch.save()
-    transaction.on_commit(lambda: _enqueue(batch.pk))
+    transaction.on_commit(lambda: import_batch_send(batch.pk))
     return batch
 
 
-def _enqueue(batch_id: int) -> bool:
-    """Send a batch to the workers; with the broker away it stays pending for ``import_batches_resume``.
+def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
+    """Parse and load a batch here, as its task does; the pieces of a large billing export go to the workers.
 
-    The upload is stored by then, so a broker outage must not turn it into an error: the client got its
-    batch id, and the sweep sends it as soon as the broker is back.
+    Safe to run again (a redelivered task re-counts from scratch). See ingest/processing.py.
     """
-    from kombu.exceptions import OperationalError as BrokerError
-
-    from ingest.tasks import import_batch_process_task
-
-    try:
-        import_batch_process_task.apply_async((batch_id,), retry=False)
-    except BrokerError as exc:
-        logger.warning("import batch %s stays pending, the broker is unavailable: %s", batch_id, exc)
-        return False
-    return True
+    return processing.import_batch_process(batch=batch, chunk_send=import_chunk_process_task.delay)
 
 
 def import_batches_resume(*, older_than_s: int = 120) -> int:
@@ -115,274 +91,22 @@ def import_batches_resume(*, older_than_s: int = 120) -> int:
     Processing is idempotent, so a batch sent twice is processed once and counted once. Returns how
     many were sent.
     """
-    cutoff = timezone.now() - timedelta(seconds=older_than_s)
-    pending = ImportBatch.objects.filter(status=ImportBatch.Status.PENDING, created_at__lt=cutoff)
-    return sum(_enqueue(batch_id) for batch_id in pending.order_by("pk").values_list("pk", flat=True))
+    return processing.import_batches_resume(batch_send=import_batch_send, older_than_s=older_than_s)
 
 
-def import_batch_process(*, batch: ImportBatch) -> ImportBatch:
-    """Parse and load a batch; safe to run again (a redelivered task re-counts from scratch).
-
-    Bad rows become RowErrors; a file that cannot be parsed at all fails the batch with a reason.
-    """
-    source = PARSERS[batch.source]
-    ImportBatch.objects.filter(pk=batch.pk).update(
-        status=ImportBatch.Status.RUNNING, started_at=timezone.now(), progress_pct=0, error=""
-    )
-    if source.read_chunks is not None:
-        from ingest.chunked import import_batch_split
-
-        # A large billing export goes to several workers in pieces; the last piece finishes the batch.
-        if import_batch_split(batch=batch):
-            batch.refresh_from_db()
-            return batch
-    counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
-    # Billing exports are reconciled: the file's own totals beside what was stored.
-    tally = FileTally() if source.read_chunks is not None else None
-    reconciled: dict = {}
-    try:
-        # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
-        # redelivered task starts afresh.
-        with transaction.atomic():
-            RowError.objects.filter(batch=batch).delete()
-            if source.read_lines is not None:
-                rows_estimated = max(batch.size_bytes // BYTES_PER_BILLING_ROW, 1)
-                stream_load(
-                    batch,
-                    lambda: batch.raw_file.open("rb"),
-                    first_row=2,
-                    counts=counts,
-                    report=lambda rows_done: _progress_report(batch, rows_done, rows_estimated),
-                    tally=tally,
-                )
-            else:
-                if source.read_chunks is None:  # parsed from memory: bounded before it is read
-                    whole_file_check(batch.size_bytes, batch.source)
-                with batch.raw_file.open("rb") as handle:
-                    _rows_load(batch, source, handle, counts, tally)
-            if source.finalize is not None:
-                source.finalize(organization=batch.organization, source_batch_id=batch.pk)
-            if tally is not None:
-                reconciled = reconciliation(batch=batch, tally=tally)
-    except ParseError as exc:
-        return batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
-    except DATABASE_AWAY:
-        raise  # the database is away: the task retries, and the rerun starts the batch afresh
-    except Exception as exc:
-        # A bug must not leave the batch "running" forever: record it, then let Celery log it.
-        batch_finish(
-            batch, status=ImportBatch.Status.FAILED, error=f"internal error ({type(exc).__name__})", counts=None
-        )
-        raise
-    status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-    return batch_finish(batch, status=status, error="", counts=counts, reconciliation=reconciled)
-
-
-def _rows_load(batch: ImportBatch, source, handle, counts: dict[str, int], tally: FileTally | None) -> None:
-    """Parse and load a whole file, row by row, reporting progress every PROGRESS_EVERY_ROWS rows."""
-    pending: list[ParsedRow] = []
-    options = {"options": batch.options} if source.takes_options else {}
-    items, rows_estimated = _items(source, handle, options)
-    for item in items:
-        counts["rows_total"] += 1
-        if counts["rows_total"] % PROGRESS_EVERY_ROWS == 0:
-            _progress_report(batch, counts["rows_total"], rows_estimated)
-        if isinstance(item, RowIssue):
-            row_error_add(batch, item, counts, tally)
-            continue
-        pending.append(item)
-        if len(pending) >= LOAD_CHUNK_ROWS:
-            load_rows(batch, source, pending, counts, options, tally)
-            pending = []
-    load_rows(batch, source, pending, counts, options, tally)
-
-
-def stream_load(
-    batch: ImportBatch,
-    open_stream: Callable[[], IO[bytes]],
-    *,
-    first_row: int,
-    counts: dict[str, int],
-    report: Callable[[int], None],
-    row_groups: tuple[int, ...] = (),
-    tally: FileTally | None = None,
-) -> None:
-    """Load a billing file or a piece of one: column-wise where the source can, else row by row.
-
-    ``open_stream()`` opens the bytes; it is called a second time when the columnar reader gives up
-    half-way (a ragged or garbled CSV), after what it stored is rolled back. ``report(rows_done)`` is
-    called after every block of rows; ``counts`` receives the rows' counts and ``tally`` the file's totals.
-    """
-    source = PARSERS[batch.source]
-    options = {"options": batch.options}
-    if source.read_lines is not None:
-        done = dict.fromkeys(counts, 0)
-        read = FileTally() if tally is not None else None
-        try:
-            with transaction.atomic(), open_stream() as stream:  # a savepoint: giving up leaves nothing
-                for chunk in source.read_lines(stream, first_row=first_row, row_groups=row_groups):
-                    if isinstance(chunk, list):  # a block that is not clean: row by row, with its row errors
-                        items_load(batch, source, chunk, done, options, read)
-                    else:
-                        lines_load(batch, source, chunk, done, options, read)
-                    report(counts["rows_total"] + done["rows_total"])
-        except ColumnarUnavailable as exc:
-            logger.info("import batch %s is read row by row: %s", batch.pk, exc)
-        else:
-            for name, value in done.items():
-                counts[name] += value
-            if tally is not None:
-                tally.merge(read)
-            return
-    groups = {"row_groups": row_groups} if row_groups else {}
-    with open_stream() as stream:
-        for items in source.read_chunks(stream, chunk_rows=STREAM_CHUNK_ROWS, first_row=first_row, **groups):
-            items_load(batch, source, items, counts, options, tally)
-            report(counts["rows_total"])
-
-
-def items_load(
-    batch: ImportBatch, source, items: list, counts: dict[str, int], options: dict, tally: FileTally | None = None
-) -> None:
-    """Count a block of parsed rows and row issues, record the issues and load the rows."""
-    parsed: list[ParsedRow] = []
-    for item in items:
-        counts["rows_total"] += 1
-        if isinstance(item, RowIssue):
-            row_error_add(batch, item, counts, tally)
-        else:
-            parsed.append(item)
-    load_rows(batch, source, parsed, counts, options, tally)
-
-
-def lines_load(batch: ImportBatch, source, lines, counts: dict[str, int], options: dict, tally: FileTally | None):
-    """Load a block of billing lines read column-wise and add its counts (and its totals to ``tally``)."""
-    outcome = source.load_lines(organization=batch.organization, lines=lines, source_batch_id=batch.pk, **options)
-    counts["rows_total"] += len(lines)
-    counts["rows_loaded"] += outcome.loaded
-    counts["rows_duplicate"] += outcome.duplicate
-    if tally is not None:
-        tally.add_lines(lines)
-        tally.add_outcome(outcome)
-
-
-def _items(source, handle, options: dict) -> tuple[Iterator, int]:
-    """The parsed rows of a batch and an estimate of their number, for the progress bar.
-
-    Sources with ``read_chunks`` (billing exports, possibly many GB) are streamed from the file in
-    chunks; the others are small and parsed from memory, where lines estimate rows exactly for CSV.
-    """
-    if source.read_chunks is not None:
-        size = handle.seek(0, 2)
-        handle.seek(0)
-        chunks = source.read_chunks(handle, chunk_rows=STREAM_CHUNK_ROWS)
-        return (item for chunk in chunks for item in chunk), max(size // BYTES_PER_BILLING_ROW, 1)
-    content = handle.read()
-    return source.parse(content, **options), max(content.count(b"\n") - 1, 1)
-
-
-def _progress_key(batch_id: int) -> str:
-    return f"import-batch-progress:{batch_id}"
-
-
-def _progress_report(batch: ImportBatch, rows_done: int, rows_estimated: int) -> None:
-    # The cache, not the row: the batch's own row is inside its transaction until processing ends.
-    # Only the progress bar reads this: with the cache (Redis) away, the import goes on without it.
-    try:
-        cache.set(_progress_key(batch.pk), {"rows_done": rows_done, "rows_estimated": rows_estimated}, PROGRESS_TTL_S)
-    except RedisError as exc:
-        logger.warning("import batch %s: progress not reported: %s", batch.pk, exc)
-
-
-def _progress_forget(batch: ImportBatch) -> None:
-    try:
-        cache.delete(_progress_key(batch.pk))
-    except RedisError as exc:
-        logger.warning("import batch %s: progress not cleared: %s", batch.pk, exc)
+def import_chunks_resume(*, stalled_s: int = 900) -> int:
+    """Send again the pending pieces of split batches that stopped moving (ingest/chunked.py)."""
+    return chunked.import_chunks_resume(chunk_send=import_chunk_resend, stalled_s=stalled_s)
 
 
 def import_batch_progress(*, batch: ImportBatch) -> dict:
     """Live progress: ``rows_done``, ``rows_estimated`` and ``progress_pct`` (100 once finished)."""
     if batch.status in ImportBatch.FINISHED:
         return {"rows_done": batch.rows_total, "rows_estimated": batch.rows_total, "progress_pct": 100}
-    from ingest.chunked import chunked_progress
-
     live = (
-        cache.get(_progress_key(batch.pk))
-        or chunked_progress(batch=batch, rows_estimated=max(batch.size_bytes // BYTES_PER_BILLING_ROW, 1))
+        cache.get(progress_key(batch.pk))
+        or chunked.chunked_progress(batch=batch, rows_estimated=max(batch.size_bytes // BYTES_PER_BILLING_ROW, 1))
         or {"rows_done": 0, "rows_estimated": 0}
     )
     estimated = max(live["rows_estimated"], live["rows_done"], 1)
     return {**live, "progress_pct": min(99, int(100 * live["rows_done"] / estimated))}
-
-
-def load_rows(
-    batch: ImportBatch,
-    source,
-    rows: list[ParsedRow],
-    counts: dict[str, int],
-    options: dict,
-    tally: FileTally | None = None,
-) -> None:
-    """Hand parsed rows to the source's loading service; add its counts and rejections to ``counts``.
-
-    With a ``tally`` (billing exports) the rows' totals are added to it and their row numbers go to the
-    loader, so that rows repeating an earlier one are named.
-    """
-    if not rows:
-        return
-    records = [row.record for row in rows]
-    numbered = {"row_numbers": [row.row_number for row in rows]} if tally is not None else {}
-    outcome = source.load(
-        organization=batch.organization, records=records, source_batch_id=batch.pk, **options, **numbered
-    )
-    counts["rows_loaded"] += outcome.loaded
-    counts["rows_duplicate"] += outcome.duplicate
-    if tally is not None:
-        tally.add_records(records)
-        tally.add_outcome(outcome)
-    for index, reason in outcome.rejected.items():
-        row_error_add(batch, RowIssue(row_number=rows[index].row_number, column="", reason=reason), counts)
-
-
-def row_error_add(batch: ImportBatch, issue: RowIssue, counts: dict[str, int], tally: FileTally | None = None) -> None:
-    """Record a rejected row and count it (and its readable cost in ``tally``)."""
-    counts["rows_rejected"] += 1
-    if tally is not None:
-        tally.add_rejected(issue)
-    RowError.objects.create(
-        batch=batch,
-        row_number=issue.row_number,
-        column=issue.column,
-        value=issue.value[:200],
-        reason=issue.reason,
-        raw=issue.raw[:2000],
-    )
-
-
-def batch_finish(
-    batch: ImportBatch, *, status: str, error: str, counts: dict[str, int] | None, reconciliation: dict | None = None
-) -> ImportBatch:
-    """Record a batch's outcome: status, error, counts (None keeps them), the billing reconciliation
-    (ingest/reconciliation.py) and the finish time."""
-    batch.status = status
-    batch.error = error
-    batch.progress_pct = 100
-    batch.finished_at = timezone.now()
-    batch.reconciliation = reconciliation or {}
-    fields = ["status", "error", "progress_pct", "finished_at", "reconciliation"]
-    if counts is not None:
-        for name, value in counts.items():
-            setattr(batch, name, value)
-        fields += list(counts)
-    batch.save(update_fields=fields)
-    # The live figure is stale once the batch is finished (and a reused id must not inherit it).
-    transaction.on_commit(lambda: _progress_forget(batch))
-    figures_changed_on_commit(batch.organization_id)
-    source = PARSERS.get(batch.source)
-    finished = status in (ImportBatch.Status.DONE, ImportBatch.Status.PARTIAL)
-    if finished and batch.rows_loaded and source is not None and source.load is not runs_load:
-        # Tracker runs asked for their own days in run_upsert_many; other inputs may touch any period.
-        figures_refresh_request(organization_id=batch.organization_id, days=ALL_PERIODS)
-    logger.info("import batch %s %s: %s", batch.pk, status, counts or error)
-    return batch

@@ -16,13 +16,13 @@ class ReportingConfig(AppConfig):
 
 def _rollup_refresh(sender, organization_id: int, **kwargs) -> None:
     """Bring the organization's daily rollup up to date (a no-op when no Calculation is newer)."""
-    from reporting.rollup_tasks import rollup_refresh_task
+    from reporting.tasks import rollup_refresh_task
 
     rollup_refresh_task.delay(organization_id)
 
 
 def _figures_follow(sender, organization_id: int, since=None, **kwargs) -> None:
     """After a debounced refresh: the rollup, then the budget alerts that the new figures reach."""
-    from reporting.rollup_tasks import figures_follow_task
+    from reporting.tasks import figures_follow_task
 
     figures_follow_task.delay(organization_id, since.isoformat() if since else None)

@@ -1,4 +1,6 @@
-"""The offline dependency audit (.ci/audit.py): OSV range evaluation, the ignore list, the snapshot's coverage."""
+"""The dependency audit (.ci/audit.py): live pip-audit first, else the offline snapshot within its age limit;
+OSV range evaluation, the ignore list, the snapshot's coverage. No test reaches the network: the live result
+is injected (``main(..., live_audit=...)``) or pip-audit's subprocess is replaced."""
 
 import datetime as dt
 import importlib.metadata
@@ -171,12 +173,34 @@ def _snapshot(tmp_path, advisories, commit_date, packages=("pkg",)):
     return path
 
 
-def _run(tmp_path, snapshot, ignore_text=""):
+@pytest.fixture(autouse=True)
+def _default_age_limit(monkeypatch):
+    """The documented default limit (90 days), whatever the environment running the tests sets."""
+    monkeypatch.delenv(audit.MAX_AGE_VARIABLE, raising=False)
+
+
+def _run(tmp_path, snapshot, ignore_text="", *, live=None, today=None):
+    """The command on ``pkg==1.0`` and ``other==2.0``; ``live``: the live pip-audit's injected answer
+    ((findings or None, note)), else --no-live."""
     (tmp_path / "base.txt").write_text("pkg==1.0  # comment\n")
     (tmp_path / "req.txt").write_text("-r base.txt\nother[extra]==2.0\n")
     (tmp_path / "ignore.txt").write_text(ignore_text)
     argv = ["-r", str(tmp_path / "req.txt"), "--snapshot", str(snapshot), "--ignore", str(tmp_path / "ignore.txt")]
-    return audit.main([*argv, "--no-live"])
+    if live is None:
+        return audit.main([*argv, "--no-live"], today=today)
+    asked = []
+
+    def live_audit(pins):
+        asked.append(pins)
+        return live
+
+    status = audit.main(argv, live_audit=live_audit, today=today)
+    assert asked == [{"pkg": "1.0", "other": "2.0"}]  # the pins, not this environment
+    return status
+
+
+def _live_finding(advisory_id="GHSA-live", aliases=("CVE-0000-1",)):
+    return audit.Finding("pkg", "1.0", advisory_id, list(aliases), ["1.1"], "found by pip-audit", "live")
 
 
 def test_requirements_are_read_with_includes(tmp_path):
@@ -202,10 +226,67 @@ def test_command_fails_on_a_finding_and_passes_when_ignored(tmp_path, capsys):
     assert _run(tmp_path, snapshot, "CVE-0000-1 no-date\n") == 2
 
 
-def test_command_warns_but_passes_with_a_stale_clean_snapshot(tmp_path, capsys):
+def test_command_fails_with_a_stale_snapshot_and_says_how_to_refresh(tmp_path, capsys):
+    """Without a live answer, a snapshot older than the limit cannot vouch for anything: no findings is no news."""
     snapshot = _snapshot(tmp_path, [advisory([ecosystem("pkg", {"introduced": "0"}, {"fixed": "1.0"})])], "2020-01-01")
-    assert _run(tmp_path, snapshot) == 0
-    assert "WARNING: the advisory snapshot is" in capsys.readouterr().out
+    assert _run(tmp_path, snapshot) == audit.NO_ADVISORY_DATA == 3
+    out = capsys.readouterr().out
+    assert "FAILED: no usable advisory data" in out and "more than AUDIT_SNAPSHOT_MAX_AGE_DAYS=90" in out
+    assert "make audit-refresh ADVISORY_DB=" in out and ".ci/audit.py --refresh" in out
+    assert "known vulnerabilities" not in out  # no verdict from stale data
+
+    unanswered = (None, "the vulnerability service is unreachable (pip-audit skipped all 2 packages)")
+    assert _run(tmp_path, snapshot, live=unanswered) == 3
+    assert "live pip-audit: no answer" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("age_days", "expected"), [(0, 0), (90, 0), (91, 3)])
+def test_the_age_limit_is_90_days_of_the_snapshots_data(tmp_path, capsys, age_days, expected):
+    today = dt.date(2026, 12, 5)
+    committed = f"{today - dt.timedelta(days=age_days)}T23:59:59Z"  # the commit's date counts, not its time
+    snapshot = _snapshot(tmp_path, [], committed, packages=("pkg", "other"))
+    assert _run(tmp_path, snapshot, today=today) == expected
+    out = capsys.readouterr().out
+    assert f"({age_days} days old), limit 90 days" in out
+    assert ("0 known vulnerabilities" in out) is (expected == 0)
+
+
+def test_the_age_limit_is_configurable(tmp_path, monkeypatch):
+    today = dt.date(2026, 12, 5)
+    snapshot = _snapshot(tmp_path, [], f"{today - dt.timedelta(days=40)}T00:00:00Z", packages=("pkg", "other"))
+    monkeypatch.setenv("AUDIT_SNAPSHOT_MAX_AGE_DAYS", "30")
+    assert _run(tmp_path, snapshot, today=today) == 3
+    monkeypatch.setenv("AUDIT_SNAPSHOT_MAX_AGE_DAYS", "45")
+    assert _run(tmp_path, snapshot, today=today) == 0
+    for bad in ("ninety", "-1", "1.5"):
+        monkeypatch.setenv("AUDIT_SNAPSHOT_MAX_AGE_DAYS", bad)
+        assert _run(tmp_path, snapshot, today=today) == 2
+
+
+def test_a_fresh_snapshot_still_finds_and_fails(tmp_path, capsys):
+    today = dt.date(2026, 12, 5)
+    snapshot = _snapshot(tmp_path, [advisory([ecosystem("pkg", {"introduced": "0"})])], "2026-11-30", ("pkg", "other"))
+    unanswered = (None, "pip-audit is not installed")
+    assert _run(tmp_path, snapshot, live=unanswered, today=today) == 1
+    out = capsys.readouterr().out
+    assert "PYSEC-0000-1" in out and "according to the offline snapshot" in out
+
+
+def test_a_live_answer_is_the_result_whatever_the_snapshots_age(tmp_path, capsys):
+    """pip-audit answered: the snapshot is neither read nor judged (here it is years old, then missing)."""
+    stale = _snapshot(tmp_path, [advisory([ecosystem("pkg", {"introduced": "0"})], "PYSEC-snapshot")], "2020-01-01")
+    assert _run(tmp_path, stale, live=([], "audited 2 of 2 packages")) == 0
+    out = capsys.readouterr().out
+    assert "its answer is the result" in out and "snapshot:" not in out and "PYSEC-snapshot" not in out
+    assert "0 known vulnerabilities (0 ignored) in 2 packages, according to the live pip-audit" in out
+
+    assert _run(tmp_path, tmp_path / "missing.json", live=([_live_finding()], "audited 2 of 2 packages")) == 1
+    out = capsys.readouterr().out
+    assert "GHSA-live" in out and "1.1" in out and "1 known vulnerability" in out
+
+    ignore = f"CVE-0000-1 {dt.date.today() + dt.timedelta(days=30)} accepted for the test\n"
+    assert _run(tmp_path, tmp_path / "missing.json", ignore, live=([_live_finding()], "audited 2 of 2")) == 0
+    assert "IGNORED: accepted for the test" in capsys.readouterr().out
 
 
 def test_live_audit_unavailable_without_pip_audit(monkeypatch):
@@ -222,13 +303,13 @@ def test_live_audit_that_skipped_everything_counts_as_unavailable(monkeypatch):
     assert findings is None and "skipped all 2 packages" in note
 
 
-def test_live_and_snapshot_findings_merge_on_aliases(monkeypatch):
+def test_live_audit_reads_pip_audits_findings_and_skips(monkeypatch):
     report = {
         "dependencies": [
             {
-                "name": "pkg",
+                "name": "Pkg",
                 "version": "1.0",
-                "vulns": [{"id": "GHSA-xxxx", "aliases": ["CVE-0000-1"], "fix_versions": []}],
+                "vulns": [{"id": "GHSA-xxxx", "aliases": ["CVE-0000-1"], "fix_versions": ["1.1"]}],
             },
             {"name": "b", "skip_reason": "not found"},
         ]
@@ -237,9 +318,10 @@ def test_live_and_snapshot_findings_merge_on_aliases(monkeypatch):
     monkeypatch.setattr(audit.importlib.util, "find_spec", lambda name: object())
     monkeypatch.setattr(audit.subprocess, "run", lambda *args, **kwargs: completed)
     live, note = audit.live_pip_audit()
-    assert note.startswith("audited 1 of 2 packages")
-    merged = audit.merge(live, audit.evaluate([advisory([ecosystem("pkg", {"introduced": "0"})])], {"pkg": "1.0"}))
-    assert [(f.advisory_id, f.source) for f in merged] == [("GHSA-xxxx", "live+snapshot")]
+    assert note.startswith("audited 1 of 2 packages") and note.endswith("not audited (pip-audit skipped them): b")
+    assert [(f.package, f.advisory_id, f.aliases, f.fixed, f.source) for f in live] == [
+        ("pkg", "GHSA-xxxx", ["CVE-0000-1"], ["1.1"], "live")
+    ]
 
 
 # --- the checked-in snapshot -------------------------------------------------------------------------
@@ -279,5 +361,8 @@ def test_snapshot_only_holds_advisories_for_its_packages(snapshot):
         assert {entry["package"]["name"] for entry in record["affected"]} <= packages
 
 
-def test_pinned_requirements_have_no_unignored_findings():
-    assert audit.main(["-r", str(ROOT / "requirements-dev.txt"), "--no-live"]) == 0
+def test_pinned_requirements_have_no_unignored_findings(snapshot):
+    """The snapshot's verdict on our pins, judged on the day of its data: its age is the gate's business
+    (`make audit`, tests above), not this test's, which would otherwise fail 90 days after each refresh."""
+    day_of_data = dt.datetime.fromisoformat(snapshot["source"]["commit_date"]).date()
+    assert audit.main(["-r", str(ROOT / "requirements-dev.txt"), "--no-live"], today=day_of_data) == 0

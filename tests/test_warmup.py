@@ -9,8 +9,8 @@ ENV = {"PATH": "/usr/bin:/bin", "DEBUG": "1", "DJANGO_SETTINGS_MODULE": "fronten
 
 
 def _loaded_after(statement: str) -> bool:
-    """Whether ``frontend.views`` is imported once ``statement`` ran in a fresh interpreter."""
-    probe = f"import sys; {statement}; print('frontend.views' in sys.modules)"
+    """Whether ``frontend.pages.overview`` (a view module) is imported once ``statement`` ran in a fresh interpreter."""
+    probe = f"import sys; {statement}; print('frontend.pages.overview' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", probe], cwd=REPO_ROOT, env=ENV, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip() == "True"

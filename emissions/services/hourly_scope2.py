@@ -127,19 +127,19 @@ def _boundary(
     for site in sites:
         load, profiled = loads[site.pk]
         result = SiteHourly(site=site, boundary=pool)
-        for hour in pool.hours:
-            kwh = load.get(hour.hour_start, 0.0)
+        for pooled_hour in pool.hours:
+            kwh = load.get(pooled_hour.hour_start, 0.0)
             if not kwh:
                 continue
-            share = kwh / hour.load_kwh
+            share = kwh / pooled_hour.load_kwh
             result.load_kwh += kwh
-            result.matched_kwh += hour.matched_kwh * share
-            result.market_kg_co2e += hour.market_kg_co2e * share
-            result.location_kg_co2e += hour.location_kg_co2e * share
-            result.carbon_free_kwh += hour.carbon_free_kwh * share
-            result.profiled_hours += hour.hour_start in profiled
-            result.hours_without_hourly_factor += hour.hour_start in without_hourly
-            result.hours_without_hourly_cfe += hour.hour_start in without_cfe
+            result.matched_kwh += pooled_hour.matched_kwh * share
+            result.market_kg_co2e += pooled_hour.market_kg_co2e * share
+            result.location_kg_co2e += pooled_hour.location_kg_co2e * share
+            result.carbon_free_kwh += pooled_hour.carbon_free_kwh * share
+            result.profiled_hours += pooled_hour.hour_start in profiled
+            result.hours_without_hourly_factor += pooled_hour.hour_start in without_hourly
+            result.hours_without_hourly_cfe += pooled_hour.hour_start in without_cfe
         results.append(result)
     # Surplus and other boundaries' kWh belong to the boundary, not to a site: the first site carries them.
     if results and unpriced:
@@ -219,28 +219,33 @@ def _factors(
     """Every hour's factors: hourly values where loaded (the first dataset's), else the month's or year's
     location factor and residual mix, and the year's carbon-free share of the zone's mix. Also returns the
     hours without an hourly location factor and those without an hourly carbon-free share."""
-    hourly = {}
+    hourly: dict[datetime, tuple[float, float | None, float | None]] = {}
     rows = HourlyIntensity.objects.filter(zone__code=zone, hour_start__gte=start, hour_start__lt=end)
-    for hour, location, residual, cfe in rows.order_by("hour_start", "dataset_id").values_list(
+    for at, intensity, hour_residual, cfe in rows.order_by("hour_start", "dataset_id").values_list(
         "hour_start", "intensity_g_per_kwh", "residual_g_per_kwh", "carbon_free_share_pct"
     ):
-        hourly.setdefault(hour, (location, residual, cfe))
+        hourly.setdefault(at, (intensity, hour_residual, cfe))
     mixes = {
         year: (fossil, renewable + nuclear)
         for year, fossil, renewable, nuclear in GridEnergyMix.objects.filter(zone__code=zone)
         .order_by("year", "dataset_id")
         .values_list("year", "fossil_share_pct", "renewable_share_pct", "nuclear_share_pct")
     }
-    factors, without_hourly, without_cfe = {}, set(), set()
+    factors: dict[datetime, HourFactors] = {}
+    without_hourly: set[datetime] = set()
+    without_cfe: set[datetime] = set()
     monthly: dict[tuple[int, int], tuple[float | None, float | None]] = {}
     hour = start
     while hour < end:
         key = (hour.year, hour.month)
         if key not in monthly:
-            location = book.location(zone=zone, year=hour.year, month=hour.month)
-            residual = book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=hour.year, month=hour.month)
-            monthly[key] = (location.value if location else None, residual.value if residual else None)
+            month_factor = book.location(zone=zone, year=hour.year, month=hour.month)
+            month_mix = book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=hour.year, month=hour.month)
+            monthly[key] = (month_factor.value if month_factor else None, month_mix.value if month_mix else None)
         month_location, month_residual = monthly[key]
+        location: float | None
+        residual: float | None
+        cfe_pct: float | None
         location, residual, cfe_pct = hourly.get(hour, (None, None, None))
         if location is None:
             without_hourly.add(hour)

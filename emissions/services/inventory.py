@@ -1,5 +1,6 @@
-"""Writes for the inventory imports: meter readings, the organization's own grid and disposal factors,
-energy instruments, the fleet register, fuel, refrigerant losses and carbon credits.
+"""Writes for the inventory imports: meter readings (by period and by hour), the organization's own grid and
+disposal factors, energy instruments and granular certificates, the fleet register, fuel, refrigerant losses
+and carbon credits.
 
 Every loader is keyword-only, atomic and idempotent. A record identical to the stored row (same key,
 same values) counts as a duplicate and writes nothing; a changed record updates that row in place and
@@ -11,12 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from django.db import models, transaction
 from django.db.models import Q
 
 from emissions.catalogue_names import HardwareCatalogue, gas_lookup, name_key
+from emissions.hourly_records import GranularCertificateRecord, HourlyMeterReadingRecord
 from emissions.models import (
     CarbonCredit,
     DisposalFactor,
@@ -25,9 +27,11 @@ from emissions.models import (
     FuelFactor,
     FuelUse,
     GlobalWarmingPotential,
+    GranularCertificate,
     GridFactor,
     GridZone,
     HardwareAsset,
+    HourlyMeterReading,
     MeterReading,
     Organization,
     RefrigerantLoss,
@@ -75,9 +79,12 @@ def _each(records: Sequence[Any], store: Callable[[Any], bool]) -> UpsertOutcome
     return outcome
 
 
+_Row = TypeVar("_Row", bound=models.Model)
+
+
 def _store(
-    model: type[models.Model],
-    existing: dict[Hashable, models.Model],
+    model: type[_Row],
+    existing: dict[Hashable, _Row],
     key: Hashable,
     *,
     create: dict[str, Any],
@@ -92,7 +99,7 @@ def _store(
     batch = {"source_batch_id": source_batch_id} if hasattr(model, "source_batch_id") else {}
     row = existing.get(key)
     if row is None:
-        existing[key] = model.objects.create(**create, **values, **batch)
+        existing[key] = model._default_manager.create(**create, **values, **batch)
         return True
     if all(getattr(row, name) == value for name, value in values.items()):
         return False
@@ -109,7 +116,7 @@ class _Sites:
     def __init__(self, organization: Organization):
         self._by_slug: dict[str, Site] = {}
         self._by_name: dict[str, list[Site]] = defaultdict(list)
-        for site in Site.objects.for_org(organization).only("id", "name", "slug"):
+        for site in Site.objects.for_org(organization).only("id", "name", "slug", "zone_id"):
             self._by_slug[site.slug.lower()] = site
             self._by_name[site.name.casefold()].append(site)
 
@@ -221,6 +228,78 @@ def meter_reading_upsert_many(
         if is_new:
             by_site[site.pk].append(existing[key])
         return written
+
+    return _each(records, store)
+
+
+@transaction.atomic
+def hourly_meter_reading_upsert_many(
+    *, organization: Organization, records: Sequence[HourlyMeterReadingRecord], source_batch_id: int | None = None
+) -> UpsertOutcome:
+    """Upsert a site's facility kWh per hour on (site, hour_start); the hourly Scope 2 reads them
+    (emissions/services/hourly_scope2.py). A month with any hourly reading takes hourly readings only."""
+    sites = _Sites(organization)
+    existing: dict[Hashable, HourlyMeterReading] = {}
+    if records:
+        first, last = min(r.hour_start for r in records), max(r.hour_start for r in records)
+        for reading in HourlyMeterReading.objects.for_org(organization).filter(
+            hour_start__gte=first, hour_start__lte=last
+        ):
+            existing[(reading.site_id, reading.hour_start)] = reading
+
+    def store(record: HourlyMeterReadingRecord) -> bool:
+        site = sites.get(record.site)
+        return _store(
+            HourlyMeterReading,
+            existing,
+            (site.pk, record.hour_start),
+            create={"site_id": site.pk, "hour_start": record.hour_start},
+            values={"energy_kwh": record.energy_kwh},
+            source_batch_id=source_batch_id,
+        )
+
+    return _each(records, store)
+
+
+@transaction.atomic
+def granular_certificate_upsert_many(
+    *, organization: Organization, records: Sequence[GranularCertificateRecord], source_batch_id: int | None = None
+) -> UpsertOutcome:
+    """Upsert hourly certificates on (organization, certificate_id). A certificate naming a site of another
+    grid zone is rejected: it could never be delivered there (it matches by its zone, the market boundary)."""
+    zones = _zones({record.zone_code for record in records})
+    sites = _Sites(organization)
+    existing: dict[Hashable, GranularCertificate] = {
+        certificate.certificate_id: certificate
+        for certificate in GranularCertificate.objects.for_org(organization).filter(
+            certificate_id__in={record.certificate_id for record in records}
+        )
+    }
+
+    def store(record: GranularCertificateRecord) -> bool:
+        zone = zones(record.zone_code)
+        site = sites.get(record.site) if record.site else None
+        if site is not None and site.zone_id != zone.pk:
+            raise _Rejected(
+                f"site {record.site!r} is not in zone {record.zone_code}: a certificate counts only inside its "
+                "own market boundary"
+            )
+        return _store(
+            GranularCertificate,
+            existing,
+            record.certificate_id,
+            create={"organization": organization, "certificate_id": record.certificate_id},
+            values={
+                "zone_id": zone.pk,
+                "site_id": site.pk if site else None,
+                "hour_start": record.hour_start,
+                "energy_kwh": record.energy_kwh,
+                "emission_factor_g_per_kwh": record.emission_factor_g_per_kwh,
+                "carbon_free": record.carbon_free,
+                "energy_source": record.energy_source,
+            },
+            source_batch_id=source_batch_id,
+        )
 
     return _each(records, store)
 

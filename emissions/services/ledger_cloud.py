@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Q, QuerySet, Sum
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, Basis, FactorKind, QualityTier, Scope
@@ -16,18 +17,28 @@ from emissions.cloud_estimation import (
     gpu_like,
 )
 from emissions.cloud_sharing import EstimateGroup, price_group
-from emissions.factor_book import ResolvedFactor
-from emissions.models import Run
+from emissions.factor_book import FactorBook, ResolvedFactor
+from emissions.models import CloudRegion, CloudUsage, Run
 from emissions.periods import month_end
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
 from emissions.selectors_cloud import cloud_estimates, cloud_usage_lines, provider_latest_months, provider_rows
+from emissions.services.ledger_draft import CloudFields, LedgerDraft, LocationFactors, Owner, cloud_common
 from emissions.services.ledger_provider import ProviderLines
 from emissions.services.run_pieces import RunPiece, run_pieces, runs_overlapping
 from emissions.services.run_quality import run_tier
 
 
-class CloudLines(ProviderLines):
-    """Mixin of the ledger builder: records for cloud billing lines and cloud tracker runs."""
+class CloudLines:
+    """Records for cloud billing lines (the provider's own figures through ``ProviderLines``) and cloud tracker
+    runs; ``cloud_billing`` first: ``cloud_runs`` leaves out runs its billing lines hold."""
+
+    def __init__(self, draft: LedgerDraft, book: FactorBook, factors: LocationFactors, provider: ProviderLines) -> None:
+        self._draft = draft
+        self._book = book
+        self._factors = factors
+        self._provider = provider
+        # Provider and month of every billing estimate group (cloud_billing), for cloud_runs.
+        self._covered_cloud_months: set[tuple[str, date]] = set()
 
     # --- Cloud billing (Scope 3 Cat 1) ------------------------------------------------------------
 
@@ -35,17 +46,17 @@ class CloudLines(ProviderLines):
         """Billing-based estimates per provider, month, account, region, service and owner; where the
         provider's own export covers an account and month, its figures are the inventory numbers for what
         they cover and the estimates only share them out (cloud_sharing.py, ledger_provider.py)."""
-        period = (self.period.start, self.period.end)
-        groups = cloud_estimates(organization=self.organization, start=period[0], end=period[1])
-        rows = provider_rows(organization=self.organization, start=period[0].replace(day=1), end=period[1])
+        period = (self._draft.period.start, self._draft.period.end)
+        groups = cloud_estimates(organization=self._draft.organization, start=period[0], end=period[1])
+        rows = provider_rows(organization=self._draft.organization, start=period[0].replace(day=1), end=period[1])
         if groups:
-            lines = cloud_usage_lines(organization=self.organization, start=period[0], end=period[1])
+            lines = cloud_usage_lines(organization=self._draft.organization, start=period[0], end=period[1])
             self._unsupported_provider_gaps(lines)
             self._accelerator_power_gaps(lines)
             self._covered_cloud_months = {(g.provider, g.period) for g in groups}
         factors = [self._cloud_group_estimate(group) for group in groups]
         covered = {row.unit for row in rows}
-        latest = provider_latest_months(organization=self.organization)
+        latest = provider_latest_months(organization=self._draft.organization)
         pending = [0, 0.0]
         for group, group_factors in zip(groups, factors, strict=True):
             if group.unit in covered:
@@ -57,39 +68,36 @@ class CloudLines(ProviderLines):
                 pending = [pending[0] + 1, pending[1] + group.location_kg]
             self._estimate_records(group, group_factors, flags)
         if pending[0]:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{pending[0]} cloud estimate(s) ({pending[1]:,.1f} kgCO2e) are provisional: the provider has not "
                 "published its carbon figures for their month yet; they are restated when the export is imported"
             )
         covered_groups = [(group, f) for group, f in zip(groups, factors, strict=True) if group.unit in covered]
-        self.provider_records(rows, covered_groups)
+        self._provider.provider_records(rows, covered_groups)
 
-    def _estimate_records(self, group: EstimateGroup, factors: dict, flags: list[str]) -> None:
+    def _estimate_records(self, group: EstimateGroup, factors: dict[str, Any], flags: list[str]) -> None:
         """The group's estimate; billed GPU-hours no tracker run covers (measured groups) as a record of their
         own, the cloud idle bucket, priced at the same factors."""
-        owner = {"team_id": group.team_id, "project_id": group.project_id}
+        owner: Owner = {"team_id": group.team_id, "project_id": group.project_id}
         idle_share = group.idle_facility_kwh / group.facility_kwh if group.facility_kwh else 0.0
         idle_location = (group.location_kg - group.embodied_kg) * idle_share
         idle_market = (group.market_kg - group.embodied_kg) * idle_share
-        common = {**self._cloud_common(group.period), "quality": QualityTier.BILLING_ESTIMATE, "owner": owner}
-        self._add(
+        common: _EstimateFields = {
+            **cloud_common(group.period),
+            "quality": QualityTier.BILLING_ESTIMATE,
+            "owner": owner,
+        }
+        self._draft.add(
             **common, energy_kwh=group.facility_kwh - group.idle_facility_kwh, factors=factors, flags=flags,
             location_kg=group.location_kg - idle_location, market_kg=group.market_kg - idle_market,
         )  # fmt: skip
         if group.idle_facility_kwh:
-            self._add(
+            self._draft.add(
                 **common, energy_kwh=group.idle_facility_kwh, location_kg=idle_location, market_kg=idle_market,
                 factors={**factors, "idle_share": idle_share}, flags=[*flags, "cloud_idle_gpu"],
             )  # fmt: skip
 
-    @staticmethod
-    def _cloud_common(month: date) -> dict:
-        return {
-            "scope": Scope.SCOPE_3, "category": 1, "subcategory": "cloud", "activity_kind": ActivityKind.CLOUD_USAGE,
-            "start": month, "end": month_end(month),
-        }  # fmt: skip
-
-    def _unsupported_provider_gaps(self, lines) -> None:
+    def _unsupported_provider_gaps(self, lines: QuerySet[CloudUsage]) -> None:
         """A data gap per provider we have no coefficients for (Oracle, Alibaba…): its lines' count and cost."""
         unsupported = (
             lines.filter(classification="unsupported")
@@ -98,12 +106,12 @@ class CloudLines(ProviderLines):
             .order_by("provider")
         )
         for row in unsupported:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{row['lines']} billing line(s) of {row['provider']} (cost {float(row['cost'] or 0):,.2f}) are not "
                 "estimated: GreenGuild has no emission coefficients for this provider"
             )
 
-    def _accelerator_power_gaps(self, lines) -> None:
+    def _accelerator_power_gaps(self, lines: QuerySet[CloudUsage]) -> None:
         """A data gap per accelerator instance type whose accelerators have no power figure (Trainium,
         Inferentia, recent TPUs): the lines keep their CPU and memory energy, their accelerators count 0.
         Then a gap per kind of line that looks like GPU or accelerator use but carries no GPU energy."""
@@ -120,14 +128,14 @@ class CloudLines(ProviderLines):
             power = tables.gpu_power.get(found[0]) if found else None
             if found is not None and (power is None or power.max_w is None):
                 named.add((row["provider"], row["instance_type"]))
-                self.gaps.append(
+                self._draft.gaps.append(
                     f"{row['lines']} billing line(s) of {row['provider']} {row['instance_type']} (cost "
                     f"{float(row['cost'] or 0):,.2f}): no power figure for {found[0]}, its accelerator "
                     "energy is not estimated (CPU and memory are)"
                 )
         self._gpu_like_zero_gaps(lines, named)
 
-    def _gpu_like_zero_gaps(self, lines, named: set[tuple[str, str]]) -> None:
+    def _gpu_like_zero_gaps(self, lines: QuerySet[CloudUsage], named: set[tuple[str, str]]) -> None:
         """Lines whose service, SKU, usage type or instance type names a GPU or accelerator but that carry no
         GPU energy (an unknown instance, a SKU the estimator cannot read): a gap with their count and cost."""
         kinds = (
@@ -142,39 +150,40 @@ class CloudLines(ProviderLines):
             if (row["provider"], row["instance_type"]) in named or not gpu_like(text):
                 continue
             label = row["instance_type"] or row["sku"] or row["usage_type"] or row["service"]
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{row['lines']} billing line(s) of {row['provider']} {label} (cost {float(row['cost'] or 0):,.2f}) "
                 "look like GPU or accelerator use but carry no GPU energy: the estimate misses it"
             )
 
-    def _cloud_group_estimate(self, group: EstimateGroup) -> dict:
+    def _cloud_group_estimate(self, group: EstimateGroup) -> dict[str, Any]:
         """Price the group at its region's factors (cloud_sharing.price_group) and return the factors used."""
         zone, month = group.zone, group.period
-        location = self._location_factor(zone, month, month_end(month)) if zone else None
+        location = self._factors.block(zone, month, month_end(month)) if zone else None
         # The month's residual mix where one is loaded (the organization's own › monthly › yearly), as for sites.
         residual = (
-            self.book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
-            if location
+            self._book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
+            if zone and location
             else None
         )
         if location is None:
             region = f"{group.provider} {group.region or '(none)'}"
-            self._gap("no_cloud_region_factor", group.facility_kwh, region=region)
+            self._draft.gap("no_cloud_region_factor", group.facility_kwh, region=region)
         return price_group(group, location, residual)
 
     # --- Cloud runs (Scope 3 Cat 1) -------------------------------------------------------------
 
     def cloud_runs(self) -> None:
         """Tracker runs in a cloud region: provider energy (× region PUE) at the region's grid factor."""
+        period = self._draft.period
         runs = runs_with_billing_cover(
-            runs_overlapping(Run.objects.for_org(self.organization), self.period.start, self.period.end).select_related(
+            runs_overlapping(Run.objects.for_org(self._draft.organization), period.start, period.end).select_related(
                 "project", "cloud_region__zone", "hardware_model"
             )
         )
         unlocated_kwh, unlocated, covered = 0.0, 0, 0
         emissions_only_kg, emissions_only = 0.0, 0
         for run in runs:
-            starts_here = run.started_at.date() >= self.period.start  # disclosed once, in the period it started
+            starts_here = run.started_at.date() >= period.start  # disclosed once, in the period it started
             if "emissions_only_no_energy" in run.flags:
                 # A model card gives a tracker's kgCO2e but no energy: nothing to recompute, so disclose it.
                 if starts_here:
@@ -183,31 +192,32 @@ class CloudLines(ProviderLines):
                 continue
             if run.site_id is not None or run.grid_zone_id is not None:
                 continue  # electricity() and offsite_runs() count these
-            if run.cloud_region is None:
+            region = run.cloud_region
+            if region is None:
                 if starts_here:
                     unlocated, unlocated_kwh = unlocated + 1, unlocated_kwh + run.energy_kwh
                 continue
-            month = (run.cloud_region.provider, run.started_at.date().replace(day=1))
+            month = (region.provider, run.started_at.date().replace(day=1))
             if month in self._covered_cloud_months and run_billing_cover(run=run):
                 # A billing line holds this run's compute (same resource, else region and time): the run
                 # must not add it again. A bill of another region or resource leaves the run counted.
                 covered += 1
                 continue
             for piece in run_pieces([run]):
-                if self.period.start <= piece.start <= self.period.end:
-                    self._cloud_run_piece(run, piece)
+                if period.start <= piece.start <= period.end:
+                    self._cloud_run_piece(run, region, piece)
         if emissions_only:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{emissions_only} run(s) report only the tracker's emissions ({emissions_only_kg:,.3f} kgCO2e), no "
                 "energy: not in the ledger"
             )
         if covered:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{covered} cloud run(s) ran on compute that billing lines hold (same resource, else same region and "
                 "time): counted there, not twice"
             )
         if unlocated:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"{unlocated} run(s) with no location at all ({unlocated_kwh:,.1f} kWh IT): no site, cloud region or "
                 "tracker country, and the organization has no default location (Settings → Off-site runs)"
             )
@@ -218,9 +228,9 @@ class CloudLines(ProviderLines):
         gpu_hours = piece.share * run.gpu_hours
         if gpu_hours <= 0:
             return
-        model = run.hardware_model.name if run.hardware_model_id else ""
+        model = run.hardware_model.name if run.hardware_model is not None else ""
         kg_per_gpu_hour, provenance = cloud_run_embodied_kg_per_gpu_hour(coefficient_tables_load(), model)
-        self._add(
+        self._draft.add(
             scope=Scope.SCOPE_3,
             category=1,
             subcategory="cloud",
@@ -236,26 +246,32 @@ class CloudLines(ProviderLines):
             flags=list(piece.flags),
         )
 
-    def _cloud_run_piece(self, run: Run, piece: RunPiece) -> None:
+    def _cloud_run_piece(self, run: Run, region: CloudRegion, piece: RunPiece) -> None:
         """The record of a cloud run's part in one month: facility kWh at the region's factor of that month."""
-        region = run.cloud_region
         self._cloud_run_embodied(run, piece)
         energy_kwh = piece.share * calc.facility_energy_kwh(
             it_energy_kwh=run.energy_kwh, site_pue=region.pue, tracker_pue=run.tracker_pue
         )
-        factor = self._run_location_factor(region.zone.code, run, piece.start, piece.end) if region.zone else None
+        factor = self._factors.run(region.zone.code, run, piece.start, piece.end) if region.zone else None
         if factor is None and region.intensity_g_per_kwh is not None:
             factor = ResolvedFactor(
                 value=region.intensity_g_per_kwh, unit="gCO2e/kWh", factor_id=region.pk, kind="cloud_region",
                 zone="", period="", dataset=str(region.dataset_id), flags=("region_published_factor",),
             )  # fmt: skip
         if factor is None:
-            self._gap("no_cloud_region_factor", energy_kwh, region=f"{region.provider} {region.region}")
+            self._draft.gap("no_cloud_region_factor", energy_kwh, region=f"{region.provider} {region.region}")
             return
-        self._add(
+        self._draft.add(
             scope=Scope.SCOPE_3, category=1, subcategory="cloud", activity_kind=ActivityKind.RUN, activity_id=run.pk,
             run=run, start=piece.start, end=piece.end, energy_kwh=energy_kwh,
             location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
             quality=run_tier(run), factors={"location": factor.as_provenance(), "pue": region.pue},
             flags=[*factor.flags, *piece.flags],
         )  # fmt: skip
+
+
+class _EstimateFields(CloudFields):
+    """What the records of one billing estimate group share."""
+
+    quality: str
+    owner: Owner

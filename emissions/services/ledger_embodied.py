@@ -5,24 +5,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypedDict
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, Basis, QualityTier, Scope
+from emissions.factor_book import FactorBook
 from emissions.models import HardwareAsset, Run, Site
+from emissions.services.ledger_draft import LedgerDraft, Owner
 from emissions.services.run_pieces import runs_overlapping
 
 
 class EmbodiedLines:
-    """Mixin of the ledger builder: inventory and management views of the fleet's embodied emissions."""
+    """Records for the inventory and management views of the fleet's embodied emissions, and its roll-forward."""
+
+    def __init__(self, draft: LedgerDraft, book: FactorBook) -> None:
+        self._draft = draft
+        self._book = book
 
     # --- Embodied: Cat 2 (inventory), amortization and write-offs (management), Cat 5 --------------
 
     def embodied(self) -> None:
-        start, end = self.period.start, self.period.end
+        start, end = self._draft.period.start, self._draft.period.end
         pools: dict[int, list[_Pooled]] = defaultdict(list)
         sites: dict[int, Site] = {}
         assets = []
-        register = HardwareAsset.objects.for_org(self.organization).select_related("hardware_model", "site")
+        register = HardwareAsset.objects.for_org(self._draft.organization).select_related("hardware_model", "site")
         for asset in register:
             model = asset.hardware_model
             own_figure = asset.embodied_kg_co2e_per_unit is not None
@@ -46,21 +53,22 @@ class EmbodiedLines:
             )
             factors = {"hardware_model": {"id": model.pk, "name": model.name, "dataset": str(model.dataset or "")}}
             # Whose hardware it is (the register's team): its capital goods count in that team's budgets.
-            common = {
+            common: _AssetFields = {
                 "activity_kind": ActivityKind.HARDWARE_ASSET,
                 "activity_id": asset.pk,
                 "site": asset.site,
                 "owner": {"team_id": asset.team_id},
             }
             # Inventory view: the full figure when acquired; management view: the balance at early retirement.
-            span = {"asset": embodied, "period_start": start, "period_end": end}
+            capital_goods_kg = calc.capital_goods_kg(asset=embodied, period_start=start, period_end=end)
+            written_off_kg = calc.written_off_kg(asset=embodied, period_start=start, period_end=end)
             booked = (
-                (Basis.CAPITAL_GOODS, asset.acquired_on, calc.capital_goods_kg(**span)),
-                (Basis.EMBODIED_WRITE_OFF, asset.retired_on, calc.written_off_kg(**span)),
+                (Basis.CAPITAL_GOODS, asset.acquired_on, capital_goods_kg),
+                (Basis.EMBODIED_WRITE_OFF, asset.retired_on, written_off_kg),
             )
             for basis, day, kg in booked:
                 if kg:
-                    self._add(
+                    self._draft.add(
                         scope=Scope.SCOPE_3, category=2, basis=basis, start=day, end=day, location_kg=kg,
                         quality=quality, factors=factors, low_high=(kg * ratios[0], kg * ratios[1]), **common,
                     )  # fmt: skip
@@ -70,19 +78,20 @@ class EmbodiedLines:
         for site_id, pooled in pools.items():
             self._site_amortization(sites[site_id], pooled)
         roll = calc.roll_forward(assets=assets, period_start=start, period_end=end)
-        self.roll_forward = roll.__dict__.copy()
+        self._draft.roll_forward = roll.__dict__.copy()
 
     def _site_amortization(self, site: Site, pooled: list[_Pooled]) -> None:
         """A site's amortization, shared among its runs span by span: the period is cut where an asset enters or
         leaves service, so a run shares only the amortization of hardware in service while it ran (a run before
         the fleet's in-service date carries none); a run is counted in each span for the GPU-hours it ran there
         (a run across a quarter end carries a share in both quarters); each quality tier keeps its own records."""
+        period = self._draft.period
         runs = list(
             runs_overlapping(
-                Run.objects.for_org(self.organization).filter(site=site), self.period.start, self.period.end
+                Run.objects.for_org(self._draft.organization).filter(site=site), period.start, period.end
             ).select_related("project")
         )
-        for span_start, span_end in _service_spans(self.period.start, self.period.end, [p.asset for p in pooled]):
+        for span_start, span_end in _service_spans(period.start, period.end, [p.asset for p in pooled]):
             span = {"period_start": span_start, "period_end": span_end}
             # GPU-hours available for the run shares: in service through the day before retirement.
             available_gpu_hours = sum(p.gpu_count * calc.service_days(asset=p.asset, **span) * 24.0 for p in pooled)
@@ -101,21 +110,22 @@ class EmbodiedLines:
                     site, span_runs, (span_start, span_end), kg, (low_kg, high_kg), available_gpu_hours, quality
                 )
 
-    def _disposal_record(self, asset: HardwareAsset, common: dict) -> None:
+    def _disposal_record(self, asset: HardwareAsset, common: _AssetFields) -> None:
         retired = asset.retired_on
-        if retired is None or not (self.period.start <= retired <= self.period.end):
+        period = self._draft.period
+        if retired is None or not (period.start <= retired <= period.end):
             return
         if not asset.disposal_route:
-            self.gaps.append(f"asset {asset.asset_id} retired without a disposal route (Cat 5 not computed)")
+            self._draft.gaps.append(f"asset {asset.asset_id} retired without a disposal route (Cat 5 not computed)")
             return
-        factor = self.book.disposal(asset_class=asset.hardware_model.asset_class, disposal_route=asset.disposal_route)
+        factor = self._book.disposal(asset_class=asset.hardware_model.asset_class, disposal_route=asset.disposal_route)
         if factor is None:
-            self.gaps.append(
+            self._draft.gaps.append(
                 f"no disposal factor for {asset.hardware_model.asset_class} by {asset.disposal_route} "
                 f"(Cat 5 of asset {asset.asset_id} not computed; import disposal_factors)"
             )
             return
-        self._add(
+        self._draft.add(
             scope=Scope.SCOPE_3,
             category=5,
             start=retired,
@@ -152,7 +162,7 @@ class EmbodiedLines:
             kg = amortized_kg * share
             allocated += kg
             first, last = _run_days(run)
-            self._add(
+            self._draft.add(
                 scope=Scope.SCOPE_3,
                 category=2,
                 basis=Basis.EMBODIED_AMORTIZED,
@@ -169,7 +179,7 @@ class EmbodiedLines:
             )
         idle_kg = max(amortized_kg - allocated, 0.0)
         if idle_kg > 0:
-            self._add(
+            self._draft.add(
                 scope=Scope.SCOPE_3,
                 category=2,
                 basis=Basis.EMBODIED_AMORTIZED,
@@ -183,6 +193,15 @@ class EmbodiedLines:
                 low_high=(idle_kg * low_ratio, idle_kg * high_ratio),
                 flags=["idle"],
             )
+
+
+class _AssetFields(TypedDict):
+    """What every record of one register line shares."""
+
+    activity_kind: str
+    activity_id: int
+    site: Site
+    owner: Owner
 
 
 @dataclass(frozen=True)

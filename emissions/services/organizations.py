@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from emissions.choices import Role
-from emissions.models import Membership, Organization, Project, Team
+from emissions.models import Membership, Organization, Project, Run, Team
+from emissions.services.refresh import ALL_PERIODS, figures_refresh_request
 
 # What Django's SlugField accepts (validate_slug).
 SLUG_SHAPE = re.compile(r"[-a-zA-Z0-9_]+")
@@ -130,6 +131,26 @@ def team_rename(*, team: Team, name: str) -> Team:
 
 
 @transaction.atomic
+def team_parent_set(*, team: Team, parent: Team | None) -> Team:
+    """Place the team under ``parent`` (None: a top-level team); never under itself or one of its own sub-teams."""
+    if parent is not None:
+        if parent.organization_id != team.organization_id:
+            raise ValidationError({"parent": "no such team in your organization"})
+        ancestor: Team | None = parent
+        seen: set[int] = set()
+        while ancestor is not None and ancestor.pk not in seen:
+            if ancestor.pk == team.pk:
+                what = "itself" if parent.pk == team.pk else f"{parent.name}, one of its own sub-teams"
+                raise ValidationError({"parent": f"{team.name} cannot sit under {what}"})
+            seen.add(ancestor.pk)
+            ancestor = ancestor.parent
+    team.parent = parent
+    team.full_clean()
+    team.save(update_fields=["parent"])
+    return team
+
+
+@transaction.atomic
 def project_create(*, organization: Organization, team: Team, name: str, slug: str = "") -> Project:
     """A new project of the organization, owned by ``team``; the slug is made from the name unless given."""
     if team.organization_id != organization.pk:
@@ -147,6 +168,24 @@ def project_rename(*, project: Project, name: str) -> Project:
     project.name = _name(name, kind="project")
     project.full_clean()
     project.save(update_fields=["name"])
+    return project
+
+
+@transaction.atomic
+def project_profile_set(*, project: Project, model_family: str, stage: str, offsite_runs_scope: str) -> Project:
+    """The project's model family, stage and inventory line for its off-site runs (blank: the organization's).
+
+    A changed inventory line moves the project's off-site runs between Scope 2 and Scope 3 Cat 1, so
+    every period is then recomputed (as ``organization_offsite_update`` does for the organization's).
+    """
+    scope_changed = project.offsite_runs_scope != offsite_runs_scope
+    project.model_family = model_family.strip()
+    project.stage = stage
+    project.offsite_runs_scope = offsite_runs_scope
+    project.full_clean()
+    project.save(update_fields=["model_family", "stage", "offsite_runs_scope"])
+    if scope_changed and Run.objects.filter(project=project).exists():
+        figures_refresh_request(organization_id=project.organization_id, days=ALL_PERIODS)
     return project
 
 

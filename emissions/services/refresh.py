@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterable
 from datetime import date
 
+from celery import current_app
 from django.conf import settings
 from django.db import close_old_connections, connections, transaction
 
@@ -32,6 +33,8 @@ from emissions.services.ledger import inventory_ensure
 from emissions.signals import figures_refreshed
 
 logger = logging.getLogger(__name__)
+# The Celery task that recomputes figures with a broker (emissions/tasks/refresh.py), by its registered name.
+FIGURES_REFRESH_TASK = "emissions.tasks.figures_refresh_task"
 
 # A request for "every period the organization has figures for": used by imports whose dates are many.
 ALL_PERIODS = None
@@ -111,8 +114,6 @@ def _schedule(organization_id: int, months: set[date] | None, delay_s: float) ->
             timer.daemon = True  # never keeps the server from stopping
             timer.start()
         return
-    from emissions.tasks import figures_refresh_task
-
     now = time.monotonic()
     with _lock:
         due = [month for month in (months or [None]) if now - _sent_at.get((organization_id, month), -1e18) >= delay_s]
@@ -125,7 +126,10 @@ def _schedule(organization_id: int, months: set[date] | None, delay_s: float) ->
         arguments = None if None in due else sorted(month.isoformat() for month in due)
         try:
             # No publishing retries: this runs after the write committed, on the request path.
-            figures_refresh_task.apply_async((organization_id, arguments), countdown=delay_s, retry=False)
+            # Sent by name: the task module imports this one, so importing it here would close a cycle.
+            current_app.send_task(
+                FIGURES_REFRESH_TASK, args=(organization_id, arguments), countdown=delay_s, retry=False
+            )
         except BrokerError as exc:
             # The data is stored; the next write schedules again, and the beat's sweep catches up meanwhile.
             logger.warning(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import period_page
-from frontend.views import membership_required
-from reporting.dashboard_fleet import cloud_dashboard
+from reporting.selectors.cloud import cloud_dashboard
 
 CLOUD_CHARTS = {
     "spend_emissions": ("wide", lambda f: figures.scatter_figure(

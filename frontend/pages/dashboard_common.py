@@ -9,7 +9,8 @@ from django.utils import timezone
 from frontend import figures
 from frontend.pages.filters import OverviewFilterForm
 from frontend.pages.overview import csv_response
-from reporting.dashboard import OverviewFilters, rollup_span
+from reporting.selectors.common import rollup_span
+from reporting.selectors.overview import OverviewFilters
 
 
 def period_filters(request, organization) -> tuple[OverviewFilterForm, OverviewFilters | None]:

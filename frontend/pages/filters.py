@@ -9,9 +9,9 @@ from django import forms
 from emissions.choices import Scope
 from emissions.models import Team
 from emissions.periods import Period, period_parse
-from reporting.dashboard import OverviewFilters
+from reporting.selectors.overview import OverviewFilters
 
-# One choice per entry of reporting.dashboard.VIEW_BASES.
+# One choice per entry of reporting.selectors.common.VIEW_BASES.
 VIEW_CHOICES = [
     ("inventory", "Inventory view (GHG Protocol: embodied as capital goods)"),
     ("management", "Management view (embodied amortized)"),

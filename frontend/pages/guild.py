@@ -23,12 +23,11 @@ from emissions.api import role_refusal
 from emissions.models import Project, Team
 from emissions.periods import Period, period_parse
 from frontend import figures
+from frontend.access import WRITE_ROLES, membership_required
 from frontend.chart_colors import FORECAST_COLOR, PALETTE, REFERENCE_COLOR
 from frontend.pages.filters import default_period, period_choices
 from frontend.pages.overview import csv_response
 from frontend.templatetags.humanize_units import co2e
-from frontend.views import WRITE_ROLES, membership_required
-from reporting.dashboard import rollup_span
 from reporting.guild.advice import region_target_choices, whatif_recommendation, zone_choices
 from reporting.guild.budgets import budget_burndown_frame, budget_statuses, budget_uncounted, carbon_budget_set
 from reporting.guild.gpus import gpu_table
@@ -36,6 +35,7 @@ from reporting.guild.label import carbon_label, carbon_label_png, carbon_label_y
 from reporting.guild.leaderboard import ENTITIES, METRICS, leaderboard
 from reporting.guild.whatif import SCENARIOS, WhatIfError, whatif_replay
 from reporting.models import BudgetAlert, CarbonBudget
+from reporting.selectors.common import rollup_span
 
 
 class PeriodForm(forms.Form):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import period_page
-from frontend.views import membership_required
-from reporting.dashboard_fleet import hardware_dashboard
+from reporting.selectors.hardware import hardware_dashboard
 
 HARDWARE_CHARTS = {
     "by_site_model": ("half", lambda f: figures.stacked_bar_figure(

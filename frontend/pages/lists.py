@@ -7,9 +7,9 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils.http import urlencode
 
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import period_filters
-from frontend.views import membership_required
-from reporting.dashboard_lists import LIST_SORTS, projects_list_frame, teams_list_frame
+from reporting.selectors.lists import LIST_SORTS, projects_list_frame, teams_list_frame
 
 ROWS_PER_PAGE = 25
 SORTABLE = ("name", "runs", "emissions")

@@ -22,8 +22,8 @@ from emissions.api import role_refusal
 from emissions.choices import Role
 from emissions.models import Membership, Project, Team
 from emissions.services import organizations as setup
+from frontend.access import membership_required
 from frontend.forms_organization import MemberAddForm, MemberRoleForm, ProjectCreateForm, RenameForm, TeamCreateForm
-from frontend.views import membership_required
 
 
 def _require_admin(request) -> None:

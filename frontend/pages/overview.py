@@ -10,10 +10,11 @@ from django.utils.cache import patch_vary_headers
 from emissions.selectors import unlocated_runs_summary
 from emissions.tables import frame_csv
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.drilldown import chart_links, link_list
 from frontend.pages.filters import OverviewFilterForm
-from frontend.views import membership_required
-from reporting.dashboard import overview_dashboard, rollup_span
+from reporting.selectors.common import rollup_span
+from reporting.selectors.overview import overview_dashboard
 
 
 def is_partial(request) -> bool:

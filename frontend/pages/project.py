@@ -7,9 +7,9 @@ from django.shortcuts import get_object_or_404, render
 
 from emissions.models import Project
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import chart_download, query_without_download, with_empty_hints
-from frontend.views import membership_required
-from reporting.dashboard_pages import (
+from reporting.selectors.project import (
     RUN_SORTS,
     project_kind_split_frame,
     project_run_span,

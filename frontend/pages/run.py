@@ -6,9 +6,9 @@ from django.shortcuts import get_object_or_404, render
 
 from emissions.models import Run
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import chart_download, query_without_download, with_empty_hints
-from frontend.views import membership_required
-from reporting.dashboard_run import run_dashboard
+from reporting.selectors.run import run_dashboard
 
 RUN_CHARTS = {
     "power": ("wide", lambda f: figures.lines_figure(

@@ -7,10 +7,10 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 
 from emissions.services.offsite import organization_offsite_update
+from frontend.access import membership_required
 from frontend.forms import OffsiteSettingsForm
 from frontend.signin import member_lockouts
-from frontend.views import membership_required
-from reporting.dashboard_fleet import settings_lists
+from reporting.selectors.settings import settings_lists
 
 
 @membership_required

@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, render
 
 from emissions.models import Team
 from frontend import figures
+from frontend.access import membership_required
 from frontend.pages.dashboard_common import chart_download, period_filters, query_without_download, with_empty_hints
 from frontend.pages.drilldown import chart_links
-from frontend.views import membership_required
-from reporting.dashboard_pages import team_dashboard
+from reporting.selectors.team import team_dashboard
 
 BOTH_BASES = {"emissions_t_co2e_location": "Location-based", "emissions_t_co2e_market": "Market-based"}
 BOTH_COLORS = {"emissions_t_co2e_location": figures.LOCATION_COLOR, "emissions_t_co2e_market": figures.MARKET_COLOR}

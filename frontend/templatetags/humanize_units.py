@@ -9,11 +9,13 @@ import math
 
 from django import template
 
+from emissions.units import G_PER_KG, KG_PER_T, KWH_PER_MWH
+
 register = template.Library()
 
 MISSING = "—"
 MINUS = "-"  # as Python writes it (CSV downloads and the API agree); signed_pct keeps its U+2212 "−"
-_KG_PER = {"g": 0.001, "kg": 1.0, "t": 1000.0}
+_KG_PER = {"g": 1 / G_PER_KG, "kg": 1.0, "t": KG_PER_T}
 
 
 def _number(value) -> float | None:
@@ -49,14 +51,14 @@ def co2e(value, unit: str = "kg") -> str:
     if number is None or unit not in _KG_PER:
         return MISSING
     kg = abs(number) * _KG_PER[unit]
-    if round(kg, 1) >= 1000:
-        text = f"{kg / 1000:,.3f} t"
-    elif round(kg * 1000, 1) >= 1000:
+    if round(kg, 1) >= KG_PER_T:
+        text = f"{kg / KG_PER_T:,.3f} t"
+    elif round(kg * G_PER_KG, 1) >= G_PER_KG:
         text = f"{kg:,.1f} kg"
     elif kg == 0:
         text = "0.0 kg"
     else:
-        grams = kg * 1000
+        grams = kg * G_PER_KG
         text = f"{grams:,.1f} g" if grams >= 0.05 else f"{_small(grams)} g"
     return _signed(text, number < 0) + " CO2e"
 
@@ -72,7 +74,7 @@ def thousands(value) -> str:
 def mwh(kwh) -> str:
     """kWh to MWh with one decimal: 12345.6 -> '12.3'."""
     number = _number(kwh)
-    return MISSING if number is None else _signed(f"{abs(number) / 1000.0:,.1f}", number < 0)
+    return MISSING if number is None else _signed(f"{abs(number) / KWH_PER_MWH:,.1f}", number < 0)
 
 
 @register.filter
@@ -98,7 +100,7 @@ def amount(value, places=3) -> str:
 def tonnes(kg) -> str:
     """kg to tonnes with one decimal: 12345.6 -> '12.3'."""
     number = _number(kg)
-    return MISSING if number is None else _signed(f"{abs(number) / 1000.0:,.1f}", number < 0)
+    return MISSING if number is None else _signed(f"{abs(number) / KG_PER_T:,.1f}", number < 0)
 
 
 @register.filter

@@ -30,12 +30,14 @@ from ingest.parsers import (
     fuel,
     gcp_billing,
     gcp_carbon,
+    granular_certificates,
     grid_factors,
     hardware_assets,
     hf_model_card,
     native_json,
     refrigerant,
     site_electricity,
+    site_electricity_hourly,
     sites,
     zeus_csv,
 )
@@ -67,6 +69,16 @@ PARSERS: dict[str, Source] = {
         label="Site electricity meter readings (inventory CSV)",
         parse=site_electricity.parse,
         load=inventory.meter_reading_upsert_many,
+    ),
+    "site_electricity_hourly": Source(
+        label="Site electricity, hourly meter data (inventory CSV)",
+        parse=site_electricity_hourly.parse,
+        load=inventory.hourly_meter_reading_upsert_many,
+    ),
+    "granular_certificates": Source(
+        label="Granular (hourly) energy certificates (inventory CSV)",
+        parse=granular_certificates.parse,
+        load=inventory.granular_certificate_upsert_many,
     ),
     "grid_factors": Source(
         label="Own grid emission factors (inventory CSV)",

@@ -12,10 +12,12 @@ converted by billing_units. ``line_item_key`` is ``identity/LineItemId`` with th
 from __future__ import annotations
 
 import re
+from functools import partial
 from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
+from ingest.parsers.billing_columns import dialect_lines
 from ingest.parsers.billing_rows import (
     Dialect,
     LineFields,
@@ -176,5 +178,5 @@ DIALECT = Dialect(
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
-read_lines = DIALECT.read_lines
+read_lines = partial(dialect_lines, DIALECT)
 parse = DIALECT.parse

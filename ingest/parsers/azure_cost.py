@@ -13,9 +13,11 @@ cost ``CostInBillingCurrency``. ``Tags`` may be JSON without braces; ``Additiona
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
+from ingest.parsers.billing_columns import dialect_lines
 from ingest.parsers.billing_rows import (
     Dialect,
     LineFields,
@@ -119,5 +121,5 @@ DIALECT = Dialect(
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
-read_lines = DIALECT.read_lines
+read_lines = partial(dialect_lines, DIALECT)
 parse = DIALECT.parse

@@ -113,6 +113,19 @@ def read_lines(
         next_row += batch.num_rows
 
 
+def dialect_lines(
+    dialect: Dialect, stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()
+) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
+    """The columnar path of a dialect (a dialect module's ``read_lines``): ``read_lines`` with its LineFields.
+
+    Raises ColumnarUnavailable at once for a dialect read row by row (no ``line_fields``). ``row_groups``:
+    only those row groups of a Parquet file (a piece of a larger one).
+    """
+    if dialect.line_fields is None:
+        raise ColumnarUnavailable(f"{dialect.name} is read row by row")
+    return read_lines(dialect, dialect.line_fields, stream, first_row=first_row, row_groups=row_groups)
+
+
 def _parquet_lines(
     dialect: Dialect, fields: LineFields, stream: IO[bytes], first_row: int, row_groups: tuple[int, ...]
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:

@@ -372,7 +372,8 @@ class Dialect:
     required: tuple[str, ...]
     build: Callable[[Row], Any]
     allow_jsonl: bool = False
-    # Set when ``build`` treats the per-line fields as LineFields says: plain CSV may then be read column-wise.
+    # Set when ``build`` treats the per-line fields as LineFields says: plain CSV may then be read column-wise
+    # (``dialect_lines`` in ingest/parsers/billing_columns.py, which builds on this module, not the reverse).
     line_fields: LineFields | None = None
 
     def read_chunks(
@@ -391,15 +392,6 @@ class Dialect:
         return dialect_chunks(
             self, source, chunk_rows=chunk_rows, max_decompressed_bytes=max_decompressed_bytes, **piece
         )
-
-    def read_lines(self, stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()) -> Iterator[Any]:
-        """The columnar path (ingest/parsers/billing_columns.py); ColumnarUnavailable where it does not apply.
-        ``row_groups``: only those row groups of a Parquet file (a piece of a larger one)."""
-        from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
-
-        if self.line_fields is None:
-            raise ColumnarUnavailable(f"{self.name} is read row by row")
-        return read_lines(self, self.line_fields, stream, first_row=first_row, row_groups=row_groups)
 
     def parse(self, content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:
         """:meth:`read_chunks` over in-memory bytes, one row at a time (the generic batch path)."""

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
-from ingest.parsers.billing_columns import ColumnarUnavailable
+from ingest.parsers.billing_columns import ColumnarUnavailable, dialect_lines
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, iter_raw_chunks
 from ingest.parsers.billing_rows import Dialect, build_chunk, check_header, normalize
 from ingest.records import ParsedRow, ParseError, RowIssue
@@ -89,7 +89,7 @@ def read_lines(stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, 
     stream.seek(0)
     if first is None:
         raise ColumnarUnavailable("empty file")
-    return DIALECTS[sniff_dialect(first[0])].read_lines(stream, first_row=first_row, row_groups=row_groups)
+    return dialect_lines(DIALECTS[sniff_dialect(first[0])], stream, first_row=first_row, row_groups=row_groups)
 
 
 def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow | RowIssue]:

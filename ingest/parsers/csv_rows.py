@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any, TypeVar
 
+from emissions.text import yes_no
 from ingest.records import ParsedRow, ParseError, RowIssue
 
 T = TypeVar("T")
@@ -121,15 +122,15 @@ def float_cell(
 
 
 def bool_cell(row: dict[str, str], column: str, *, default: bool) -> bool:
-    """A yes/no cell: true/false, yes/no, 1/0 (case-insensitive); empty takes ``default``."""
+    """A yes/no cell: the yes/no words of emissions/text.py (true/false, yes/no, y/n, 1/0, on/off, in any
+    case); empty takes ``default``."""
     value = row.get(column, "").lower()
     if value == "":
         return default
-    if value in {"true", "yes", "1", "y"}:
-        return True
-    if value in {"false", "no", "0", "n"}:
-        return False
-    raise CellError(column, f"{value!r} is not true/false")
+    flag = yes_no(value)
+    if flag is None:
+        raise CellError(column, f"{value!r} is not true/false")
+    return flag
 
 
 def choice_cell(row: dict[str, str], column: str, *, choices: list[str]) -> str:

@@ -12,10 +12,12 @@ a commitment-covered line carries its share, a commitment purchase 0), else ``Bi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
+from ingest.parsers.billing_columns import dialect_lines
 from ingest.parsers.billing_rows import (
     Dialect,
     LineFields,
@@ -156,5 +158,5 @@ DIALECT = Dialect(
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
-read_lines = DIALECT.read_lines
+read_lines = partial(dialect_lines, DIALECT)
 parse = DIALECT.parse

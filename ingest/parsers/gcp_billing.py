@@ -13,9 +13,11 @@ Meaning of the fields: ``billing_account`` the billing account id, ``account_id`
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 from emissions.records import CloudUsageRecord
 from ingest.parsers import billing_units
+from ingest.parsers.billing_columns import dialect_lines
 from ingest.parsers.billing_rows import (
     Dialect,
     LineFields,
@@ -154,5 +156,5 @@ DIALECT = Dialect(
 
 # The generic batch path and the streaming path, as the PARSERS table expects them.
 read_chunks = DIALECT.read_chunks
-read_lines = DIALECT.read_lines
+read_lines = partial(dialect_lines, DIALECT)
 parse = DIALECT.parse

@@ -25,6 +25,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import emissions
 from emissions.choices import RunKind
+from emissions.text import truthy
 from ingest.parsers.csv_rows import CellError, header_hint
 from ingest.parsers.input_limits import MAX_WHOLE_FILE_BYTES
 from ingest.records import ParsedRow, ParseError, RowIssue
@@ -34,7 +35,6 @@ MAX_ARCHIVE_MEMBERS = 1000
 MAX_CLOCK_AHEAD = timedelta(days=1)  # a timestamp further in the future than this is a wrong clock
 JOULES_PER_KWH = 3.6e6
 _TIMESTAMP = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}")
-_TRUE = {"true", "1", "yes", "on", "y"}
 
 
 def utc_now() -> datetime:
@@ -64,8 +64,7 @@ def tracker_options(options: dict | None) -> TrackerOptions:
     kind = options.get("kind") or None
     if kind is not None and kind not in RunKind.values:
         raise ParseError(f"unknown run kind {kind!r}; choose one of {', '.join(RunKind.values)}")
-    merge = options.get("merge_ranks", False)
-    merge_ranks = merge if isinstance(merge, bool) else str(merge).strip().lower() in _TRUE
+    merge_ranks = truthy(options.get("merge_ranks", False))
     return TrackerOptions(zone=zone, kind=kind, merge_ranks=merge_ranks, filename=str(options.get("filename") or ""))
 
 

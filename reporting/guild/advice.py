@@ -16,6 +16,7 @@ from emissions.choices import CloudProvider, FactorKind
 from emissions.factor_book import FactorBook
 from emissions.models import CloudRegion, GridFactor, GridZone, HourlyIntensity, Organization, Project, Run, Site
 from emissions.periods import Period
+from emissions.units import G_PER_KG
 from emissions.zone_time_zones import zone_time_zone
 from reporting.guild.runs import project_runs, run_ledger_figures
 from reporting.guild.whatif import DAILY_PROFILE
@@ -124,7 +125,7 @@ def whatif_recommendation(*, organization: Organization, project: Project, perio
     energy_kwh = sum(f["energy_kwh"] for f in figures.values())
     if not energy_kwh:
         return None
-    baseline = 1000.0 * sum(f["kg_co2e"] for f in figures.values()) / energy_kwh
+    baseline = G_PER_KG * sum(f["kg_co2e"] for f in figures.values()) / energy_kwh
     zones = set(Site.objects.for_org(organization).values_list("zone__code", flat=True))
     runs_in = Run.objects.for_org(organization)
     zones |= set(runs_in.filter(cloud_region__zone__isnull=False).values_list("cloud_region__zone__code", flat=True))

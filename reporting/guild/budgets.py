@@ -23,8 +23,8 @@ from emissions.calculations import days_inclusive
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import runs_not_in_ledger
-from reporting.dashboard import BUDGET_VIEW, VIEW_BASES
 from reporting.models import CarbonBudget
+from reporting.selectors.common import BUDGET_VIEW, VIEW_BASES
 
 WARN_AT_PCT = 80.0
 ALERT_THRESHOLDS_PCT = (80, 100)

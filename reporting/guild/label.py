@@ -21,6 +21,7 @@ from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import Calculation, Project, Run
 from emissions.periods import Period, period_parse
 from emissions.selectors import runs_not_in_ledger
+from emissions.units import G_PER_KG
 from reporting.guild.budgets import period_label
 from reporting.guild.runs import run_ledger_figures
 from reporting.reports.hf_card import carbon_label_yaml as hf_carbon_label_yaml
@@ -84,17 +85,17 @@ def carbon_label(*, project: Project, period: Period) -> dict:
     if energy_kwh and count:
         sci = sci_g_per_unit(
             energy_kwh=energy_kwh,
-            intensity_g_per_kwh=1000.0 * kg / energy_kwh,
-            embodied_g=1000.0 * embodied_kg,
+            intensity_g_per_kwh=G_PER_KG * kg / energy_kwh,
+            embodied_g=G_PER_KG * embodied_kg,
             functional_units=count,
         )
     token_kwh = sum(figures[run.pk]["energy_kwh"] for run in token_runs)
     label |= {
-        "training_kg_co2e": card["training_g_co2e"] / 1000.0,
-        "training_upstream_kg_co2e": card["training_upstream_g_co2e"] / 1000.0,
+        "training_kg_co2e": card["training_g_co2e"] / G_PER_KG,
+        "training_upstream_kg_co2e": card["training_upstream_g_co2e"] / G_PER_KG,
         "span": f"{calculation.period_start:%Y-%m-%d}..{calculation.period_end:%Y-%m-%d}",
         "method": LABEL_METHOD,
-        "embodied_amortized_kg_co2e": card["embodied_amortized_g_co2e"] / 1000.0,
+        "embodied_amortized_kg_co2e": card["embodied_amortized_g_co2e"] / G_PER_KG,
         "inference_g_co2e_per_1k_requests": card["inference_g_co2e_per_1k_requests"],
         "energy_kwh_per_1m_tokens": token_kwh / (tokens / 1e6) if tokens else None,
         "sci_g_co2e": sci,

@@ -26,8 +26,15 @@ from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
 from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id, runs_not_in_ledger
-from reporting.dashboard import ESTIMATED_TIERS, MEASURED_TIERS, VIEW_BASES, previous_period
+from emissions.units import G_PER_KG, KG_PER_T
 from reporting.guild.budgets import budget_forecast_kg, budget_statuses
+from reporting.selectors.common import (
+    ESTIMATED_TIERS,
+    MEASURED_TIERS,
+    VIEW_BASES,
+    competition_ranks,
+    previous_period,
+)
 
 MOSTLY_ESTIMATED_ABOVE_PCT = 50.0
 LEADERBOARD_BASES = VIEW_BASES["management"]
@@ -84,16 +91,6 @@ LEADERBOARD_COLUMNS = [
 ]  # fmt: skip
 # A row whose runs in no figure hold more than this share of its energy is unranked: its value would flatter it.
 UNCOUNTED_UNRANK_ABOVE_PCT = 10.0
-
-
-def competition_ranks(values: dict) -> dict:
-    """Rank keys by ascending value; ties share a rank, the next one skips; None values get None."""
-    ranked = sorted((round(v, 9), key) for key, v in values.items() if v is not None)
-    ranks, previous, previous_rank = dict.fromkeys(values), None, 0
-    for position, (value, key) in enumerate(ranked, start=1):
-        rank = previous_rank if value == previous else position
-        ranks[key], previous, previous_rank = rank, value, rank
-    return ranks
 
 
 def _owner_sums(organization: Organization, owner: str, period: Period) -> dict[int, dict]:
@@ -167,15 +164,15 @@ def _value(
 ):
     kg = (sums or {}).get("kg") or 0.0
     if metric == "absolute":
-        return kg / 1000.0 if sums else None
+        return kg / KG_PER_T if sums else None
     if metric == "per_gpu_hour":
         gpu_hours = (sums or {}).get("gpu_hours") or 0.0
-        return 1000.0 * kg / gpu_hours if gpu_hours else None
+        return G_PER_KG * kg / gpu_hours if gpu_hours else None
     if metric == "per_1k_inferences":
         has = units and units["inferences"]
-        return 1000.0 * units["inference_kg"] / (units["inferences"] / 1000.0) if has else None
+        return G_PER_KG * units["inference_kg"] / (units["inferences"] / 1000.0) if has else None
     if metric == "per_1m_tokens":
-        return 1000.0 * units["token_kg"] / (units["tokens"] / 1e6) if units and units["tokens"] else None
+        return G_PER_KG * units["token_kg"] / (units["tokens"] / 1e6) if units and units["tokens"] else None
     if metric == "improvement":
         # Only between two periods with data (an empty period is not a 100 % cut); the current one is
         # taken at its projected total (the budgets' run-rate forecast) when it is still running.
@@ -253,7 +250,7 @@ def leaderboard(*, organization: Organization, period: Period, metric: str, enti
                 "team": row.get("team__name", row["name"]),
                 "value": values[row["pk"]],
                 "unit": METRICS[metric].unit,
-                "emissions_t_co2e_location": kg / 1000.0,
+                "emissions_t_co2e_location": kg / KG_PER_T,
                 "gpu_hours": own.get("gpu_hours") or 0.0,
                 "measured_share_pct": 100.0 * (own.get("measured") or 0.0) / operational_kg if operational_kg else None,
                 "estimated_share_pct": estimated_pct,

@@ -35,6 +35,7 @@ from emissions.choices import EfficiencyTechnique, RunKind
 from emissions.functional_units import run_inferences, run_tokens
 from emissions.models import HourlyIntensity, Project, Run
 from emissions.periods import Period
+from emissions.units import G_PER_KG, SECONDS_PER_HOUR
 from reporting.guild.runs import run_ledger_figures, run_zone_code
 from reporting.guild.whatif import hour_weights
 
@@ -166,7 +167,7 @@ def _hourly_intensities(runs: list[Run]) -> dict[int, float]:
         if zone is not None:
             weights[run.pk] = (
                 zone,
-                hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / 3600),
+                hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / SECONDS_PER_HOUR),
             )
     zones = {zone for zone, _ in weights.values()}
     loaded = set(HourlyIntensity.objects.filter(zone__code__in=zones).values_list("zone__code", flat=True).distinct())
@@ -188,7 +189,7 @@ def _ledger_intensities(runs: list[Run]) -> dict[int, float]:
     """Per run, the intensity (g/kWh) the current ledger applied to its electricity: location-based kg ÷ kWh."""
     figures = run_ledger_figures(run_ids=[run.pk for run in runs])
     return {
-        pk: 1000.0 * figure["kg_co2e"] / figure["energy_kwh"]
+        pk: G_PER_KG * figure["kg_co2e"] / figure["energy_kwh"]
         for pk, figure in figures.items()
         if figure["energy_kwh"] > 0
     }

@@ -37,6 +37,7 @@ from emissions.models import (
     Site,
 )
 from emissions.periods import Period
+from emissions.units import SECONDS_PER_HOUR
 from emissions.zone_time_zones import zone_time_zone
 from reporting.guild.gpus import gpu_spec_for, gpu_table
 from reporting.guild.runs import project_runs, run_ledger_figures, run_zone_code
@@ -75,7 +76,7 @@ def hour_weights(*, start: datetime, duration_h: float) -> dict[datetime, float]
     hour = start.replace(minute=0, second=0, microsecond=0)
     weights = {}
     while hour < end:
-        overlap = (min(end, hour + timedelta(hours=1)) - max(start, hour)).total_seconds() / 3600.0
+        overlap = (min(end, hour + timedelta(hours=1)) - max(start, hour)).total_seconds() / SECONDS_PER_HOUR
         weights[hour] = overlap / duration_h
         hour += timedelta(hours=1)
     return weights
@@ -270,7 +271,7 @@ def _replay_hour(runs, figures, options, result) -> None:
     used_profile = False
     for run in runs:
         figure = figures[run.pk]
-        original = hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / 3600.0)
+        original = hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / SECONDS_PER_HOUR)
         shifted = {hour + timedelta(hours=shift_h): weight for hour, weight in original.items()}
         zone = run_zone_code(run)
         hourly = _hourly_lookup(zone, set(original) | set(shifted))

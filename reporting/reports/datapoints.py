@@ -23,9 +23,10 @@ from emissions.models import (
 )
 from emissions.periods import year_earlier_label
 from emissions.selectors import calculation_restatement
+from emissions.units import KG_PER_T
 from reporting.models import Report
 from reporting.reports.concepts import concept_map_load
-from reporting.reports.figures import KG_PER_T, Figures, calculation_figures
+from reporting.reports.figures import Figures, calculation_figures
 
 # Decimal places per kind: tonnes and MWh to the gram and the watt-hour.
 DECIMALS = {"energy": 6, "ghg": 6, "percent": 4, "ghg_intensity": 6, "monetary": 2, "intensity": 3, "percent_change": 2}

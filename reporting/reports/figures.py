@@ -26,9 +26,8 @@ from emissions.models import (
     Run,
 )
 from emissions.selectors import inventory_summary
+from emissions.units import G_PER_KG, KG_PER_T, KWH_PER_MWH, SECONDS_PER_HOUR
 
-KG_PER_T = 1000.0
-KWH_PER_MWH = 1000.0
 INVENTORY_BASES = (Basis.OPERATIONAL, Basis.CAPITAL_GOODS)
 # Certificates and contracts that carry renewable attributes (Scope 2 Guidance ch. 7); a supplier
 # rate says nothing about the source, so its kWh are split by the zone mix like uncovered kWh.
@@ -393,16 +392,16 @@ def _sci(figures: Figures, calculation: Calculation, records) -> None:
     gpu_hours_by_site: dict[int, float] = defaultdict(float)
     for _, site_id, gpu_count, duration_s, _, _, _ in runs:
         if site_id is not None and gpu_count:
-            gpu_hours_by_site[site_id] += gpu_count * duration_s / 3600.0
+            gpu_hours_by_site[site_id] += gpu_count * duration_s / SECONDS_PER_HOUR
     idle_by_site = _sci_idle_kg(sci_records)
     carried = {site: kg for site, kg in idle_by_site.items() if gpu_hours_by_site.get(site)}
     grams = defaultdict(float)
     units = defaultdict(float)
     for pk, site_id, gpu_count, duration_s, kind, inferences_count, tokens_processed in runs:
         inferences, tokens = run_inferences(kind, inferences_count), run_tokens(tokens_processed)
-        gpu_hours = gpu_count * duration_s / 3600.0
+        gpu_hours = gpu_count * duration_s / SECONDS_PER_HOUR
         idle_kg = carried.get(site_id, 0.0) * gpu_hours / gpu_hours_by_site[site_id] if site_id in carried else 0.0
-        g = (per_run.get(pk, 0.0) + idle_kg) * 1000.0
+        g = (per_run.get(pk, 0.0) + idle_kg) * G_PER_KG
         grams["run"], units["run"] = grams["run"] + g, units["run"] + 1
         if gpu_count:
             grams["gpu"], units["gpu"] = grams["gpu"] + g, units["gpu"] + gpu_hours

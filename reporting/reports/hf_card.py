@@ -16,6 +16,7 @@ from django.db.models import Q, Sum
 from emissions.choices import Basis, RunKind, Scope
 from emissions.functional_units import run_inferences
 from emissions.models import Calculation, EmissionRecord, Project, Run
+from emissions.units import G_PER_KG
 
 TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
 UPSTREAM_CATEGORY = 3  # Scope 3 Cat 3: the electricity's upstream (3b) and T&D losses (3c)
@@ -62,7 +63,7 @@ def project_carbon_label(*, calculation: Calculation, project: Project) -> dict:
             and (basis is None or group["basis"] == basis)
             and all(group[name] == value for name, value in match.items())
         )
-        return 1000.0 * kg
+        return G_PER_KG * kg
 
     # The runs' columns the label names, as values rather than model instances (thousands of runs).
     runs = list(Run.objects.filter(pk__in=records.values("run_id")).values(*_RUN_FIELDS))

@@ -1,6 +1,6 @@
 """Inline XBRL 1.1 (XHTML) tagging the ESRS E1 datapoints with the EFRAG ESRS Set 1 taxonomy.
 
-Follows ../shared/research/esrs-xbrl.md: duration contexts only; energy in ``utr:MWh``, GHG in
+Follows EFRAG's ESRS Set 1 taxonomy (2023-12-22; docs/reports.md): duration contexts only; energy in ``utr:MWh``, GHG in
 ``utr:tCO2e``, percentages as ``xbrli:pure`` fractions shown in percent (``scale="-2"``), GHG
 intensity per EUR shown per EUR million (``scale="-6"``); Scope 3 categories are members of
 ``esrs:Scope3GHGEmissionsCategoryGHGProtocolAxis`` in the context's scenario. Concept names come

@@ -19,7 +19,7 @@ from emissions.models import CloudRegion, CloudUsage, EmissionRecord, FactorData
 from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
 from emissions.services.ledger import inventory_calculate
-from reporting.selectors import cloud_reconciliation
+from reporting.selectors.cloud import cloud_reconciliation
 from tests.factories import GridZoneFactory, RunFactory, TeamFactory
 
 AUGUST, JULY = date(2026, 8, 1), date(2026, 7, 1)

@@ -74,3 +74,48 @@ def test_granular_certificates_default_carbon_free_by_source():
     assert (pv.energy_source, pv.carbon_free, pv.emission_factor_g_per_kwh) == ("solar", True, 0.0)
     assert (chp.carbon_free, chp.emission_factor_g_per_kwh) == (False, 230.0)
     assert isinstance(bad, RowIssue) and "carbon_free" in bad.reason
+
+
+@pytest.mark.django_db
+def test_hourly_meter_data_and_certificates_import_through_a_batch_and_feed_the_hourly_figure(org_a, org_b):
+    from datetime import date
+
+    from emissions.choices import FactorKind
+    from emissions.models import FactorDataset, GranularCertificate, GridFactor, HourlyMeterReading
+    from emissions.periods import Period
+    from emissions.services.hourly_scope2 import organization_hourly_scope2
+    from ingest.services import import_batch_create, import_batch_process
+    from tests.factories import SiteFactory
+
+    de = GridZoneFactory(code="DE")
+    GridZoneFactory(code="FR", name="France", country_iso3="FRA")
+    dataset = FactorDataset.objects.create(name="g", version="1", title="t", source="t", licence="t")
+    for kind, value in [(FactorKind.LOCATION, 300.0), (FactorKind.RESIDUAL_MIX, 400.0)]:
+        GridFactor.objects.create(
+            dataset=dataset, zone=de, kind=kind, year=2026, intensity_g_per_kwh=value, source="t", licence="t"
+        )
+    SiteFactory(organization=org_a, slug="lab", zone=de)
+    SiteFactory(organization=org_b, slug="lab", zone=de)  # another organization's site of the same slug
+    meter = "site,hour_start,energy_kwh\n" + "".join(f"lab,2026-06-01T{h:02d}:00:00Z,10\n" for h in range(24))
+    certificates = "certificate_id,zone,hour_start,energy_kwh,energy_source,site\n" + "".join(
+        f"pv-{h},DE,2026-06-01T{h:02d}:00:00Z,20,solar,lab\n" for h in range(6, 18)
+    )
+    certificates += "fr-1,FR,2026-06-01T12:00:00Z,5,nuclear,lab\n"  # FR certificate for a DE site: rejected
+
+    def imported(source: str, content: str):
+        batch = import_batch_create(
+            organization=org_a, source=source, filename=f"{source}.csv", content=content.encode()
+        )
+        return import_batch_process(batch=batch)
+
+    meter_batch = imported("site_electricity_hourly", meter)
+    assert (meter_batch.rows_total, meter_batch.rows_loaded, meter_batch.rows_rejected) == (24, 24, 0)
+    certificate_batch = imported("granular_certificates", certificates)
+    assert (certificate_batch.rows_loaded, certificate_batch.rows_rejected) == (12, 1)
+    again = imported("site_electricity_hourly", meter)  # a re-import stores nothing new
+    assert (again.rows_loaded, again.rows_duplicate) == (0, 24)
+    assert HourlyMeterReading.objects.count() == 24 and GranularCertificate.objects.count() == 12
+    day = Period(label="2026-06-01", start=date(2026, 6, 1), end=date(2026, 6, 1))
+    result = organization_hourly_scope2(organization=org_a, period=day)
+    assert result.total("market_kg_co2e") == pytest.approx(48.0)  # the pure example, from imported files
+    assert organization_hourly_scope2(organization=org_b, period=day).total("load_kwh") == 0

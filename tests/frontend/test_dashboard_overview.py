@@ -13,19 +13,13 @@ from django.template import Context, Template
 from emissions.periods import period_parse
 from frontend import figures
 from frontend.pages.filters import default_period, period_choices
-from reporting.dashboard import OverviewFilters, overview_dashboard, previous_period
 from reporting.rollups import rollup_refresh
+from reporting.selectors.common import previous_period
+from reporting.selectors.overview import OverviewFilters, overview_dashboard
 from tests.factories import TeamFactory
-from tests.frontend.dashboard_data import Q3, calculation_add, record_add, small_ledger_create
+from tests.frontend.dashboard_data import Q3, calculation_add, record_add
 
 Q3_LABEL = "2026-Q3"
-
-
-@pytest.fixture
-def ledger(org_a):
-    small_ledger_create(org_a)
-    rollup_refresh(organization=org_a)
-    return org_a
 
 
 def _dashboard(org, **filters):

@@ -15,8 +15,9 @@ from django.db.models import Q, Sum
 from emissions.choices import Basis, RunKind
 from emissions.models import Calculation, EmissionRecord, RunEmissionRollup
 from emissions.periods import days, period_parse
-from reporting.dashboard_pages import _runs_with_emissions, project_kind_split_frame, team_biggest_runs
 from reporting.rollups import rollup_rebuild, rollup_refresh
+from reporting.selectors.project import project_kind_split_frame
+from reporting.selectors.team import runs_with_emissions, team_biggest_runs
 from tests.factories import RunFactory
 from tests.frontend.dashboard_data import Q3, calculation_add, q3_records_add, record_add, small_ledger_create
 
@@ -61,7 +62,7 @@ def _ledger_biggest_runs(organization, team, period, limit=10) -> pd.DataFrame:
         .order_by("-kg", "run_id")
         .values_list("run_id", flat=True)[:limit]
     )
-    runs = _runs_with_emissions(organization.runs.filter(pk__in=list(largest)))
+    runs = runs_with_emissions(organization.runs.filter(pk__in=list(largest)))
     return runs.sort_values(["emissions_kg_co2e_location", "run_id"], ascending=[False, True]).head(limit)
 
 

@@ -12,20 +12,11 @@ import pandas as pd
 import pytest
 
 from frontend import figures
-from reporting.rollups import rollup_refresh
 from tests.factories import ProjectFactory, TeamFactory
-from tests.frontend.dashboard_data import small_ledger_create
 
 Q3 = "2026-Q3"
 # A title naming the Scope 2 method of its figures (or the chart that sets the two methods side by side).
 STATES_A_METHOD = re.compile(r"Scope 2 location(-based|- and market-based)|Location-based vs market-based")
-
-
-@pytest.fixture
-def ledger(org_a):
-    small_ledger_create(org_a)
-    rollup_refresh(organization=org_a)
-    return org_a
 
 
 def _figure(page: str, chart: str) -> dict:

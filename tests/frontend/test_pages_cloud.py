@@ -9,7 +9,7 @@ import pytest
 
 from emissions.models import CloudUsage, ProviderCarbon
 from emissions.periods import period_parse
-from reporting.dashboard_fleet import cloud_dashboard
+from reporting.selectors.cloud import cloud_dashboard
 
 AUGUST = date(2026, 8, 1)
 UNCLAIMED = "the provider covers this account and month but reports nothing for this region or service"

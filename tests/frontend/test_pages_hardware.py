@@ -9,8 +9,8 @@ import pytest
 from emissions.choices import AssetClass
 from emissions.models import HardwareAsset, HardwareModel
 from emissions.periods import period_parse
-from reporting.dashboard_fleet import hardware_dashboard, planned_end
 from reporting.rollups import rollup_refresh
+from reporting.selectors.hardware import hardware_dashboard, planned_end
 from tests.factories import SiteFactory
 from tests.frontend.dashboard_data import small_ledger_create
 

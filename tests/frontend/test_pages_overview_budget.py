@@ -7,23 +7,25 @@ from django.db.models import Sum
 
 from emissions.models import DailyEmissionRollup
 from emissions.periods import period_parse
-from reporting.dashboard import (
-    VIEW_BASES,
-    OverviewFilters,
-    _frame_covers,
-    bucket_for,
-    budget_burn,
-    overview_dashboard,
-    overview_rollup_frame,
-)
 from reporting.guild.budgets import budget_statuses
 from reporting.models import CarbonBudget
 from reporting.rollups import rollup_refresh
+from reporting.selectors.common import VIEW_BASES
+from reporting.selectors.overview import (
+    OverviewFilters,
+    bucket_for,
+    budget_burn,
+    frame_covers_budgets,
+    overview_dashboard,
+    overview_rollup_frame,
+)
 from tests.frontend.dashboard_data import small_ledger_create
 
 
 @pytest.fixture
 def ledger(org_a):
+    """Overrides the shared ledger (tests/frontend/conftest.py): the same, plus a Q3 market-based budget of
+    A Project created before the rollup refresh."""
     small_ledger_create(org_a)
     CarbonBudget.objects.create(organization=org_a, project=org_a.projects.get(slug="a-project"),
                                 period_start=date(2026, 7, 1), period_end=date(2026, 9, 30), budget_kg_co2e=200,
@@ -65,9 +67,9 @@ def test_frame_covers_only_whole_buckets_inside_the_period():
     quarter = CarbonBudget(period_start=date(2026, 7, 1), period_end=date(2026, 9, 30))
     odd = CarbonBudget(period_start=date(2026, 7, 15), period_end=date(2026, 9, 30))
     year = period_parse("2026")
-    assert _frame_covers([quarter], year, "month") and not _frame_covers([quarter, odd], year, "month")
-    assert _frame_covers([odd], year, "day") and not _frame_covers([quarter], year, "week")
-    assert not _frame_covers([quarter], period_parse("2026-08"), "day")  # the budget reaches outside the month
+    assert frame_covers_budgets([quarter], year, "month") and not frame_covers_budgets([quarter, odd], year, "month")
+    assert frame_covers_budgets([odd], year, "day") and not frame_covers_budgets([quarter], year, "week")
+    assert not frame_covers_budgets([quarter], period_parse("2026-08"), "day")  # the budget reaches outside the month
 
 
 @pytest.mark.django_db

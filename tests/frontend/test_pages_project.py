@@ -10,17 +10,10 @@ import pytest
 
 from emissions.choices import RunKind
 from emissions.models import Calculation
-from reporting.dashboard_pages import project_kind_split_frame, training_inference_totals
 from reporting.rollups import rollup_rebuild, rollup_refresh
+from reporting.selectors.project import project_kind_split_frame, training_inference_totals
 from tests.factories import RunFactory
-from tests.frontend.dashboard_data import Q3, calculation_add, q3_records_add, record_add, small_ledger_create
-
-
-@pytest.fixture
-def ledger(org_a):
-    small_ledger_create(org_a)
-    rollup_refresh(organization=org_a)
-    return org_a
+from tests.frontend.dashboard_data import Q3, calculation_add, q3_records_add, record_add
 
 
 @pytest.mark.django_db

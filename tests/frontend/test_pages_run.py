@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 import pytest
 
 from emissions.models import EmissionRecord, RunSample
-from reporting.dashboard_run import run_dashboard
 from reporting.rollups import rollup_refresh
+from reporting.selectors.run import run_dashboard
 from tests.factories import RunFactory
 from tests.frontend.dashboard_data import small_ledger_create
 

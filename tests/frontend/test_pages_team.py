@@ -9,19 +9,12 @@ from datetime import date
 import pytest
 
 from emissions.periods import period_parse
-from reporting.dashboard_pages import team_budget_burndown, team_dashboard
 from reporting.rollups import rollup_refresh
+from reporting.selectors.team import team_budget_burndown, team_dashboard
 from tests.factories import UserFactory
-from tests.frontend.dashboard_data import calculation_add, q3_records_add, small_ledger_create
+from tests.frontend.dashboard_data import calculation_add, q3_records_add
 
 Q3 = "2026-Q3"
-
-
-@pytest.fixture
-def ledger(org_a):
-    small_ledger_create(org_a)
-    rollup_refresh(organization=org_a)
-    return org_a
 
 
 def _team(org, slug="a-team"):

@@ -16,7 +16,7 @@ from emissions.services.ledger import inventory_calculate
 from ingest.loaders import cloud_usage_load
 from ingest.models import ImportBatch
 from ingest.services import import_batch_create, import_batch_process
-from reporting.selectors import cloud_reconciliation
+from reporting.selectors.cloud import cloud_reconciliation
 from tests.factories import OrganizationFactory, TeamFactory
 
 BILLING = Path(__file__).parent / "fixtures" / "billing"

@@ -47,6 +47,8 @@ SAMPLES: dict[str, bytes] = {
         name: (FIXTURES / "inventory" / f"{name}.csv").read_bytes()
         for name in (
             "site_electricity",
+            "site_electricity_hourly",
+            "granular_certificates",
             "grid_factors",
             "energy_instruments",
             "hardware_assets",

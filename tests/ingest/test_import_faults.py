@@ -1,4 +1,4 @@
-"""A split billing import through database and cache outages (ingest/tasks.py, ingest/chunked.py).
+"""A split billing import through database and cache outages (ingest/tasks/imports.py, ingest/chunked.py).
 
 Eager Celery: a retry runs at once, in-process. bench/faults.py does the same with a real PostgreSQL
 restart and a SIGKILLed worker.
@@ -12,10 +12,10 @@ from django.db import InterfaceError, OperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from emissions.models import CloudUsage
-from ingest import chunked, services
-from ingest.chunked import import_chunks_resume
+from ingest import chunked
+from ingest import loading as services  # batch_finish, which the split and whole paths both call
 from ingest.models import ImportBatch, ImportChunk
-from ingest.services import import_batch_create, import_batch_process
+from ingest.services import import_batch_create, import_batch_process, import_chunks_resume
 from ingest.tasks import import_chunk_process_task
 from tests.ingest.test_chunked_import import _cur, _org
 

@@ -111,7 +111,7 @@ def test_malformed_json_is_400_and_oversized_bodies_413(client, alice, settings)
 @pytest.mark.django_db
 def test_a_batch_retried_after_a_crash_loads_everything_exactly_once(org_a, media_root, monkeypatch):
     """A worker dies after the first chunk: nothing of the batch is kept; the redelivered task loads it once."""
-    from ingest import services
+    from ingest import loading as services  # LOAD_CHUNK_ROWS, load_rows
     from ingest.services import import_batch_create, import_batch_process
 
     runs = [{**RUN, "external_id": f"job-{i}"} for i in range(5)]

@@ -125,7 +125,8 @@ def test_ingest_command(org_a, zones, media_root, capsys):
 def test_progress_is_live_while_running_and_full_when_done(org_a, zones, media_root):
     from django.core.cache import cache
 
-    from ingest.services import _progress_report, import_batch_progress
+    from ingest.loading import progress_report as _progress_report
+    from ingest.services import import_batch_progress
 
     # Progress lives in the cache by batch id; an earlier test's batch with the same id (its on-commit
     # cleanup never runs inside a test transaction) must not show through.

@@ -23,7 +23,7 @@ from reporting.guild.budgets import (
     period_label,
 )
 from reporting.models import BudgetAlert, CarbonBudget
-from reporting.tasks_guild import budget_alerts_check_task
+from reporting.tasks import budget_alerts_check_task
 from tests.factories import MembershipFactory, OrganizationFactory, ProjectFactory, TeamFactory
 from tests.reporting.guild_data import rollup_add, webhook_receiver
 

@@ -10,9 +10,10 @@ import pytest
 
 from emissions.choices import Basis, QualityTier, RunKind
 from emissions.periods import period_parse
-from reporting.dashboard import OverviewFilters, overview_dashboard
-from reporting.guild.leaderboard import competition_ranks, leaderboard
+from reporting.guild.leaderboard import leaderboard
 from reporting.models import CarbonBudget
+from reporting.selectors.common import competition_ranks
+from reporting.selectors.overview import OverviewFilters, overview_dashboard
 from tests.factories import ProjectFactory, RunFactory, TeamFactory
 from tests.frontend.dashboard_data import calculation_add, record_add
 from tests.reporting.guild_data import rollup_add

@@ -99,7 +99,7 @@ def test_page_escapes_team_names(client, small_org, alice):
 
 @pytest.mark.django_db
 def test_failed_generation_is_recorded(small_org, monkeypatch):
-    from reporting import services
+    from reporting import generation as services  # report_generate and the report_content_build it calls
 
     def broken(**kwargs):
         raise RuntimeError("boom")

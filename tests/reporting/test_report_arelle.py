@@ -3,7 +3,7 @@
 Arelle (``arelle-release``) validates XBRL 2.1, Inline XBRL 1.1 (with the XHTML schema), the Units Registry,
 dimensions and Calculation 1.1 (``calcs="c11r"``: rounded values) against ``tests/reporting/xbrl/esrs-stub``:
 a test taxonomy package of our own that declares exactly the ESRS E1 concepts we tag, with the names,
-types and period types read in EFRAG's taxonomy (../shared/research/esrs-xbrl.md §1, §2 and §5), plus the
+types and period types read in EFRAG's ESRS Set 1 taxonomy (``esrs_cor.xsd``, 2023-12-22), plus the
 E1-5/E1-6 summations and the Scope 3 category hypercube. Negative controls prove each check can fail.
 """
 

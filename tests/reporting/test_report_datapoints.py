@@ -15,25 +15,12 @@ from emissions.services.ledger import inventory_ensure
 from reporting.models import Report
 from reporting.services import report_create, report_generate, report_issue
 from tests.factories import RunFactory
-
-
-def _generate(org, label="2025-Q1") -> Report:
-    report = report_generate(report=report_create(organization=org, period_label=label, enqueue=False))
-    assert report.status == Report.Status.DONE, report.error
-    return report
-
-
-def _json(report: Report) -> dict:
-    return json.loads(bytes(report.files.get(file_format="json").content))
-
-
-def _values(body: dict) -> dict:
-    return {row["ref"]: row["value"] for row in [*body["datapoints"], *body["management"]]}
+from tests.reporting.report_helpers import report_generated, report_json, report_values
 
 
 @pytest.mark.django_db
 def test_e1_6_values_are_the_hand_computed_ones(small_org):
-    values = _values(_json(_generate(small_org)))
+    values = report_values(report_json(report_generated(small_org)))
     expected = {
         "E1-6.48a": 2.52472,
         "E1-6.48a-sc": 0.26922,
@@ -71,7 +58,7 @@ def test_e1_6_values_are_the_hand_computed_ones(small_org):
 
 @pytest.mark.django_db
 def test_e1_5_energy_mix_from_instruments_and_zone_mix(small_org):
-    values = _values(_json(_generate(small_org)))
+    values = report_values(report_json(report_generated(small_org)))
     fuel_kwh = 269.22 / 0.26832
     # Lab: 2,000 kWh GO (renewable) + 7,000 kWh by DE mix 40/10/50; colo 1,000 kWh by FR mix 10/70/20; fuel fossil.
     fossil, nuclear, renewable = 2800 + 100 + fuel_kwh, 700 + 700, 2000 + 3500 + 200
@@ -88,15 +75,15 @@ def test_e1_5_energy_mix_from_instruments_and_zone_mix(small_org):
 
 @pytest.mark.django_db
 def test_json_totals_equal_the_inventory_to_the_gram(small_org):
-    report = _generate(small_org)
-    body = _json(report)
+    report = report_generated(small_org)
+    body = report_json(report)
     summary = inventory_summary(calculation=report.calculation)
     totals = body["totals_kg"]
     for key in ("scope_1_kg", "scope_2_location_kg", "scope_2_market_kg", "total_location_kg", "total_market_kg"):
         assert abs(totals[key] - summary[key]) < 0.0005, key
     for category, kg in summary["scope_3_kg_by_category"].items():
         assert abs(totals["scope_3_kg_by_category"][category] - kg) < 0.0005
-    values = _values(body)
+    values = report_values(body)
     assert abs(values["E1-6.52a"] * 1000 - summary["total_location_kg"]) < 0.0005
     assert abs(values["E1-6.52b"] * 1000 - summary["total_market_kg"]) < 0.0005
     item = next(row for row in body["datapoints"] if row["ref"] == "E1-6.52a")
@@ -105,7 +92,7 @@ def test_json_totals_equal_the_inventory_to_the_gram(small_org):
 
 @pytest.mark.django_db
 def test_totals_are_sums_of_parts_and_never_mix_location_and_market(small_org):
-    values = _values(_json(_generate(small_org)))
+    values = report_values(report_json(report_generated(small_org)))
     scope_3 = values["E1-6.51"]
     parts = sum(values[f"E1-6.51-c{c}"] for c in (1, 2, 3, 5))
     assert scope_3 == pytest.approx(parts, abs=1e-5)
@@ -123,8 +110,8 @@ def test_totals_are_sums_of_parts_and_never_mix_location_and_market(small_org):
 @pytest.mark.django_db
 def test_quarters_sum_to_the_year(small_org):
     """The Q1..Q4 reports add up to the annual report (the ledger's quarters sum to its year)."""
-    year = _values(_json(_generate(small_org, "2025")))
-    quarters = [_values(_json(_generate(small_org, f"2025-Q{q}"))) for q in range(1, 5)]
+    year = report_values(report_json(report_generated(small_org, "2025")))
+    quarters = [report_values(report_json(report_generated(small_org, f"2025-Q{q}"))) for q in range(1, 5)]
     for ref in ("E1-6.48a", "E1-6.49a", "E1-6.49b", "E1-6.51", "E1-6.52a", "E1-6.52b", "E1-5.37", "E1-7.59a"):
         assert sum(q[ref] for q in quarters) == pytest.approx(year[ref], abs=1e-5), ref
 
@@ -132,13 +119,13 @@ def test_quarters_sum_to_the_year(small_org):
 @pytest.mark.django_db
 def test_interim_report_has_ytd_and_comparison_columns(small_org):
     RunFactory(organization=small_org, external_id="old", site=small_org.sites.get(slug="lab"))  # Feb 2025
-    body = _json(_generate(small_org, "2025-Q2"))
+    body = report_json(report_generated(small_org, "2025-Q2"))
     assert body["meta"]["interim"] is True
     assert body["meta"]["year_to_date"] == {"start": "2025-01-01", "end": "2025-06-30"}
     row = next(r for r in body["datapoints"] if r["ref"] == "E1-6.49a")
     assert row["value"] == 0.0 and row["year_to_date"] == pytest.approx(2.7)
     assert row["previous_period"] is None  # no 2024 data: no comparison
-    annual = _json(_generate(small_org, "2025"))
+    annual = report_json(report_generated(small_org, "2025"))
     assert annual["meta"]["interim"] is False
     assert annual["datapoints"][0]["year_to_date"] is None
 
@@ -151,7 +138,7 @@ def test_comparison_with_the_same_period_last_year(small_org):
 
     lab = small_org.sites.get(slug="lab")
     MeterReading.objects.create(site=lab, period_start=date(2024, 1, 1), period_end=date(2024, 3, 31), energy_kwh=18000)
-    body = _json(_generate(small_org, "2025-Q1"))
+    body = report_json(report_generated(small_org, "2025-Q1"))
     row = next(r for r in body["datapoints"] if r["ref"] == "E1-6.49a")
     # 2024 has no DE factor of its own: the 2025 one is used (flagged provisional for 2024).
     assert row["previous_period"] == pytest.approx(5.4) and row["change_pct"] == pytest.approx(-50.0)
@@ -159,7 +146,7 @@ def test_comparison_with_the_same_period_last_year(small_org):
 
 @pytest.mark.django_db
 def test_pinned_report_regenerates_identically_after_new_data(small_org):
-    report = _generate(small_org)
+    report = report_generated(small_org)
     before = {f.file_format: bytes(f.content) for f in report.files.all()}
     RunFactory(organization=small_org, external_id="late", site=small_org.sites.get(slug="lab"), energy_kwh=50)
     newer = inventory_ensure(organization=small_org, period=period_parse("2025-Q1"))
@@ -169,7 +156,7 @@ def test_pinned_report_regenerates_identically_after_new_data(small_org):
     for file_format in ("csv", "json", "xhtml"):
         assert after[file_format] == before[file_format], file_format
     # A new report reads the new calculation and lists nothing restated for Q1 totals (metered site).
-    fresh = _generate(small_org)
+    fresh = report_generated(small_org)
     assert fresh.calculation_id == newer.pk
     assert Calculation.objects.get(pk=report.calculation_id).superseded_by_id == newer.pk
 
@@ -178,10 +165,10 @@ def test_pinned_report_regenerates_identically_after_new_data(small_org):
 def test_restatement_since_the_last_report_is_listed(small_org):
     from emissions.models import FactorDataset, GridFactor
 
-    first = report_issue(report=_generate(small_org))
+    first = report_issue(report=report_generated(small_org))
     GridFactor.objects.filter(zone__code="DE", kind="location").update(intensity_g_per_kwh=250.0)
     FactorDataset.objects.filter(name="test-grid").update(version="2025.2")  # a new dataset version lands
-    body = _json(_generate(small_org))
+    body = report_json(report_generated(small_org))
     scope_2 = [line for line in body["restatements"] if line["scope"] == 2]
     assert scope_2 and scope_2[0]["period"] == "2025-Q1"
     assert scope_2[0]["change_location_t"] == pytest.approx(-0.45)
@@ -190,7 +177,7 @@ def test_restatement_since_the_last_report_is_listed(small_org):
 
 @pytest.mark.django_db
 def test_methodology_appendix(small_org):
-    body = _json(_generate(small_org))
+    body = report_json(report_generated(small_org))
     topics = {(row["topic"], row["item"]): row["detail"] for row in body["methodology"]}
     assert topics[("Boundary", "Consolidation approach")].startswith("Operational control")
     assert "Licence: CC-BY-4.0" in topics[("Factor dataset", "test-grid 2025.1")]
@@ -202,8 +189,8 @@ def test_methodology_appendix(small_org):
 
 @pytest.mark.django_db
 def test_management_sheet(small_org):
-    body = _json(_generate(small_org))
-    values = _values(body)
+    body = report_json(report_generated(small_org))
+    values = report_values(body)
     assert values["M.rf-additions"] == pytest.approx(1.6)
     # The lab's 8 GPUs (1.6 t over 5 years, 90 days), equal to the roll-forward's amortization; apart, the cloud
     # run's 8 GPU-hours at (150 + 2,500 / 8) kg per GPU over 4 × 8,760 h (issue 24, finding 7): 0.105594 kg.
@@ -225,7 +212,7 @@ def test_management_sheet(small_org):
 @pytest.mark.django_db
 def test_csv_neutralizes_formulas_in_team_names(small_org):
     small_org.teams.update(name='=HYPERLINK("http://x")')
-    report = _generate(small_org)
+    report = report_generated(small_org)
     text = bytes(report.files.get(file_format="csv").content).decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
     labels = [row[2] for row in rows if row[1].startswith("M.team.a-team")]
@@ -377,19 +364,19 @@ def test_issued_reports_are_frozen_and_a_correction_is_restated_for_every_figure
                                unit="litre")  # fmt: skip
 
     diesel(date(2024, 2, 1), 10)
-    q1 = report_issue(report=_generate(small_org, "2025-Q1"))
+    q1 = report_issue(report=report_generated(small_org, "2025-Q1"))
     assert q1.comparison_calculation is not None
-    q2 = report_issue(report=_generate(small_org, "2025-Q2"))
+    q2 = report_issue(report=report_generated(small_org, "2025-Q2"))
     issued_files = {f.file_format: bytes(f.content) for f in q1.files.all()}
     diesel(date(2024, 2, 2), 40)  # the correction: 40 L more in each year's Q1
     diesel(date(2025, 2, 2), 40)
     assert report_generate(report=q1).issued_at is not None  # a retried task
     assert {f.file_format: bytes(f.content) for f in q1.files.all()} == issued_files
-    _generate(small_org, "2025-Q1")  # a draft made after the correction: not issued, never "the last report"
+    report_generated(small_org, "2025-Q1")  # a draft made after the correction: not issued, never "the last report"
 
-    q3 = _generate(small_org, "2025-Q3")
+    q3 = report_generated(small_org, "2025-Q3")
     change_t = 40 * 2.6922 / 1000
-    lines = [line for line in _json(q3)["restatements"] if line["scope"] == 1]
+    lines = [line for line in report_json(q3)["restatements"] if line["scope"] == 1]
     by_period = {line["period"]: line for line in lines}
     assert set(by_period) == {"2025-Q1", "2025-01-01..2025-06-30", "2024-Q1"}
     assert by_period["2025-Q1"]["reported_in"].startswith(f"report #{q1.pk} (period)")
@@ -404,7 +391,7 @@ def test_issued_reports_are_frozen_and_a_correction_is_restated_for_every_figure
     xlsx_periods = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
     pdf_text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(files["pdf"])).pages)
     xhtml = files["xhtml"].decode()
-    everything = [line["period"] for line in _json(q3)["restatements"]]
+    everything = [line["period"] for line in report_json(q3)["restatements"]]
     assert [row[1] for row in csv_rows] == everything == xlsx_periods
     for period in by_period:
         assert period in pdf_text and f"<td>{period}</td>" in xhtml
@@ -416,15 +403,15 @@ def test_a_fiscal_year_report_follows_the_organizations_fiscal_year(small_org):
     runs from 2024-04-01, its comparative is FY2023-Q4; the annual FY2024 covers 2024-04..2025-03."""
     small_org.fiscal_year_start_month = 4
     small_org.save(update_fields=["fiscal_year_start_month"])
-    quarter = _generate(small_org, "FY2024-Q4")
+    quarter = report_generated(small_org, "FY2024-Q4")
     assert (quarter.period_start, quarter.period_end) == (date(2025, 1, 1), date(2025, 3, 31))
-    meta = _json(quarter)["meta"]
+    meta = report_json(quarter)["meta"]
     assert (meta["year_to_date"]["start"], meta["year_to_date"]["end"]) == ("2024-04-01", "2025-03-31")
     assert meta["comparison_period"] == "FY2023-Q4"
-    annual = _generate(small_org, "FY2024")
+    annual = report_generated(small_org, "FY2024")
     assert (annual.period_start, annual.period_end, annual.is_interim) == (date(2024, 4, 1), date(2025, 3, 31), False)
-    same = _values(_json(_generate(small_org, "2025-Q1")))
-    assert _values(_json(annual))["E1-6.48a"] == same["E1-6.48a"]  # all the data lies in 2025-Q1
+    same = report_values(report_json(report_generated(small_org, "2025-Q1")))
+    assert report_values(report_json(annual))["E1-6.48a"] == same["E1-6.48a"]  # all the data lies in 2025-Q1
 
 
 @pytest.mark.django_db
@@ -458,7 +445,7 @@ def test_issuing_a_report_records_its_certificate_claims_for_later_calculations(
     from emissions.selectors import inventory_summary
     from emissions.services.ledger import inventory_calculate
 
-    report = report_issue(report=_generate(small_org))
+    report = report_issue(report=report_generated(small_org))
     uses = CertificateUse.objects.for_org(small_org).exclude(instrument_id="")
     assert sum(use.energy_kwh for use in uses) == pytest.approx(2000.0)
     assert {use.calculation_id for use in uses} == {report.calculation_id}

@@ -5,8 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from emissions.models import Organization
 from emissions.periods import period_parse
-from reporting.dashboard_fleet import cloud_reconciliation_by_service, reconciliation_markdown
-from reporting.selectors import cloud_reconciliation
+from reporting.selectors.cloud import cloud_reconciliation, cloud_reconciliation_by_service, reconciliation_markdown
 
 
 class Command(BaseCommand):

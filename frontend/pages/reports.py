@@ -1,5 +1,7 @@
 """The reports page: request a report for a period, follow its progress, download it, preview its datapoints."""
 
+from __future__ import annotations
+
 import json
 
 from django import forms
@@ -10,7 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from emissions.api import role_refusal
 from emissions.choices import Role
-from frontend.views import WRITE_ROLES, _require_raw_read, _require_write, membership_required
+from frontend.access import WRITE_ROLES, membership_required, require_raw_read, require_write
 from reporting.api import report_file_response
 from reporting.models import Report, ReportFile
 from reporting.services import report_create, report_issue
@@ -55,7 +57,7 @@ def reports(request):
             messages.error(request, str(exc))
         return redirect("reports")
     if request.method == "POST":
-        _require_write(request)
+        require_write(request)
         if form.is_valid():
             try:
                 report = report_create(
@@ -82,6 +84,6 @@ def reports(request):
 @membership_required
 def report_download(request, report_id: int, file_format: str):
     """One stored file of a report of the user's organization (404 for any other organization's)."""
-    _require_raw_read(request, "download report files")
+    require_raw_read(request, "download report files")
     report = get_object_or_404(Report.objects.for_org(request.membership.organization), pk=report_id)
     return report_file_response(report, file_format)

@@ -1,5 +1,5 @@
-"""Reads for the run page: its samples timeline, its ledger lines with their factors, and our figure
-beside the tracker's own. A run's figures come from the ledger lines of the newest current
+"""Reads for the run page (``/runs/<id>/``): its samples timeline, its ledger lines with their factors,
+and our figure beside the tracker's own. A run's figures come from the ledger lines of the newest current
 Calculation that covers it (the rule of ``emissions.selectors.run_emissions_by_id``).
 """
 
@@ -9,7 +9,7 @@ import pandas as pd
 
 from emissions.choices import Basis, LocationSource, QualityTier
 from emissions.models import EmissionRecord, Organization, Run, RunSample
-from reporting.dashboard_pages import PageData
+from reporting.selectors.common import PageData
 
 
 def run_timeline_frame(*, organization: Organization, run: Run) -> pd.DataFrame:

@@ -1,191 +1,137 @@
-"""Reads for the hardware fleet, cloud and settings pages (team, project and run are in ``dashboard_pages``).
+"""Reads for the cloud page (``/cloud/``) and ``manage.py cloud_reconciliation``: spend vs emissions, the
+billing estimate vs the provider's own figure, the unallocated share, tag coverage and the cloud's part of
+the inventory.
 
-Every selector takes ``organization=`` and reads only that organization's rows. Emissions are
-kgCO2e in the models and tCO2e in the chart frames; energy kWh; spend in the bill's currency.
+Every selector takes ``organization=`` and reads only that organization's rows. Emissions are kgCO2e in
+the models and the reconciliation, tCO2e in the chart frames; energy kWh; spend in the bill's currency.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-
 import pandas as pd
-from django.db.models import Count, DateField, F, Q, Sum
-from django.db.models.functions import Coalesce, TruncMonth
+from django.db.models import Count, F, Q, Sum
+from django.db.models.functions import Coalesce
 
-from emissions.choices import ActivityKind, Basis
-from emissions.cloud_sharing import key_text
-from emissions.models import (
-    AllocationRule,
-    Calculation,
-    CloudUsage,
-    DailyEmissionRollup,
-    EmissionRecord,
-    FactorDataset,
-    GridFactor,
-    HardwareAsset,
-    Membership,
-    Organization,
-    Run,
-    Team,
-)
-from emissions.periods import Period
+from emissions.choices import ActivityKind, Basis, FactorKind
+from emissions.cloud_sharing import key_text, location_from_market_kg, matched_groups, price_group, shares
+from emissions.factor_book import FactorBook
+from emissions.models import CloudUsage, EmissionRecord, Organization, Run
+from emissions.periods import Period, month_end
 from emissions.selectors import run_billing_cover, runs_with_billing_cover
-from reporting.dashboard_pages import PageData
-from reporting.models import CarbonBudget
+from emissions.selectors_cloud import cloud_estimates, provider_rows
+from emissions.units import KG_PER_T
 from reporting.rollups import day_owners, owned_lines
-from reporting.selectors import cloud_reconciliation
+from reporting.selectors.common import PageData
 
-_KG_PER_T = 1000.0
-_DAYS_PER_YEAR = 365.25
-MANAGEMENT_BASES = (Basis.EMBODIED_AMORTIZED, Basis.EMBODIED_WRITE_OFF)
+# --- Estimate vs provider-reported --------------------------------------------------------------------
 
-# --- Hardware -----------------------------------------------------------------------------------------
-
-
-def planned_end(asset: HardwareAsset) -> date:
-    """Retirement date, or the end of the expected life (in service + lifetime) while in service."""
-    if asset.retired_on is not None:
-        return asset.retired_on
-    return asset.in_service_on + timedelta(days=round(asset.lifetime_years * _DAYS_PER_YEAR))
-
-
-def fleet_assets(*, organization: Organization):
-    return HardwareAsset.objects.for_org(organization).select_related("hardware_model", "site")
+RECONCILIATION_COLUMNS = [
+    "provider", "billing_period", "account_id", "region", "service", "provider_service", "match",
+    "estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
+    "counted_location_kg_co2e",
+    "difference_kg_co2e", "estimate_to_reported_ratio", "market_difference_kg_co2e", "variance_basis",
+    "variance_pct", "note",
+]  # fmt: skip
+_NOTES = {
+    "none": "provider figure without billing lines in its account, month and region (counted as reported)",
+    "uncovered": "no provider figure for this account and month: the estimate is counted",
+    "unclaimed": "the provider covers this account and month but reports nothing for this region or service",
+}
 
 
-def fleet_by_site_model_frame(*, assets: list[HardwareAsset], on: date) -> pd.DataFrame:
-    """Assets grouped by site and hardware model: register lines, units, GPUs, units in service on ``on``,
-    and embodied tCO2e (units × the asset's per-unit figure).
+def cloud_reconciliation(*, organization: Organization, start, end) -> pd.DataFrame:
+    """Billing-based estimate vs the provider's own figure, one row per provider row and billing estimate
+    group it covers (emissions/cloud_sharing.py: the ledger's own matching and shares), plus provider rows
+    without billing lines and estimate groups without a provider row.
 
-    Columns: ``site, hardware_model, asset_class, lines, units, gpus, units_in_service, embodied_t_co2e``.
+    Columns: see ``RECONCILIATION_COLUMNS``; kgCO2e, location-based unless named market. ``service`` is the
+    billing service (the provider's own label in ``provider_service``; for Azure the resource), ``match`` how
+    the provider row found its groups. ``difference_kg_co2e`` is estimate − reported (location-based),
+    ``market_difference_kg_co2e`` the same by the market-based method (the only one for Azure), and
+    ``variance_pct`` = difference ÷ reported × 100 by ``variance_basis``: location where the provider reports
+    a location-based figure, else market. A group claimed by several provider rows is split evenly between them,
+    so every column adds up: ``estimated_kg_co2e`` sums to the estimate of the period's lines and
+    ``counted_location_kg_co2e`` to the ledger's cloud billing figure (the reported figure where the provider
+    covers the account and month, the embodied estimate added where its boundary excludes embodied, the
+    estimate elsewhere). ``note`` says why a side is missing.
     """
-    columns = ["site", "hardware_model", "asset_class", "lines", "units", "gpus", "units_in_service", "embodied_t_co2e"]
-    records = [
-        [
-            asset.site.name, asset.hardware_model.name, asset.hardware_model.get_asset_class_display(), 1,
-            asset.quantity, asset.gpu_count_total,
-            asset.quantity if asset.in_service_on <= on and (asset.retired_on is None or asset.retired_on > on) else 0,
-            asset.quantity * asset.embodied_per_unit_kg_co2e / _KG_PER_T,
-        ]
-        for asset in assets
+    book = FactorBook(organization)
+    groups = cloud_estimates(organization=organization, start=start, end=end)
+    for group in groups:
+        month = group.period
+        location = book.best_location(zone=group.zone, start=month, end=month_end(month))
+        residual = book.grid(zone=group.zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month)
+        price_group(group, location if group.zone else None, residual if group.zone and location else None)
+    rows = provider_rows(organization=organization, start=start, end=end)
+    covered = {row.unit for row in rows}
+    covered_groups = [group for group in groups if group.unit in covered]
+    matches = [(row, *matched_groups(row, covered_groups)) for row in rows]
+    claims: dict[int, int] = {}
+    for _, matched, _ in matches:
+        for group in matched:
+            claims[id(group)] = claims.get(id(group), 0) + 1
+    records = []
+    for row, matched, level in matches:
+        if not matched:
+            reported = row.location_kg if row.reports_location else None
+            counted = reported if reported is not None else _location_of_market_only(book, row)
+            records.append(_reconciled(row, None, level, (None, None), counted, reported, row.market_kg))
+        for group, share in zip(matched, shares(matched), strict=True):
+            estimate = (group.location_kg / claims[id(group)], group.market_kg / claims[id(group)])
+            reported = row.location_kg * share if row.reports_location else None
+            counted = (reported if reported is not None else row.market_kg * share * _ratio(group)) + (
+                0.0 if row.includes_embodied else group.embodied_kg / claims[id(group)]
+            )
+            records.append(_reconciled(row, group, level, estimate, counted, reported, row.market_kg * share))
+    for group in groups:
+        if group.unit not in covered or id(group) not in claims:
+            kind = "uncovered" if group.unit not in covered else "unclaimed"
+            counted = group.location_kg if kind == "uncovered" else 0.0
+            records.append(_reconciled(None, group, kind, (group.location_kg, group.market_kg), counted, None, None))
+    return pd.DataFrame.from_records(records, columns=RECONCILIATION_COLUMNS)
+
+
+def _location_of_market_only(book: FactorBook, row) -> float:
+    """What the ledger counts location-based for a market-only figure without billing lines
+    (ledger_provider.ProviderLines._location_of_market_only): the figure × location factor ÷ residual mix
+    of its region's zone for the month, else the figure itself."""
+    month = row.period
+    location = book.best_location(zone=row.zone, start=month, end=month_end(month)) if row.zone else None
+    residual = (
+        book.grid(zone=row.zone, kind=FactorKind.RESIDUAL_MIX, year=month.year, month=month.month) if location else None
+    )
+    derived = location_from_market_kg(row.market_kg, location, residual)
+    return row.market_kg if derived is None else derived
+
+
+def _ratio(group) -> float:
+    """Our location/market ratio for a group (a market-only provider's location figure uses it)."""
+    return group.location_kg / group.market_kg if group.market_kg > 0 else 1.0
+
+
+def _reconciled(row, group, match, estimates, counted, reported, market) -> list:
+    source = group if group is not None else row
+    region = source.region
+    service = group.service if group is not None else row.service
+    note = _NOTES.get(match, "")
+    if row is not None and not row.reports_location:
+        note = "the provider reports a market-based figure only"
+    estimate, estimate_market = estimates
+    difference = None if estimate is None or reported is None else estimate - reported
+    ratio = estimate / reported if estimate is not None and reported else None
+    market_difference = None if estimate_market is None or market is None else estimate_market - market
+    # Compare like with like: location-based where the provider reports it, else its market-based figure.
+    basis = "" if row is None else "location" if row.reports_location else "market"
+    compared = (difference, reported) if basis == "location" else (market_difference, market)
+    variance = compared[0] / compared[1] * 100 if compared[0] is not None and compared[1] else None
+    return [
+        source.provider, source.period, source.account, region, service, row.service if row else "", match,
+        estimate, estimate_market, reported, market, counted, difference, ratio, market_difference, basis,
+        variance, note,
     ]  # fmt: skip
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    if frame.empty:
-        return frame
-    return frame.groupby(["site", "hardware_model", "asset_class"], as_index=False).sum()[columns]
 
 
-def refresh_timeline_frame(*, assets: list[HardwareAsset]) -> pd.DataFrame:
-    """One bar per register line from in service to retirement (or planned end of life).
-
-    Columns: ``asset, site, hardware_model, units, start, end, status`` (``retired`` or ``in service``).
-    """
-    columns = ["asset", "site", "hardware_model", "units", "start", "end", "status"]
-    records = [
-        [a.asset_id, a.site.name, a.hardware_model.name, a.quantity, a.in_service_on, planned_end(a),
-         "retired" if a.retired_on else "in service"]
-        for a in sorted(assets, key=lambda a: (a.in_service_on, a.asset_id))
-    ]  # fmt: skip
-    return pd.DataFrame.from_records(records, columns=columns)
-
-
-def embodied_views_frame(*, organization: Organization, period: Period) -> pd.DataFrame:
-    """Embodied emissions per month of the period in both views, from the rollup.
-
-    Inventory: Scope 3 Cat 2 capital goods at acquisition; management: amortized + written off.
-    Columns: ``period_start, inventory_t_co2e, management_t_co2e``.
-    """
-    rows = (
-        DailyEmissionRollup.objects.for_org(organization)
-        .filter(day__gte=period.start, day__lte=period.end, basis__in=(Basis.CAPITAL_GOODS, *MANAGEMENT_BASES))
-        .annotate(month=TruncMonth("day", output_field=DateField()))
-        .values("month")
-        .annotate(
-            inventory=Sum("emissions_kg_co2e_location", filter=Q(basis=Basis.CAPITAL_GOODS)),
-            management=Sum("emissions_kg_co2e_location", filter=Q(basis__in=MANAGEMENT_BASES)),
-        )
-        .order_by("month")
-    )
-    return pd.DataFrame.from_records(
-        [[row["month"], (row["inventory"] or 0.0) / _KG_PER_T, (row["management"] or 0.0) / _KG_PER_T] for row in rows],
-        columns=["period_start", "inventory_t_co2e", "management_t_co2e"],
-    )
-
-
-def roll_forward_for(*, organization: Organization, period: Period) -> tuple[Calculation | None, pd.DataFrame]:
-    """The roll-forward of the unamortized embodied balance fixed by the newest current Calculation of
-    exactly the period (else the newest current one covering it).
-
-    Frame columns: ``step, embodied_t_co2e`` (opening, + additions, − amortized, − written off, closing;
-    reductions negative), empty when no calculation has one.
-    """
-    current = Calculation.objects.for_org(organization).filter(superseded_by__isnull=True).order_by("-pk")
-    calculation = (
-        current.filter(period_start=period.start, period_end=period.end).first()
-        or current.filter(period_start__lte=period.start, period_end__gte=period.end).first()
-    )
-    roll = calculation.roll_forward if calculation else {}
-    if not roll:
-        return calculation, pd.DataFrame(columns=["step", "embodied_t_co2e"])
-    steps = [
-        ("Opening balance", roll["opening_kg"]),
-        ("Additions (Cat 2)", roll["additions_kg"]),
-        ("Amortized", -roll["amortized_kg"] or 0.0),  # never a negative zero
-        ("Written off", -roll["written_off_kg"] or 0.0),
-        ("Closing balance", roll["closing_kg"]),
-    ]
-    return calculation, pd.DataFrame(
-        {"step": [s for s, _ in steps], "embodied_t_co2e": [kg / _KG_PER_T for _, kg in steps]}
-    )
-
-
-def idle_share_frame(*, organization: Organization, period: Period) -> pd.DataFrame:
-    """Electricity at each own or colocated site in the period and the share no run used.
-
-    Columns: ``site, energy_kwh, idle_energy_kwh, idle_share_pct``.
-    """
-    rows = (
-        DailyEmissionRollup.objects.for_org(organization)
-        .filter(day__gte=period.start, day__lte=period.end, basis=Basis.OPERATIONAL, site__isnull=False)
-        .values(site_name=F("site__name"))
-        .annotate(energy=Sum("energy_kwh"), idle=Sum("energy_kwh", filter=Q(activity_kind=ActivityKind.UNALLOCATED)))
-        .order_by("site_name")
-    )
-    records = [
-        [row["site_name"], row["energy"] or 0.0, row["idle"] or 0.0,
-         100.0 * (row["idle"] or 0.0) / row["energy"] if row["energy"] else None]
-        for row in rows
-    ]  # fmt: skip
-    return pd.DataFrame.from_records(records, columns=["site", "energy_kwh", "idle_energy_kwh", "idle_share_pct"])
-
-
-def hardware_dashboard(*, organization: Organization, period: Period) -> PageData:
-    """The fleet page: register by site and model, embodied in both views, refresh Gantt, roll-forward, idle."""
-    assets = list(fleet_assets(organization=organization))
-    by_site_model = fleet_by_site_model_frame(assets=assets, on=period.end)
-    calculation, roll = roll_forward_for(organization=organization, period=period)
-    idle = idle_share_frame(organization=organization, period=period)
-    site_kwh = float(idle["energy_kwh"].sum())
-    facts = {
-        "by_site_model": by_site_model.to_dict("records"),
-        "units": int(by_site_model["units"].sum()) if not by_site_model.empty else 0,
-        "units_in_service": int(by_site_model["units_in_service"].sum()) if not by_site_model.empty else 0,
-        "embodied_t_co2e": float(by_site_model["embodied_t_co2e"].sum()) if not by_site_model.empty else 0.0,
-        "roll_calculation": calculation if not roll.empty else None,
-        "roll_forward": roll.to_dict("records"),
-        "idle_share_pct": 100.0 * float(idle["idle_energy_kwh"].sum()) / site_kwh if site_kwh else None,
-    }
-    charts = {
-        "by_site_model": by_site_model,
-        "embodied_views": embodied_views_frame(organization=organization, period=period),
-        "refresh_timeline": refresh_timeline_frame(assets=assets),
-        "roll_forward": roll,
-        "idle_share": idle,
-    }
-    return PageData(facts=facts, charts=charts)
-
-
-# --- Cloud --------------------------------------------------------------------------------------------
+# --- The page -----------------------------------------------------------------------------------------
 
 _CLOUD_KWH = ("compute_energy_kwh", "gpu_energy_kwh", "memory_energy_kwh", "storage_energy_kwh", "network_energy_kwh")
 UNALLOCATED = "unallocated"
@@ -222,7 +168,7 @@ def cloud_spend_emissions_frame(*, organization: Organization, period: Period, r
         kg = 0.0 if key in seen else estimated.get(key, 0.0)  # one currency row carries the estimate
         seen.add(key)
         records.append([row["provider"], row["service"] or "(none)", row["region"] or "(global)", row["currency"],
-                        float(row["spend"] or 0), float(row["energy"] or 0.0), kg / _KG_PER_T])  # fmt: skip
+                        float(row["spend"] or 0), float(row["energy"] or 0.0), kg / KG_PER_T])  # fmt: skip
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values("estimated_t_co2e", ascending=False, ignore_index=True)
 
@@ -242,8 +188,8 @@ def cloud_reconciliation_by_month_frame(reconciliation: pd.DataFrame) -> pd.Data
         {
             "provider": grouped["provider"],
             "billing_period": grouped["billing_period"],
-            "estimated_t_co2e": grouped["estimated_kg_co2e"] / _KG_PER_T,
-            "reported_t_co2e_location": grouped["reported_location_kg_co2e"] / _KG_PER_T,
+            "estimated_t_co2e": grouped["estimated_kg_co2e"] / KG_PER_T,
+            "reported_t_co2e_location": grouped["reported_location_kg_co2e"] / KG_PER_T,
         },
         columns=columns,
     )
@@ -430,7 +376,7 @@ def cloud_in_ledger(*, organization: Organization, period: Period) -> dict:
     lines = EmissionRecord.objects.for_org(organization).filter(
         owned_lines(day_owners(organization, period.start, period.end)), scope3_subcategory="cloud"
     )
-    sums = {}
+    sums: dict[str, Coalesce] = {}
     for source, kind in (("runs", ActivityKind.RUN), ("bills", ActivityKind.CLOUD_USAGE)):
         own = Q(activity_kind=kind, basis=Basis.OPERATIONAL)
         sums |= {
@@ -471,21 +417,3 @@ def cloud_dashboard(*, organization: Organization, period: Period) -> PageData:
         "allocation": allocation,
     }
     return PageData(facts=facts, charts=charts)
-
-
-# --- Settings -----------------------------------------------------------------------------------------
-
-
-def settings_lists(*, organization: Organization) -> dict:
-    """Read-only lists of the settings hub: teams and their projects, members and roles, allocation rules,
-    the organization's own factor datasets and grid factors (its overrides of the shipped ones), budgets."""
-    return {
-        "teams": Team.objects.for_org(organization).prefetch_related("projects"),
-        "members": Membership.objects.for_org(organization).select_related("user", "team").order_by("user__username"),
-        "allocation_rules": AllocationRule.objects.for_org(organization).select_related("team", "project"),
-        "datasets": FactorDataset.objects.filter(organization=organization),
-        "grid_factors": GridFactor.objects.filter(organization=organization).select_related("zone", "dataset"),
-        "budgets": CarbonBudget.objects.for_org(organization)
-        .select_related("team", "project")
-        .order_by("-period_start", "team__name", "project__name"),
-    }

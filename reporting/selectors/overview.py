@@ -1,4 +1,4 @@
-"""Reads for the overview dashboard, all from the daily rollup (``DailyEmissionRollup``).
+"""Reads for the overview page (``/``), all from the daily rollup (``DailyEmissionRollup``).
 
 ``overview_dashboard`` is the one entry point: a handful of grouped queries on the rollup, then
 pure pandas (``overview_kpis`` and the ``*_frame`` functions) derive the KPI cards and every chart's
@@ -13,32 +13,15 @@ from datetime import date, timedelta
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Case, DateField, F, FloatField, Max, Min, Q, QuerySet, Sum, Value, When
+from django.db.models import Case, DateField, F, FloatField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncDay, TruncMonth, TruncWeek
 
 from emissions.choices import ActivityKind, Basis, QualityTier
-from emissions.models import DailyEmissionRollup, Organization, Project, Site, Team
+from emissions.models import Organization, Project, Site, Team
 from emissions.periods import Period
+from emissions.units import KG_PER_T, KWH_PER_MWH
 from reporting.models import CarbonBudget
-
-# Which ledger bases each view reads (docs/methodology.md): the GHG inventory books embodied
-# emissions as capital goods when acquired; the management view amortizes them over the lifetime.
-VIEW_BASES = {
-    "inventory": (Basis.OPERATIONAL, Basis.CAPITAL_GOODS),
-    "management": (Basis.OPERATIONAL, Basis.EMBODIED_AMORTIZED, Basis.EMBODIED_WRITE_OFF),
-}
-# Budgets are set and measured in the GHG inventory view (operational + capital goods) on every page.
-BUDGET_VIEW = "inventory"
-# Activity data measured or reported by a meter, a tracker or the provider; the rest is estimated.
-MEASURED_TIERS = (
-    QualityTier.METERED,
-    QualityTier.PROVIDER_REPORTED,
-    QualityTier.SUPPLIER_SPECIFIC,
-    QualityTier.MEASURED,
-)
-ESTIMATED_TIERS = (
-    QualityTier.ESTIMATED_TDP, QualityTier.ESTIMATED_LOCATION, QualityTier.BILLING_ESTIMATE, QualityTier.DEFAULT,
-)  # fmt: skip
+from reporting.selectors.common import BUDGET_VIEW, ESTIMATED_TIERS, MEASURED_TIERS, previous_period, rollup_in_view
 
 _KEYS = ["bucket", "team_id", "project_id", "scope", "scope3_category"]
 _TIER_COLUMNS = {tier: f"emissions_kg_co2e_location_{tier}" for tier in QualityTier.values}
@@ -48,7 +31,6 @@ ROLLUP_FRAME_COLUMNS = [
     *_TIER_COLUMNS.values(), "operational_kg_co2e_location", "operational_measured_kg_co2e_location",
     "operational_estimated_kg_co2e_location",
 ]  # fmt: skip
-_KG_PER_T = 1000.0
 
 
 @dataclass(frozen=True)
@@ -70,33 +52,6 @@ class OverviewDashboard:
     bucket: str = "month"
 
 
-def rollup_span(*, organization: Organization) -> tuple[date, date] | None:
-    """First and last day with operational emissions in the rollup, or None when there is none yet.
-
-    Operational only: a year's calculation spreads its idle embodied share over months without activity.
-    """
-    span = (
-        DailyEmissionRollup.objects.for_org(organization)
-        .filter(basis=Basis.OPERATIONAL)
-        .aggregate(first=Min("day"), last=Max("day"))
-    )
-    return None if span["first"] is None else (span["first"], span["last"])
-
-
-def previous_period(period: Period) -> Period:
-    """The period of the same length just before (previous quarter of a quarter, previous year of a year)."""
-    months = (period.end.year - period.start.year) * 12 + period.end.month - period.start.month + 1
-    whole_months = period.start.day == 1 and (period.end + timedelta(days=1)).day == 1
-    if whole_months:
-        index = period.start.year * 12 + period.start.month - 1 - months
-        start = date(index // 12, index % 12 + 1, 1)
-        return Period(label=f"previous {months} months", start=start, end=period.start - timedelta(days=1))
-    days = (period.end - period.start).days + 1
-    return Period(
-        label=f"previous {days} days", start=period.start - timedelta(days=days), end=period.start - timedelta(days=1)
-    )
-
-
 def bucket_for(period: Period) -> str:
     """Time-series resolution: days for a month or less, weeks up to a quarter, months beyond."""
     days = (period.end - period.start).days + 1
@@ -104,9 +59,8 @@ def bucket_for(period: Period) -> str:
 
 
 def _rollup(organization: Organization, filters: OverviewFilters, start: date, end: date) -> QuerySet:
-    rows = DailyEmissionRollup.objects.for_org(organization).filter(
-        day__gte=start, day__lte=end, basis__in=VIEW_BASES[filters.view]
-    )
+    """The rollup rows from ``start`` to ``end`` in the filters' view, of their team and scope when set."""
+    rows = rollup_in_view(organization, start, end, filters.view)
     if filters.team_id is not None:
         rows = rows.filter(team_id=filters.team_id)
     if filters.scope is not None:
@@ -179,7 +133,7 @@ def _totals_kg(organization: Organization, filters: OverviewFilters, period: Per
     return {"location_kg": totals["location"] or 0.0, "market_kg": totals["market"] or 0.0}
 
 
-def _frame_covers(budgets: list, period: Period, bucket: str | None) -> bool:
+def frame_covers_budgets(budgets: list, period: Period, bucket: str | None) -> bool:
     """True when the period's rollup frame holds every budget's whole period in whole buckets: each budget
     lies inside the period and starts and ends on bucket boundaries (days always; months when the
     budget runs from a first to a last day of a month). Weeks never line up with quarters."""
@@ -194,7 +148,7 @@ def _frame_covers(budgets: list, period: Period, bucket: str | None) -> bool:
 
 
 def _used_from_frame(frame: pd.DataFrame, budgets: list) -> dict[int, float]:
-    """Each budget's kgCO2e from the period's rollup frame (``_frame_covers`` must hold): its owner's rows
+    """Each budget's kgCO2e from the period's rollup frame (``frame_covers_budgets`` must hold): its owner's rows
     in the buckets inside its period, on its own Scope 2 basis."""
     columns = ["emissions_kg_co2e_location", "emissions_kg_co2e_market"]
     per_owner: dict[tuple[str, int], list[tuple]] = {}  # (team_id|project_id, id) → [(bucket, kg loc, kg market)]
@@ -238,17 +192,17 @@ def budget_burn(
     frame), usage is summed from the frame instead of a second scan of the rollup.
     Keys: ``budget_kg_co2e``, ``used_kg_co2e``, ``burn_pct`` (None without budgets), ``budgets``, ``over_budget``.
     """
-    budgets = CarbonBudget.objects.for_org(organization).filter(
+    overlapping = CarbonBudget.objects.for_org(organization).filter(
         period_start__lte=filters.period.end, period_end__gte=filters.period.start
     )
     if filters.team_id is not None:
-        budgets = budgets.filter(Q(team_id=filters.team_id) | Q(project__team_id=filters.team_id))
-    budgets = list(budgets)
+        overlapping = overlapping.filter(Q(team_id=filters.team_id) | Q(project__team_id=filters.team_id))
+    budgets = list(overlapping)
     budget_filters = replace(filters, view=BUDGET_VIEW, scope=None)
     used_by_budget: dict[int, float] = {}
     spans = sorted({(b.period_start, b.period_end) for b in budgets})
     frame_in_budget_view = frame is not None and filters.view == BUDGET_VIEW and filters.scope is None
-    if spans and frame_in_budget_view and _frame_covers(budgets, filters.period, bucket):
+    if spans and frame_in_budget_view and frame_covers_budgets(budgets, filters.period, bucket):
         used_by_budget = _used_from_frame(frame, budgets)
     elif spans:
         sums = {}
@@ -297,12 +251,12 @@ def overview_kpis(*, frame: pd.DataFrame, previous: dict, budget: dict) -> dict:
         return 100.0 * (now - before) / before if before else None
 
     return {
-        "emissions_t_co2e_location": location_kg / _KG_PER_T,
-        "emissions_t_co2e_market": market_kg / _KG_PER_T,
+        "emissions_t_co2e_location": location_kg / KG_PER_T,
+        "emissions_t_co2e_market": market_kg / KG_PER_T,
         "change_pct_location": change_pct(location_kg, previous["location_kg"]),
         "change_pct_market": change_pct(market_kg, previous["market_kg"]),
-        "previous_t_co2e_location": previous["location_kg"] / _KG_PER_T,
-        "energy_mwh": float(frame["energy_kwh"].sum()) / 1000.0,
+        "previous_t_co2e_location": previous["location_kg"] / KG_PER_T,
+        "energy_mwh": float(frame["energy_kwh"].sum()) / KWH_PER_MWH,
         "water_l": float(frame["water_l"].sum()),
         "gpu_hours": float(frame["gpu_hours"].sum()),
         "gpu_utilization_pct": (
@@ -335,8 +289,8 @@ def emissions_over_time_frame(frame: pd.DataFrame) -> pd.DataFrame:
         {
             "period_start": grouped["bucket"],
             "scope_category": grouped["scope_category"],
-            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"] / _KG_PER_T,
-            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"] / _KG_PER_T,
+            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"] / KG_PER_T,
+            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"] / KG_PER_T,
         },
         columns=columns,
     ).sort_values(["period_start", "scope_category"], ignore_index=True)
@@ -351,8 +305,8 @@ def location_vs_market_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "period_start": grouped["bucket"],
-            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"] / _KG_PER_T,
-            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"] / _KG_PER_T,
+            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"] / KG_PER_T,
+            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"] / KG_PER_T,
         },
         columns=columns,
     )
@@ -373,8 +327,8 @@ def _by(
         {
             label: [names.get(int(owner), unassigned) if owner else unassigned for owner in grouped.index],
             f"{label}_slug": [slugs.get(int(owner), "") if owner else "" for owner in grouped.index],
-            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"].to_numpy() / _KG_PER_T,
-            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"].to_numpy() / _KG_PER_T,
+            "emissions_t_co2e_location": grouped["emissions_kg_co2e_location"].to_numpy() / KG_PER_T,
+            "emissions_t_co2e_market": grouped["emissions_kg_co2e_market"].to_numpy() / KG_PER_T,
         },
         columns=columns,
     )
@@ -410,7 +364,7 @@ def quality_mix_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "quality": [labels[tier] for tier in tiers],
-            "emissions_t_co2e_location": [kg[tier] / _KG_PER_T for tier in tiers],
+            "emissions_t_co2e_location": [kg[tier] / KG_PER_T for tier in tiers],
             "share_pct": [100.0 * kg[tier] / total_kg for tier in tiers],
         },
         columns=columns,

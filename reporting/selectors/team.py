@@ -1,47 +1,30 @@
-"""Reads for the team and project pages; the run page is in ``dashboard_run``, the fleet, cloud and
-settings pages in ``dashboard_fleet``.
+"""Reads for the team page (``/teams/<slug>/``): the team's projects, monthly trend, budget burn-down, rank
+and biggest runs.
 
-Period figures come from the daily rollup (``DailyEmissionRollup``) like the overview's; runs are ranked and
-split by kind from the per-run rollup (``RunEmissionRollup``, the same days' rule), never by grouping ledger
-lines per run; the figures shown beside a run come from the ledger lines of the newest current Calculation
-that covers it (``emissions.selectors.run_emissions_by_id``), read for the few runs on screen. Every
-selector takes ``organization=`` and reads only that organization's rows. Emissions are kgCO2e in the
-selectors and tCO2e in the chart frames.
+Period figures come from the daily rollup (``DailyEmissionRollup``) like the overview's; runs are ranked from
+the per-run rollup (``RunEmissionRollup``, the same days' rule), never by grouping ledger lines per run; the
+figures shown beside a run come from the ledger lines of the newest current Calculation that covers it
+(``emissions.selectors.run_emissions_by_id``), read for the few runs on screen. Every selector takes
+``organization=`` and reads only that organization's rows. Emissions are kgCO2e in the selectors and tCO2e
+in the chart frames.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pandas as pd
-from django.db.models import Count, DateField, F, Max, Min, Q, Sum
+from django.db.models import Count, DateField, Sum
 from django.db.models.functions import TruncDay, TruncMonth
 
-from emissions.choices import RunKind
-from emissions.models import DailyEmissionRollup, Organization, Project, Run, RunEmissionRollup, Team
+from emissions.models import Organization, Project, Run, RunEmissionRollup, Team
 from emissions.periods import Period
 from emissions.selectors import run_emissions_by_id
-from reporting.dashboard import VIEW_BASES
-from reporting.guild.leaderboard import competition_ranks
+from emissions.units import KG_PER_T, SECONDS_PER_HOUR
 from reporting.models import CarbonBudget
+from reporting.selectors.common import PageData, competition_ranks, rollup_in_view, runs_started_in
 
-_KG_PER_T = 1000.0
 BIGGEST_RUNS = 10
-
-
-@dataclass
-class PageData:
-    """What a dashboard page shows: facts for its tables and cards, one tidy DataFrame per chart."""
-
-    facts: dict
-    charts: dict[str, pd.DataFrame] = field(default_factory=dict)
-
-
-def _rollup(organization: Organization, start: date, end: date, view: str):
-    return DailyEmissionRollup.objects.for_org(organization).filter(
-        day__gte=start, day__lte=end, basis__in=VIEW_BASES[view]
-    )
 
 
 def _months_back(end: date, months: int) -> date:
@@ -50,14 +33,7 @@ def _months_back(end: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _started_in(period: Period, prefix: str = "") -> Q:
-    """Runs started in the period (UTC days), as a range on ``started_at`` so its index can serve it."""
-    first = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
-    after = first + timedelta(days=(period.end - period.start).days + 1)
-    return Q(**{f"{prefix}started_at__gte": first, f"{prefix}started_at__lt": after})
-
-
-def _runs_with_emissions(runs) -> pd.DataFrame:
+def runs_with_emissions(runs) -> pd.DataFrame:
     """Runs (a queryset) with their operational kgCO2e (newest current calculation) as a frame.
 
     Columns: ``run_id, external_id, kind, started_at, energy_kwh, gpu_hours, emissions_kg_co2e_location,
@@ -69,13 +45,10 @@ def _runs_with_emissions(runs) -> pd.DataFrame:
         columns=columns,
     )
     kg = run_emissions_by_id(run_ids=[int(pk) for pk in frame["run_id"]])
-    frame["gpu_hours"] = frame.pop("gpu_count").astype(float) * frame.pop("duration_s").astype(float) / 3600.0
+    frame["gpu_hours"] = frame.pop("gpu_count").astype(float) * frame.pop("duration_s").astype(float) / SECONDS_PER_HOUR
     frame["emissions_kg_co2e_location"] = [float(kg.get(pk, (0.0, 0.0))[0] or 0.0) for pk in frame["run_id"]]
     frame["emissions_kg_co2e_market"] = [float(kg.get(pk, (0.0, 0.0))[1] or 0.0) for pk in frame["run_id"]]
     return frame
-
-
-# --- Team ---------------------------------------------------------------------------------------------
 
 
 def team_projects_frame(*, organization: Organization, team: Team, period: Period, view: str) -> pd.DataFrame:
@@ -86,7 +59,7 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
     columns = ["project", "project_slug", "runs", "energy_kwh", "emissions_t_co2e_location", "emissions_t_co2e_market"]
     emissions = {
         row["project_id"]: row
-        for row in _rollup(organization, period.start, period.end, view)
+        for row in rollup_in_view(organization, period.start, period.end, view)
         .filter(team=team)
         .values("project_id")
         .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
@@ -96,7 +69,7 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
     runs = {
         row["project_id"]: row
         for row in Run.objects.for_org(organization)
-        .filter(_started_in(period), project_id__in=[project.pk for project in projects])  # the index's columns
+        .filter(runs_started_in(period), project_id__in=[project.pk for project in projects])  # the index's columns
         .values("project_id")
         .annotate(runs=Count("id"), energy_kwh=Sum("energy_kwh"))
         .order_by()
@@ -107,7 +80,7 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
         run = runs.get(project.pk, {})
         records.append([
             project.name, project.slug, run.get("runs", 0), float(run.get("energy_kwh") or 0.0),
-            float(kg.get("location") or 0.0) / _KG_PER_T, float(kg.get("market") or 0.0) / _KG_PER_T,
+            float(kg.get("location") or 0.0) / KG_PER_T, float(kg.get("market") or 0.0) / KG_PER_T,
         ])  # fmt: skip
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values(["emissions_t_co2e_location", "project"], ascending=[False, True], ignore_index=True)
@@ -121,7 +94,7 @@ def team_trend_frame(*, organization: Organization, team: Team, end: date, view:
     start = _months_back(end, months)
     sums = {
         row["month"]: row
-        for row in _rollup(organization, start, end, view)
+        for row in rollup_in_view(organization, start, end, view)
         .filter(team=team)
         .annotate(month=TruncMonth("day", output_field=DateField()))
         .values("month")
@@ -135,9 +108,9 @@ def team_trend_frame(*, organization: Organization, team: Team, end: date, view:
         {
             "period_start": month_starts,
             "emissions_t_co2e_location": [
-                float(sums.get(m, {}).get("location") or 0.0) / _KG_PER_T for m in month_starts
+                float(sums.get(m, {}).get("location") or 0.0) / KG_PER_T for m in month_starts
             ],
-            "emissions_t_co2e_market": [float(sums.get(m, {}).get("market") or 0.0) / _KG_PER_T for m in month_starts],
+            "emissions_t_co2e_market": [float(sums.get(m, {}).get("market") or 0.0) / KG_PER_T for m in month_starts],
         }
     )
 
@@ -159,7 +132,7 @@ def team_budget_burndown(*, organization: Organization, team: Team, period: Peri
         return None
     column = "emissions_kg_co2e_market" if budget.basis == CarbonBudget.Basis.MARKET else "emissions_kg_co2e_location"
     daily = dict(
-        _rollup(organization, budget.period_start, budget.period_end, view)
+        rollup_in_view(organization, budget.period_start, budget.period_end, view)
         .filter(team=team)
         .annotate(date=TruncDay("day", output_field=DateField()))
         .values("date")
@@ -175,7 +148,7 @@ def team_budget_burndown(*, organization: Organization, team: Team, period: Peri
         used += float(daily.get(day) or 0.0)
         elapsed = (day - budget.period_start).days + 1
         ideal = budget.budget_kg_co2e * (1 - elapsed / days)
-        rows.append([day, (budget.budget_kg_co2e - used) / _KG_PER_T, ideal / _KG_PER_T])
+        rows.append([day, (budget.budget_kg_co2e - used) / KG_PER_T, ideal / KG_PER_T])
         day += timedelta(days=1)
     frame = pd.DataFrame.from_records(rows, columns=["day", "remaining_t_co2e", "ideal_remaining_t_co2e"])
     return {
@@ -196,7 +169,7 @@ def team_rank(*, organization: Organization, team: Team, period: Period, view: s
     without a project).
     """
     totals = list(
-        _rollup(organization, period.start, period.end, view)
+        rollup_in_view(organization, period.start, period.end, view)
         .filter(team__isnull=False)
         .values("team_id")
         .annotate(kg=Sum("emissions_kg_co2e_location"), market_kg=Sum("emissions_kg_co2e_market"))
@@ -204,28 +177,28 @@ def team_rank(*, organization: Organization, team: Team, period: Period, view: s
     )
     # Teams with no emissions in the period are unranked, as rows without a value are on the leaderboard.
     ranks = competition_ranks({row["team_id"]: row["kg"] for row in totals if row["kg"]})
-    own = next((row for row in totals if row["team_id"] == team.pk), {})
+    own: dict = next((row for row in totals if row["team_id"] == team.pk), {})
     return {
         "rank": ranks.get(team.pk),
         "teams": len(ranks),
-        "emissions_t_co2e_location": (own.get("kg") or 0.0) / _KG_PER_T,
-        "emissions_t_co2e_market": (own.get("market_kg") or 0.0) / _KG_PER_T,
+        "emissions_t_co2e_location": (own.get("kg") or 0.0) / KG_PER_T,
+        "emissions_t_co2e_market": (own.get("market_kg") or 0.0) / KG_PER_T,
     }
 
 
 def team_biggest_runs(*, organization: Organization, team: Team, period: Period, limit: int = BIGGEST_RUNS):
     """The team's runs started in the period with the largest operational kgCO2e (location-based), ranked on
-    the per-run rollup (a run's pieces added). Columns: those of ``_runs_with_emissions``, largest first."""
+    the per-run rollup (a run's pieces added). Columns: those of ``runs_with_emissions``, largest first."""
     projects = list(Project.objects.for_org(organization).filter(team=team).values_list("pk", flat=True))
     largest = (
         RunEmissionRollup.objects.for_org(organization)
-        .filter(_started_in(period), project_id__in=projects)  # ids, so the (project, started_at) index serves
+        .filter(runs_started_in(period), project_id__in=projects)  # ids, so the (project, started_at) index serves
         .values("run_id")
         .annotate(kg=Sum("emissions_kg_co2e_location"))
         .order_by("-kg", "run_id")
         .values_list("run_id", flat=True)[:limit]
     )
-    runs = _runs_with_emissions(Run.objects.for_org(organization).filter(pk__in=list(largest)))
+    runs = runs_with_emissions(Run.objects.for_org(organization).filter(pk__in=list(largest)))
     return runs.sort_values(["emissions_kg_co2e_location", "run_id"], ascending=[False, True]).head(limit)
 
 
@@ -237,8 +210,8 @@ def team_dashboard(*, organization: Organization, team: Team, period: Period, vi
         {
             "run": biggest["external_id"],
             "run_id": biggest["run_id"],
-            "emissions_t_co2e_location": biggest["emissions_kg_co2e_location"] / _KG_PER_T,
-            "emissions_t_co2e_market": biggest["emissions_kg_co2e_market"] / _KG_PER_T,
+            "emissions_t_co2e_location": biggest["emissions_kg_co2e_location"] / KG_PER_T,
+            "emissions_t_co2e_market": biggest["emissions_kg_co2e_market"] / KG_PER_T,
         }
     )
     burndown = team_budget_burndown(organization=organization, team=team, period=period, view=view)
@@ -256,98 +229,3 @@ def team_dashboard(*, organization: Organization, team: Team, period: Period, vi
         "biggest_runs": biggest.to_dict("records"),
     }
     return PageData(facts=facts, charts=charts)
-
-
-# --- Project ------------------------------------------------------------------------------------------
-
-# ?sort= values of the runs table → ORM ordering (stable by id).
-RUN_SORTS = {
-    "started": ("started_at", "pk"),
-    "-started": ("-started_at", "-pk"),
-    "energy": ("energy_kwh", "pk"),
-    "-energy": ("-energy_kwh", "-pk"),
-    "duration": ("duration_s", "pk"),
-    "-duration": ("-duration_s", "-pk"),
-    # Within a kind oldest first, and the reverse: both directions walk the (project, kind, started_at) index.
-    "kind": ("kind", "started_at", "pk"),
-    "-kind": ("-kind", "-started_at", "-pk"),
-}
-# The split of the project page: inference is serving; everything else builds or checks a model.
-TRAINING_KINDS = (RunKind.TRAINING, RunKind.FINE_TUNING)
-
-
-def project_runs(*, organization: Organization, project: Project, sort: str):
-    """The project's runs ordered by a ``RUN_SORTS`` key (newest first for an unknown one)."""
-    return (
-        Run.objects.for_org(organization)
-        .filter(project=project)
-        .select_related("site", "cloud_region")
-        .order_by(*RUN_SORTS.get(sort, RUN_SORTS["-started"]))
-    )
-
-
-def project_kind_split_frame(*, organization: Organization, project: Project) -> pd.DataFrame:
-    """The project's runs by kind: runs, IT kWh, GPU-hours and operational tCO2e (location, market).
-
-    Columns: ``kind, runs, energy_kwh, gpu_hours, emissions_t_co2e_location, emissions_t_co2e_market``.
-    """
-    columns = ["kind", "runs", "energy_kwh", "gpu_hours", "emissions_t_co2e_location", "emissions_t_co2e_market"]
-    activity = {
-        row["kind"]: row
-        for row in Run.objects.for_org(organization)
-        .filter(project=project)
-        .values("kind")
-        .annotate(runs=Count("id"), energy_kwh=Sum("energy_kwh"), gpu_seconds=Sum(F("gpu_count") * F("duration_s")))
-        .order_by()
-    }
-    if not activity:
-        return pd.DataFrame(columns=columns)
-    # Each run's operational lines in the newest current calculation that covers it (never a quarter
-    # and its year both), summed per run once per calculation: one small grouped query on the rollup.
-    emissions = {
-        row["kind"]: row
-        for row in RunEmissionRollup.objects.for_org(organization)
-        .filter(project=project)
-        .values("kind")
-        .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
-        .order_by()
-    }
-    labels = dict(RunKind.choices)
-    records = [
-        [labels.get(kind, kind), row["runs"], float(row["energy_kwh"] or 0.0),
-         float(row["gpu_seconds"] or 0.0) / 3600.0, float(emissions.get(kind, {}).get("location") or 0.0) / _KG_PER_T,
-         float(emissions.get(kind, {}).get("market") or 0.0) / _KG_PER_T]
-        for kind, row in activity.items()
-    ]  # fmt: skip
-    frame = pd.DataFrame.from_records(records, columns=columns)
-    return frame.sort_values(["emissions_t_co2e_location", "kind"], ascending=[False, True], ignore_index=True)
-
-
-def project_run_span(*, organization: Organization, project: Project) -> tuple[date, date] | None:
-    """The UTC days the project's first and latest runs started: the span of its all-time totals (None
-    without runs)."""
-    span = (
-        Run.objects.for_org(organization)
-        .filter(project=project)
-        .aggregate(first=Min("started_at"), last=Max("started_at"))
-    )
-    if span["first"] is None:
-        return None
-    return span["first"].astimezone(UTC).date(), span["last"].astimezone(UTC).date()
-
-
-def training_inference_totals(split: pd.DataFrame) -> dict:
-    """Training (training + fine-tuning), inference and other tCO2e (location-based) from the kind split."""
-    labels = dict(RunKind.choices)
-    training = {labels[kind] for kind in TRAINING_KINDS}
-    by_kind = dict(zip(split["kind"], split["emissions_t_co2e_location"], strict=True)) if not split.empty else {}
-    return {
-        "training_t_co2e": sum(v for k, v in by_kind.items() if k in training),
-        "inference_t_co2e": by_kind.get(labels[RunKind.INFERENCE], 0.0),
-        "other_t_co2e": sum(v for k, v in by_kind.items() if k not in training and k != labels[RunKind.INFERENCE]),
-    }
-
-
-def run_emissions_of(runs: list[Run]) -> dict[int, tuple[float, float]]:
-    """Operational kgCO2e (location, market) of the runs on one page of a table."""
-    return run_emissions_by_id(run_ids=[run.pk for run in runs])

@@ -1,5 +1,5 @@
-"""Reads for the Teams and Projects list pages: every team (project) of the organization with its figures
-for a period, searchable and sortable.
+"""Reads for the Teams and Projects list pages (``/teams/``, ``/projects/``): every team (project) of the
+organization with its figures for a period, searchable and sortable.
 
 Emissions come from the daily rollup like the overview's and the team page's (the same view bases, so the
 three agree); runs are the runs started in the period (UTC days), as on the team page. One grouped query
@@ -11,12 +11,11 @@ from __future__ import annotations
 import pandas as pd
 from django.db.models import Count, Q, Sum
 
-from emissions.models import DailyEmissionRollup, Organization, Project, Run, Team
+from emissions.models import Organization, Project, Run, Team
 from emissions.periods import Period
-from reporting.dashboard import VIEW_BASES
-from reporting.dashboard_pages import _started_in
+from emissions.units import KG_PER_T
+from reporting.selectors.common import rollup_in_view, runs_started_in
 
-_KG_PER_T = 1000.0
 TEAM_LIST_COLUMNS = ["slug", "name", "projects", "runs", "emissions_t_co2e_location", "emissions_t_co2e_market"]
 PROJECT_LIST_COLUMNS = [
     "slug",
@@ -47,8 +46,8 @@ def _matching(queryset, query: str):
 def _emissions_by(organization: Organization, period: Period, view: str, owner: str) -> dict[int, tuple]:
     """kgCO2e (location, market) per ``owner`` id (``team_id`` or ``project_id``) in the period and view."""
     rows = (
-        DailyEmissionRollup.objects.for_org(organization)
-        .filter(day__gte=period.start, day__lte=period.end, basis__in=VIEW_BASES[view], **{f"{owner}__isnull": False})
+        rollup_in_view(organization, period.start, period.end, view)
+        .filter(**{f"{owner}__isnull": False})
         .values(owner)
         .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
         .order_by()
@@ -59,7 +58,7 @@ def _emissions_by(organization: Organization, period: Period, view: str, owner: 
 def _figures(pk: int, runs: dict[int, int], emissions: dict[int, tuple]) -> list:
     """``runs, emissions_t_co2e_location, emissions_t_co2e_market`` of one team or project (0 without data)."""
     location_kg, market_kg = emissions.get(pk, (0.0, 0.0))
-    return [runs.get(pk, 0), location_kg / _KG_PER_T, market_kg / _KG_PER_T]
+    return [runs.get(pk, 0), location_kg / KG_PER_T, market_kg / KG_PER_T]
 
 
 def _sorted(frame: pd.DataFrame, sort: str) -> pd.DataFrame:
@@ -85,7 +84,7 @@ def teams_list_frame(
     emissions = _emissions_by(organization, period, view, "team_id")
     runs = dict(
         Run.objects.for_org(organization)
-        .filter(_started_in(period))
+        .filter(runs_started_in(period))
         .values("project__team_id")
         .annotate(runs=Count("id"))
         .order_by()
@@ -110,7 +109,7 @@ def projects_list_frame(
     emissions = _emissions_by(organization, period, view, "project_id")
     runs = dict(
         Run.objects.for_org(organization)
-        .filter(_started_in(period))
+        .filter(runs_started_in(period))
         .values("project_id")
         .annotate(runs=Count("id"))
         .order_by()
