@@ -158,9 +158,16 @@ class CalculationAdmin(admin.ModelAdmin):
 @admin.register(models.EmissionRecord)
 class EmissionRecordAdmin(admin.ModelAdmin):
     list_display = [
-        "id", "scope", "scope3_category", "basis", "activity_kind", "period_start",
-        "emissions_kg_co2e_location", "emissions_kg_co2e_market", "quality",
-    ]  # fmt: skip
+        "id",
+        "scope",
+        "scope3_category",
+        "basis",
+        "activity_kind",
+        "period_start",
+        "emissions_kg_co2e_location",
+        "emissions_kg_co2e_market",
+        "quality",
+    ]
     list_filter = ["organization", "scope", "basis", "quality"]
     raw_id_fields = ["calculation", "team", "project", "run", "site"]
 
@@ -190,9 +197,13 @@ class ApiTokenAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         token, plaintext = api_token_create(
-            organization=obj.organization, project=obj.project, site=obj.site, name=obj.name, scope=obj.scope,
+            organization=obj.organization,
+            project=obj.project,
+            site=obj.site,
+            name=obj.name,
+            scope=obj.scope,
             created_by=request.user,
-        )  # fmt: skip
+        )
         obj.pk, obj.token_sha256, obj.prefix = token.pk, token.token_sha256, token.prefix
         request.greenguild_new_token = plaintext
 

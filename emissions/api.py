@@ -155,12 +155,31 @@ class RunSerializer(serializers.ModelSerializer):
     class Meta:
         model = Run
         fields = [
-            "id", "external_id", "source", "project", "kind", "started_at", "ended_at", "duration_s",
-            "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh", "gpu_model", "gpu_count",
-            "site", "cloud_region", "emissions_kg_co2e_location", "emissions_kg_co2e_market",
-            "tracker_emissions_kg_co2e", "tracker_intensity_g_per_kwh", "tokens_processed", "inferences_count",
-            "efficiency_techniques", "flags",
-        ]  # fmt: skip
+            "id",
+            "external_id",
+            "source",
+            "project",
+            "kind",
+            "started_at",
+            "ended_at",
+            "duration_s",
+            "energy_kwh",
+            "cpu_energy_kwh",
+            "gpu_energy_kwh",
+            "ram_energy_kwh",
+            "gpu_model",
+            "gpu_count",
+            "site",
+            "cloud_region",
+            "emissions_kg_co2e_location",
+            "emissions_kg_co2e_market",
+            "tracker_emissions_kg_co2e",
+            "tracker_intensity_g_per_kwh",
+            "tokens_processed",
+            "inferences_count",
+            "efficiency_techniques",
+            "flags",
+        ]
 
 
 class TeamViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):

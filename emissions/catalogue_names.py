@@ -48,7 +48,11 @@ def _lookup(written: str, by_key: Mapping[str, T], alias_file: str) -> T | None:
 
     The name's own key wins; else an alias row read either way (``R-32`` finds ``HFC-32`` and, in a
     table that spells it ``R-32``, ``HFC-32`` finds ``R-32``). A list of different names (carbontracker
-    joins a machine's GPUs with commas) stands for no single entry."""
+    joins a machine's GPUs with commas) stands for no single entry, unless the whole name, commas and all, is
+    an entry's own (``GPU server, complete (8-GPU class, generic)``)."""
+    whole = name_key(written)
+    if whole in by_key:
+        return by_key[whole]
     keys = {name_key(part) for part in written.split(",") if part.strip()}
     if len(keys) != 1:
         return None

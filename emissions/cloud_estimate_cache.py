@@ -33,10 +33,19 @@ class EstimateCache:
 
     def __call__(self, record: CloudUsageRecord) -> CloudEstimate:
         key = (
-            record.provider, record.charge_category, record.usage_unit, record.service, record.sku,
-            record.usage_type, record.instance_type, record.region, record.vcpu_count, record.gpu_count,
-            record.memory_gb, record.marketplace,
-        )  # fmt: skip
+            record.provider,
+            record.charge_category,
+            record.usage_unit,
+            record.service,
+            record.sku,
+            record.usage_type,
+            record.instance_type,
+            record.region,
+            record.vcpu_count,
+            record.gpu_count,
+            record.memory_gb,
+            record.marketplace,
+        )
         quantity = record.usage_quantity
         # Hourly lines repeat their quantity (1 hour, the same GB-months): the scaled estimate is kept too.
         scaled = self._scaled.get((key, quantity))

@@ -83,8 +83,16 @@ class EstimateGroup:
 
     @property
     def key(self) -> GroupKey:
-        return group_key(self.provider, self.period, self.account, self.region, self.service, self.resource,
-                         self.team_id, self.project_id)  # fmt: skip
+        return group_key(
+            self.provider,
+            self.period,
+            self.account,
+            self.region,
+            self.service,
+            self.resource,
+            self.team_id,
+            self.project_id,
+        )
 
     def measured(self, *, facility_delta_kwh: float, idle_facility_kwh: float) -> None:
         """Replace the assumed GPU utilization by tracker measurements (``selectors_cloud.MeasuredGpu``)."""
@@ -186,9 +194,14 @@ def price_group(group: EstimateGroup, location: Factor | None, residual: Factor 
     group.location_kg = group.facility_kwh * location.value / 1000 + group.embodied_kg
     group.market_kg = group.facility_kwh * market.value / 1000 + group.embodied_kg
     return {
-        "location": location.as_provenance(), "market": market.as_provenance(), "embodied_kg": group.embodied_kg,
-        "lines": group.lines, "account": group.account, "service": group.service, "flags": group.flags,
-    }  # fmt: skip
+        "location": location.as_provenance(),
+        "market": market.as_provenance(),
+        "embodied_kg": group.embodied_kg,
+        "lines": group.lines,
+        "account": group.account,
+        "service": group.service,
+        "flags": group.flags,
+    }
 
 
 def azure_resource(resource_id: str) -> str:

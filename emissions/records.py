@@ -348,7 +348,14 @@ class CloudUsageLines:
                 cost=cost,
             )
             for kind, key, resource, start, end, period, quantity, cost in zip(
-                self.kind_index.tolist(), self.line_item_key, self.resource_id, starts, ends, periods,
-                self.usage_quantity.tolist(), self.cost.tolist(), strict=True,
+                self.kind_index.tolist(),
+                self.line_item_key,
+                self.resource_id,
+                starts,
+                ends,
+                periods,
+                self.usage_quantity.tolist(),
+                self.cost.tolist(),
+                strict=True,
             )
-        ]  # fmt: skip
+        ]

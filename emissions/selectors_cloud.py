@@ -44,8 +44,15 @@ def cloud_estimate_groups(*, organization: Organization, start: date, end: date)
         cloud_usage_lines(organization=organization, start=start, end=end)
         .annotate(group_resource=resource)
         .values(
-            "provider", "billing_period", "account_id", "region", "cloud_region__zone__code", "service",
-            "group_resource", "team_id", "project_id",
+            "provider",
+            "billing_period",
+            "account_id",
+            "region",
+            "cloud_region__zone__code",
+            "service",
+            "group_resource",
+            "team_id",
+            "project_id",
         )
         .annotate(
             facility_kwh=Sum(it_kwh * Coalesce(F("pue"), 1.0)),
@@ -55,9 +62,10 @@ def cloud_estimate_groups(*, organization: Organization, start: date, end: date)
             classified_cost=Sum("cost", filter=~Q(classification__in={"unclassified", *NO_ENERGY})),
             lines=Count("id"),
         )
-        .order_by("provider", "billing_period", "account_id", "region", "service", "group_resource", "team_id",
-                  "project_id")
-    )  # fmt: skip
+        .order_by(
+            "provider", "billing_period", "account_id", "region", "service", "group_resource", "team_id", "project_id"
+        )
+    )
     return [
         EstimateGroup(
             provider=row["provider"],
@@ -145,14 +153,34 @@ class MeasuredGpu:
         return (self.measured_kwh + self.idle_kwh - self.assumed_kwh) * self.pue
 
 
-_LINE_FIELDS = ("pk", "provider", "billing_period", "account_id", "region", "service", "resource_id", "team_id",
-                "project_id", "gpu_energy_kwh", "pue", "coefficients")  # fmt: skip
+_LINE_FIELDS = (
+    "pk",
+    "provider",
+    "billing_period",
+    "account_id",
+    "region",
+    "service",
+    "resource_id",
+    "team_id",
+    "project_id",
+    "gpu_energy_kwh",
+    "pue",
+    "coefficients",
+)
 
 
 def _line_key(line: dict) -> tuple:
     resource = azure_resource(line["resource_id"]) if line["provider"] == "azure" else ""
-    return group_key(line["provider"], line["billing_period"], line["account_id"], line["region"], line["service"],
-                     resource, line["team_id"], line["project_id"])  # fmt: skip
+    return group_key(
+        line["provider"],
+        line["billing_period"],
+        line["account_id"],
+        line["region"],
+        line["service"],
+        resource,
+        line["team_id"],
+        line["project_id"],
+    )
 
 
 def measured_gpu_by_group(*, organization: Organization, start: date, end: date) -> dict[tuple, MeasuredGpu]:
@@ -169,8 +197,9 @@ def measured_gpu_by_group(*, organization: Organization, start: date, end: date)
     )
     seen_lines: set[int] = set()
     for run in runs.order_by("started_at", "pk"):
-        lines = list(run_cloud_lines(run=run).filter(classification="gpu", charge_category="usage")
-                     .values(*_LINE_FIELDS))  # fmt: skip
+        lines = list(
+            run_cloud_lines(run=run).filter(classification="gpu", charge_category="usage").values(*_LINE_FIELDS)
+        )
         if not lines:
             continue
         for line in lines:

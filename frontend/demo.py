@@ -38,7 +38,6 @@ from emissions.models import (
     FuelUse,
     GridZone,
     HardwareAsset,
-    HardwareModel,
     MeterReading,
     NetRevenue,
     Organization,
@@ -331,28 +330,6 @@ def _fleet_create(org: Organization) -> None:
         for asset_id, place_key, model_name, quantity, acquired, in_service, life, retired, disposal in FLEET
     ]
     outcome = hardware_asset_upsert_many(organization=org, records=records)
-    # The import reads a name with a comma as a list of names (carbontracker's GPU lists:
-    # emissions/catalogue_names.py), so it rejects the catalogue's own "…server, complete (…)" and "…(8-GPU
-    # class, generic)"; those lines are written directly, with the model found by its exact catalogue name.
-    for index, reason in list(outcome.rejected.items()):
-        record = records[index]
-        model = HardwareModel.objects.filter(organization__isnull=True, name=record.hardware_model_name).first()
-        if "," not in record.hardware_model_name or model is None:
-            raise RuntimeError(f"demo hardware asset {record.asset_id}: {reason}")
-        HardwareAsset.objects.create(
-            organization=org,
-            asset_id=record.asset_id,
-            site=Site.objects.for_org(org).get(slug=record.site),
-            hardware_model=model,
-            quantity=record.quantity,
-            acquired_on=record.acquired_on,
-            in_service_on=record.in_service_on,
-            lifetime_years=record.lifetime_years or model.default_lifetime_years,
-            retired_on=record.retired_on,
-            disposal_route=record.disposal_route,
-        )
-        del outcome.rejected[index]
-        outcome.loaded += 1
     _stored(outcome, "hardware assets", len(records))
 
 

@@ -38,9 +38,22 @@ class ImportBatchSerializer(serializers.ModelSerializer):
     class Meta:
         model = ImportBatch
         fields = [
-            "id", "source", "filename", "checksum", "size_bytes", "status", "progress_pct", "rows_total",
-            "rows_loaded", "rows_duplicate", "rows_rejected", "error", "created_at", "finished_at", "progress",
-        ]  # fmt: skip
+            "id",
+            "source",
+            "filename",
+            "checksum",
+            "size_bytes",
+            "status",
+            "progress_pct",
+            "rows_total",
+            "rows_loaded",
+            "rows_duplicate",
+            "rows_rejected",
+            "error",
+            "created_at",
+            "finished_at",
+            "progress",
+        ]
 
 
 class ImportBatchUploadSerializer(serializers.Serializer):

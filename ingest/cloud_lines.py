@@ -53,9 +53,10 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     quantities, costs = lines.usage_quantity.tolist(), lines.cost.tolist()
     digests = [
         line_digest(*fields)
-        for fields in zip(hexes, lines.line_item_key, periods, starts, ends, quantities, costs, lines.resource_id,
-                          strict=True)
-    ]  # fmt: skip
+        for fields in zip(
+            hexes, lines.line_item_key, periods, starts, ends, quantities, costs, lines.resource_id, strict=True
+        )
+    ]
     columns |= {
         "line_item_key": pa.array(lines.line_item_key, pa.string()),
         "billing_period": pa.array(periods, pa.string()),

@@ -24,7 +24,15 @@ class ReportAdmin(admin.ModelAdmin):
     list_display = ["id", "organization", "period_label", "status", "progress_pct", "as_of", "created_by"]
     list_filter = ["organization", "status"]
     readonly_fields = [
-        "calculation", "ytd_calculation", "comparison_calculation", "comparison_ytd_calculation", "as_of",
-        "status", "progress_pct", "error", "created_by", "finished_at",
-    ]  # fmt: skip
+        "calculation",
+        "ytd_calculation",
+        "comparison_calculation",
+        "comparison_ytd_calculation",
+        "as_of",
+        "status",
+        "progress_pct",
+        "error",
+        "created_by",
+        "finished_at",
+    ]
     inlines = [ReportFileInline]

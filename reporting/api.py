@@ -38,10 +38,24 @@ class ReportSerializer(serializers.ModelSerializer):
     class Meta:
         model = Report
         fields = [
-            "id", "period_label", "period_start", "period_end", "status", "progress_pct", "error", "as_of",
-            "calculation", "ytd_calculation", "comparison_calculation", "comparison_ytd_calculation",
-            "created_by", "created_at", "finished_at", "issued_at", "files",
-        ]  # fmt: skip
+            "id",
+            "period_label",
+            "period_start",
+            "period_end",
+            "status",
+            "progress_pct",
+            "error",
+            "as_of",
+            "calculation",
+            "ytd_calculation",
+            "comparison_calculation",
+            "comparison_ytd_calculation",
+            "created_by",
+            "created_at",
+            "finished_at",
+            "issued_at",
+            "files",
+        ]
 
     def get_files(self, report: Report) -> list[dict]:
         return [

@@ -131,10 +131,15 @@ def line_digest(kind: str, key: str, period: str, start: str, end: str, quantity
 def record_digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
     """``line_digest`` of one record."""
     return line_digest(
-        kind_digest(record, estimate, owner), record.line_item_key, record.billing_period.isoformat(),
-        record.usage_start.isoformat(), record.usage_end.isoformat(), record.usage_quantity, record.cost,
+        kind_digest(record, estimate, owner),
+        record.line_item_key,
+        record.billing_period.isoformat(),
+        record.usage_start.isoformat(),
+        record.usage_end.isoformat(),
+        record.usage_quantity,
+        record.cost,
         record.resource_id,
-    )  # fmt: skip
+    )
 
 
 @transaction.atomic
@@ -296,12 +301,40 @@ def upsert_by_copy(names: list[str], count: int, write: Callable, copy_format: s
 
 
 _UPDATE_FIELDS = [
-    "billing_account", "account_id", "charge_category", "service", "sku", "usage_type", "instance_type", "region",
-    "cloud_region", "usage_start", "usage_end", "usage_quantity", "usage_unit", "cost", "currency", "resource_id",
-    "tags", "team", "project", "allocation_basis", "compute_energy_kwh", "gpu_energy_kwh", "memory_energy_kwh",
-    "storage_energy_kwh", "network_energy_kwh", "embodied_kg_co2e", "pue", "classification", "estimate_fell_back",
-    "coefficients", "row_digest", "source_batch_id", "source_row",
-]  # fmt: skip
+    "billing_account",
+    "account_id",
+    "charge_category",
+    "service",
+    "sku",
+    "usage_type",
+    "instance_type",
+    "region",
+    "cloud_region",
+    "usage_start",
+    "usage_end",
+    "usage_quantity",
+    "usage_unit",
+    "cost",
+    "currency",
+    "resource_id",
+    "tags",
+    "team",
+    "project",
+    "allocation_basis",
+    "compute_energy_kwh",
+    "gpu_energy_kwh",
+    "memory_energy_kwh",
+    "storage_energy_kwh",
+    "network_energy_kwh",
+    "embodied_kg_co2e",
+    "pue",
+    "classification",
+    "estimate_fell_back",
+    "coefficients",
+    "row_digest",
+    "source_batch_id",
+    "source_row",
+]
 
 
 _UNIQUE_FIELDS = ("organization", "provider", "billing_period", "line_item_key")

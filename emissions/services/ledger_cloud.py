@@ -88,14 +88,22 @@ class CloudLines:
             "owner": owner,
         }
         self._draft.add(
-            **common, energy_kwh=group.facility_kwh - group.idle_facility_kwh, factors=factors, flags=flags,
-            location_kg=group.location_kg - idle_location, market_kg=group.market_kg - idle_market,
-        )  # fmt: skip
+            **common,
+            energy_kwh=group.facility_kwh - group.idle_facility_kwh,
+            factors=factors,
+            flags=flags,
+            location_kg=group.location_kg - idle_location,
+            market_kg=group.market_kg - idle_market,
+        )
         if group.idle_facility_kwh:
             self._draft.add(
-                **common, energy_kwh=group.idle_facility_kwh, location_kg=idle_location, market_kg=idle_market,
-                factors={**factors, "idle_share": idle_share}, flags=[*flags, "cloud_idle_gpu"],
-            )  # fmt: skip
+                **common,
+                energy_kwh=group.idle_facility_kwh,
+                location_kg=idle_location,
+                market_kg=idle_market,
+                factors={**factors, "idle_share": idle_share},
+                flags=[*flags, "cloud_idle_gpu"],
+            )
 
     def _unsupported_provider_gaps(self, lines: QuerySet[CloudUsage]) -> None:
         """A data gap per provider we have no coefficients for (Oracle, Alibaba…): its lines' count and cost."""
@@ -255,19 +263,33 @@ class CloudLines:
         factor = self._factors.run(region.zone.code, run, piece.start, piece.end) if region.zone else None
         if factor is None and region.intensity_g_per_kwh is not None:
             factor = ResolvedFactor(
-                value=region.intensity_g_per_kwh, unit="gCO2e/kWh", factor_id=region.pk, kind="cloud_region",
-                zone="", period="", dataset=str(region.dataset_id), flags=("region_published_factor",),
-            )  # fmt: skip
+                value=region.intensity_g_per_kwh,
+                unit="gCO2e/kWh",
+                factor_id=region.pk,
+                kind="cloud_region",
+                zone="",
+                period="",
+                dataset=str(region.dataset_id),
+                flags=("region_published_factor",),
+            )
         if factor is None:
             self._draft.gap("no_cloud_region_factor", energy_kwh, region=f"{region.provider} {region.region}")
             return
         self._draft.add(
-            scope=Scope.SCOPE_3, category=1, subcategory="cloud", activity_kind=ActivityKind.RUN, activity_id=run.pk,
-            run=run, start=piece.start, end=piece.end, energy_kwh=energy_kwh,
+            scope=Scope.SCOPE_3,
+            category=1,
+            subcategory="cloud",
+            activity_kind=ActivityKind.RUN,
+            activity_id=run.pk,
+            run=run,
+            start=piece.start,
+            end=piece.end,
+            energy_kwh=energy_kwh,
             location_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value),
-            quality=run_tier(run), factors={"location": factor.as_provenance(), "pue": region.pue},
+            quality=run_tier(run),
+            factors={"location": factor.as_provenance(), "pue": region.pue},
             flags=[*factor.flags, *piece.flags],
-        )  # fmt: skip
+        )
 
 
 class _EstimateFields(CloudFields):

@@ -69,9 +69,17 @@ class EmbodiedLines:
             for basis, day, kg in booked:
                 if kg:
                     self._draft.add(
-                        scope=Scope.SCOPE_3, category=2, basis=basis, start=day, end=day, location_kg=kg,
-                        quality=quality, factors=factors, low_high=(kg * ratios[0], kg * ratios[1]), **common,
-                    )  # fmt: skip
+                        scope=Scope.SCOPE_3,
+                        category=2,
+                        basis=basis,
+                        start=day,
+                        end=day,
+                        location_kg=kg,
+                        quality=quality,
+                        factors=factors,
+                        low_high=(kg * ratios[0], kg * ratios[1]),
+                        **common,
+                    )
             self._disposal_record(asset, common)
             pools[asset.site_id].append(_Pooled(embodied, asset.gpu_count_total, quality, ratios))
             sites[asset.site_id] = asset.site

@@ -29,9 +29,12 @@ from emissions.services.run_pieces import RunPiece, run_pieces, runs_overlapping
 
 # Run flags worth carrying onto the record: how the run was located and merged.
 _CARRIED_FLAGS = {
-    "location_from_tracker", "location_organization_default", "merged_sources", "multi_rank_merged",
+    "location_from_tracker",
+    "location_organization_default",
+    "merged_sources",
+    "multi_rank_merged",
     "negative_component_dropped",
-}  # fmt: skip
+}
 
 
 class OffsiteLines:
@@ -69,17 +72,26 @@ class OffsiteLines:
         location_kg = calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=factor.value)
         flags = [*(f for f in run.flags if f in _CARRIED_FLAGS), *factor.flags, *piece.flags, "offsite_run"]
         common: ActivityFields = {
-            "activity_kind": ActivityKind.RUN, "activity_id": run.pk, "run": run, "start": piece.start,
+            "activity_kind": ActivityKind.RUN,
+            "activity_id": run.pk,
+            "run": run,
+            "start": piece.start,
             "end": piece.end,
-        }  # fmt: skip
+        }
         quality = QualityTier.ESTIMATED_LOCATION
         scope = run.project.offsite_runs_scope or self._draft.organization.offsite_runs_scope
         if scope != OffsiteRunsScope.OWN_EQUIPMENT:
             self._draft.add(
-                scope=Scope.SCOPE_3, category=1, subcategory="offsite_compute", energy_kwh=energy_kwh,
-                location_kg=location_kg, quality=quality, factors={"location": factor.as_provenance()},
-                flags=flags, **common,
-            )  # fmt: skip
+                scope=Scope.SCOPE_3,
+                category=1,
+                subcategory="offsite_compute",
+                energy_kwh=energy_kwh,
+                location_kg=location_kg,
+                quality=quality,
+                factors={"location": factor.as_provenance()},
+                flags=flags,
+                **common,
+            )
             return
         residual = self._book.grid(zone=zone, kind=FactorKind.RESIDUAL_MIX, year=day.year, month=day.month)
         market = residual or factor
@@ -88,9 +100,13 @@ class OffsiteLines:
             flags.append("market_grid_average_fallback")
             self._draft.grid_average_used(zone, energy_kwh)
         self._draft.add(
-            scope=Scope.SCOPE_2, energy_kwh=energy_kwh, location_kg=location_kg,
+            scope=Scope.SCOPE_2,
+            energy_kwh=energy_kwh,
+            location_kg=location_kg,
             market_kg=calc.emissions_kg(energy_kwh=energy_kwh, intensity_g_per_kwh=market.value),
-            quality=quality, factors={"location": factor.as_provenance(), "market": market.as_provenance()},
-            flags=flags, **common,
-        )  # fmt: skip
+            quality=quality,
+            factors={"location": factor.as_provenance(), "market": market.as_provenance()},
+            flags=flags,
+            **common,
+        )
         self._upstream.records(zone, day, energy_kwh, factor, quality, common)

@@ -40,10 +40,14 @@ class ProviderLines:
                     embodied_owed[id(group)] = group
         for group in embodied_owed.values():
             self._draft.add(
-                **cloud_common(group.period), location_kg=group.embodied_kg, market_kg=group.embodied_kg,
-                quality=QualityTier.BILLING_ESTIMATE, factors={"embodied_kg": group.embodied_kg},
-                flags=["embodied_estimated_provider_excludes"], owner=_owner(group),
-            )  # fmt: skip
+                **cloud_common(group.period),
+                location_kg=group.embodied_kg,
+                market_kg=group.embodied_kg,
+                quality=QualityTier.BILLING_ESTIMATE,
+                factors={"embodied_kg": group.embodied_kg},
+                flags=["embodied_estimated_provider_excludes"],
+                owner=_owner(group),
+            )
         if market_as_location:
             # Without a zone, location factor or residual mix for the region there is no ratio to derive the
             # location-based figure from: the market-based one stands in, and the reader is told how much.
@@ -74,15 +78,24 @@ class ProviderLines:
             location_kg = row.market_kg * share * ratio
             flags.append("location_from_provider_market_and_our_factors")
         factors = {
-            "provider_row": row.key, "provider_location_kg": row.location_kg, "provider_market_kg": row.market_kg,
-            "provider_share": share, "provider_includes_embodied": row.includes_embodied, "estimate": estimate,
+            "provider_row": row.key,
+            "provider_location_kg": row.location_kg,
+            "provider_market_kg": row.market_kg,
+            "provider_share": share,
+            "provider_includes_embodied": row.includes_embodied,
+            "estimate": estimate,
             "estimate_kg": group.location_kg,
-        }  # fmt: skip
+        }
         self._draft.add(
-            **cloud_common(row.period), energy_kwh=group.facility_kwh / claims, location_kg=location_kg,
-            market_kg=row.market_kg * share, quality=QualityTier.PROVIDER_REPORTED, factors=factors, flags=flags,
+            **cloud_common(row.period),
+            energy_kwh=group.facility_kwh / claims,
+            location_kg=location_kg,
+            market_kg=row.market_kg * share,
+            quality=QualityTier.PROVIDER_REPORTED,
+            factors=factors,
+            flags=flags,
             owner=_owner(group),
-        )  # fmt: skip
+        )
 
     def _provider_row_alone(self, row: ProviderRow, groups: list[EstimateGroup]) -> bool:
         """A provider figure no billing line of its account, month and region shares out: counted as it is,
@@ -104,9 +117,14 @@ class ProviderLines:
             factors.update(grid)
             flags.append("location_from_provider_market_and_grid_ratio" if grid else "location_equals_provider_market")
         self._draft.add(
-            **cloud_common(row.period), location_kg=location_kg, market_kg=row.market_kg,
-            quality=QualityTier.PROVIDER_REPORTED, owner=owner, flags=flags, factors=factors,
-        )  # fmt: skip
+            **cloud_common(row.period),
+            location_kg=location_kg,
+            market_kg=row.market_kg,
+            quality=QualityTier.PROVIDER_REPORTED,
+            owner=owner,
+            flags=flags,
+            factors=factors,
+        )
         if not row.includes_embodied:
             self._draft.gaps.append(
                 f"{row.provider} {row.period:%Y-%m} {row.account or '(no account)'} {row.region or ''} "

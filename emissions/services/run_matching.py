@@ -35,19 +35,39 @@ CODECARBON_DEMO_EXPERIMENT_ID = "5b0fa12a-3dd7-45bb-9766-cc326314d9f1"
 FLUSH_START = timedelta(seconds=2)
 
 ENERGY_FIELDS = (
-    "energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh", "tracker_pue", "tracker_emissions_kg_co2e",
+    "energy_kwh",
+    "cpu_energy_kwh",
+    "gpu_energy_kwh",
+    "ram_energy_kwh",
+    "tracker_pue",
+    "tracker_emissions_kg_co2e",
     "component_quality",
-)  # fmt: skip
+)
 LOCATION_FIELDS = ("site", "cloud_region", "grid_zone", "location_source")
 # Kept from the stored run; filled from the copy only where the stored run has nothing.
 DESCRIPTIVE_FIELDS = (
-    "cpu_model", "cpu_count", "gpu_model", "gpu_count", "gpu_utilization_pct", "country_iso3", "tracker_region",
-    "tracker_version", "user_name", "tokens_processed", "inferences_count", "experiment", "hardware_model_id",
-)  # fmt: skip
+    "cpu_model",
+    "cpu_count",
+    "gpu_model",
+    "gpu_count",
+    "gpu_utilization_pct",
+    "country_iso3",
+    "tracker_region",
+    "tracker_version",
+    "user_name",
+    "tokens_processed",
+    "inferences_count",
+    "experiment",
+    "hardware_model_id",
+)
 _LOCATION_STRENGTH = [
-    LocationSource.SITE, LocationSource.CLOUD_REGION, LocationSource.TRACKER_REGION,
-    LocationSource.TRACKER_COUNTRY, LocationSource.ORGANIZATION_DEFAULT, LocationSource.UNKNOWN,
-]  # fmt: skip
+    LocationSource.SITE,
+    LocationSource.CLOUD_REGION,
+    LocationSource.TRACKER_REGION,
+    LocationSource.TRACKER_COUNTRY,
+    LocationSource.ORGANIZATION_DEFAULT,
+    LocationSource.UNKNOWN,
+]
 
 
 def tracker_run_id(record: RunRecord) -> str:

@@ -39,8 +39,11 @@ def runs_overlapping(runs, start: date, end: date):
 
 def run_pieces(runs: list[Run]) -> list[RunPiece]:
     """Every run's month pieces, in the runs' order."""
-    spanning = [r.pk for r in runs if r.ended_at and (r.started_at.year, r.started_at.month) != (
-        r.ended_at.year, r.ended_at.month)]  # fmt: skip
+    spanning = [
+        r.pk
+        for r in runs
+        if r.ended_at and (r.started_at.year, r.started_at.month) != (r.ended_at.year, r.ended_at.month)
+    ]
     sampled: dict[int, dict[date, float]] = defaultdict(dict)
     if spanning:
         rows = (

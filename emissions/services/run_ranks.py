@@ -46,16 +46,18 @@ def live_run_rank_assign(*, run: Run) -> Run | None:
     # Serializes the POST /runs of one experiment: two ranks arriving together cannot both become first.
     Experiment.objects.select_for_update().filter(pk=run.experiment_id).first()
     host = {key: (run.tags or {}).get(key, "") for key in HOST_TAGS}
-    candidates = (
-        Run.objects.filter(
-            organization_id=run.organization_id, project_id=run.project_id, experiment_id=run.experiment_id,
-            source=run.source, rank_of__isnull=True, cpu_model=run.cpu_model, cpu_count=run.cpu_count,
-            started_at__gte=run.started_at - timedelta(seconds=RANK_START_S),
-            started_at__lte=run.started_at + timedelta(seconds=RANK_START_S),
-            pk__lt=run.pk,  # the first rank is the first one stored: ranks' clocks and requests may cross
-        )
-        .order_by("pk")
-    )  # fmt: skip
+    candidates = Run.objects.filter(
+        organization_id=run.organization_id,
+        project_id=run.project_id,
+        experiment_id=run.experiment_id,
+        source=run.source,
+        rank_of__isnull=True,
+        cpu_model=run.cpu_model,
+        cpu_count=run.cpu_count,
+        started_at__gte=run.started_at - timedelta(seconds=RANK_START_S),
+        started_at__lte=run.started_at + timedelta(seconds=RANK_START_S),
+        pk__lt=run.pk,  # the first rank is the first one stored: ranks' clocks and requests may cross
+    ).order_by("pk")
     first = next((c for c in candidates if {k: (c.tags or {}).get(k, "") for k in HOST_TAGS} == host), None)
     if first is None:
         return None

@@ -24,11 +24,29 @@ PARTIAL_RECORD_FLAGS = {"output_log_only"}
 
 
 _RUN_FIELDS = (
-    "kind", "started_at", "ended_at", "duration_s", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh",
-    "energy_kwh", "tracker_pue", "cpu_model", "cpu_count", "gpu_model", "gpu_count", "gpu_utilization_pct",
-    "country_iso3", "tracker_region", "tracker_emissions_kg_co2e", "tracker_name", "tracker_version", "user_name",
-    "tokens_processed", "inferences_count",
-)  # fmt: skip
+    "kind",
+    "started_at",
+    "ended_at",
+    "duration_s",
+    "cpu_energy_kwh",
+    "gpu_energy_kwh",
+    "ram_energy_kwh",
+    "energy_kwh",
+    "tracker_pue",
+    "cpu_model",
+    "cpu_count",
+    "gpu_model",
+    "gpu_count",
+    "gpu_utilization_pct",
+    "country_iso3",
+    "tracker_region",
+    "tracker_emissions_kg_co2e",
+    "tracker_name",
+    "tracker_version",
+    "user_name",
+    "tokens_processed",
+    "inferences_count",
+)
 
 
 def project_resolve(*, organization: Organization, name: str, team: Team | None = None) -> Project:
@@ -144,9 +162,11 @@ def run_upsert_many(
                 if "multi_rank_merged" in record.flags:
                     rank_members_clear(run=run)  # the job's record holds what its live ranks measured
                 RunAlias.objects.get_or_create(
-                    organization=organization, source=record.source, external_id=record.external_id,
+                    organization=organization,
+                    source=record.source,
+                    external_id=record.external_id,
                     defaults={"run": run},
-                )  # fmt: skip
+                )
             if all(getattr(run, name) == value for name, value in values.items()):
                 outcome.duplicate += 1
                 continue
@@ -247,10 +267,16 @@ def run_sample_append(*, run: Run, sample: RunSampleRecord, counted: str = "all"
     gpu_kwh = sample.gpu_energy_kwh if counted in ("all", "gpu") else 0.0
     energy_kwh = sample.energy_kwh if counted == "all" else cpu_kwh + gpu_kwh + ram_kwh
     update_params = [
-        energy_kwh, cpu_kwh, gpu_kwh, ram_kwh,
-        sample.tracker_emissions_kg_co2e or 0.0, elapsed_s, values["recorded_at"],
-        connection.ops.adapt_datetimefield_value(timezone.now()), run.pk,
-    ]  # fmt: skip
+        energy_kwh,
+        cpu_kwh,
+        gpu_kwh,
+        ram_kwh,
+        sample.tracker_emissions_kg_co2e or 0.0,
+        elapsed_s,
+        values["recorded_at"],
+        connection.ops.adapt_datetimefield_value(timezone.now()),
+        run.pk,
+    ]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # One round trip: the UPDATE runs only when the INSERT stored a new row.

@@ -8,18 +8,40 @@ from frontend.pages.dashboard_common import period_page
 from reporting.selectors.cloud import cloud_dashboard
 
 CLOUD_CHARTS = {
-    "spend_emissions": ("wide", lambda f: figures.scatter_figure(
-        f.assign(line=f["service"] + " · " + f["region"]), x="spend", y="estimated_t_co2e", text="line",
-        series="provider", x_unit="spend (bill currency)", y_unit="tCO2e",
-        title="Spend vs estimated emissions per provider, service and region (tCO2e)")),
-    "estimate_vs_reported": ("half", lambda f: figures.grouped_bar_figure(
-        f.assign(month=f["provider"] + " " + f["billing_period"].map(lambda d: d.strftime("%Y-%m"))), x="month",
-        bars={"estimated_t_co2e": "Our estimate", "reported_t_co2e_location": "Provider-reported (location)"},
-        unit="tCO2e", title="Billing estimate vs provider-reported emissions (tCO2e)")),
-    "allocation": ("half", lambda f: figures.share_figure(
-        f, category="allocation_basis", value="spend", unit="(bill currency)",
-        title="Spend by allocation basis (share of spend)")),
-}  # fmt: skip
+    "spend_emissions": (
+        "wide",
+        lambda f: figures.scatter_figure(
+            f.assign(line=f["service"] + " · " + f["region"]),
+            x="spend",
+            y="estimated_t_co2e",
+            text="line",
+            series="provider",
+            x_unit="spend (bill currency)",
+            y_unit="tCO2e",
+            title="Spend vs estimated emissions per provider, service and region (tCO2e)",
+        ),
+    ),
+    "estimate_vs_reported": (
+        "half",
+        lambda f: figures.grouped_bar_figure(
+            f.assign(month=f["provider"] + " " + f["billing_period"].map(lambda d: d.strftime("%Y-%m"))),
+            x="month",
+            bars={"estimated_t_co2e": "Our estimate", "reported_t_co2e_location": "Provider-reported (location)"},
+            unit="tCO2e",
+            title="Billing estimate vs provider-reported emissions (tCO2e)",
+        ),
+    ),
+    "allocation": (
+        "half",
+        lambda f: figures.share_figure(
+            f,
+            category="allocation_basis",
+            value="spend",
+            unit="(bill currency)",
+            title="Spend by allocation basis (share of spend)",
+        ),
+    ),
+}
 EMPTY_HINTS = {
     "spend_emissions": "No cloud bills in this period (cloud tracker runs count above): upload an AWS CUR, GCP "
     "billing export or Azure cost export on Imports.",

@@ -142,13 +142,20 @@ def leaderboard_page(request):
         ranked = frame[frame["rank"].notna()]
         unit = METRICS[metric].unit
         chart = figures.ranked_bar_figure(
-            ranked, category="name", bars={"value": METRICS[metric].label}, title=f"{METRICS[metric].label} ({unit})",
+            ranked,
+            category="name",
+            bars={"value": METRICS[metric].label},
+            title=f"{METRICS[metric].label} ({unit})",
             unit=unit,
-        )  # fmt: skip
+        )
         context |= {
-            "period": period, "metric": METRICS[metric], "entity": entity, "rows": _records(frame),
-            "chart": chart if not ranked.empty else None, "query": request.GET.urlencode(),
-        }  # fmt: skip
+            "period": period,
+            "metric": METRICS[metric],
+            "entity": entity,
+            "rows": _records(frame),
+            "chart": chart if not ranked.empty else None,
+            "query": request.GET.urlencode(),
+        }
     return render(request, "frontend/leaderboard.html", context, status=200 if form.is_valid() else 400)
 
 
@@ -243,8 +250,13 @@ def budgets_page(request):
                     "projects only: organization admins set every team's."
                 )
             data = set_form.cleaned_data
-            carbon_budget_set(organization=organization, period=data["period"], basis=data["basis"],
-                              budget_kg_co2e=data["budget_kg_co2e"], **set_form.owner_kwargs())  # fmt: skip
+            carbon_budget_set(
+                organization=organization,
+                period=data["period"],
+                basis=data["basis"],
+                budget_kg_co2e=data["budget_kg_co2e"],
+                **set_form.owner_kwargs(),
+            )
             owner = dict(opt for _, group in set_form.fields["owner"].choices for opt in group)[data["owner"]]
             messages.success(
                 request,

@@ -20,16 +20,32 @@ from reporting.selectors.project import (
 
 RUNS_PER_PAGE = 25
 PROJECT_CHARTS = {
-    "kind_split": ("half", lambda f: figures.share_figure(
-        f, category="kind", value="emissions_t_co2e_location", unit="tCO2e",
-        title="Emissions by run kind, all runs (tCO2e operational, either view, Scope 2 location-based)")),
-    "kind_energy": ("half", lambda f: figures.grouped_bar_figure(
-        f, x="kind", bars={"energy_kwh": "IT energy"}, unit="kWh", title="IT energy by run kind, all runs (kWh)")),
-}  # fmt: skip
+    "kind_split": (
+        "half",
+        lambda f: figures.share_figure(
+            f,
+            category="kind",
+            value="emissions_t_co2e_location",
+            unit="tCO2e",
+            title="Emissions by run kind, all runs (tCO2e operational, either view, Scope 2 location-based)",
+        ),
+    ),
+    "kind_energy": (
+        "half",
+        lambda f: figures.grouped_bar_figure(
+            f, x="kind", bars={"energy_kwh": "IT energy"}, unit="kWh", title="IT energy by run kind, all runs (kWh)"
+        ),
+    ),
+}
 EMPTY_HINTS = {"kind_split": "No runs with computed emissions in this project yet."}
 # Columns of the runs table: (label, ?sort= key or None).
-RUN_COLUMNS = [("Run", None), ("Kind", "kind"), ("Started (UTC)", "started"), ("Duration (s)", "duration"),
-               ("IT energy (kWh)", "energy")]  # fmt: skip
+RUN_COLUMNS = [
+    ("Run", None),
+    ("Kind", "kind"),
+    ("Started (UTC)", "started"),
+    ("Duration (s)", "duration"),
+    ("IT energy (kWh)", "energy"),
+]
 
 
 @membership_required

@@ -11,16 +11,37 @@ from frontend.pages.dashboard_common import chart_download, query_without_downlo
 from reporting.selectors.run import run_dashboard
 
 RUN_CHARTS = {
-    "power": ("wide", lambda f: figures.lines_figure(
-        f, x="recorded_at", unit="W", title="Average power per sample interval (W)",
-        lines={"gpu_power_w": "GPU", "cpu_power_w": "CPU", "ram_power_w": "RAM"})),
-    "energy": ("half", lambda f: figures.lines_figure(
-        f, x="recorded_at", unit="kWh", title="Cumulative IT energy from the samples (kWh)",
-        lines={"cumulative_energy_kwh": "IT energy"})),
-    "ours_vs_tracker": ("half", lambda f: figures.ranked_bar_figure(
-        f, category="figure", bars={"emissions_kg_co2e": "Emissions"}, unit="kgCO2e",
-        title="Our figure beside the tracker's own (kgCO2e operational, either view, Scope 2 location-based)")),
-}  # fmt: skip
+    "power": (
+        "wide",
+        lambda f: figures.lines_figure(
+            f,
+            x="recorded_at",
+            unit="W",
+            title="Average power per sample interval (W)",
+            lines={"gpu_power_w": "GPU", "cpu_power_w": "CPU", "ram_power_w": "RAM"},
+        ),
+    ),
+    "energy": (
+        "half",
+        lambda f: figures.lines_figure(
+            f,
+            x="recorded_at",
+            unit="kWh",
+            title="Cumulative IT energy from the samples (kWh)",
+            lines={"cumulative_energy_kwh": "IT energy"},
+        ),
+    ),
+    "ours_vs_tracker": (
+        "half",
+        lambda f: figures.ranked_bar_figure(
+            f,
+            category="figure",
+            bars={"emissions_kg_co2e": "Emissions"},
+            unit="kgCO2e",
+            title="Our figure beside the tracker's own (kgCO2e operational, either view, Scope 2 location-based)",
+        ),
+    ),
+}
 EMPTY_HINTS = {
     "power": "No samples for this run: CodeCarbon sends them during a run when its api output points at "
     "this server (api_call_interval in .codecarbon.config); uploaded CSVs carry totals only.",

@@ -440,8 +440,16 @@ def _uses_else(dialect: Dialect, fields: LineFields, schema: Schema, cells: dict
 def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
     """Per-line cells for building a kind: quantities 1 (so the record's quantity is the unit's factor),
     cost 0."""
-    values = {fields.key: "kind", fields.start: _PLACEHOLDER_TIME, fields.end: _PLACEHOLDER_TIME, fields.period: "",
-              fields.quantity: "1", fields.quantity_else: "1", fields.cost: "0", fields.resource: ""}  # fmt: skip
+    values = {
+        fields.key: "kind",
+        fields.start: _PLACEHOLDER_TIME,
+        fields.end: _PLACEHOLDER_TIME,
+        fields.period: "",
+        fields.quantity: "1",
+        fields.quantity_else: "1",
+        fields.cost: "0",
+        fields.resource: "",
+    }
     values.pop(None, None)  # a dialect without a key, end or second quantity column
     cells: dict[str, str] = {}
     for field, value in values.items():

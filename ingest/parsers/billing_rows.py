@@ -358,8 +358,17 @@ class LineFields:
 
     def names(self) -> tuple[str, ...]:
         """The per-line fields the dialect has (``key`` None: the key is the row digest)."""
-        fields = (self.key, self.start, self.end, self.period, self.quantity, self.quantity_else, self.cost,
-                  self.resource, self.credits)  # fmt: skip
+        fields = (
+            self.key,
+            self.start,
+            self.end,
+            self.period,
+            self.quantity,
+            self.quantity_else,
+            self.cost,
+            self.resource,
+            self.credits,
+        )
         return tuple(field for field in fields if field is not None)
 
 
@@ -423,9 +432,16 @@ def build_chunk(dialect: Dialect, raw_rows: list[RawRow]) -> list[ParsedRow | Ro
             value = cells.get(exc.column, "")
             cost, currency = _readable_cost(row)
             out.append(
-                RowIssue(row_number, exc.column, f"{exc.column} {exc.reason}", str(cells)[:2000], str(value),
-                         cost=cost, currency=currency)
-            )  # fmt: skip
+                RowIssue(
+                    row_number,
+                    exc.column,
+                    f"{exc.column} {exc.reason}",
+                    str(cells)[:2000],
+                    str(value),
+                    cost=cost,
+                    currency=currency,
+                )
+            )
     return out
 
 

@@ -44,10 +44,23 @@ from ingest.parsers.tracker_rows import (
 from ingest.records import ParsedRow, ParseError, RowIssue
 
 SOURCE = "boamps_json"
-_KWH_PER_UNIT = {"kwh": 1.0, "wh": 1e-3, "j": 1 / 3.6e6, "joule": 1 / 3.6e6, "kj": 1 / 3.6e3, "kjoule": 1 / 3.6e3,
-                 "mj": 1 / 3.6, "mjoule": 1 / 3.6}  # fmt: skip
-_STAGES = {"training": RunKind.TRAINING, "finetuning": RunKind.FINE_TUNING, "fine-tuning": RunKind.FINE_TUNING,
-           "inference": RunKind.INFERENCE, "evaluation": RunKind.EVALUATION}  # fmt: skip
+_KWH_PER_UNIT = {
+    "kwh": 1.0,
+    "wh": 1e-3,
+    "j": 1 / 3.6e6,
+    "joule": 1 / 3.6e6,
+    "kj": 1 / 3.6e3,
+    "kjoule": 1 / 3.6e3,
+    "mj": 1 / 3.6,
+    "mjoule": 1 / 3.6,
+}
+_STAGES = {
+    "training": RunKind.TRAINING,
+    "finetuning": RunKind.FINE_TUNING,
+    "fine-tuning": RunKind.FINE_TUNING,
+    "inference": RunKind.INFERENCE,
+    "evaluation": RunKind.EVALUATION,
+}
 _PROVIDERS = {"google": "gcp", "gcp": "gcp", "aws": "aws", "amazon": "aws", "azure": "azure", "microsoft": "azure"}
 
 
@@ -83,8 +96,9 @@ def _record(report: dict, settings: TrackerOptions) -> RunRecord:
             raise CellError(f"{where}.unit", f"{unit!r} is not an energy unit (kWh, Wh, J, kJ, MJ)")
         energy_kwh += number(measure.get("powerConsumption"), f"{where}.powerConsumption") * _KWH_PER_UNIT[unit]
         duration = number(measure.get("measurementDuration"), f"{where}.measurementDuration", positive=True)
-        ended_at = local_time(str(measure.get("measurementDateTime") or ""), f"{where}.measurementDateTime",
-                              settings.zone)  # fmt: skip
+        ended_at = local_time(
+            str(measure.get("measurementDateTime") or ""), f"{where}.measurementDateTime", settings.zone
+        )
         spans.append((ended_at - timedelta(seconds=duration), ended_at, duration))
         gpu = optional_number(measure.get("averageUtilizationGpu"), f"{where}.averageUtilizationGpu")
         if gpu is not None:

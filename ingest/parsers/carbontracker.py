@@ -68,8 +68,10 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     if members is None:
         text = decode(content)
         if "consumption for" not in text and " - carbontracker version" in text:
-            raise ParseError("this is a carbontracker standard log: upload its *_carbontracker_output.log "
-                             "(or the whole log directory as a ZIP); the totals are in the output log")  # fmt: skip
+            raise ParseError(
+                "this is a carbontracker standard log: upload its *_carbontracker_output.log "
+                "(or the whole log directory as a ZIP); the totals are in the output log"
+            )
         match = _NAME.match(PurePosixPath(settings.filename).name) if settings.filename else None
         runs[match["run"] if match else ""] = {"output": (settings.filename or "the file", text)}
     else:
@@ -112,8 +114,9 @@ def _run(run_key: str, files: dict[str, tuple[str, str]], settings: TrackerOptio
     if not actual:
         what = "a 'Predicted' block but no 'Actual consumption'" if blocks else "no consumption block"
         reason = f"{where}: the output log has {what}: the run ended before its first epoch or the log is cut"
-        raise _RunError(RowIssue(row_number=(blocks[0][0] + 1) if blocks else 1, column="Actual consumption",
-                                 reason=reason))  # fmt: skip
+        raise _RunError(
+            RowIssue(row_number=(blocks[0][0] + 1) if blocks else 1, column="Actual consumption", reason=reason)
+        )
     index = actual[-1][0]
     values = {m[1]: m[2] for line in lines[index + 1 : index + 6] if (m := _FIELD.match(line))}
     flags: set[str] = set()
@@ -188,8 +191,16 @@ def _seconds(text: str) -> float:
 
 def _standard(text: str) -> dict:
     """What the standard log (or, lacking it, the output log) says about the run."""
-    info = {"start": "", "version": "", "pue": None, "components": "", "devices": {}, "interrupted": False,
-            "epochs": [], "energy_by_component": {}}  # fmt: skip
+    info = {
+        "start": "",
+        "version": "",
+        "pue": None,
+        "components": "",
+        "devices": {},
+        "interrupted": False,
+        "epochs": [],
+        "energy_by_component": {},
+    }
     duration = 0.0
     for line in text.splitlines():
         match = _LINE.match(line.strip())

@@ -39,8 +39,12 @@ from ingest.records import ParsedRow, ParseError, RowIssue
 SOURCE = "hf_model_card"
 # Titles that card templates write for every model (AutoTrain, the hub's default template): never an id.
 GENERIC_HEADINGS = {
-    "model trained using autotrain", "model card for model id", "model card", "model description", "readme",
-}  # fmt: skip
+    "model trained using autotrain",
+    "model card for model id",
+    "model card",
+    "model description",
+    "readme",
+}
 _HARDWARE = re.compile(r"^\s*(\d+)\s*[x×*]\s*(.+?)\s*$", re.IGNORECASE)
 _FINE_TUNING = {"fine-tuning", "finetuning", "fine_tuning", "fine tuning"}
 
@@ -81,8 +85,12 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
     location = str(details.get("geographical_location") or "").strip()
     gpu = _HARDWARE.match(hardware)
     day = tracker_rows.utc_now().astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
-    tags = [("co2_source", str(details.get("source") or "")), ("geographical_location", location),
-            ("hardware_used", hardware), ("training_type", training_type)]  # fmt: skip
+    tags = [
+        ("co2_source", str(details.get("source") or "")),
+        ("geographical_location", location),
+        ("hardware_used", hardware),
+        ("training_type", training_type),
+    ]
     yield ParsedRow(
         row_number=row_number,
         record=RunRecord(
@@ -107,8 +115,10 @@ def parse(content: bytes, *, options: dict | None = None) -> Iterator[ParsedRow 
 def _model_id(meta: dict, body: list[str]) -> str:
     """The model id the card describes; a card without one, or with only a template's title, cannot be keyed."""
     index = meta.get("model-index")
-    candidates = [meta.get("model_name"), index[0].get("name") if isinstance(index, list) and index and
-                  isinstance(index[0], dict) else None]  # fmt: skip
+    candidates = [
+        meta.get("model_name"),
+        index[0].get("name") if isinstance(index, list) and index and isinstance(index[0], dict) else None,
+    ]
     for candidate in candidates:
         if candidate and str(candidate).strip():
             return str(candidate).strip()

@@ -84,11 +84,23 @@ METRICS = {
 }
 ENTITIES = ("team", "project")
 LEADERBOARD_COLUMNS = [
-    "rank", "name", "slug", "team", "value", "unit", "emissions_t_co2e_location", "gpu_hours",
-    "measured_share_pct", "estimated_share_pct", "mostly_estimated", "embodied_share_pct",
-    "embodied_supplier_specific_pct", "uncounted_runs",
-    "uncounted_energy_kwh", "note",
-]  # fmt: skip
+    "rank",
+    "name",
+    "slug",
+    "team",
+    "value",
+    "unit",
+    "emissions_t_co2e_location",
+    "gpu_hours",
+    "measured_share_pct",
+    "estimated_share_pct",
+    "mostly_estimated",
+    "embodied_share_pct",
+    "embodied_supplier_specific_pct",
+    "uncounted_runs",
+    "uncounted_energy_kwh",
+    "note",
+]
 # A row whose runs in no figure hold more than this share of its energy is unranked: its value would flatter it.
 UNCOUNTED_UNRANK_ABOVE_PCT = 10.0
 

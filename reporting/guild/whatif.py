@@ -51,9 +51,31 @@ SCENARIOS = ("region", "hour", "gpu", "refresh")
 # at 10:00–14:00 local time.
 # An assumption for zones without hourly data, never presented as data; replays say when it is used.
 _PROFILE_RAW = (
-    0.85, 0.80, 0.78, 0.77, 0.78, 0.82, 0.92, 1.02, 1.08, 1.06, 1.02, 0.98,
-    0.96, 0.97, 1.00, 1.05, 1.12, 1.20, 1.24, 1.20, 1.12, 1.04, 0.96, 0.90,
-)  # fmt: skip
+    0.85,
+    0.80,
+    0.78,
+    0.77,
+    0.78,
+    0.82,
+    0.92,
+    1.02,
+    1.08,
+    1.06,
+    1.02,
+    0.98,
+    0.96,
+    0.97,
+    1.00,
+    1.05,
+    1.12,
+    1.20,
+    1.24,
+    1.20,
+    1.12,
+    1.04,
+    0.96,
+    0.90,
+)
 DAILY_PROFILE = tuple(value * 24 / sum(_PROFILE_RAW) for value in _PROFILE_RAW)
 
 

@@ -32,9 +32,19 @@ from reporting.reports.figures import Figures, calculation_figures
 DECIMALS = {"energy": 6, "ghg": 6, "percent": 4, "ghg_intensity": 6, "monetary": 2, "intensity": 3, "percent_change": 2}
 
 COLUMNS = [
-    "section", "ref", "label", "unit", "value", "year_to_date", "previous_period", "previous_year_to_date",
-    "change_pct", "method_note", "quality", "xbrl_concept",
-]  # fmt: skip
+    "section",
+    "ref",
+    "label",
+    "unit",
+    "value",
+    "year_to_date",
+    "previous_period",
+    "previous_year_to_date",
+    "change_pct",
+    "method_note",
+    "quality",
+    "xbrl_concept",
+]
 
 
 @dataclass(frozen=True)
@@ -143,21 +153,36 @@ def report_content_build(*, report: Report) -> ReportContent:
 
         value, prior = _round(get(current), kind), _round(get(previous, comparative=True), kind)
         return Datapoint(
-            section=section, ref=ref, label=label, unit=unit, kind=kind, value=value,
-            year_to_date=_round(get(ytd), kind), previous_period=prior,
+            section=section,
+            ref=ref,
+            label=label,
+            unit=unit,
+            kind=kind,
+            value=value,
+            year_to_date=_round(get(ytd), kind),
+            previous_period=prior,
             previous_year_to_date=_round(get(previous_ytd, comparative=True), kind),
             change_pct=_change_pct(value, prior),
-            method_note=note, quality=current.quality.get(ref, ""),
-            xbrl_concept=f"esrs:{concept}" if concept else "", xbrl_axis=f"esrs:{axis}" if axis else "",
+            method_note=note,
+            quality=current.quality.get(ref, ""),
+            xbrl_concept=f"esrs:{concept}" if concept else "",
+            xbrl_axis=f"esrs:{axis}" if axis else "",
             xbrl_member=f"esrs:{member}" if member else "",
-        )  # fmt: skip
+        )
 
     esrs, management = [], []
     for concept in concept_map.concepts:
         built = row(
-            section=concept.section, ref=concept.ref, label=concept.label, unit=concept.unit, kind=concept.kind,
-            note=concept.note, concept=concept.concept, axis=concept.axis, member=concept.member,
-        )  # fmt: skip
+            section=concept.section,
+            ref=concept.ref,
+            label=concept.label,
+            unit=concept.unit,
+            kind=concept.kind,
+            note=concept.note,
+            concept=concept.concept,
+            axis=concept.axis,
+            member=concept.member,
+        )
         if concept.show == "if_nonzero" and not any(
             (built.value, built.year_to_date, built.previous_period, built.previous_year_to_date)
         ):

@@ -225,8 +225,15 @@ def _energy(figures: Figures, calculation: Calculation, records) -> None:
         }
     )
     if not weights:  # no electricity record: its figures are not reported (fuel, if any, still is)
-        figures.unreported |= {"E1-5.37-el", "E1-5.37b", "E1-5.37c", "E1-5.37c-ii", "E1-6.AR45d", "E1-6.AR45d-b",
-                               "E1-6.AR45d-u"}  # fmt: skip
+        figures.unreported |= {
+            "E1-5.37-el",
+            "E1-5.37b",
+            "E1-5.37c",
+            "E1-5.37c-ii",
+            "E1-6.AR45d",
+            "E1-6.AR45d-b",
+            "E1-6.AR45d-u",
+        }
         if not fuel_kwh:  # no energy data at all
             figures.unreported |= {ref for ref in values if ref.startswith("E1-5.") and ref != "E1-5.VC"}
     if not fuel_kwh:

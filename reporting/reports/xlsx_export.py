@@ -87,10 +87,21 @@ def report_xlsx(content: ReportContent) -> bytes:
     _widths(appendix, [20, 40, 120])
     restated = workbook.create_sheet("Restatements")
     columns = [
-        "period", "reported_in", "previous_calculation", "current_calculation", "scope", "scope3_category",
-        "scope3_subcategory", "basis", "previous_location_t", "current_location_t", "change_location_t",
-        "previous_market_t", "current_market_t", "change_market_t",
-    ]  # fmt: skip
+        "period",
+        "reported_in",
+        "previous_calculation",
+        "current_calculation",
+        "scope",
+        "scope3_category",
+        "scope3_subcategory",
+        "basis",
+        "previous_location_t",
+        "current_location_t",
+        "change_location_t",
+        "previous_market_t",
+        "current_market_t",
+        "change_market_t",
+    ]
     _header(restated, [name.replace("_t", " (tCO2e)") if name.endswith("_t") else name for name in columns])
     for line in content.restatements:
         restated.append([cell_safe(line[name]) for name in columns])

@@ -26,12 +26,25 @@ from reporting.selectors.common import PageData
 # --- Estimate vs provider-reported --------------------------------------------------------------------
 
 RECONCILIATION_COLUMNS = [
-    "provider", "billing_period", "account_id", "region", "service", "provider_service", "match",
-    "estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e", "reported_market_kg_co2e",
+    "provider",
+    "billing_period",
+    "account_id",
+    "region",
+    "service",
+    "provider_service",
+    "match",
+    "estimated_kg_co2e",
+    "estimated_market_kg_co2e",
+    "reported_location_kg_co2e",
+    "reported_market_kg_co2e",
     "counted_location_kg_co2e",
-    "difference_kg_co2e", "estimate_to_reported_ratio", "market_difference_kg_co2e", "variance_basis",
-    "variance_pct", "note",
-]  # fmt: skip
+    "difference_kg_co2e",
+    "estimate_to_reported_ratio",
+    "market_difference_kg_co2e",
+    "variance_basis",
+    "variance_pct",
+    "note",
+]
 _NOTES = {
     "none": "provider figure without billing lines in its account, month and region (counted as reported)",
     "uncovered": "no provider figure for this account and month: the estimate is counted",
@@ -125,10 +138,25 @@ def _reconciled(row, group, match, estimates, counted, reported, market) -> list
     compared = (difference, reported) if basis == "location" else (market_difference, market)
     variance = compared[0] / compared[1] * 100 if compared[0] is not None and compared[1] else None
     return [
-        source.provider, source.period, source.account, region, service, row.service if row else "", match,
-        estimate, estimate_market, reported, market, counted, difference, ratio, market_difference, basis,
-        variance, note,
-    ]  # fmt: skip
+        source.provider,
+        source.period,
+        source.account,
+        region,
+        service,
+        row.service if row else "",
+        match,
+        estimate,
+        estimate_market,
+        reported,
+        market,
+        counted,
+        difference,
+        ratio,
+        market_difference,
+        basis,
+        variance,
+        note,
+    ]
 
 
 # --- The page -----------------------------------------------------------------------------------------
@@ -167,8 +195,17 @@ def cloud_spend_emissions_frame(*, organization: Organization, period: Period, r
         key = (row["provider"], key_text(row["region"]), key_text(row["service"]))
         kg = 0.0 if key in seen else estimated.get(key, 0.0)  # one currency row carries the estimate
         seen.add(key)
-        records.append([row["provider"], row["service"] or "(none)", row["region"] or "(global)", row["currency"],
-                        float(row["spend"] or 0), float(row["energy"] or 0.0), kg / KG_PER_T])  # fmt: skip
+        records.append(
+            [
+                row["provider"],
+                row["service"] or "(none)",
+                row["region"] or "(global)",
+                row["currency"],
+                float(row["spend"] or 0),
+                float(row["energy"] or 0.0),
+                kg / KG_PER_T,
+            ]
+        )
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values("estimated_t_co2e", ascending=False, ignore_index=True)
 
@@ -241,9 +278,12 @@ def cloud_estimate_quality(*, organization: Organization, period: Period) -> dic
     """
     usage = _usages(organization, period).filter(charge_category="usage")
     energy = (
-        Coalesce("compute_energy_kwh", 0.0) + Coalesce("gpu_energy_kwh", 0.0) + Coalesce("memory_energy_kwh", 0.0)
-        + Coalesce("storage_energy_kwh", 0.0) + Coalesce("network_energy_kwh", 0.0)
-    )  # fmt: skip
+        Coalesce("compute_energy_kwh", 0.0)
+        + Coalesce("gpu_energy_kwh", 0.0)
+        + Coalesce("memory_energy_kwh", 0.0)
+        + Coalesce("storage_energy_kwh", 0.0)
+        + Coalesce("network_energy_kwh", 0.0)
+    )
     totals = usage.aggregate(
         lines=Count("id"),
         fell_back=Count("id", filter=Q(estimate_fell_back=True)),
@@ -308,9 +348,15 @@ def cloud_reconciliation_totals(reconciliation: pd.DataFrame) -> pd.DataFrame:
     """The reconciliation summed per provider (kgCO2e); ``counted_location_kg_co2e`` is the provider's part of
     the inventory's cloud billing figure, ``difference_kg_co2e`` / ``market_difference_kg_co2e`` estimate −
     reported (location- / market-based) where both exist."""
-    amounts = ["estimated_kg_co2e", "estimated_market_kg_co2e", "reported_location_kg_co2e",
-               "reported_market_kg_co2e", "difference_kg_co2e", "market_difference_kg_co2e",
-               "counted_location_kg_co2e"]  # fmt: skip
+    amounts = [
+        "estimated_kg_co2e",
+        "estimated_market_kg_co2e",
+        "reported_location_kg_co2e",
+        "reported_market_kg_co2e",
+        "difference_kg_co2e",
+        "market_difference_kg_co2e",
+        "counted_location_kg_co2e",
+    ]
     if reconciliation.empty:
         return pd.DataFrame(columns=["provider", *amounts])
     return reconciliation.groupby("provider", as_index=False)[amounts].sum(min_count=1)

@@ -43,13 +43,17 @@ def fleet_by_site_model_frame(*, assets: list[HardwareAsset], on: date) -> pd.Da
     columns = ["site", "hardware_model", "asset_class", "lines", "units", "gpus", "units_in_service", "embodied_t_co2e"]
     records = [
         [
-            asset.site.name, asset.hardware_model.name, asset.hardware_model.get_asset_class_display(), 1,
-            asset.quantity, asset.gpu_count_total,
+            asset.site.name,
+            asset.hardware_model.name,
+            asset.hardware_model.get_asset_class_display(),
+            1,
+            asset.quantity,
+            asset.gpu_count_total,
             asset.quantity if asset.in_service_on <= on and (asset.retired_on is None or asset.retired_on > on) else 0,
             asset.quantity * asset.embodied_per_unit_kg_co2e / KG_PER_T,
         ]
         for asset in assets
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame.from_records(records, columns=columns)
     if frame.empty:
         return frame
@@ -63,10 +67,17 @@ def refresh_timeline_frame(*, assets: list[HardwareAsset]) -> pd.DataFrame:
     """
     columns = ["asset", "site", "hardware_model", "units", "start", "end", "status"]
     records = [
-        [a.asset_id, a.site.name, a.hardware_model.name, a.quantity, a.in_service_on, planned_end(a),
-         "retired" if a.retired_on else "in service"]
+        [
+            a.asset_id,
+            a.site.name,
+            a.hardware_model.name,
+            a.quantity,
+            a.in_service_on,
+            planned_end(a),
+            "retired" if a.retired_on else "in service",
+        ]
         for a in sorted(assets, key=lambda a: (a.in_service_on, a.asset_id))
-    ]  # fmt: skip
+    ]
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -133,10 +144,14 @@ def idle_share_frame(*, organization: Organization, period: Period) -> pd.DataFr
         .order_by("site_name")
     )
     records = [
-        [row["site_name"], row["energy"] or 0.0, row["idle"] or 0.0,
-         100.0 * (row["idle"] or 0.0) / row["energy"] if row["energy"] else None]
+        [
+            row["site_name"],
+            row["energy"] or 0.0,
+            row["idle"] or 0.0,
+            100.0 * (row["idle"] or 0.0) / row["energy"] if row["energy"] else None,
+        ]
         for row in rows
-    ]  # fmt: skip
+    ]
     return pd.DataFrame.from_records(records, columns=["site", "energy_kwh", "idle_energy_kwh", "idle_share_pct"])
 
 

@@ -26,11 +26,21 @@ from reporting.selectors.common import BUDGET_VIEW, ESTIMATED_TIERS, MEASURED_TI
 _KEYS = ["bucket", "team_id", "project_id", "scope", "scope3_category"]
 _TIER_COLUMNS = {tier: f"emissions_kg_co2e_location_{tier}" for tier in QualityTier.values}
 ROLLUP_FRAME_COLUMNS = [
-    *_KEYS, "emissions_kg_co2e_location", "emissions_kg_co2e_market", "energy_kwh", "site_energy_kwh",
-    "idle_energy_kwh", "water_l", "gpu_hours", "gpu_hours_with_utilization", "gpu_busy_hours",
-    *_TIER_COLUMNS.values(), "operational_kg_co2e_location", "operational_measured_kg_co2e_location",
+    *_KEYS,
+    "emissions_kg_co2e_location",
+    "emissions_kg_co2e_market",
+    "energy_kwh",
+    "site_energy_kwh",
+    "idle_energy_kwh",
+    "water_l",
+    "gpu_hours",
+    "gpu_hours_with_utilization",
+    "gpu_busy_hours",
+    *_TIER_COLUMNS.values(),
+    "operational_kg_co2e_location",
+    "operational_measured_kg_co2e_location",
     "operational_estimated_kg_co2e_location",
-]  # fmt: skip
+]
 
 
 @dataclass(frozen=True)

@@ -73,12 +73,16 @@ def project_kind_split_frame(*, organization: Organization, project: Project) ->
     }
     labels = dict(RunKind.choices)
     records = [
-        [labels.get(kind, kind), row["runs"], float(row["energy_kwh"] or 0.0),
-         float(row["gpu_seconds"] or 0.0) / SECONDS_PER_HOUR,
-         float(emissions.get(kind, {}).get("location") or 0.0) / KG_PER_T,
-         float(emissions.get(kind, {}).get("market") or 0.0) / KG_PER_T]
+        [
+            labels.get(kind, kind),
+            row["runs"],
+            float(row["energy_kwh"] or 0.0),
+            float(row["gpu_seconds"] or 0.0) / SECONDS_PER_HOUR,
+            float(emissions.get(kind, {}).get("location") or 0.0) / KG_PER_T,
+            float(emissions.get(kind, {}).get("market") or 0.0) / KG_PER_T,
+        ]
         for kind, row in activity.items()
-    ]  # fmt: skip
+    ]
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values(["emissions_t_co2e_location", "kind"], ascending=[False, True], ignore_index=True)
 

@@ -78,10 +78,16 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
     for project in projects:
         kg = emissions.get(project.pk, {})
         run = runs.get(project.pk, {})
-        records.append([
-            project.name, project.slug, run.get("runs", 0), float(run.get("energy_kwh") or 0.0),
-            float(kg.get("location") or 0.0) / KG_PER_T, float(kg.get("market") or 0.0) / KG_PER_T,
-        ])  # fmt: skip
+        records.append(
+            [
+                project.name,
+                project.slug,
+                run.get("runs", 0),
+                float(run.get("energy_kwh") or 0.0),
+                float(kg.get("location") or 0.0) / KG_PER_T,
+                float(kg.get("market") or 0.0) / KG_PER_T,
+            ]
+        )
     frame = pd.DataFrame.from_records(records, columns=columns)
     return frame.sort_values(["emissions_t_co2e_location", "project"], ascending=[False, True], ignore_index=True)
 

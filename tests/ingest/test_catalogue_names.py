@@ -53,6 +53,15 @@ def _import(org, source: str, content: bytes, **options):
         ("1 x NVIDIA GeForce RTX 3090", None),
         ("NVIDIA A100-SXM4-80GB, NVIDIA H100 PCIe", None),
         ("", None),
+        # A catalogue name with commas of its own is that model, not a list.
+        (
+            "GPU server node excluding GPUs (8-GPU class, generic)",
+            "GPU server node excluding GPUs (8-GPU class, generic)",
+        ),
+        (
+            "8x NVIDIA H100 SXM 80GB server, complete (p5.48xlarge / DGX-H100 class)",
+            "8x NVIDIA H100 SXM 80GB server, complete (p5.48xlarge / DGX-H100 class)",
+        ),
     ],
 )
 def test_tracker_gpu_names_find_the_catalogue_model(written, catalogue_name):
