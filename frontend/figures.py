@@ -368,6 +368,23 @@ def scatter_figure(
     return _figure(traces, title=title, x_title=x_unit, y_title=y_unit)
 
 
+def heatmap_figure(frame: pd.DataFrame, *, x: str, y: str, z: str, title: str, unit: str) -> go.Figure:
+    """``z`` over ``x`` (columns) and ``y`` (rows), 0–100 on a green scale: e.g. the 24/7 carbon-free share per
+    hour of day and month."""
+    pivot = frame.pivot(index=y, columns=x, values=z)
+    trace = go.Heatmap(
+        x=[int(value) if isinstance(value, (int, float)) else value for value in pivot.columns],
+        y=[str(value) for value in pivot.index],
+        z=pivot.to_numpy().tolist(),
+        colorscale="Greens",
+        zmin=0,
+        zmax=100,
+        colorbar={"title": {"text": unit}},
+        hovertemplate=f"%{{y}}, %{{x}}:00 UTC: %{{z:.1f}} {unit}<extra></extra>",
+    )
+    return _figure([trace], title=title, x_title=f"hour of day ({x.split('_')[-1].upper()})", y_title="")
+
+
 def page_figures(frames: dict[str, pd.DataFrame], builders: dict[str, tuple[str, object]]) -> list[dict]:
     """A page's charts in ``builders`` order (name → (width, frame → Figure)): ``name``, ``width`` and
     ``figure`` (None when its frame is missing or empty, so the page shows how to get data in)."""

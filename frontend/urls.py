@@ -8,7 +8,20 @@ from rest_framework.routers import DefaultRouter
 
 from emissions.api import InventoryApi, IsSignedInOrToken, ProjectViewSet, SiteViewSet, TeamViewSet
 from frontend import health
-from frontend.pages import cloud, hardware, imports, lists, overview, project, reports, run, settings_hub, team, tokens
+from frontend.pages import (
+    cloud,
+    hardware,
+    imports,
+    lists,
+    overview,
+    project,
+    reports,
+    run,
+    scope2_hourly,
+    settings_hub,
+    team,
+    tokens,
+)
 from frontend.pages import guild as guild_pages
 from frontend.pages import organization as organization_pages
 from ingest import codecarbon
@@ -39,6 +52,7 @@ urlpatterns = [
     path("runs/<int:run_id>/", run.run, name="run"),
     path("hardware/", hardware.hardware, name="hardware"),
     path("cloud/", cloud.cloud, name="cloud"),
+    path("scope2-hourly/", scope2_hourly.scope2_hourly, name="scope2-hourly"),
     path("settings/", settings_hub.settings_hub, name="settings"),
     path("leaderboard/", guild_pages.leaderboard_page, name="leaderboard"),
     path("budgets/", guild_pages.budgets_page, name="budgets"),

@@ -52,12 +52,17 @@ class SiteHourly:
     hours_without_hourly_factor: int = 0
     # Hours whose grid carbon-free share came from the zone's yearly mix, or none at all.
     hours_without_hourly_cfe: int = 0
+    # Hours with no carbon-free share of any granularity (valued 0): the site's 24/7 score is then unknown.
+    hours_without_cfe_data: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
     def cfe_score(self) -> float | None:
-        """The site's 24/7 carbon-free share of its load (0–1); None without load."""
-        return self.carbon_free_kwh / self.load_kwh if self.load_kwh else None
+        """The site's 24/7 carbon-free share of its load (0–1); None without load, or when some hour has no
+        carbon-free share of the grid at all (a score would count that hour's grid supply as fossil)."""
+        if not self.load_kwh or self.hours_without_cfe_data:
+            return None
+        return self.carbon_free_kwh / self.load_kwh
 
 
 @dataclass
@@ -75,8 +80,11 @@ class OrganizationHourly:
 
     @property
     def cfe_score(self) -> float | None:
+        """The organization's 24/7 share (0–1); None without load or when a site's score is unknown."""
         load = self.total("load_kwh")
-        return self.total("carbon_free_kwh") / load if load else None
+        if not load or self.total("hours_without_cfe_data"):
+            return None
+        return self.total("carbon_free_kwh") / load
 
 
 def organization_hourly_scope2(*, organization: Organization, period: Period) -> OrganizationHourly:
@@ -108,7 +116,7 @@ def _boundary(
     for load, _profiled in loads.values():
         for hour, kwh in load.items():
             pooled[hour] += kwh
-    factors, without_hourly, without_cfe = _factors(book, zone, start, end)
+    factors, without_hourly, without_cfe, unknown_cfe = _factors(book, zone, start, end)
     unpriced = sorted(hour for hour, kwh in pooled.items() if kwh and hour not in factors)
     for hour in unpriced:  # no factor of any granularity: left out and named, never valued at zero
         del pooled[hour]
@@ -140,6 +148,7 @@ def _boundary(
             result.profiled_hours += pooled_hour.hour_start in profiled
             result.hours_without_hourly_factor += pooled_hour.hour_start in without_hourly
             result.hours_without_hourly_cfe += pooled_hour.hour_start in without_cfe
+            result.hours_without_cfe_data += pooled_hour.hour_start in unknown_cfe
         results.append(result)
     # Surplus and other boundaries' kWh belong to the boundary, not to a site: the first site carries them.
     if results and unpriced:
@@ -215,10 +224,11 @@ def _site_loads(
 
 def _factors(
     book: FactorBook, zone: str, start: datetime, end: datetime
-) -> tuple[dict[datetime, HourFactors], set[datetime], set[datetime]]:
+) -> tuple[dict[datetime, HourFactors], set[datetime], set[datetime], set[datetime]]:
     """Every hour's factors: hourly values where loaded (the first dataset's), else the month's or year's
     location factor and residual mix, and the year's carbon-free share of the zone's mix. Also returns the
-    hours without an hourly location factor and those without an hourly carbon-free share."""
+    hours without an hourly location factor, those without an hourly carbon-free share and those without any
+    carbon-free share (valued 0, and flagged)."""
     hourly: dict[datetime, tuple[float, float | None, float | None]] = {}
     rows = HourlyIntensity.objects.filter(zone__code=zone, hour_start__gte=start, hour_start__lt=end)
     for at, intensity, hour_residual, cfe in rows.order_by("hour_start", "dataset_id").values_list(
@@ -234,6 +244,7 @@ def _factors(
     factors: dict[datetime, HourFactors] = {}
     without_hourly: set[datetime] = set()
     without_cfe: set[datetime] = set()
+    unknown_cfe: set[datetime] = set()
     monthly: dict[tuple[int, int], tuple[float | None, float | None]] = {}
     hour = start
     while hour < end:
@@ -253,6 +264,8 @@ def _factors(
         if cfe_pct is None:
             without_cfe.add(hour)
             mix = mixes.get(hour.year) or (mixes[max(mixes)] if mixes else None)
+            if mix is None:
+                unknown_cfe.add(hour)
             cfe_pct = mix[1] if mix else 0.0
         if location is not None:
             factors[hour] = HourFactors(
@@ -261,4 +274,4 @@ def _factors(
                 grid_carbon_free_share=cfe_pct / 100.0,
             )
         hour += HOUR
-    return factors, without_hourly, without_cfe
+    return factors, without_hourly, without_cfe, unknown_cfe

@@ -124,3 +124,41 @@ def test_hourly_factors_and_a_profiled_month(org_a, grid):
     assert site.cfe_score == pytest.approx((12 * 0.8 + 12 * 0.2) / 24)
     assert site.hours_without_hourly_factor == 0
     assert result.annual_instruments_kwh == 5000  # an annual GO never covers an hour
+
+
+@pytest.mark.django_db
+def test_the_hourly_page_shows_both_market_figures_and_the_heatmap(client, org_a, grid, django_user_model):
+    from emissions.choices import Role
+    from emissions.models import Membership
+    from reporting.selectors.scope2_hourly import scope2_hourly_dashboard
+
+    lab = SiteFactory(organization=org_a, slug="lab", name="Lab")
+    _flat_day(lab)
+    _solar(org_a)
+    data = scope2_hourly_dashboard(organization=org_a, period=JUNE_1)
+    [row] = data.facts["sites"]
+    assert (row["hourly_market_kg_co2e"], row["cfe_pct"]) == (pytest.approx(48.0), pytest.approx(75.0))
+    assert row["inventory_market_kg_co2e"] == 0  # no calculation of the day yet: the ledger has none
+    heatmap = data.charts["cfe_heatmap"].set_index("hour_utc")["cfe_pct"]
+    assert (heatmap[2], heatmap[12]) == (pytest.approx(50.0), pytest.approx(100.0))  # night: the grid's half
+    user = django_user_model.objects.create_user("hourly", password="x")
+    Membership.objects.create(organization=org_a, user=user, role=Role.VIEWER)
+    client.force_login(user)
+    page = client.get("/scope2-hourly/", {"period": "2026-06"}).content.decode()
+    assert 'data-kpi="hourly-market">48.0 kg CO2e<' in page and 'data-kpi="cfe">75.0 %<' in page
+    assert "cfe_heatmap" in page or "24/7 carbon-free share" in page
+
+
+@pytest.mark.django_db
+def test_a_zone_without_any_carbon_free_share_has_no_24_7_score(org_a, grid):
+    from emissions.models import GridZone
+
+    fr = GridZone.objects.get(code="FR")
+    GridFactor.objects.create(
+        dataset=grid, zone=fr, kind=FactorKind.LOCATION, year=2026, intensity_g_per_kwh=60.0, source="t", licence="t"
+    )
+    _flat_day(SiteFactory(organization=org_a, slug="paris", zone=fr))
+    result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
+    [site] = result.sites
+    assert site.hours_without_cfe_data == 24 and site.cfe_score is None and result.cfe_score is None
+    assert site.market_kg_co2e == pytest.approx(240 * 0.060)  # no residual mix: the location factor, flagged

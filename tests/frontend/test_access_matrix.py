@@ -17,7 +17,8 @@ MEMBERS_OF_A = (VIEWER, OTHER_TEAM, GUILD)
 
 # Pages of the organization as a whole: 200 for every member of any organization, login for anonymous.
 ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/", "/leaderboard/", "/budgets/",
-             "/what-if/", "/settings/tokens/", "/teams/", "/projects/", "/organization/"]  # fmt: skip
+             "/what-if/", "/settings/tokens/", "/teams/", "/projects/", "/organization/",
+             "/scope2-hourly/"]  # fmt: skip
 # Pages of one of org A's objects: 200 for A's members, 404 for B's admin, login for anonymous.
 OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
                 "/reports/{report}/csv"]  # fmt: skip
