@@ -382,7 +382,14 @@ def heatmap_figure(frame: pd.DataFrame, *, x: str, y: str, z: str, title: str, u
         colorbar={"title": {"text": unit}},
         hovertemplate=f"%{{y}}, %{{x}}:00 UTC: %{{z:.1f}} {unit}<extra></extra>",
     )
-    return _figure([trace], title=title, x_title=f"hour of day ({x.split('_')[-1].upper()})", y_title="")
+    # Categories, not dates: plotly would read "2026-07" as a date axis and label it with arbitrary days.
+    return _figure(
+        [trace],
+        title=title,
+        x_title=f"hour of day ({x.split('_')[-1].upper()})",
+        y_title="",
+        yaxis={"type": "category"},
+    )
 
 
 def page_figures(frames: dict[str, pd.DataFrame], builders: dict[str, tuple[str, object]]) -> list[dict]:

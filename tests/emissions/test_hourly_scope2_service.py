@@ -162,3 +162,13 @@ def test_a_zone_without_any_carbon_free_share_has_no_24_7_score(org_a, grid):
     [site] = result.sites
     assert site.hours_without_cfe_data == 24 and site.cfe_score is None and result.cfe_score is None
     assert site.market_kg_co2e == pytest.approx(240 * 0.060)  # no residual mix: the location factor, flagged
+
+
+def test_the_heatmap_reads_months_as_categories():
+    import pandas as pd
+
+    from frontend.figures import heatmap_figure
+
+    frame = pd.DataFrame({"month": ["2026-07", "2026-08"], "hour_utc": [0, 0], "cfe_pct": [40.0, 60.0]})
+    figure = heatmap_figure(frame, x="hour_utc", y="month", z="cfe_pct", title="t", unit="%")
+    assert figure.layout.yaxis.type == "category" and list(figure.data[0].y) == ["2026-07", "2026-08"]
