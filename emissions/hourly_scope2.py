@@ -134,13 +134,6 @@ class HourlyMatching:
     def profiled_hours(self) -> int:
         return sum(1 for hour in self.hours if hour.profiled)
 
-    def add(self, other: HourlyMatching) -> HourlyMatching:
-        """This calculation and ``other`` side by side (an organization's sites), hours kept apart."""
-        boundaries = defaultdict(float, self.other_boundary_kwh)
-        for boundary, kwh in other.other_boundary_kwh.items():
-            boundaries[boundary] += kwh
-        return HourlyMatching(hours=[*self.hours, *other.hours], other_boundary_kwh=dict(boundaries))
-
 
 def hourly_match(
     *,

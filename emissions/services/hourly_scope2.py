@@ -18,7 +18,7 @@ from django.db.models import BigIntegerField, Func
 
 from emissions.choices import FactorKind
 from emissions.factor_book import FactorBook
-from emissions.hourly_scope2 import HourFactors, HourlyCertificate, HourlyMatching, hourly_match, profile_load
+from emissions.hourly_scope2 import HOUR, HourFactors, HourlyCertificate, HourlyMatching, hourly_match, profile_load
 from emissions.models import (
     EnergyInstrument,
     GranularCertificate,
@@ -31,8 +31,6 @@ from emissions.models import (
 )
 from emissions.periods import Period
 from emissions.zone_time_zones import zone_time_zone
-
-HOUR = timedelta(hours=1)
 
 
 @dataclass
