@@ -147,7 +147,7 @@ def take(base_url: str, args, run_id: int | None) -> list[Path]:
             "leaderboard": "/leaderboard/", "budgets": "/budgets/",
             "what_if": f"/what-if/?project={project}&period=2026-Q3&scenario=hour&shift_h=6",
             "teams": "/teams/", "projects": "/projects/", "organization": "/organization/",
-            "scope2_hourly": "/scope2-hourly/?period=2026-Q3",
+            "scope2_hourly": "/scope2-hourly/?period=2026-Q3", "site": "/sites/frankfurt-dc/?period=2026-Q3",
         }  # fmt: skip
         if run_id:
             pages["run"] = f"/runs/{run_id}/"

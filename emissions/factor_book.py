@@ -4,7 +4,9 @@ Loaded once per calculation (a few hundred rows), then resolved in memory. Prece
 in docs/methodology.md:
 1. the organization's own factors over shipped datasets (overrides win and are flagged);
 2. the most precise period: hourly (where loaded) › monthly › yearly of the same year › the
-   nearest earlier year › the nearest later year (a year mismatch is flagged);
+   nearest earlier year › the nearest later year (a year mismatch is flagged); of hourly intensities, only
+   shipped datasets and the organization's own are read (``HourlyIntensity.objects.visible_to``), and where
+   both hold an hour the organization's own value is used (``by_hour``);
 3. the zone itself, else its parent (``US-VA`` → ``US``, flagged);
 4. for location-based Scope 2, a direct factor; a lifecycle factor only where no direct factor
    exists (flagged: it includes upstream emissions and lowers the quality of the figure).
@@ -73,7 +75,8 @@ class FactorBook:
             key = (factor.asset_class, factor.disposal_route)
             if key not in self._disposal or factor.organization_id is not None:
                 self._disposal[key] = factor
-        self._hourly_zones = set(HourlyIntensity.objects.values_list("zone__code", flat=True).distinct())
+        self._hourly = HourlyIntensity.objects.visible_to(organization)
+        self._hourly_zones = set(self._hourly.order_by().values_list("zone__code", flat=True).distinct())
 
     # --- grid factors ---------------------------------------------------------------------------
 
@@ -145,21 +148,20 @@ class FactorBook:
             return None
         first = datetime(start.year, start.month, start.day, tzinfo=UTC)
         hours = (end - start + timedelta(days=1)).days * 24
-        values = list(
-            HourlyIntensity.objects.filter(
-                zone__code=zone, hour_start__gte=first, hour_start__lt=first + timedelta(hours=hours)
-            ).values_list("intensity_g_per_kwh", flat=True)
-        )
+        # One value per hour, the organization's own before a shipped dataset's (``by_hour``).
+        values = self._hourly.filter(
+            zone__code=zone, hour_start__gte=first, hour_start__lt=first + timedelta(hours=hours)
+        ).by_hour("intensity_g_per_kwh", "dataset__name", "dataset__version")
         if len(values) < hours:
             return None
         return ResolvedFactor(
-            value=sum(values) / len(values),
+            value=sum(value for value, _, _ in values.values()) / len(values),
             unit="gCO2e/kWh",
             factor_id=None,
             kind="hourly_mean",
             zone=zone,
             period=f"{start}..{end}",
-            dataset="hourly intensity",
+            dataset=_hourly_datasets(values.values()),
         )
 
     def hourly_over(self, *, zone: str, start_at: datetime, end_at: datetime) -> ResolvedFactor | None:
@@ -169,19 +171,17 @@ class FactorBook:
         if zone not in self._hourly_zones or end_at <= start_at:
             return None
         first = start_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
-        rows = HourlyIntensity.objects.filter(zone__code=zone, hour_start__gte=first, hour_start__lt=end_at)
-        by_hour, datasets = {}, set()
-        for hour_start, value, name, version in rows.order_by("hour_start", "dataset_id").values_list(
-            "hour_start", "intensity_g_per_kwh", "dataset__name", "dataset__version"
-        ):
-            by_hour.setdefault(hour_start, value)  # one value per hour: the first dataset's
-            datasets.add(f"{name} {version}")
+        # One value per hour, the organization's own before a shipped dataset's (``by_hour``).
+        values = self._hourly.filter(zone__code=zone, hour_start__gte=first, hour_start__lt=end_at).by_hour(
+            "intensity_g_per_kwh", "dataset__name", "dataset__version"
+        )
+        by_hour = {hour_start: row for (_, hour_start), row in values.items()}
         weighted, hour, total_s = 0.0, first, (end_at - start_at).total_seconds()
         while hour < end_at:
             if hour not in by_hour:
                 return None
             overlap_s = (min(end_at, hour + timedelta(hours=1)) - max(start_at, hour)).total_seconds()
-            weighted += by_hour[hour] * overlap_s / total_s
+            weighted += by_hour[hour][0] * overlap_s / total_s
             hour += timedelta(hours=1)
         return ResolvedFactor(
             value=weighted,
@@ -190,7 +190,7 @@ class FactorBook:
             kind="hourly_run",
             zone=zone,
             period=f"{start_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z..{end_at.astimezone(UTC):%Y-%m-%dT%H:%M}Z",
-            dataset="; ".join(sorted(datasets)),
+            dataset=_hourly_datasets(by_hour.values()),
         )
 
     # --- other factors -------------------------------------------------------------------------
@@ -224,6 +224,11 @@ def _catalogue_factor(factor, value: float, unit: str, kind: str) -> ResolvedFac
         dataset=str(factor.dataset),
         flags=override,
     )
+
+
+def _hourly_datasets(rows) -> str:
+    """The datasets the hourly values came from, ``name version`` each, sorted: ``(value, name, version)`` rows."""
+    return "; ".join(sorted({f"{name} {version}" for _, name, version in rows}))
 
 
 def _flagged(factor: ResolvedFactor, flag: str) -> ResolvedFactor:

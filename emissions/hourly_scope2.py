@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from emissions.units import G_PER_KG
 
@@ -224,6 +224,32 @@ def profile_load(
     if not total:
         raise ValueError(f"no hours between {start.isoformat()} and {end.isoformat()}")
     return {hour: energy_kwh * weight / total for hour, weight in weights.items()}
+
+
+def spread_over_hours(
+    intervals: list[tuple[datetime, datetime, float]], *, scale_to_kwh: float
+) -> dict[datetime, float]:
+    """Energy of time intervals ``(start, end, kWh)`` spread over the UTC hours they overlap, each in proportion
+    to its time in the hour, then scaled so the hours sum to ``scale_to_kwh`` (a run's samples give the shape,
+    the run's own total the amount). An interval of no length puts its kWh in its hour. Empty when there is no
+    energy to shape by."""
+    hours: dict[datetime, float] = {}
+    for start, end, kwh in intervals:
+        if end <= start:
+            hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+            hours[hour] = hours.get(hour, 0.0) + kwh
+            continue
+        length_s = (end - start).total_seconds()
+        hour = start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        while hour < end:
+            overlap_s = (min(end, hour + HOUR) - max(start, hour)).total_seconds()
+            if overlap_s > 0:
+                hours[hour] = hours.get(hour, 0.0) + kwh * overlap_s / length_s
+            hour += HOUR
+    total = sum(hours.values())
+    if not total:
+        return {}
+    return {hour: kwh * scale_to_kwh / total for hour, kwh in hours.items()}
 
 
 def annual_match_market_kg(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 
 from emissions.periods import period_range
@@ -38,3 +40,38 @@ class ReferenceQuerySet(models.QuerySet):
     def visible_to(self, organization) -> ReferenceQuerySet:
         """Shipped rows (no organization) and the organization's own rows; never another's."""
         return self.filter(models.Q(organization__isnull=True) | models.Q(organization=organization))
+
+
+class HourlyIntensityQuerySet(models.QuerySet):
+    """Hourly grid intensities: shipped datasets (no organization) and organizations' own
+    (``grid_intensity_hourly`` imports). Every read for an organization starts with ``visible_to``, the one
+    chokepoint: another organization's own hours never reach a figure of this one."""
+
+    def visible_to(self, organization) -> HourlyIntensityQuerySet:
+        """Hours of shipped datasets and of the organization's own datasets; never another organization's."""
+        return self.filter(models.Q(dataset__organization__isnull=True) | models.Q(dataset__organization=organization))
+
+    def own_first(self) -> HourlyIntensityQuerySet:
+        """Ordered by zone and hour, and within an hour the organization's own datasets before shipped ones, then
+        by dataset id (the older dataset first): read after ``visible_to``, the first row of an hour wins."""
+        return self.order_by(
+            "zone_id", "hour_start", models.F("dataset__organization_id").asc(nulls_last=True), "dataset_id"
+        )
+
+    def by_hour(self, *fields: str) -> dict[tuple[str, datetime], tuple]:
+        """``{(zone code, hour_start): (value of each of fields)}``, one entry per zone and hour where several
+        datasets hold it: each field's value is the first non-empty one in ``own_first`` order, so the
+        organization's own value wins over a shipped one, and a value its own row leaves empty (a residual
+        mix, a carbon-free share) comes from the first shipped dataset that has it."""
+        values: dict[tuple[str, datetime], list] = {}
+        for zone, hour, *row in (
+            self.own_first().values_list("zone__code", "hour_start", *fields).iterator(chunk_size=20_000)
+        ):
+            known = values.get((zone, hour))
+            if known is None:
+                values[(zone, hour)] = row
+            else:
+                for index, value in enumerate(row):
+                    if known[index] is None:
+                        known[index] = value
+        return {key: tuple(row) for key, row in values.items()}

@@ -163,7 +163,12 @@ def _inventory_inputs(organization: Organization) -> list[_Input]:
         _rows("grid_zones", GridZone.objects.all()),
         _rows("cloud_regions", CloudRegion.objects.all()),
         # Nothing cites an hourly row, and a reload may renumber them: their values count, not their ids.
-        _rows("hourly_intensities", HourlyIntensity.objects.filter(zone__in=_hourly_zones_read(organization)), "id"),
+        # Shipped hours and the organization's own (``visible_to``): another organization's never count.
+        _rows(
+            "hourly_intensities",
+            HourlyIntensity.objects.visible_to(organization).filter(zone__in=_hourly_zones_read(organization)),
+            "id",
+        ),
     ]
 
 
@@ -209,7 +214,8 @@ def _hourly_zones_read(organization: Organization) -> list[int]:
     cannot change a calculation. Billing lines are read only for the regions of zones with hourly data: a
     semi-join over millions of lines is what the digest must not pay for each call.
     """
-    loaded = Exists(HourlyIntensity.objects.filter(zone=OuterRef("pk")))  # one index probe per zone
+    # One index probe per zone, over the hours the organization may read (shipped and its own).
+    loaded = Exists(HourlyIntensity.objects.visible_to(organization).filter(zone=OuterRef("pk")))
     hourly = set(GridZone.objects.filter(loaded).values_list("pk", flat=True))
     if not hourly:
         return []

@@ -104,6 +104,7 @@ from frontend.demo_data import (
     ProjectSpec,
     TeamSpec,
 )
+from frontend.demo_hourly import demo_hourly_seed
 from frontend.offboarding import organization_rows_delete
 from reporting.guild.budgets import carbon_budget_set
 from reporting.guild.techniques import run_work, work_unit
@@ -654,7 +655,8 @@ def _site_month_it_kwh(placed_runs) -> dict[tuple[str, int], float]:
 
 
 def _facility_create(org, rng, places, placed_runs) -> None:
-    """Monthly meter readings, Frankfurt's guarantees of origin, generator diesel and a refrigerant leak."""
+    """Monthly meter readings (Frankfurt's 2026-Q3 also hourly, with a solar PPA's hourly certificates:
+    ``frontend.demo_hourly``), Frankfurt's guarantees of origin, generator diesel and a refrigerant leak."""
     it_kwh = _site_month_it_kwh(placed_runs)
     metered: defaultdict[tuple[str, int], float] = defaultdict(float)  # (site slug, year) -> facility kWh
     readings = []
@@ -670,6 +672,8 @@ def _facility_create(org, rng, places, placed_runs) -> None:
             )
             metered[slug, first.year] += kwh
     _stored(meter_reading_upsert_many(organization=org, records=readings), "meter readings", len(readings))
+    for outcome, what, count in demo_hourly_seed(organization=org, site=places["fra"].site, readings=readings):
+        _stored(outcome, what, count)
     frankfurt = places["fra"].site
     instruments = [
         EnergyInstrumentRecord(

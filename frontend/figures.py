@@ -11,7 +11,7 @@ before it reaches plotly, which otherwise interprets a few tags in labels: a tea
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -392,7 +392,20 @@ def heatmap_figure(frame: pd.DataFrame, *, x: str, y: str, z: str, title: str, u
     )
 
 
-def page_figures(frames: dict[str, pd.DataFrame], builders: dict[str, tuple[str, object]]) -> list[dict]:
+def sites_cfe_heatmap_figure(frame: pd.DataFrame) -> go.Figure:
+    """The overview's heatmap of every site's 24/7 carbon-free share (sites, not teams: whatever the team
+    or scope filter, the grid supplies the organization's sites)."""
+    return heatmap_figure(
+        frame,
+        x="hour_utc",
+        y="month",
+        z="cfe_pct",
+        unit="%",
+        title="24/7 carbon-free share of the sites' load by hour of day and month (%, all sites)",
+    )
+
+
+def page_figures(frames: Mapping[str, pd.DataFrame], builders: Mapping[str, tuple[str, object]]) -> list[dict]:
     """A page's charts in ``builders`` order (name → (width, frame → Figure)): ``name``, ``width`` and
     ``figure`` (None when its frame is missing or empty, so the page shows how to get data in)."""
     charts = []

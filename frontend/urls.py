@@ -24,8 +24,9 @@ from frontend.pages import (
 )
 from frontend.pages import guild as guild_pages
 from frontend.pages import organization as organization_pages
+from frontend.pages import site as site_pages
 from ingest import codecarbon
-from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet
+from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet, SiteHourlyReadingViewSet
 from reporting.api import ReportViewSet
 from reporting.api_guild import BudgetCheckApi, LeaderboardApi, WhatIfApi
 
@@ -35,6 +36,10 @@ router.trailing_slash = "/?"
 router.register("teams", TeamViewSet, basename="team")
 router.register("projects", ProjectViewSet, basename="project")
 router.register("sites", SiteViewSet, basename="site")
+# A site's hourly meter data: a gateway's POST through the import pipeline, and GET (docs/import-formats.md).
+router.register(
+    r"sites/(?P<site_slug>[-\w]+)/hourly-readings", SiteHourlyReadingViewSet, basename="site-hourly-reading"
+)
 router.register("runs", RunIngestViewSet, basename="run")
 router.register("imports", ImportBatchViewSet, basename="import-batch")
 router.register("row-errors", RowErrorViewSet, basename="row-error")
@@ -45,6 +50,7 @@ handler500 = "frontend.errors.server_error"
 
 urlpatterns = [
     path("", overview.overview, name="home"),
+    path("overview/cfe-heatmap/", overview.overview_cfe_heatmap, name="overview-cfe-heatmap"),
     path("teams/", lists.teams, name="teams"),
     path("teams/<slug:slug>/", team.team, name="team"),
     path("projects/", lists.projects, name="projects"),
@@ -53,6 +59,7 @@ urlpatterns = [
     path("hardware/", hardware.hardware, name="hardware"),
     path("cloud/", cloud.cloud, name="cloud"),
     path("scope2-hourly/", scope2_hourly.scope2_hourly, name="scope2-hourly"),
+    path("sites/<slug:slug>/", site_pages.site, name="site"),
     path("settings/", settings_hub.settings_hub, name="settings"),
     path("leaderboard/", guild_pages.leaderboard_page, name="leaderboard"),
     path("budgets/", guild_pages.budgets_page, name="budgets"),

@@ -29,6 +29,7 @@ class ReportAdmin(admin.ModelAdmin):
         "comparison_calculation",
         "comparison_ytd_calculation",
         "as_of",
+        "hourly_scope2",
         "status",
         "progress_pct",
         "error",

@@ -1,4 +1,5 @@
-"""Generating a report: pin the calculations it reads, build its content, render and store every format.
+"""Generating a report: pin the calculations it reads (and snapshot the hourly-matched Scope 2 beside them),
+build its content, render and store every format.
 
 ``report_generate_task`` (reporting/tasks/reports.py) runs ``report_generate``; ``report_create``
 (reporting/services.py) enqueues that task. This module is below both and imports no task, so the
@@ -21,6 +22,7 @@ from emissions.task_policy import DATABASE_AWAY
 from reporting.models import Report, ReportFile
 from reporting.reports import EXPORTERS
 from reporting.reports.datapoints import issued_figures, report_content_build
+from reporting.reports.hourly_scope2 import hourly_scope2_snapshot
 
 logger = logging.getLogger(__name__)
 
@@ -75,7 +77,8 @@ def _has_records(calculation: Calculation) -> bool:
 
 
 def report_calculations_pin(*, report: Report) -> Report:
-    """Compute (where inputs changed) and pin the calculations the report reads, and fix ``as_of``.
+    """Compute (where inputs changed) and pin the calculations the report reads, fix ``as_of`` and take the
+    hourly-matched Scope 2 snapshot at that moment (meter data is not in the ledger: it is kept on the row).
 
     The comparison periods are pinned only when the ledger has records there ("when data exists").
     """
@@ -96,6 +99,7 @@ def report_calculations_pin(*, report: Report) -> Report:
     for start, end in issued_figures(report):
         inventory_ensure(organization=organization, period=Period(label=f"{start}..{end}", start=start, end=end))
     report.as_of = timezone.now()
+    report.hourly_scope2 = hourly_scope2_snapshot(report=report)
     report.save(
         update_fields=[
             "calculation",
@@ -103,13 +107,23 @@ def report_calculations_pin(*, report: Report) -> Report:
             "comparison_calculation",
             "comparison_ytd_calculation",
             "as_of",
+            "hourly_scope2",
         ]
     )
     return report
 
 
+def report_hourly_scope2_pin(*, report: Report) -> Report:
+    """Snapshot the hourly-matched Scope 2 of a report pinned before the snapshot existed (once: later
+    generations reuse it, like the pinned calculations)."""
+    report.hourly_scope2 = hourly_scope2_snapshot(report=report)
+    report.save(update_fields=["hourly_scope2"])
+    return report
+
+
 def report_generate(*, report: Report) -> Report:
-    """Pin the calculations (first time only), build the content and store every format.
+    """Pin the calculations and the hourly Scope 2 snapshot (first time only), build the content and store
+    every format.
 
     Regenerating a report reads the same pinned calculations, so its files come out the same even
     after new activity has been calculated; an issued report is never generated again (a retried task
@@ -123,6 +137,8 @@ def report_generate(*, report: Report) -> Report:
     try:
         if report.calculation_id is None:
             report_calculations_pin(report=report)
+        elif report.hourly_scope2 is None:
+            report_hourly_scope2_pin(report=report)
         _progress(report, 50)
         content = report_content_build(report=report)
         _progress(report, 70)

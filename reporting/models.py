@@ -56,7 +56,8 @@ class Report(models.Model):
     The report is pinned to the calculations it was built from (the period, its year to date and the
     same periods one year earlier), so regenerating it later reads exactly the same ledger rows even
     after new activity has superseded those calculations. ``as_of`` is fixed when the calculations
-    are pinned and is the date every file states. Files live in ``ReportFile`` rows, one per format.
+    are pinned and is the date every file states; ``hourly_scope2`` is the supplementary hourly-matched
+    Scope 2 computed at that moment. Files live in ``ReportFile`` rows, one per format.
     """
 
     class Status(models.TextChoices):
@@ -85,6 +86,11 @@ class Report(models.Model):
         "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     as_of = models.DateTimeField(null=True, blank=True, help_text="When the calculations were pinned")
+    # The hourly-matched Scope 2 (the GHG Protocol revision's method, shown beside the inventory's and never
+    # in it), computed when the calculations are pinned: meter data, certificates and hourly factors are not
+    # part of the ledger, so the figures are kept here and every later rendering shows the same numbers
+    # (reporting/reports/hourly_scope2.py describes the keys). Null for reports pinned before it existed.
+    hourly_scope2 = models.JSONField(null=True, blank=True, editable=False)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     progress_pct = models.PositiveSmallIntegerField(default=0)
     error = models.TextField(blank=True)

@@ -4,7 +4,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from emissions.choices import CloudProvider, FactorKind, InstrumentKind
-from emissions.querysets import OrgScopedQuerySet, ReferenceQuerySet
+from emissions.querysets import HourlyIntensityQuerySet, OrgScopedQuerySet, ReferenceQuerySet
 
 
 class FactorDataset(models.Model):
@@ -111,7 +111,11 @@ class GridFactor(models.Model):
 class HourlyIntensity(models.Model):
     """Hourly grid intensity of a zone (gCO2e per kWh, location-based, direct) for the hour starting at
     ``hour_start`` (UTC); where the source gives them, the hour's residual mix (gCO2e/kWh) and the carbon-free
-    share of its generation (percent), which the hourly-matched Scope 2 reads (``emissions.hourly_scope2``)."""
+    share of its generation (percent), which the hourly-matched Scope 2 reads (``emissions.hourly_scope2``).
+
+    Shipped (a dataset without organization, ``manage.py load_hourly_intensity``) or an organization's own
+    (its dataset ``own-hourly-intensity``, the ``grid_intensity_hourly`` import): for the same zone and hour the
+    organization's own value wins over a shipped one (``HourlyIntensityQuerySet.by_hour``)."""
 
     dataset = models.ForeignKey(FactorDataset, on_delete=models.PROTECT, related_name="hourly_intensities")
     zone = models.ForeignKey(GridZone, on_delete=models.PROTECT, related_name="hourly_intensities")
@@ -119,6 +123,9 @@ class HourlyIntensity(models.Model):
     intensity_g_per_kwh = models.FloatField()
     residual_g_per_kwh = models.FloatField(null=True, blank=True)
     carbon_free_share_pct = models.FloatField(null=True, blank=True)
+
+    # Read for an organization only through ``visible_to`` (shipped and its own datasets, its own first).
+    objects = HourlyIntensityQuerySet.as_manager()
 
     class Meta:
         constraints = [

@@ -11,14 +11,23 @@ claimed once, by the organization, never once per site).
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 
 from django.db.models import BigIntegerField, Func
 
 from emissions.choices import FactorKind
 from emissions.factor_book import FactorBook
-from emissions.hourly_scope2 import HOUR, HourFactors, HourlyCertificate, HourlyMatching, hourly_match, profile_load
+from emissions.hourly_scope2 import (
+    HOUR,
+    HourFactors,
+    HourlyCertificate,
+    HourlyMatching,
+    hourly_match,
+    profile_load,
+)
 from emissions.models import (
     EnergyInstrument,
     GranularCertificate,
@@ -30,6 +39,7 @@ from emissions.models import (
     Site,
 )
 from emissions.periods import Period
+from emissions.services.hourly_tracker_load import tracker_loads
 from emissions.zone_time_zones import zone_time_zone
 
 
@@ -46,6 +56,8 @@ class SiteHourly:
     location_kg_co2e: float = 0.0
     carbon_free_kwh: float = 0.0
     profiled_hours: int = 0
+    # Hours whose load is the site's tracker runs (a month with no meter data at all, as in the inventory).
+    tracker_hours: int = 0
     # Hours whose location factor came from a monthly or yearly factor, not an hourly one.
     hours_without_hourly_factor: int = 0
     # Hours whose grid carbon-free share came from the zone's yearly mix, or none at all.
@@ -53,6 +65,8 @@ class SiteHourly:
     # Hours with no carbon-free share of any granularity (valued 0): the site's 24/7 score is then unknown.
     hours_without_cfe_data: int = 0
     notes: list[str] = field(default_factory=list)
+    # (month "YYYY-MM", UTC hour of day) -> [carbon-free kWh, load kWh]: the site's hour-of-day heatmap.
+    cells: dict[tuple[str, int], list[float]] = field(default_factory=dict)
 
     @property
     def cfe_score(self) -> float | None:
@@ -87,11 +101,11 @@ class OrganizationHourly:
 
 def organization_hourly_scope2(*, organization: Organization, period: Period) -> OrganizationHourly:
     """The hourly-matched Scope 2 of the organization's sites that buy their electricity, for the period."""
-    start, end = _midnight(period.start), _midnight(period.end) + timedelta(days=1)
+    start, end = period_bounds_utc(period)
     sites = list(
         Site.objects.for_org(organization).filter(buys_electricity=True).select_related("zone").order_by("slug")
     )
-    book = FactorBook(organization)
+    book = cache(lambda: FactorBook(organization))  # built only when a boundary has load (the overview's case)
     by_zone: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
         by_zone[site.zone.code].append(site)
@@ -107,14 +121,25 @@ def organization_hourly_scope2(*, organization: Organization, period: Period) ->
 
 
 def _boundary(
-    organization: Organization, book: FactorBook, zone: str, sites: list[Site], start: datetime, end: datetime
+    organization: Organization,
+    book: Callable[[], FactorBook],
+    zone: str,
+    sites: list[Site],
+    start: datetime,
+    end: datetime,
 ) -> tuple[HourlyMatching, list[SiteHourly]]:
     loads = _site_loads(sites, start, end)
     pooled: dict[datetime, float] = defaultdict(float)
-    for load, _profiled in loads.values():
+    for load, _profiled, _tracked in loads.values():
         for hour, kwh in load.items():
             pooled[hour] += kwh
-    factors, without_hourly, without_cfe, unknown_cfe = _factors(book, zone, start, end)
+    if not any(pooled.values()):  # no load: no hour to price (certificates are all surplus)
+        factors: dict[datetime, HourFactors] = {}
+        without_hourly: set[datetime] = set()
+        without_cfe: set[datetime] = set()
+        unknown_cfe: set[datetime] = set()
+    else:
+        factors, without_hourly, without_cfe, unknown_cfe = _factors(book(), zone, start, end)
     unpriced = sorted(hour for hour, kwh in pooled.items() if kwh and hour not in factors)
     for hour in unpriced:  # no factor of any granularity: left out and named, never valued at zero
         del pooled[hour]
@@ -131,7 +156,7 @@ def _boundary(
     )
     results = []
     for site in sites:
-        load, profiled = loads[site.pk]
+        load, profiled, tracked = loads[site.pk]
         result = SiteHourly(site=site, boundary=pool)
         for pooled_hour in pool.hours:
             kwh = load.get(pooled_hour.hour_start, 0.0)
@@ -143,7 +168,11 @@ def _boundary(
             result.market_kg_co2e += pooled_hour.market_kg_co2e * share
             result.location_kg_co2e += pooled_hour.location_kg_co2e * share
             result.carbon_free_kwh += pooled_hour.carbon_free_kwh * share
+            cell = result.cells.setdefault((f"{pooled_hour.hour_start:%Y-%m}", pooled_hour.hour_start.hour), [0.0, 0.0])
+            cell[0] += pooled_hour.carbon_free_kwh * share
+            cell[1] += kwh
             result.profiled_hours += pooled_hour.hour_start in profiled
+            result.tracker_hours += pooled_hour.hour_start in tracked
             result.hours_without_hourly_factor += pooled_hour.hour_start in without_hourly
             result.hours_without_hourly_cfe += pooled_hour.hour_start in without_cfe
             result.hours_without_cfe_data += pooled_hour.hour_start in unknown_cfe
@@ -157,6 +186,11 @@ def _boundary(
             "in hours without enough load (never carried to another hour)"
         )
     return pool, results
+
+
+def period_bounds_utc(period: Period) -> tuple[datetime, datetime]:
+    """The period's hours as [00:00 UTC of its first day, 00:00 UTC after its last day)."""
+    return _midnight(period.start), _midnight(period.end) + timedelta(days=1)
 
 
 def _midnight(day: date) -> datetime:
@@ -180,9 +214,11 @@ class _EpochSeconds(Func):
 
 def _site_loads(
     sites: list[Site], start: datetime, end: datetime
-) -> dict[int, tuple[dict[datetime, float], set[datetime]]]:
-    """Each site's hourly kWh in [start, end): its hourly meter data, and for each month without any, its
-    monthly meter readings spread by the site's load profile (those hours returned as profiled)."""
+) -> dict[int, tuple[dict[datetime, float], set[datetime], set[datetime]]]:
+    """Each site's hourly kWh in [start, end): its hourly meter data; for each month without any, its
+    monthly meter readings spread by the site's load profile (those hours returned as profiled); and for a
+    month with no meter data at all, its tracker runs' facility kWh hour by hour (those hours returned as
+    from trackers), as the inventory counts such a month."""
     hours: dict[int, datetime] = {}
     loads: dict[int, dict[datetime, float]] = {site.pk: {} for site in sites}
     rows = HourlyMeterReading.objects.filter(site__in=sites, hour_start__gte=start, hour_start__lt=end)
@@ -193,7 +229,8 @@ def _site_loads(
         if hour is None:
             hour = hours[epoch] = datetime.fromtimestamp(epoch, UTC)
         loads[site_id][hour] = kwh
-    result = {}
+    result: dict[int, tuple[dict[datetime, float], set[datetime], set[datetime]]] = {}
+    read_months: dict[int, set[tuple[int, int]]] = {}
     for site in sites:
         load = loads[site.pk]
         metered_months = {(hour.year, hour.month) for hour in load}
@@ -216,23 +253,47 @@ def _site_loads(
                 if start <= hour < end and (hour.year, hour.month) not in metered_months:
                     load[hour] = load.get(hour, 0.0) + kwh
                     profiled.add(hour)
-        result[site.pk] = (load, profiled)
+        read_months[site.pk] = metered_months | {month for reading in readings for month in _months(reading)}
+        result[site.pk] = (load, profiled, set())
+    # Tracker runs only where a month of the period has no meter data (most sites have none such).
+    period_months = {(day.year, day.month) for day in (start + timedelta(days=d) for d in range((end - start).days))}
+    unread = [site for site in sites if period_months - read_months[site.pk]]
+    for site_id, tracker_load in tracker_loads(unread, start, end).items():
+        load, _profiled, tracked = result[site_id]
+        for hour, kwh in tracker_load.items():
+            if (hour.year, hour.month) not in read_months[site_id]:
+                load[hour] = load.get(hour, 0.0) + kwh
+                tracked.add(hour)
     return result
+
+
+def _months(reading: MeterReading) -> set[tuple[int, int]]:
+    """The (year, month) pairs a meter reading touches."""
+    months, day = set(), reading.period_start.replace(day=1)
+    while day <= reading.period_end:
+        months.add((day.year, day.month))
+        day = (day + timedelta(days=32)).replace(day=1)
+    return months
 
 
 def _factors(
     book: FactorBook, zone: str, start: datetime, end: datetime
 ) -> tuple[dict[datetime, HourFactors], set[datetime], set[datetime], set[datetime]]:
-    """Every hour's factors: hourly values where loaded (the first dataset's), else the month's or year's
-    location factor and residual mix, and the year's carbon-free share of the zone's mix. Also returns the
-    hours without an hourly location factor, those without an hourly carbon-free share and those without any
-    carbon-free share (valued 0, and flagged)."""
-    hourly: dict[datetime, tuple[float, float | None, float | None]] = {}
-    rows = HourlyIntensity.objects.filter(zone__code=zone, hour_start__gte=start, hour_start__lt=end)
-    for at, intensity, hour_residual, cfe in rows.order_by("hour_start", "dataset_id").values_list(
-        "hour_start", "intensity_g_per_kwh", "residual_g_per_kwh", "carbon_free_share_pct"
-    ):
-        hourly.setdefault(at, (intensity, hour_residual, cfe))
+    """Every hour's factors: hourly values where loaded, else the month's or year's location factor and
+    residual mix, and the year's carbon-free share of the zone's mix. Hourly values are the organization's own
+    and shipped ones only; where both hold an hour, each value is the organization's own, else the first
+    shipped dataset's that has it (``HourlyIntensityQuerySet.by_hour``). Also returns the hours without an
+    hourly location factor, those without an hourly carbon-free share and those without any carbon-free share
+    (valued 0, and flagged)."""
+    rows = HourlyIntensity.objects.visible_to(book.organization).filter(
+        zone__code=zone, hour_start__gte=start, hour_start__lt=end
+    )
+    hourly: dict[datetime, tuple] = {
+        at: values
+        for (_, at), values in rows.by_hour(
+            "intensity_g_per_kwh", "residual_g_per_kwh", "carbon_free_share_pct"
+        ).items()
+    }
     mixes = {
         year: (fossil, renewable + nuclear)
         for year, fossil, renewable, nuclear in GridEnergyMix.objects.filter(zone__code=zone)

@@ -1,6 +1,6 @@
 """Writes for the inventory imports: meter readings (by period and by hour), the organization's own grid and
-disposal factors, energy instruments and granular certificates, the fleet register, fuel, refrigerant losses
-and carbon credits.
+disposal factors and its own hourly grid intensity, energy instruments and granular certificates, the fleet
+register, fuel, refrigerant losses and carbon credits.
 
 Every loader is keyword-only, atomic and idempotent. A record identical to the stored row (same key,
 same values) counts as a duplicate and writes nothing; a changed record updates that row in place and
@@ -18,7 +18,7 @@ from django.db import models, transaction
 from django.db.models import Q
 
 from emissions.catalogue_names import HardwareCatalogue, gas_lookup, name_key
-from emissions.hourly_records import GranularCertificateRecord, HourlyMeterReadingRecord
+from emissions.hourly_records import GranularCertificateRecord, GridIntensityHourlyRecord, HourlyMeterReadingRecord
 from emissions.models import (
     CarbonCredit,
     DisposalFactor,
@@ -31,6 +31,7 @@ from emissions.models import (
     GridFactor,
     GridZone,
     HardwareAsset,
+    HourlyIntensity,
     HourlyMeterReading,
     MeterReading,
     Organization,
@@ -53,6 +54,9 @@ from emissions.records import (
 # The one dataset that holds an organization's imported grid and disposal factors.
 ORG_DATASET_NAME = "organization-factors"
 ORG_DATASET_VERSION = "1"
+# The one dataset that holds an organization's own hourly grid intensity (``grid_intensity_hourly``): one
+# version, so that an hour sent again replaces the stored one instead of adding a second value of it.
+ORG_HOURLY_DATASET_NAME = "own-hourly-intensity"
 
 
 class _Rejected(Exception):
@@ -164,20 +168,26 @@ def _zones(codes: set[str]) -> Callable[[str], GridZone]:
     return get
 
 
-def _org_dataset(organization: Organization) -> Callable[[], FactorDataset]:
-    """The organization's own factor dataset, created on first use (so a file of rejects creates nothing)."""
+def _org_dataset(
+    organization: Organization,
+    name: str = ORG_DATASET_NAME,
+    title: str = "own factors",
+    licence: str = "as stated per row",
+) -> Callable[[], FactorDataset]:
+    """The organization's own factor dataset ``name`` (version ``ORG_DATASET_VERSION``), created on first use
+    (so a file of rejects creates nothing)."""
     found: list[FactorDataset] = []
 
     def get() -> FactorDataset:
         if not found:
             dataset, _ = FactorDataset.objects.get_or_create(
                 organization=organization,
-                name=ORG_DATASET_NAME,
+                name=name,
                 version=ORG_DATASET_VERSION,
                 defaults={
-                    "title": f"{organization.name}'s own factors",
+                    "title": f"{organization.name}'s {title}",
                     "source": "imported by the organization",
-                    "licence": "as stated per row",
+                    "licence": licence,
                 },
             )
             found.append(dataset)
@@ -234,10 +244,17 @@ def meter_reading_upsert_many(
 
 @transaction.atomic
 def hourly_meter_reading_upsert_many(
-    *, organization: Organization, records: Sequence[HourlyMeterReadingRecord], source_batch_id: int | None = None
+    *,
+    organization: Organization,
+    records: Sequence[HourlyMeterReadingRecord],
+    source_batch_id: int | None = None,
+    options: dict | None = None,
 ) -> UpsertOutcome:
     """Upsert a site's facility kWh per hour on (site, hour_start); the hourly Scope 2 reads them
-    (emissions/services/hourly_scope2.py). A month with any hourly reading takes hourly readings only."""
+    (emissions/services/hourly_scope2.py). A month with any hourly reading takes hourly readings only.
+
+    ``options`` (the batch's) are accepted for the meter API's JSON source and not used: its parser already
+    put the batch's site on every record."""
     sites = _Sites(organization)
     existing: dict[Hashable, HourlyMeterReading] = {}
     if records:
@@ -256,6 +273,51 @@ def hourly_meter_reading_upsert_many(
             create={"site_id": site.pk, "hour_start": record.hour_start},
             values={"energy_kwh": record.energy_kwh},
             source_batch_id=source_batch_id,
+        )
+
+    return _each(records, store)
+
+
+@transaction.atomic
+def hourly_intensity_upsert_many(
+    *, organization: Organization, records: Sequence[GridIntensityHourlyRecord], source_batch_id: int | None = None
+) -> UpsertOutcome:
+    """Upsert the organization's own hourly grid intensity on (zone, hour_start) in its own dataset
+    ``own-hourly-intensity``: an hour sent again replaces all three values (an omitted residual mix or
+    carbon-free share becomes empty). Read through ``HourlyIntensity.objects.visible_to``, where its own value
+    of an hour wins over a shipped one; no other organization ever reads it.
+
+    ``source_batch_id`` is accepted like every loader's, but an hourly intensity keeps no batch reference.
+    """
+    zones = _zones({record.zone_code for record in records})
+    dataset = _org_dataset(
+        organization, ORG_HOURLY_DATASET_NAME, "own hourly grid intensity", "as stated by the organization"
+    )
+    existing: dict[Hashable, HourlyIntensity] = {}
+    if records:
+        first, last = min(r.hour_start for r in records), max(r.hour_start for r in records)
+        for row in HourlyIntensity.objects.filter(
+            dataset__organization=organization,
+            dataset__name=ORG_HOURLY_DATASET_NAME,
+            dataset__version=ORG_DATASET_VERSION,
+            zone__code__in={record.zone_code for record in records},
+            hour_start__gte=first,
+            hour_start__lte=last,
+        ):
+            existing[(row.zone_id, row.hour_start)] = row
+
+    def store(record: GridIntensityHourlyRecord) -> bool:
+        zone = zones(record.zone_code)
+        return _store(
+            HourlyIntensity,
+            existing,
+            (zone.pk, record.hour_start),
+            create={"dataset": dataset(), "zone_id": zone.pk, "hour_start": record.hour_start},
+            values={
+                "intensity_g_per_kwh": record.intensity_g_per_kwh,
+                "residual_g_per_kwh": record.residual_g_per_kwh,
+                "carbon_free_share_pct": record.carbon_free_share_pct,
+            },
         )
 
     return _each(records, store)

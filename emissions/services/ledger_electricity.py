@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+
+from django.db.models import Max, Min, Sum
+from django.db.models.functions import TruncMonth
 
 from emissions import calculations as calc
 from emissions.choices import ActivityKind, FactorKind, QualityTier, Scope, SiteOwnership
 from emissions.factor_book import FactorBook, ResolvedFactor
-from emissions.models import CertificateUse, EnergyInstrument, GridZone, MeterReading, Run, Site
+from emissions.models import CertificateUse, EnergyInstrument, GridZone, HourlyMeterReading, MeterReading, Run, Site
 from emissions.periods import Period, month_end
 from emissions.services.certificates import certificate_uses_recorded
 from emissions.services.ledger_draft import ActivityFields, LedgerDraft, LocationFactors
@@ -31,6 +34,42 @@ class _Block:
     quality: str
     run: Run | None = None
     flags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class _HourlyMonth:
+    """A month of a site's hourly meter data that no meter reading covers, read as a reading: the kWh of its
+    hours (UTC) between the first and the last day with data. ``pk`` keeps its blocks' keys apart from readings'."""
+
+    pk: str
+    period_start: date
+    period_end: date
+    energy_kwh: float
+
+
+def _hourly_months(site: Site, readings: list, window_start: date, window_end: date) -> list[_HourlyMonth]:
+    """The site's hourly meter data (the meter API, ``site_electricity_hourly``) as one reading per calendar
+    month, for the months no meter reading touches: metered kWh the inventory would otherwise leave out. A month
+    with a reading keeps the reading (the two are never added). Whole months touching the window."""
+    first_day, last_day = window_start.replace(day=1), month_end(window_end)
+    months = (
+        HourlyMeterReading.objects.filter(
+            site=site,
+            hour_start__gte=datetime(first_day.year, first_day.month, 1, tzinfo=UTC),
+            hour_start__lt=datetime(last_day.year, last_day.month, last_day.day, tzinfo=UTC) + timedelta(days=1),
+        )
+        .annotate(month=TruncMonth("hour_start", tzinfo=UTC))
+        .values("month")
+        .annotate(kwh=Sum("energy_kwh"), first=Min("hour_start"), last=Max("hour_start"))
+        .order_by("month")
+    )
+    result = []
+    for row in months:
+        first, last = row["first"].astimezone(UTC).date(), row["last"].astimezone(UTC).date()
+        if any(r.period_start <= month_end(first) and r.period_end >= first.replace(day=1) for r in readings):
+            continue
+        result.append(_HourlyMonth(f"hourly-{site.pk}-{first:%Y%m}", first, last, row["kwh"]))
+    return result
 
 
 class ElectricityLines:
@@ -111,11 +150,13 @@ class ElectricityLines:
     def _site_blocks(self, site: Site, window_start: date, window_end: date) -> list[_Block]:
         """Run blocks apportioned from the meter reading that covers them, the reading's unallocated
         remainder split by month (pro rata by days), and tracker estimates where no reading exists."""
-        readings = list(
+        readings: list[MeterReading | _HourlyMonth] = list(
             MeterReading.objects.filter(site=site, period_end__gte=window_start, period_start__lte=window_end).order_by(
                 "period_start"
             )
         )
+        readings += _hourly_months(site, readings, window_start, window_end)
+        readings.sort(key=lambda reading: reading.period_start)
         # Runs over the whole span of the readings found, not only the window: a reading that began before the
         # window (found because it overlaps it) keeps every run it covers, so its idle kWh, and the certificates
         # they consume, are the same in every calculation that reads it, and a quarter equals its months.

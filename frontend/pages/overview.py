@@ -15,6 +15,7 @@ from frontend.pages.drilldown import chart_links, link_list
 from frontend.pages.filters import OverviewFilterForm
 from reporting.selectors.common import rollup_span
 from reporting.selectors.overview import overview_dashboard
+from reporting.selectors.scope2_hourly import sites_cfe_heatmap_frame
 
 
 def is_partial(request) -> bool:
@@ -78,3 +79,32 @@ def overview(request):
     response = render(request, template, context, status=200 if form.is_valid() else 400)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@membership_required
+def overview_cfe_heatmap(request):
+    """The overview's 24/7 heatmap card, fetched by the overview page once it has loaded (htmx): the hourly
+    calculation behind it takes a second or more for a large organization, so the page never waits for it.
+    The overview's filters (only the period counts); ``?download=cfe_heatmap`` gives its CSV."""
+    organization = request.membership.organization
+    form = OverviewFilterForm(
+        request.GET,
+        organization=organization,
+        span=rollup_span(organization=organization),
+        today=timezone.now().date(),
+    )
+    if not form.is_valid():
+        return render(request, "frontend/partials/overview_cfe_heatmap.html", {"form": form}, status=400)
+    period = form.filters().period
+    frame = sites_cfe_heatmap_frame(organization=organization, period=period)
+    if request.GET.get("download"):
+        return csv_response(frame, f"{organization.slug}-{period.label}-cfe_heatmap.csv")
+    query = request.GET.copy()
+    query.pop("download", None)
+    chart = {
+        "name": "cfe_heatmap",
+        "width": "half",
+        "figure": None if frame.empty else figures.sites_cfe_heatmap_figure(frame),
+        "links": [{"name": "Scope 2, hourly, and the sites' figures", "url": f"/scope2-hourly/?period={period.label}"}],
+    }
+    return render(request, "frontend/partials/overview_cfe_heatmap.html", {"chart": chart, "query": query.urlencode()})

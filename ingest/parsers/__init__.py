@@ -32,12 +32,14 @@ from ingest.parsers import (
     gcp_carbon,
     granular_certificates,
     grid_factors,
+    grid_intensity_hourly,
     hardware_assets,
     hf_model_card,
     native_json,
     refrigerant,
     site_electricity,
     site_electricity_hourly,
+    site_electricity_hourly_json,
     sites,
     zeus_csv,
 )
@@ -75,6 +77,13 @@ PARSERS: dict[str, Source] = {
         parse=site_electricity_hourly.parse,
         load=inventory.hourly_meter_reading_upsert_many,
     ),
+    # The same readings as JSON, as a meter gateway posts them (POST /api/v1/sites/<slug>/hourly-readings/).
+    "site_electricity_hourly_json": Source(
+        label="Site electricity, hourly meter data (meter API JSON)",
+        parse=site_electricity_hourly_json.parse,
+        load=inventory.hourly_meter_reading_upsert_many,
+        takes_options=True,
+    ),
     "granular_certificates": Source(
         label="Granular (hourly) energy certificates (inventory CSV)",
         parse=granular_certificates.parse,
@@ -84,6 +93,11 @@ PARSERS: dict[str, Source] = {
         label="Own grid emission factors (inventory CSV)",
         parse=grid_factors.parse,
         load=inventory.grid_factor_upsert_many,
+    ),
+    "grid_intensity_hourly": Source(
+        label="Own hourly grid intensity: location-based, residual mix, carbon-free share (inventory CSV)",
+        parse=grid_intensity_hourly.parse,
+        load=inventory.hourly_intensity_upsert_many,
     ),
     "energy_instruments": Source(
         label="Energy instruments: certificates, PPAs, tariffs (inventory CSV)",

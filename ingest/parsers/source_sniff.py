@@ -4,9 +4,9 @@ The tracker and inventory files are told apart by their header, like the billing
 (``billing_sniff``): a source matches when every column of its signature is in the header (names
 lower-cased and trimmed, as the parsers read them), the largest signature first (a CodeCarbon task
 CSV has every column of an ``emissions.csv`` and ``task_name``). Non-CSV files go by their bytes and
-name: ZIP archives by their members, gzip and Parquet to the billing sniffer, JSON by its keys,
-``.log`` to carbontracker and a model card by its front matter. A header nothing matches raises
-ParseError naming the columns each kind of file needs, briefly (never the whole header back).
+name: ZIP archives by their members, gzip and Parquet to the billing sniffer, JSON by its keys (``measures``,
+``runs``, ``readings``), ``.log`` to carbontracker and a model card by its front matter. A header nothing
+matches raises ParseError naming the columns each kind of file needs, briefly (never the whole header back).
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from ingest.parsers import (
     gcp_carbon,
     granular_certificates,
     grid_factors,
+    grid_intensity_hourly,
     hardware_assets,
     refrigerant,
     site_electricity,
@@ -55,6 +56,7 @@ SIGNATURES: dict[str, frozenset[str]] = {
     "site_electricity_hourly": frozenset(site_electricity_hourly.REQUIRED_COLUMNS),
     "granular_certificates": frozenset(granular_certificates.REQUIRED_COLUMNS),
     "grid_factors": frozenset(grid_factors.REQUIRED_COLUMNS),
+    "grid_intensity_hourly": frozenset(grid_intensity_hourly.REQUIRED_COLUMNS),
     "energy_instruments": frozenset(energy_instruments.REQUIRED_COLUMNS),
     "hardware_assets": frozenset(hardware_assets.REQUIRED_COLUMNS),
     "fuel": frozenset(fuel.REQUIRED_COLUMNS),
@@ -117,6 +119,8 @@ def _json_source(text: str) -> str | None:
         return "boamps_json"
     if stripped.startswith("{") and '"runs"' in text:
         return "native_json"
+    if stripped.startswith("{") and '"readings"' in text:
+        return "site_electricity_hourly_json"  # a meter gateway's hourly readings (docs/import-formats.md)
     first_line = stripped.splitlines()[0] if stripped else ""
     try:
         item = json.loads(first_line)

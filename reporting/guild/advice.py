@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
-
-from django.db.models import Avg, Count
-from django.db.models.functions import ExtractHour
 
 from emissions.choices import CloudProvider, FactorKind
 from emissions.factor_book import FactorBook
@@ -71,7 +68,7 @@ def _local_clock(zone: str, period: Period) -> _LocalClock:
 
 
 def _hour_of_day_intensity(
-    zone: str, annual_g_per_kwh: float, period: Period, clock: _LocalClock
+    organization: Organization, zone: str, annual_g_per_kwh: float, period: Period, clock: _LocalClock
 ) -> tuple[list[float], str, float]:
     """Mean intensity (gCO2e/kWh) per local hour of day 0–23 of the zone, the source's name and the days of
     hourly data in the period (distinct hours ÷ 24).
@@ -80,19 +77,21 @@ def _hour_of_day_intensity(
     when every local hour has ``MIN_HOURLY_VALUES_PER_LOCAL_HOUR`` values; else the annual factor ×
     ``DAILY_PROFILE`` read at local hours, since the profile is the shape of a day's demand.
     """
-    rows = list(
-        HourlyIntensity.objects.filter(
-            zone__code=zone, hour_start__date__gte=period.start, hour_start__date__lte=period.end
-        )
-        .annotate(hour=ExtractHour("hour_start", tzinfo=clock.time_zone or UTC))
-        .values("hour")
-        # Distinct hours: two datasets holding the same hour give one value of it, not two.
-        .annotate(mean=Avg("intensity_g_per_kwh"), samples=Count("hour_start", distinct=True))
-        .order_by()
-        .values_list("hour", "mean", "samples")
+    first = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
+    end = datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC) + timedelta(days=1)
+    # One value per hour (the organization's own before a shipped one), summed at the local hour it falls in.
+    hours = (
+        HourlyIntensity.objects.visible_to(organization)
+        .filter(zone__code=zone, hour_start__gte=first, hour_start__lt=end)
+        .by_hour("intensity_g_per_kwh")
     )
-    means = {hour: mean for hour, mean, _ in rows}
-    counts = {hour: samples for hour, _, samples in rows}
+    sums: dict[int, float] = defaultdict(float)
+    counts: dict[int, int] = defaultdict(int)
+    for (_zone, hour_start), (intensity,) in hours.items():
+        local_hour = hour_start.astimezone(clock.time_zone or UTC).hour
+        sums[local_hour] += intensity
+        counts[local_hour] += 1
+    means = {hour: sums[hour] / counts[hour] for hour in counts}
     days = sum(counts.values()) / 24
     if all(counts.get(hour, 0) >= MIN_HOURLY_VALUES_PER_LOCAL_HOUR for hour in range(24)):
         return [means[hour] for hour in range(24)], f"hourly data, {days:.0f} days", days
@@ -136,7 +135,7 @@ def whatif_recommendation(*, organization: Organization, project: Project, perio
         if factor is None:
             continue
         clock = _local_clock(zone, period)
-        by_hour, source, days = _hour_of_day_intensity(zone, factor.value, period, clock)
+        by_hour, source, days = _hour_of_day_intensity(organization, zone, factor.value, period, clock)
         for start in range(24):
             mean = sum(by_hour[(start + offset) % 24] for offset in range(window_h)) / window_h
             if best is None or mean < best[0] - 1e-9:

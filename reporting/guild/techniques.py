@@ -33,7 +33,7 @@ import numpy as np
 
 from emissions.choices import EfficiencyTechnique, RunKind
 from emissions.functional_units import run_inferences, run_tokens
-from emissions.models import HourlyIntensity, Project, Run
+from emissions.models import HourlyIntensity, Organization, Project, Run
 from emissions.periods import Period
 from emissions.units import G_PER_KG, SECONDS_PER_HOUR
 from reporting.guild.runs import run_ledger_figures, run_zone_code
@@ -158,9 +158,10 @@ def run_work(run: Run, unit: WorkUnit) -> float:
 # --- grid intensity of a run's energy (carbon techniques) ----------------------------------------
 
 
-def _hourly_intensities(runs: list[Run]) -> dict[int, float]:
+def _hourly_intensities(organization: Organization, runs: list[Run]) -> dict[int, float]:
     """Per run, the mean grid intensity (g/kWh) of its zone over its own hours, weighted by its time in each
-    hour (the what-if "hour" rule, ``hour_weights``), for the runs whose every hour the dataset has."""
+    hour (the what-if "hour" rule, ``hour_weights``), for the runs whose every hour the data has: shipped hours
+    and the organization's own, its own value where both hold an hour (``HourlyIntensityQuerySet.by_hour``)."""
     weights = {}
     for run in runs:
         zone = run_zone_code(run)
@@ -170,14 +171,13 @@ def _hourly_intensities(runs: list[Run]) -> dict[int, float]:
                 hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / SECONDS_PER_HOUR),
             )
     zones = {zone for zone, _ in weights.values()}
-    loaded = set(HourlyIntensity.objects.filter(zone__code__in=zones).values_list("zone__code", flat=True).distinct())
+    visible = HourlyIntensity.objects.visible_to(organization)
+    loaded = set(visible.filter(zone__code__in=zones).order_by().values_list("zone__code", flat=True).distinct())
     values: dict[tuple[str, datetime], float] = {}
     for zone in loaded:  # one range query per zone, not one per run
         hours = [hour for code, run_hours in weights.values() if code == zone for hour in run_hours]
-        rows = HourlyIntensity.objects.filter(
-            zone__code=zone, hour_start__gte=min(hours), hour_start__lte=max(hours)
-        ).values_list("hour_start", "intensity_g_per_kwh")
-        values.update(((zone, hour), intensity) for hour, intensity in rows)
+        rows = visible.filter(zone__code=zone, hour_start__gte=min(hours), hour_start__lte=max(hours))
+        values.update((key, intensity) for key, (intensity,) in rows.by_hour("intensity_g_per_kwh").items())
     means = {}
     for pk, (zone, run_hours) in weights.items():
         if zone in loaded and all((zone, hour) in values for hour in run_hours):
@@ -236,7 +236,7 @@ def technique_savings(*, project: Project, period: Period | None = None) -> list
     techniques = sorted({technique for run in runs for technique in (run.efficiency_techniques or [])})
     hourly = ledger = {}
     if CARBON_TECHNIQUES.intersection(techniques):
-        hourly, ledger = _hourly_intensities(runs), _ledger_intensities(runs)
+        hourly, ledger = _hourly_intensities(project.organization, runs), _ledger_intensities(runs)
     return [_technique_row(technique, groups, hourly, ledger) for technique in techniques]
 
 

@@ -190,15 +190,13 @@ class WhatIfResult:
         }
 
 
-def _hourly_lookup(zone: str | None, hours: set[datetime]) -> dict[datetime, float] | None:
-    """Hourly intensity of every hour asked for, or None when the dataset lacks any of them."""
+def _hourly_lookup(organization: Organization, zone: str | None, hours: set[datetime]) -> dict[datetime, float] | None:
+    """Hourly intensity of every hour asked for, or None when the data lacks any of them: shipped hours and the
+    organization's own, its own value where both hold an hour (``HourlyIntensityQuerySet.by_hour``)."""
     if zone is None or not hours:
         return None
-    values = dict(
-        HourlyIntensity.objects.filter(zone__code=zone, hour_start__in=list(hours)).values_list(
-            "hour_start", "intensity_g_per_kwh"
-        )
-    )
+    rows = HourlyIntensity.objects.visible_to(organization).filter(zone__code=zone, hour_start__in=list(hours))
+    values = {hour: intensity for (_, hour), (intensity,) in rows.by_hour("intensity_g_per_kwh").items()}
     return values if len(values) == len(hours) else None
 
 
@@ -283,7 +281,7 @@ def _profile_weight(hour: datetime, *, time_zone: tzinfo) -> float:
     return DAILY_PROFILE[hour.astimezone(time_zone).hour]
 
 
-def _replay_hour(runs, figures, options, result) -> None:
+def _replay_hour(runs, figures, organization, options, result) -> None:
     try:
         shift_h = int(options.get("shift_h", ""))
     except ValueError as exc:
@@ -296,7 +294,7 @@ def _replay_hour(runs, figures, options, result) -> None:
         original = hour_weights(start=run.started_at.astimezone(UTC), duration_h=run.duration_s / SECONDS_PER_HOUR)
         shifted = {hour + timedelta(hours=shift_h): weight for hour, weight in original.items()}
         zone = run_zone_code(run)
-        hourly = _hourly_lookup(zone, set(original) | set(shifted))
+        hourly = _hourly_lookup(organization, zone, set(original) | set(shifted))
         if hourly is not None:
             intensity, note = hourly.__getitem__, "hourly intensity of the zone"
         else:
@@ -409,7 +407,7 @@ def whatif_replay(
     if scenario == "region":
         _replay_region(runs, figures, organization, options, result)
     elif scenario == "hour":
-        _replay_hour(runs, figures, options, result)
+        _replay_hour(runs, figures, organization, options, result)
     elif scenario == "gpu":
         _replay_gpu(runs, figures, options, result)
     else:

@@ -1,10 +1,11 @@
-"""CSV: one table of every datapoint, the management sheet, the appendix and the restatements."""
+"""CSV: one table of every datapoint, the management sheet, the hourly Scope 2 section (supplementary), the
+appendix and the restatements."""
 
 from __future__ import annotations
 
 from emissions.tables import csv_bytes
 from reporting.reports.datapoints import COLUMNS, ReportContent
-from reporting.reports.tabular import appendix_rows, datapoint_cells, meta_rows
+from reporting.reports.tabular import appendix_rows, datapoint_cells, hourly_scope2_rows, meta_rows
 
 
 def report_csv(content: ReportContent) -> bytes:
@@ -12,6 +13,7 @@ def report_csv(content: ReportContent) -> bytes:
     rows = [
         *meta_rows(content),
         *(datapoint_cells(row, as_text=True) for row in [*content.datapoints, *content.management]),
+        *hourly_scope2_rows(content),
         *appendix_rows(content),
     ]
     return csv_bytes(COLUMNS, rows)

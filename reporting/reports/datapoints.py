@@ -1,8 +1,10 @@
 """The report's content: one row per datapoint, the methodology appendix and the restatements.
 
 ``report_content_build`` reads only the calculations pinned on the Report (plus reference data
-and the report's own ``as_of``), so building it again later gives the same rows. Every exporter
-renders a ``ReportContent``; none of them queries the database.
+and the report's own ``as_of``), so building it again later gives the same rows. The supplementary
+hourly-matched Scope 2 comes from the snapshot stored on the Report when it was pinned
+(reporting/reports/hourly_scope2.py). Every exporter renders a ``ReportContent``; none of them queries
+the database.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from emissions.units import KG_PER_T
 from reporting.models import Report
 from reporting.reports.concepts import concept_map_load
 from reporting.reports.figures import Figures, calculation_figures
+from reporting.reports.hourly_scope2 import HourlyScope2Section, hourly_scope2_section
 
 # Decimal places per kind: tonnes and MWh to the gram and the watt-hour.
 DECIMALS = {"energy": 6, "ghg": 6, "percent": 4, "ghg_intensity": 6, "monetary": 2, "intensity": 3, "percent_change": 2}
@@ -80,6 +83,8 @@ class ReportContent:
     restatements: list[dict]
     totals_kg: dict
     column_titles: dict = field(default_factory=dict)
+    # Supplementary, never an ESRS datapoint: None for a report pinned before the hourly snapshot existed.
+    hourly_scope2: HourlyScope2Section | None = None
 
     def sections(self) -> dict[str, list[Datapoint]]:
         """Datapoints grouped by section, in map order (E1-5, E1-6, E1-7, management)."""
@@ -94,6 +99,7 @@ class ReportContent:
             "column_titles": self.column_titles,
             "datapoints": [asdict(row) for row in self.datapoints],
             "management": [asdict(row) for row in self.management],
+            "hourly_scope2": self.hourly_scope2.as_dict() if self.hourly_scope2 else None,
             "methodology": self.methodology,
             "restatements": self.restatements,
             "totals_kg": self.totals_kg,
@@ -196,6 +202,14 @@ def report_content_build(*, report: Report) -> ReportContent:
         management.append(row(section="management", ref=ref, label=label, unit=unit, kind="ghg"))
 
     restatements = _restatements(report)
+    hourly = None
+    if report.hourly_scope2 is not None:
+        inventory = {row.ref: row.value for row in esrs}
+        hourly = hourly_scope2_section(
+            report.hourly_scope2,
+            inventory_location_t=inventory.get("E1-6.49a") or 0.0,
+            inventory_market_t=inventory.get("E1-6.49b") or 0.0,
+        )
     content = ReportContent(
         meta=_meta(report, concept_map),
         datapoints=esrs,
@@ -203,6 +217,7 @@ def report_content_build(*, report: Report) -> ReportContent:
         methodology=_methodology(report, current, restatements),
         restatements=restatements,
         totals_kg=_totals_kg(current.summary),
+        hourly_scope2=hourly,
     )
     content.column_titles = _column_titles(content.meta)
     return content

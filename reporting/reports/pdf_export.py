@@ -5,7 +5,9 @@ public-domain changes: ``LICENSE-DejaVu.txt``), so Greek, Cyrillic and accented 
 written; reportlab's built-in Helvetica only has WinAnsi glyphs. Every page carries a running header (the
 organization, the report and its period) and its page number. Numbers are right-aligned, tonnes and MWh to
 three decimals (the full precision is in the CSV, XLSX, JSON and XHTML); an annual report has no
-year-to-date columns; the management view (not ESRS) comes last, as an appendix.
+year-to-date columns; the hourly-matched Scope 2 (the GHG Protocol revision's method, supplementary, not ESRS)
+follows the ESRS tables, its figure beside the inventory's; the management view (not ESRS) comes last, as an
+appendix.
 ``invariant=1`` fixes the creation date and document id, so the same content gives the same bytes.
 """
 
@@ -29,6 +31,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from reporting.reports.datapoints import Datapoint, ReportContent
+from reporting.reports.hourly_scope2 import HOURLY_COLUMN, INVENTORY_COLUMN, HourlyScope2Section, value_text
 from reporting.reports.tabular import VALUE_COLUMNS
 
 FONTS = Path(__file__).resolve().parent.parent / "fonts"
@@ -53,7 +56,15 @@ _HEADINGS = {
     "management": "Appendix: management view (not ESRS)",
 }
 # Decimals shown in print: tCO2e and MWh to the kilogram and kWh, shares and money to the hundredth.
-PRINT_DECIMALS = {"energy": 3, "ghg": 3, "percent": 2, "ghg_intensity": 3, "monetary": 2, "intensity": 2}
+PRINT_DECIMALS = {
+    "energy": 3,
+    "ghg": 3,
+    "percent": 2,
+    "ghg_intensity": 3,
+    "monetary": 2,
+    "intensity": 2,
+    "hours": 0,
+}
 NOT_REPORTED = "\u2014"
 
 
@@ -89,9 +100,9 @@ REF_WIDTH = 3.4 * cm
 _CELL_PADDING = 12  # reportlab's default cell padding, left and right, in points
 
 
-def _ref(ref: str) -> Paragraph:
+def _ref(ref: str, width: float = REF_WIDTH) -> Paragraph:
     """A datapoint ref that wraps only after its dots (``M.team.`` / ``vision.`` / ``embodied``), never mid-word."""
-    room = REF_WIDTH - _CELL_PADDING
+    room = width - _CELL_PADDING
     lines, line = [], ""
     for part in re.split(r"(?<=\.)", ref):
         if line and pdfmetrics.stringWidth(line + part, FONT, _CELL.fontSize) > room:
@@ -115,6 +126,38 @@ def _datapoint_rows(rows: list[Datapoint], columns: tuple[str, ...]) -> list[lis
         ]
         for row in rows
     ]
+
+
+def _hourly_scope2(section: HourlyScope2Section) -> list:
+    """The supplementary section: title, what it is, the hourly figure beside the inventory's, the notes."""
+    ref_width = 4.6 * cm
+
+    def number(value: float | None, kind: str) -> Paragraph:
+        return Paragraph(value_text(value, kind, decimals=PRINT_DECIMALS.get(kind, 3), grouped=True), _NUMBER)
+
+    rows = [
+        [
+            _ref(row.ref, ref_width),
+            row.label,
+            row.unit,
+            number(row.hourly, row.kind),
+            number(row.inventory, row.kind) if row.compared else "",
+            row.note,
+        ]
+        for row in section.rows
+    ]
+    story: list = [
+        Spacer(1, 0.3 * cm),
+        Paragraph(escape(section.title), _STYLES["Heading2"]),
+        _p(section.intro, _STYLES["BodyText"]),
+        _table(
+            ["Ref", "Item", "Unit", HOURLY_COLUMN, INVENTORY_COLUMN, "Note"],
+            rows,
+            [ref_width, 7.0 * cm, 1.4 * cm, 3.0 * cm, 3.0 * cm, 8.3 * cm],
+        ),
+    ]
+    story += [_p(f"Note: {note}", _STYLES["BodyText"]) for note in section.notes]
+    return story
 
 
 def scope_chart(content: ReportContent) -> Drawing:
@@ -198,6 +241,8 @@ def report_pdf(content: ReportContent) -> bytes:
     for section, rows in sections.items():
         story += [Spacer(1, 0.3 * cm), Paragraph(escape(_HEADINGS.get(section, section)), _STYLES["Heading2"])]
         story.append(_table(header, _datapoint_rows(rows, columns), widths))
+    if content.hourly_scope2 is not None:
+        story += _hourly_scope2(content.hourly_scope2)
     story += [Spacer(1, 0.3 * cm), Paragraph("Methodology", _STYLES["Heading2"])]
     story.append(
         _table(

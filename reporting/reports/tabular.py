@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from reporting.reports.datapoints import COLUMNS, DECIMALS, Datapoint, ReportContent
+from reporting.reports.hourly_scope2 import SECTION, value_text
 
 VALUE_COLUMNS = ("value", "year_to_date", "previous_period", "previous_year_to_date")
 
@@ -28,9 +29,34 @@ def datapoint_cells(row: Datapoint, *, as_text: bool) -> list:
     return cells
 
 
-def _text_row(section: str, ref: str, label: str, note: str) -> list:
-    cells = {"section": section, "ref": ref, "label": label, "method_note": note}
+def _text_row(section: str, ref: str, label: str, note: str, **more: str) -> list:
+    cells = {"section": section, "ref": ref, "label": label, "method_note": note, **more}
     return [cells.get(column, "") for column in COLUMNS]
+
+
+def hourly_scope2_rows(content: ReportContent) -> list[list]:
+    """The supplementary hourly Scope 2 section (no XBRL concept): its title, one row per figure, and the
+    inventory's 2015-method figure on the next row (``<ref>.inventory``) where it has one; notes last."""
+    section = content.hourly_scope2
+    if section is None:
+        return []
+    rows = [_text_row(SECTION, "title", section.title, section.intro)]
+    for row in section.rows:
+        label = f"{row.label} \u2014 hourly matching (revision)" if row.compared else row.label
+        rows.append(_text_row(SECTION, row.ref, label, row.note, unit=row.unit, value=value_text(row.hourly, row.kind)))
+        if row.compared:
+            rows.append(
+                _text_row(
+                    SECTION,
+                    f"{row.ref}.inventory",
+                    f"{row.label} \u2014 inventory (2015 method)",
+                    "",
+                    unit=row.unit,
+                    value=value_text(row.inventory, row.kind),
+                )
+            )
+    rows += [_text_row(SECTION, "note", "Note", note) for note in section.notes]
+    return rows
 
 
 def meta_rows(content: ReportContent) -> list[list]:

@@ -4,7 +4,8 @@ Follows EFRAG's ESRS Set 1 taxonomy (2023-12-22; docs/reports.md): duration cont
 ``utr:tCO2e``, percentages as ``xbrli:pure`` fractions shown in percent (``scale="-2"``), GHG
 intensity per EUR shown per EUR million (``scale="-6"``); Scope 3 categories are members of
 ``esrs:Scope3GHGEmissionsCategoryGHGProtocolAxis`` in the context's scenario. Concept names come
-from the versioned concept map, never from code.
+from the versioned concept map, never from code. The supplementary hourly-matched Scope 2 (the GHG Protocol
+revision's method) is plain text: it is not an ESRS datapoint and carries no fact.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from xml.sax.saxutils import escape, quoteattr
 
 from reporting.reports.datapoints import Datapoint, ReportContent
+from reporting.reports.hourly_scope2 import HOURLY_COLUMN, INVENTORY_COLUMN, HourlyScope2Section, value_text
 from reporting.reports.tabular import VALUE_COLUMNS
 
 NAMESPACES = {
@@ -117,6 +119,27 @@ def _table(rows: list[Datapoint], content: ReportContent, spans: dict, contexts:
     return out
 
 
+def _hourly_scope2(section: HourlyScope2Section) -> list[str]:
+    """The section as untagged text: the hourly figure beside the inventory's, "unknown" where there is none."""
+    out = [
+        f"<h2>{escape(section.title)}</h2>",
+        f"<p>{escape(section.intro)}</p>",
+        "<table>",
+        f"<tr><th>Ref</th><th>Item</th><th>Unit</th><th>{escape(HOURLY_COLUMN)}</th>"
+        f"<th>{escape(INVENTORY_COLUMN)}</th><th>Note</th></tr>",
+    ]
+    for row in section.rows:
+        inventory = value_text(row.inventory, row.kind, grouped=True) if row.compared else ""
+        out.append(
+            f"<tr><td>{escape(row.ref)}</td><td>{escape(row.label)}</td><td>{escape(row.unit)}</td>"
+            f'<td class="num">{value_text(row.hourly, row.kind, grouped=True)}</td><td class="num">{inventory}</td>'
+            f"<td>{escape(row.note)}</td></tr>"
+        )
+    out.append("</table>")
+    out += [f"<p>Note: {escape(note)}</p>" for note in section.notes]
+    return out
+
+
 def report_xhtml(content: ReportContent) -> bytes:
     meta = content.meta
     spans = _spans(content)
@@ -136,6 +159,8 @@ def report_xhtml(content: ReportContent) -> bytes:
     for section, rows in content.sections().items():
         body.append(f"<h2>{escape(headings.get(section, section))}</h2>")
         body += _table(rows, content, spans, contexts, tag=section != "management")
+    if content.hourly_scope2 is not None:
+        body += _hourly_scope2(content.hourly_scope2)
     body.append("<h2>Methodology</h2><table><tr><th>Topic</th><th>Item</th><th>Detail</th></tr>")
     for row in content.methodology:
         body.append(

@@ -1,4 +1,5 @@
-"""XLSX (openpyxl): one sheet per section, units in the headers, the header row frozen."""
+"""XLSX (openpyxl): one sheet per section, units in the headers, the header row frozen; the supplementary
+hourly Scope 2 (not ESRS) on its own sheet."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from openpyxl.styles import Font
 
 from emissions.tables import cell_safe
 from reporting.reports.datapoints import Datapoint, ReportContent
+from reporting.reports.hourly_scope2 import HOURLY_COLUMN, INVENTORY_COLUMN, UNKNOWN, HourlyScope2Section
 from reporting.reports.tabular import VALUE_COLUMNS
 
 # Excel number formats by the unit of a row (tonnes and MWh to the kilogram and kWh).
@@ -19,6 +21,7 @@ UNIT_FORMATS = {
     "%": "0.00",
     "EUR": "#,##0.00",
     "tCO2e/EUR m": "#,##0.000000",
+    "h": "#,##0",
 }
 SHEET_TITLES = {
     "E1-5": "E1-5 Energy",
@@ -46,6 +49,23 @@ def _datapoint_sheet(workbook: Workbook, title: str, rows: list[Datapoint], cont
             cell.number_format = UNIT_FORMATS.get(row.unit, "#,##0.00")
         sheet.cell(row=sheet.max_row, column=4 + len(VALUE_COLUMNS)).number_format = UNIT_FORMATS["%"]
     _widths(sheet, [18, 60, 14, 18, 18, 18, 18, 12, 60, 40, 50, 50])
+
+
+def _hourly_scope2_sheet(workbook: Workbook, section: HourlyScope2Section) -> None:
+    """The supplementary section: the header frozen like every sheet, the section's title and what it is on
+    the first row, then the hourly figure beside the inventory's; an unknown 24/7 score is ``unknown``."""
+    sheet = workbook.create_sheet("Scope 2 hourly (revision)")
+    _header(sheet, ["Ref", "Item", "Unit", HOURLY_COLUMN, INVENTORY_COLUMN, "Note"])
+    sheet.append(["title", section.title, None, None, None, cell_safe(section.intro)])
+    sheet["B2"].font = Font(bold=True)
+    for row in section.rows:
+        hourly = UNKNOWN if row.hourly is None else row.hourly
+        sheet.append([cell_safe(cell) for cell in [row.ref, row.label, row.unit, hourly, row.inventory, row.note]])
+        for cell in sheet[sheet.max_row][3:5]:
+            cell.number_format = UNIT_FORMATS.get(row.unit, "#,##0.00")
+    for note in section.notes:
+        sheet.append(["note", None, None, None, None, cell_safe(note)])
+    _widths(sheet, [36, 70, 8, 24, 24, 90])
 
 
 def _header(sheet, header: list[str]) -> None:
@@ -80,6 +100,8 @@ def report_xlsx(content: ReportContent) -> bytes:
     _widths(cover, [24, 90])
     for section, rows in content.sections().items():
         _datapoint_sheet(workbook, SHEET_TITLES.get(section, section), rows, content)
+    if content.hourly_scope2 is not None:
+        _hourly_scope2_sheet(workbook, content.hourly_scope2)
     appendix = workbook.create_sheet("Methodology")
     _header(appendix, ["Topic", "Item", "Detail"])
     for row in content.methodology:

@@ -6,6 +6,7 @@ inventory's figures come from the daily rollup (operational Scope 2 lines of eac
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ from django.db.models import Sum
 from emissions.choices import Basis
 from emissions.models import DailyEmissionRollup, Organization
 from emissions.periods import Period
-from emissions.services.hourly_scope2 import organization_hourly_scope2
+from emissions.services.hourly_scope2 import SiteHourly, organization_hourly_scope2
 from emissions.units import KG_PER_T
 from reporting.selectors.common import PageData
 
@@ -28,32 +29,8 @@ def scope2_hourly_dashboard(*, organization: Organization, period: Period) -> Pa
     ``annual_instruments_kwh`` and ``notes``. Charts: ``cfe_heatmap`` (``HEATMAP_COLUMNS``: the carbon-free
     share of load per month and UTC hour of day, %) and ``methods`` (``METHOD_COLUMNS``: the four figures, t)."""
     result = organization_hourly_scope2(organization=organization, period=period)
-    ledger = {
-        row["site_id"]: row
-        for row in DailyEmissionRollup.objects.for_org(organization)
-        .filter(day__gte=period.start, day__lte=period.end, scope=2, basis=Basis.OPERATIONAL, site__isnull=False)
-        .values("site_id")
-        .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
-        .order_by()
-    }
-    sites: list[dict[str, Any]] = []
-    for site in result.sites:
-        own = ledger.get(site.site.pk, {})
-        sites.append(
-            {
-                "site": site.site.name,
-                "zone": site.site.zone.code,
-                "load_kwh": site.load_kwh,
-                "matched_kwh": site.matched_kwh,
-                "hourly_market_kg_co2e": site.market_kg_co2e,
-                "inventory_market_kg_co2e": own.get("market") or 0.0,
-                "hourly_location_kg_co2e": site.location_kg_co2e,
-                "inventory_location_kg_co2e": own.get("location") or 0.0,
-                "cfe_pct": None if site.cfe_score is None else 100.0 * site.cfe_score,
-                "profiled_hours": site.profiled_hours,
-                "hours_without_hourly_factor": site.hours_without_hourly_factor,
-            }
-        )
+    ledger = scope2_ledger_by_site(organization, period)
+    sites = [site_row(site, ledger.get(site.site.pk, {})) for site in result.sites]
     totals: dict[str, Any] = {
         key: sum(row[key] for row in sites)
         for key in (
@@ -64,38 +41,81 @@ def scope2_hourly_dashboard(*, organization: Organization, period: Period) -> Pa
             "hourly_location_kg_co2e",
             "inventory_location_kg_co2e",
             "profiled_hours",
+            "tracker_hours",
             "hours_without_hourly_factor",
         )
     }
     totals["cfe_pct"] = None if result.cfe_score is None else 100.0 * result.cfe_score
-    methods = pd.DataFrame(
-        [
-            ("Market-based, 2015 method (the inventory)", totals["inventory_market_kg_co2e"] / KG_PER_T),
-            ("Market-based, hourly matching (revision)", totals["hourly_market_kg_co2e"] / KG_PER_T),
-            ("Location-based, the inventory's factors", totals["inventory_location_kg_co2e"] / KG_PER_T),
-            ("Location-based, hourly factors", totals["hourly_location_kg_co2e"] / KG_PER_T),
-        ],
-        columns=METHOD_COLUMNS,
-    )
+    methods = methods_frame(totals)
     return PageData(
         facts={
             "sites": sites,
             "totals": totals,
             "annual_instruments_kwh": result.annual_instruments_kwh,
             "notes": [note for site in result.sites for note in site.notes],
+            # Sites whose 24/7 score is unknown (an hour without any carbon-free share): the organization's too.
+            "unknown_cfe_sites": [row["site"] for row in sites if row["cfe_pct"] is None and row["load_kwh"]],
         },
-        charts={"cfe_heatmap": cfe_heatmap_frame(result.boundaries.values()), "methods": methods},
+        charts={"cfe_heatmap": cfe_heatmap_frame(result.sites), "methods": methods},
     )
 
 
-def cfe_heatmap_frame(boundaries) -> pd.DataFrame:
-    """Σ carbon-free kWh ÷ Σ load kWh (%) per month and UTC hour of day over the boundaries' hours."""
+def scope2_ledger_by_site(organization: Organization, period: Period) -> dict[int, dict]:
+    """The inventory's operational Scope 2 per site over the period: ``{site id: {"location": kg, "market": kg}}``
+    from the daily rollup."""
+    return {
+        row["site_id"]: row
+        for row in DailyEmissionRollup.objects.for_org(organization)
+        .filter(day__gte=period.start, day__lte=period.end, scope=2, basis=Basis.OPERATIONAL, site__isnull=False)
+        .values("site_id")
+        .annotate(location=Sum("emissions_kg_co2e_location"), market=Sum("emissions_kg_co2e_market"))
+        .order_by()
+    }
+
+
+def site_row(site: SiteHourly, ledger: dict) -> dict[str, Any]:
+    """One site's figures: its hourly ones beside the inventory's (``ledger``: kg by method, or empty)."""
+    return {
+        "site": site.site.name,
+        "slug": site.site.slug,
+        "zone": site.site.zone.code,
+        "load_kwh": site.load_kwh,
+        "matched_kwh": site.matched_kwh,
+        "hourly_market_kg_co2e": site.market_kg_co2e,
+        "inventory_market_kg_co2e": ledger.get("market") or 0.0,
+        "hourly_location_kg_co2e": site.location_kg_co2e,
+        "inventory_location_kg_co2e": ledger.get("location") or 0.0,
+        "cfe_pct": None if site.cfe_score is None else 100.0 * site.cfe_score,
+        "profiled_hours": site.profiled_hours,
+        "tracker_hours": site.tracker_hours,
+        "hours_without_hourly_factor": site.hours_without_hourly_factor,
+    }
+
+
+def methods_frame(figures: dict[str, Any]) -> pd.DataFrame:
+    """The four Scope 2 figures of a ``site_row`` (or their sums) in tonnes, ``METHOD_COLUMNS``."""
+    return pd.DataFrame(
+        [
+            ("Market-based, 2015 method (the inventory)", figures["inventory_market_kg_co2e"] / KG_PER_T),
+            ("Market-based, hourly matching (revision)", figures["hourly_market_kg_co2e"] / KG_PER_T),
+            ("Location-based, the inventory's factors", figures["inventory_location_kg_co2e"] / KG_PER_T),
+            ("Location-based, hourly factors", figures["hourly_location_kg_co2e"] / KG_PER_T),
+        ],
+        columns=METHOD_COLUMNS,
+    )
+
+
+def sites_cfe_heatmap_frame(*, organization: Organization, period: Period) -> pd.DataFrame:
+    """The overview's heatmap: every site's 24/7 carbon-free share by month and UTC hour (``HEATMAP_COLUMNS``)."""
+    return cfe_heatmap_frame(organization_hourly_scope2(organization=organization, period=period).sites)
+
+
+def cfe_heatmap_frame(sites: Iterable[SiteHourly]) -> pd.DataFrame:
+    """Σ carbon-free kWh ÷ Σ load kWh (%) per month and UTC hour of day over the sites' hours."""
     sums: dict[tuple[str, int], list[float]] = defaultdict(lambda: [0.0, 0.0])
-    for boundary in boundaries:
-        for hour in boundary.hours:
-            if hour.load_kwh:
-                cell = sums[(f"{hour.hour_start:%Y-%m}", hour.hour_start.hour)]
-                cell[0] += hour.carbon_free_kwh
-                cell[1] += hour.load_kwh
-    rows = [(month, hour, 100.0 * cf / load, load) for (month, hour), (cf, load) in sorted(sums.items())]
+    for site in sites:
+        for key, (carbon_free_kwh, load_kwh) in site.cells.items():
+            sums[key][0] += carbon_free_kwh
+            sums[key][1] += load_kwh
+    rows = [(month, hour, 100.0 * cf / load, load) for (month, hour), (cf, load) in sorted(sums.items()) if load]
     return pd.DataFrame(rows, columns=HEATMAP_COLUMNS)

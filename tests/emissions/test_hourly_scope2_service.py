@@ -172,3 +172,100 @@ def test_the_heatmap_reads_months_as_categories():
     frame = pd.DataFrame({"month": ["2026-07", "2026-08"], "hour_utc": [0, 0], "cfe_pct": [40.0, 60.0]})
     figure = heatmap_figure(frame, x="hour_utc", y="month", z="cfe_pct", title="t", unit="%")
     assert figure.layout.yaxis.type == "category" and list(figure.data[0].y) == ["2026-07", "2026-08"]
+
+
+def test_spread_over_hours_shapes_by_intervals_and_scales_to_the_total():
+    from emissions.hourly_scope2 import spread_over_hours
+
+    at = DAY + timedelta(hours=10, minutes=30)
+    flat = spread_over_hours([(at, at + timedelta(hours=2), 1.0)], scale_to_kwh=2.5)
+    assert flat == {DAY + timedelta(hours=10): 0.625, DAY + timedelta(hours=11): 1.25, DAY + timedelta(hours=12): 0.625}
+    # Two samples (0.5 kWh then 1.5 kWh, an hour each): 0.25 / 0.25 + 0.75 / 0.75 kWh of 2.0, scaled to 2.5.
+    shaped = spread_over_hours(
+        [(at, at + timedelta(hours=1), 0.5), (at + timedelta(hours=1), at + timedelta(hours=2), 1.5)],
+        scale_to_kwh=2.5,
+    )
+    assert [shaped[DAY + timedelta(hours=h)] for h in (10, 11, 12)] == [
+        pytest.approx(0.3125),
+        pytest.approx(1.25),
+        pytest.approx(0.9375),
+    ]
+    assert spread_over_hours([], scale_to_kwh=1.0) == {}
+
+
+@pytest.mark.django_db
+def test_a_month_without_meter_data_takes_its_tracker_runs_hour_by_hour(org_a, grid):
+    """An unmetered site (PUE 1.25): a 2 kWh IT run 10:30–12:30 UTC on June 1 with two samples (0.5 and 1.5
+    kWh) is 2.5 kWh facility, 0.3125 / 1.25 / 0.9375 kWh in hours 10–12, at the 400 g residual mix = 1.0 kg.
+    Once June has a meter reading, the reading is the month's load and the run is not added to it."""
+    from emissions.models import RunSample
+    from tests.factories import RunFactory
+
+    lab = SiteFactory(organization=org_a, slug="lab", pue=1.25)
+    at = DAY + timedelta(hours=10, minutes=30)
+    run = RunFactory(
+        organization=org_a, site=lab, started_at=at, ended_at=at + timedelta(hours=2), duration_s=7200, energy_kwh=2.0
+    )
+    for index, kwh in enumerate((0.5, 1.5)):
+        RunSample.objects.create(
+            run=run,
+            recorded_at=at + timedelta(hours=index + 1),
+            dedupe_key=f"s{index}",
+            duration_s=3600,
+            energy_kwh=kwh,
+        )
+    result = organization_hourly_scope2(organization=org_a, period=JUNE_1)
+    [site] = result.sites
+    assert site.load_kwh == pytest.approx(2.5) and site.tracker_hours == 3 and site.profiled_hours == 0
+    assert site.market_kg_co2e == pytest.approx(2.5 * 0.4)
+    cells = {hour: cell for (month, hour), cell in site.cells.items()}
+    assert [cells[h][1] for h in (10, 11, 12)] == [pytest.approx(0.3125), pytest.approx(1.25), pytest.approx(0.9375)]
+    MeterReading.objects.create(site=lab, period_start=date(2026, 6, 1), period_end=date(2026, 6, 30), energy_kwh=720)
+    [metered] = organization_hourly_scope2(organization=org_a, period=JUNE_1).sites
+    assert metered.tracker_hours == 0 and metered.load_kwh == pytest.approx(24.0)  # the reading, flat: 1 kWh/h
+
+
+@pytest.mark.django_db
+def test_tracker_runs_summed_in_postgresql_equal_the_python_spread(org_a, grid):
+    """Runs of every shape: several hours, inside one hour, of no length, still open (duration only), with a
+    tracker PUE, and crossing the period's start and end; the database's sums equal Python's hour by hour."""
+    from django.db import connection
+
+    from emissions.services.hourly_tracker_load import tracker_loads
+    from tests.factories import RunFactory
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the SQL path runs on PostgreSQL only")
+    lab = SiteFactory(organization=org_a, slug="lab", pue=1.3)
+    shapes = [
+        (DAY + timedelta(hours=1, minutes=20), timedelta(hours=3, minutes=10), None),
+        (DAY + timedelta(hours=7, minutes=5), timedelta(minutes=20), None),
+        (DAY + timedelta(hours=9), timedelta(0), None),
+        (DAY + timedelta(hours=11, minutes=30), None, None),
+        (DAY + timedelta(hours=13), timedelta(hours=2), 1.5),
+        (DAY - timedelta(hours=2), timedelta(hours=4), None),
+        (DAY + timedelta(hours=22), timedelta(hours=5), None),
+    ]
+    for index, (started_at, length, tracker_pue) in enumerate(shapes):
+        RunFactory(
+            organization=org_a,
+            site=lab,
+            external_id=f"r{index}",
+            started_at=started_at,
+            ended_at=None if length is None else started_at + length,
+            duration_s=5400 if length is None else length.total_seconds(),
+            energy_kwh=1.0 + index,
+            tracker_pue=tracker_pue,
+        )
+    start, end = DAY, DAY + timedelta(days=1)
+    in_sql = tracker_loads([lab], start, end, in_database=True)[lab.pk]
+    in_python = tracker_loads([lab], start, end, in_database=False)[lab.pk]
+    assert in_sql.keys() == in_python.keys()
+    for hour, kwh in in_python.items():
+        assert in_sql[hour] == pytest.approx(kwh), hour
+    # By hand: the run of no length puts its 3 kWh × 1.3 in 09:00; the PUE 1.5 run is 5 / 1.5 × 1.3 over 2 h.
+    assert in_python[DAY + timedelta(hours=9)] == pytest.approx(3 * 1.3)
+    assert in_python[DAY + timedelta(hours=13)] == pytest.approx(5 / 1.5 * 1.3 / 2)
+    assert sum(in_python.values()) == pytest.approx(
+        1.3 * (1 + 2 + 3 + 4 + 5 / 1.5 + 6 * 2 / 4 + 7 * 2 / 5)  # the period keeps 2 of 4 h and 2 of 5 h
+    )

@@ -9,7 +9,7 @@ show them only their own organization.
 import pytest
 
 from emissions.choices import Role
-from tests.factories import MembershipFactory, RunFactory, TeamFactory
+from tests.factories import MembershipFactory, RunFactory, SiteFactory, TeamFactory
 
 ANONYMOUS, VIEWER, OTHER_TEAM, GUILD, OTHER_ORG_ADMIN = "anonymous", "viewer", "other_team", "guild", "b_admin"
 CALLERS = (ANONYMOUS, VIEWER, OTHER_TEAM, GUILD, OTHER_ORG_ADMIN)
@@ -18,21 +18,21 @@ MEMBERS_OF_A = (VIEWER, OTHER_TEAM, GUILD)
 # Pages of the organization as a whole: 200 for every member of any organization, login for anonymous.
 ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/", "/leaderboard/", "/budgets/",
              "/what-if/", "/settings/tokens/", "/teams/", "/projects/", "/organization/",
-             "/scope2-hourly/"]  # fmt: skip
+             "/scope2-hourly/", "/overview/cfe-heatmap/"]  # fmt: skip
 # Pages of one of org A's objects: 200 for A's members, 404 for B's admin, login for anonymous.
 OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
-                "/reports/{report}/csv"]  # fmt: skip
+                "/reports/{report}/csv", "/sites/a-site/"]  # fmt: skip
 API_LISTS = ["/api/v1/teams/", "/api/v1/projects/", "/api/v1/sites/", "/api/v1/runs/", "/api/v1/imports/",
              "/api/v1/reports/", "/api/v1/inventory/?period=2025", "/api/v1/row-errors/",
              "/api/v1/leaderboard?period=2025"]  # fmt: skip
 # API reads of one of org A's objects: 200 for A's members, 404 for B's admin, 403 for anonymous.
 API_OBJECTS = ["/api/v1/teams/{team}/", "/api/v1/projects/{project}/", "/api/v1/runs/{run}/",
                "/api/v1/reports/{report}/", "/api/v1/reports/{report}/files/csv",
-               "/api/v1/budget-check?project=a-project"]  # fmt: skip
-# Raw data, not figures: import batches, row errors, report files and tokens. A viewer gets 403
+               "/api/v1/budget-check?project=a-project", "/api/v1/sites/a-site/hourly-readings/"]  # fmt: skip
+# Raw data, not figures: import batches, row errors, report files, tokens and hourly meter data. A viewer gets 403
 # (docs/configuration.md, "Roles"); every other member of A reads them.
 VIEWER_REFUSED = {"/imports/", "/settings/tokens/", "/reports/{report}/csv", "/api/v1/imports/", "/api/v1/row-errors/",
-                  "/api/v1/reports/{report}/files/csv"}  # fmt: skip
+                  "/api/v1/reports/{report}/files/csv", "/api/v1/sites/a-site/hourly-readings/"}  # fmt: skip
 
 
 def _member_status(caller: str, url: str) -> int:
@@ -54,6 +54,7 @@ def world(org_a, org_b, media_root):
     }
     project = org_a.projects.get(slug="a-project")
     run = RunFactory(organization=org_a, project=project)
+    SiteFactory(organization=org_a, slug="a-site", name="A site")
     from reporting.services import report_create, report_generate
 
     report = report_create(organization=org_a, period_label="2025-Q1", created_by=users[GUILD], enqueue=False)

@@ -49,6 +49,10 @@ WRITES = {
                           {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 202, OTHER_ORG_ADMIN: 202}),
     "report-list": ("/api/v1/reports/",
                     {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 202, OTHER_ORG_ADMIN: 202}),
+    # A site's hourly meter data (org admins, guild members, an ingest token of that site): org B's admin
+    # finds no such site (404); a team member is refused like the viewer.
+    "site-hourly-reading-list": ("/api/v1/sites/a-site/hourly-readings/",
+                                 {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 202, OTHER_ORG_ADMIN: 404}),
     # Issuing is for org admins: the guild member is refused; another organization's admin does not see it.
     "report-issue": ("/api/v1/reports/{report}/issue/",
                      {ANONYMOUS: 403, VIEWER: 403, OTHER_TEAM: 403, GUILD: 403, OTHER_ORG_ADMIN: 404}),
@@ -83,13 +87,15 @@ NOT_OFFERED = {
     "/api/v1/imports/{batch}/row-errors.csv": ADMIN_AND_GUILD,
     "/api/v1/reports/": ADMIN_AND_GUILD, "/api/v1/reports/{report}/": ADMIN_AND_GUILD,
     "/api/v1/reports/{report}/files/csv": ADMIN_AND_GUILD,
+    "/api/v1/sites/a-site/hourly-readings/": ADMIN_AND_GUILD,
     # Read-only API views: no write role at all.
     "/api/v1/inventory/": set(), "/api/v1/budget-check": set(), "/api/v1/leaderboard": set(), "/api/v1/what-if": set(),
 }  # fmt: skip
 
 # Pages that only read (GET; a POST renders the page and writes nothing): covered by test_access_matrix.py.
 READ_PAGES = {"home", "team", "project", "run", "hardware", "cloud", "settings", "leaderboard", "what-if",
-              "project-label", "report-file", "teams", "projects", "organization", "scope2-hourly"}  # fmt: skip
+              "project-label", "report-file", "teams", "projects", "organization", "scope2-hourly", "site",
+              "overview-cfe-heatmap"}  # fmt: skip
 EXEMPT = {
     "login": "signing in itself (its CSRF check: test_security_headers.py)",
     "logout": "signing out (its CSRF check: test_security_headers.py)",
@@ -133,6 +139,10 @@ def _body(name: str, ids: dict) -> dict:
         "run-list": {"data": _native(ids["external_id"], "a-project"), "content_type": "application/json"},
         "import-batch-list": {"data": {"source": "native_json", "file": upload}},
         "report-list": {"data": {"period": "2025-Q2"}, "content_type": "application/json"},
+        "site-hourly-reading-list": {
+            "data": json.dumps({"readings": [{"hour_start": "2026-07-01T00:00:00Z", "energy_kwh": 1.5}]}),
+            "content_type": "application/json",
+        },
         "report-issue": {},
         "organization-team-create": {"data": {"name": "New team"}},
         "organization-team-rename": {"data": {"name": "Renamed team"}},

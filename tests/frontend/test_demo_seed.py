@@ -13,7 +13,10 @@ from emissions.choices import Role
 from emissions.models import (
     EnergyInstrument,
     FuelUse,
+    GranularCertificate,
     HardwareAsset,
+    HourlyIntensity,
+    HourlyMeterReading,
     Membership,
     MeterReading,
     Organization,
@@ -23,8 +26,10 @@ from emissions.models import (
     RunSample,
     Team,
 )
+from emissions.periods import period_parse
 from frontend.demo import DIESEL_FUEL, ORG_SLUG, demo_organization_delete, demo_organization_seed
 from reporting.models import CarbonBudget
+from reporting.selectors.scope2_hourly import scope2_hourly_dashboard
 
 QUARTER_STARTS = [date(year, month, 1) for year in (2025, 2026) for month in (1, 4, 7, 10)]
 
@@ -61,6 +66,9 @@ def _counts(org: Organization) -> dict[str, int]:
     counts = {model.__name__: model.objects.for_org(org).count() for model in models}
     counts["RunSample"] = RunSample.objects.for_org(org).count()
     counts["MeterReading"] = MeterReading.objects.for_org(org).count()
+    counts["HourlyMeterReading"] = HourlyMeterReading.objects.for_org(org).count()
+    counts["GranularCertificate"] = GranularCertificate.objects.for_org(org).count()
+    counts["HourlyIntensity"] = HourlyIntensity.objects.filter(dataset__organization=org).count()
     return counts
 
 
@@ -158,6 +166,35 @@ def test_it_registers_fleet_instruments_scope1_and_budgets(acme):
     budgets = CarbonBudget.objects.for_org(acme)
     for team in Team.objects.for_org(acme):
         assert sorted(budgets.filter(team=team).values_list("period_start", flat=True)) == QUARTER_STARTS
+
+
+@pytest.mark.django_db
+def test_frankfurt_has_a_quarter_of_hourly_data_that_adds_up_to_its_monthly_readings(acme):
+    """Issue 21: one site, one quarter (2026-Q3) of hourly meter data, hourly solar certificates and the
+    zone's hourly grid in the organization's own dataset; the hourly figure uses them, none profiled."""
+    hours = HourlyMeterReading.objects.for_org(acme)
+    assert hours.count() == 92 * 24 and set(hours.values_list("site__slug", flat=True)) == {"frankfurt-dc"}
+    span = hours.aggregate(first=Min("hour_start"), last=Max("hour_start"))
+    first_last = (span["first"].isoformat(), span["last"].isoformat())
+    assert first_last == ("2026-07-01T00:00:00+00:00", "2026-09-30T23:00:00+00:00")
+    for month in (7, 8, 9):
+        monthly = MeterReading.objects.get(site__slug="frankfurt-dc", period_start=date(2026, month, 1)).energy_kwh
+        assert hours.filter(hour_start__month=month).aggregate(kwh=Sum("energy_kwh"))["kwh"] == pytest.approx(
+            monthly, abs=1e-6
+        )
+    certificates = GranularCertificate.objects.for_org(acme)
+    assert set(certificates.values_list("zone__code", "energy_source", "carbon_free").distinct()) == {
+        ("DE", "solar", True)
+    }
+    assert set(certificates.values_list("hour_start__hour", flat=True)) <= set(range(4, 20))
+    load = hours.aggregate(kwh=Sum("energy_kwh"))["kwh"]
+    assert certificates.aggregate(kwh=Sum("energy_kwh"))["kwh"] == pytest.approx(0.35 * load, rel=1e-4)
+    assert HourlyIntensity.objects.filter(dataset__organization=acme, zone__code="DE").count() == 92 * 24
+    page = scope2_hourly_dashboard(organization=acme, period=period_parse("2026-Q3"))
+    frankfurt = next(row for row in page.facts["sites"] if row["slug"] == "frankfurt-dc")
+    assert frankfurt["load_kwh"] == pytest.approx(load)
+    assert frankfurt["profiled_hours"] == 0 and frankfurt["hours_without_hourly_factor"] == 0
+    assert 0 < frankfurt["matched_kwh"] <= 0.35 * load and frankfurt["cfe_pct"] is not None
 
 
 @pytest.mark.django_db

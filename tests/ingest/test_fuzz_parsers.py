@@ -50,6 +50,7 @@ SAMPLES: dict[str, bytes] = {
             "site_electricity_hourly",
             "granular_certificates",
             "grid_factors",
+            "grid_intensity_hourly",
             "energy_instruments",
             "hardware_assets",
             "fuel",
@@ -76,6 +77,7 @@ SAMPLES: dict[str, bytes] = {
     "gcp_carbon": (FIXTURES / "provider_carbon" / "gcp_carbon_footprint.csv").read_bytes(),
     "azure_carbon": (FIXTURES / "provider_carbon" / "azure_carbon_emissions.csv").read_bytes(),
     "native_json": NATIVE,
+    "site_electricity_hourly_json": (FIXTURES / "meter_api" / "hourly_readings.json").read_bytes(),
 }
 
 NASTY_CELLS = [

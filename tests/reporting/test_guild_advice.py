@@ -201,3 +201,20 @@ def test_the_hour_replay_reads_the_daily_profile_at_local_hours(org_a):
     # (1.24, 1.20): 40 kg × 2.44 / 1.55 = 62.97 kg. Read at UTC hours it was 40 × (1.12 + 1.20) / (0.85 + 0.80).
     assert result.runs[0].replay_kg_co2e == pytest.approx(40.0 * 2.44 / 1.55)
     assert any("at the zone's local time" in line for line in result.assumptions)
+
+
+def test_another_organizations_own_hourly_intensity_never_moves_the_advice(org_a, org_b):
+    """Org B's own dataset holds a week of DE hours low at 02:00–06:00 UTC; org A sees only the shipped week
+    (low at 12:00–16:00 UTC), so its window stays 14:00–18:00 Berlin at 10 g/kWh."""
+    project = _project_in(org_a, code="DE", annual_g_per_kwh=300.0, run_day=date(2026, 7, 1))
+    _hourly_add("DE", datetime(2026, 7, 1, tzinfo=UTC), 7 * 24, _low_at_utc_12_to_16)
+    own = FactorDataset.objects.create(name="own", version="1", title="t", source="t", licence="t", organization=org_b)
+    zone = GridZoneFactory(code="DE")
+    HourlyIntensity.objects.bulk_create(
+        HourlyIntensity(
+            dataset=own, zone=zone, hour_start=hour, intensity_g_per_kwh=1.0 if 2 <= hour.hour < 6 else 900.0
+        )
+        for hour in (datetime(2026, 7, 1, tzinfo=UTC) + timedelta(hours=n) for n in range(7 * 24))
+    )
+    advice = _advice(project, "2026-Q3")
+    assert (advice["start_hour"], advice["intensity_g_per_kwh"]) == (12, pytest.approx(10.0))

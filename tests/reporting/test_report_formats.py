@@ -35,7 +35,7 @@ def test_xlsx_has_the_sections_units_in_headers_and_frozen_header(small_org):
     workbook = load_workbook(io.BytesIO(_file(small_org, "xlsx")))
     assert workbook.sheetnames == [
         "Report", "E1-5 Energy", "E1-6 GHG emissions", "E1-7 Carbon credits", "Management (not ESRS)",
-        "Methodology", "Restatements",
+        "Scope 2 hourly (revision)", "Methodology", "Restatements",
     ]  # fmt: skip
     for name in workbook.sheetnames:
         assert workbook[name].freeze_panes == "A2", name
