@@ -24,6 +24,7 @@ from frontend.pages import (
 )
 from frontend.pages import guild as guild_pages
 from frontend.pages import organization as organization_pages
+from frontend.pages import passport as passport_pages
 from frontend.pages import site as site_pages
 from ingest import codecarbon
 from ingest.api import ImportBatchViewSet, RowErrorViewSet, RunIngestViewSet, SiteHourlyReadingViewSet
@@ -68,6 +69,11 @@ urlpatterns = [
         r"^projects/(?P<slug>[-\w]+)/label\.(?P<file_format>svg|png|yaml)$",
         guild_pages.project_label,
         name="project-label",
+    ),
+    re_path(
+        r"^projects/(?P<slug>[-\w]+)/passport\.(?P<file_format>json|md)$",
+        passport_pages.project_passport,
+        name="project-passport",
     ),
     path("imports/", imports.imports, name="imports"),
     path("reports/", reports.reports, name="reports"),

@@ -13,12 +13,14 @@ from rest_framework.response import Response
 from emissions.api import RAW_READ_ROLES, OrgScopedViewSet, role_refusal
 from emissions.choices import Role
 from reporting.models import Report, ReportFile
-from reporting.reports import CONTENT_TYPES
+from reporting.reports import CONTENT_TYPES, FILE_NAMES
+from reporting.reports.concepts import DEFAULT_TAXONOMY, taxonomy_choices
 from reporting.services import report_create, report_issue
 
 
 def report_file_name(report: Report, file_format: str) -> str:
-    return f"{report.organization.slug}-{report.period_label}-esrs-e1-report-{report.pk}.{file_format}"
+    kind, extension = FILE_NAMES.get(file_format, ("esrs-e1-report", file_format))
+    return f"{report.organization.slug}-{report.period_label}-{kind}-{report.pk}.{extension}"
 
 
 def report_file_response(report: Report, file_format: str) -> HttpResponse:
@@ -42,6 +44,7 @@ class ReportSerializer(serializers.ModelSerializer):
             "period_label",
             "period_start",
             "period_end",
+            "taxonomy",
             "status",
             "progress_pct",
             "error",
@@ -71,11 +74,23 @@ class ReportSerializer(serializers.ModelSerializer):
 
 class ReportCreateInputSerializer(serializers.Serializer):
     period = serializers.CharField(max_length=20, help_text="2025, 2025-H1, 2025-Q1 or 2025-03")
+    taxonomy = serializers.CharField(
+        max_length=40,
+        default=DEFAULT_TAXONOMY,
+        help_text="ESRS taxonomy id; a 400 lists the known ones",
+    )
+
+    def validate_taxonomy(self, value: str) -> str:
+        known = [key for key, _ in taxonomy_choices()]
+        if value not in known:
+            raise serializers.ValidationError(f"Unknown taxonomy {value!r}; available: {', '.join(known)}.")
+        return value
 
 
 class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
-    """ESRS E1 reports of your organization. POST ``{"period": "2025-Q1"}`` to generate one (202);
-    poll the detail for ``status``/``progress_pct``; download ``files/<csv|xlsx|json|pdf|xhtml>``."""
+    """ESRS E1 reports of your organization. POST ``{"period": "2025-Q1"}`` (optionally ``"taxonomy"``, an ESRS
+    taxonomy id) to generate one (202); poll the detail for ``status``/``progress_pct``; download
+    ``files/<csv|xlsx|json|pdf|xhtml|vsme|vsme-xhtml>`` (the last two: VSME B3)."""
 
     model = Report
     serializer_class = ReportSerializer
@@ -91,7 +106,10 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
         payload.is_valid(raise_exception=True)
         try:
             report = report_create(
-                organization=self.organization, period_label=payload.validated_data["period"], created_by=request.user
+                organization=self.organization,
+                period_label=payload.validated_data["period"],
+                taxonomy=payload.validated_data["taxonomy"],
+                created_by=request.user,
             )
         except ValueError as exc:
             return Response({"period": [str(exc)]}, status=status.HTTP_400_BAD_REQUEST)
@@ -111,7 +129,7 @@ class ReportViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedV
         return Response(ReportSerializer(report).data)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes})
-    @action(detail=True, methods=["get"], url_path=r"files/(?P<file_format>csv|xlsx|json|pdf|xhtml)")
+    @action(detail=True, methods=["get"], url_path=r"files/(?P<file_format>csv|xlsx|json|pdf|xhtml|vsme|vsme-xhtml)")
     def download(self, request, pk=None, file_format: str = "csv"):
         if request.membership.role not in RAW_READ_ROLES:
             raise PermissionDenied(role_refusal(request.membership, RAW_READ_ROLES, action="download report files"))

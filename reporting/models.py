@@ -86,6 +86,9 @@ class Report(models.Model):
         "emissions.Calculation", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
     as_of = models.DateTimeField(null=True, blank=True, help_text="When the calculations were pinned")
+    # The ESRS taxonomy (concept map, reporting/reports/concepts.py) the inline XBRL and JSON tag with: an id of
+    # ``esrs_taxonomies()``, checked by ``report_create``; no choices here, so a new map needs no migration.
+    taxonomy = models.CharField(max_length=40, default="esrs-set1-2023-12-22")
     # The hourly-matched Scope 2 (the GHG Protocol revision's method, shown beside the inventory's and never
     # in it), computed when the calculations are pinned: meter data, certificates and hourly factors are not
     # part of the ledger, so the figures are kept here and every later rendering shows the same numbers
@@ -147,6 +150,8 @@ class ReportFile(models.Model):
         JSON = "json", "JSON"
         PDF = "pdf", "PDF"
         XHTML = "xhtml", "Inline XBRL (XHTML)"
+        VSME = "vsme", "VSME B3 digital template (XLSX)"
+        VSME_XHTML = "vsme-xhtml", "VSME B3 inline XBRL (XHTML)"
 
     report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="files")
     file_format = models.CharField(max_length=10, choices=Format.choices)

@@ -15,6 +15,7 @@ from emissions.choices import Role
 from frontend.access import WRITE_ROLES, membership_required, require_raw_read, require_write
 from reporting.api import report_file_response
 from reporting.models import Report, ReportFile
+from reporting.reports.concepts import DEFAULT_TAXONOMY, taxonomy_choices
 from reporting.services import report_create, report_issue
 
 
@@ -22,6 +23,12 @@ class ReportRequestForm(forms.Form):
     period = forms.CharField(
         max_length=20,
         help_text="2025-Q1, 2025-H1, 2025, 2025-03, or FY2025 / FY2025-Q1 (the organization's fiscal year)",
+    )
+    taxonomy = forms.ChoiceField(
+        choices=taxonomy_choices,
+        initial=DEFAULT_TAXONOMY,
+        required=False,  # left out (older clients, scripts): the default taxonomy
+        help_text="The ESRS XBRL taxonomy the report is tagged with",
     )
 
 
@@ -61,7 +68,10 @@ def reports(request):
         if form.is_valid():
             try:
                 report = report_create(
-                    organization=organization, period_label=form.cleaned_data["period"], created_by=request.user
+                    organization=organization,
+                    period_label=form.cleaned_data["period"],
+                    taxonomy=form.cleaned_data["taxonomy"] or DEFAULT_TAXONOMY,
+                    created_by=request.user,
                 )
                 return redirect(f"/reports/?report={report.pk}")
             except ValueError as exc:

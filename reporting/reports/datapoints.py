@@ -27,7 +27,7 @@ from emissions.periods import year_earlier_label
 from emissions.selectors import calculation_restatement
 from emissions.units import KG_PER_T
 from reporting.models import Report
-from reporting.reports.concepts import concept_map_load
+from reporting.reports.concepts import taxonomy_concept_map
 from reporting.reports.figures import Figures, calculation_figures
 from reporting.reports.hourly_scope2 import HourlyScope2Section, hourly_scope2_section
 
@@ -132,7 +132,7 @@ def report_content_build(*, report: Report) -> ReportContent:
     """Build the content of a report from its pinned calculations."""
     if report.calculation is None:
         raise ValueError("the report has no pinned calculation yet")
-    concept_map = concept_map_load()
+    concept_map = taxonomy_concept_map(report.taxonomy)
     cache: dict[int, Figures] = {}
 
     def figures_of(calculation: Calculation | None) -> Figures | None:

@@ -21,7 +21,8 @@ ORG_PAGES = ["/", "/hardware/", "/cloud/", "/imports/", "/reports/", "/settings/
              "/scope2-hourly/", "/overview/cfe-heatmap/"]  # fmt: skip
 # Pages of one of org A's objects: 200 for A's members, 404 for B's admin, login for anonymous.
 OBJECT_PAGES = ["/teams/a-team/", "/projects/a-project/", "/runs/{run}/", "/projects/a-project/label.svg",
-                "/reports/{report}/csv", "/sites/a-site/"]  # fmt: skip
+                "/reports/{report}/csv", "/sites/a-site/", "/projects/a-project/passport.json",
+                "/projects/a-project/passport.md"]  # fmt: skip
 API_LISTS = ["/api/v1/teams/", "/api/v1/projects/", "/api/v1/sites/", "/api/v1/runs/", "/api/v1/imports/",
              "/api/v1/reports/", "/api/v1/inventory/?period=2025", "/api/v1/row-errors/",
              "/api/v1/leaderboard?period=2025"]  # fmt: skip

@@ -95,7 +95,7 @@ NOT_OFFERED = {
 # Pages that only read (GET; a POST renders the page and writes nothing): covered by test_access_matrix.py.
 READ_PAGES = {"home", "team", "project", "run", "hardware", "cloud", "settings", "leaderboard", "what-if",
               "project-label", "report-file", "teams", "projects", "organization", "scope2-hourly", "site",
-              "overview-cfe-heatmap"}  # fmt: skip
+              "overview-cfe-heatmap", "project-passport"}  # fmt: skip
 EXEMPT = {
     "login": "signing in itself (its CSRF check: test_security_headers.py)",
     "logout": "signing out (its CSRF check: test_security_headers.py)",

@@ -23,7 +23,7 @@ def test_api_creates_a_report_generated_by_the_task(client, small_org, alice):
     report_id = response.json()["id"]
     detail = client.get(f"/api/v1/reports/{report_id}/").json()
     assert detail["status"] == "done" and detail["progress_pct"] == 100
-    assert {f["format"] for f in detail["files"]} == {"csv", "xlsx", "json", "pdf", "xhtml"}
+    assert {f["format"] for f in detail["files"]} == {"csv", "xlsx", "json", "pdf", "xhtml", "vsme", "vsme-xhtml"}
     download = client.get(f"/api/v1/reports/{report_id}/files/json")
     assert download.status_code == 200 and download["Content-Type"] == "application/json"
     assert "attachment" in download["Content-Disposition"]
@@ -183,4 +183,4 @@ def test_without_a_worker_a_report_is_generated_in_the_background(client, small_
         time.sleep(0.2)
         report.refresh_from_db()
     assert report.status == Report.Status.DONE, report.error
-    assert report.files.count() == 5
+    assert report.files.count() == 7  # ESRS csv, xlsx, json, pdf, xhtml; VSME xlsx, xhtml

@@ -1,4 +1,4 @@
-"""``manage.py report --org SLUG --period 2025-Q1 --format csv|xlsx|json|pdf|xhtml -o FILE``.
+"""``manage.py report --org SLUG --period 2025-Q1 --format csv|xlsx|json|pdf|xhtml|vsme|vsme-xhtml -o FILE``.
 
 ``--format hf_yaml --project SLUG`` writes the project's carbon label as Hugging Face model-card
 ``co2_eq_emissions`` metadata instead.
