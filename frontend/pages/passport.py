@@ -12,7 +12,8 @@ from django.shortcuts import get_object_or_404
 from emissions.models import Project
 from emissions.periods import period_parse
 from frontend.access import membership_required
-from reporting.guild.passport import model_passport, passport_markdown
+from reporting.guild.passport import model_passport
+from reporting.guild.passport_markdown import passport_markdown
 
 
 @membership_required

@@ -21,8 +21,8 @@ from reporting.guild.passport import (
     METHOD_REPORTED,
     METHOD_UNKNOWN,
     model_passport,
-    passport_markdown,
 )
+from reporting.guild.passport_markdown import passport_markdown
 from reporting.guild.runs import run_ledger_figures
 from tests.factories import RunFactory, SiteFactory
 from tests.frontend.dashboard_data import calculation_add, record_add
