@@ -253,10 +253,12 @@ def _site_loads(
                 if start <= hour < end and (hour.year, hour.month) not in metered_months:
                     load[hour] = load.get(hour, 0.0) + kwh
                     profiled.add(hour)
-        read_months[site.pk] = metered_months | {month for reading in readings for month in _months(reading)}
+        read_months[site.pk] = metered_months | {
+            month for reading in readings for month in _month_keys(reading.period_start, reading.period_end)
+        }
         result[site.pk] = (load, profiled, set())
     # Tracker runs only where a month of the period has no meter data (most sites have none such).
-    period_months = {(day.year, day.month) for day in (start + timedelta(days=d) for d in range((end - start).days))}
+    period_months = _month_keys(start.date(), (end - timedelta(days=1)).date())
     unread = [site for site in sites if period_months - read_months[site.pk]]
     for site_id, tracker_load in tracker_loads(unread, start, end).items():
         load, _profiled, tracked = result[site_id]
@@ -267,13 +269,9 @@ def _site_loads(
     return result
 
 
-def _months(reading: MeterReading) -> set[tuple[int, int]]:
-    """The (year, month) pairs a meter reading touches."""
-    months, day = set(), reading.period_start.replace(day=1)
-    while day <= reading.period_end:
-        months.add((day.year, day.month))
-        day = (day + timedelta(days=32)).replace(day=1)
-    return months
+def _month_keys(first: date, last: date) -> set[tuple[int, int]]:
+    """The (year, month) pairs of the calendar months that days ``first``..``last`` touch."""
+    return {(day.year, day.month) for day, _ in Period(label="months", start=first, end=last).months()}
 
 
 def _factors(

@@ -13,6 +13,7 @@ from emissions.choices import CloudProvider, FactorKind
 from emissions.factor_book import FactorBook
 from emissions.models import CloudRegion, GridFactor, GridZone, HourlyIntensity, Organization, Project, Run, Site
 from emissions.periods import Period
+from emissions.services.hourly_scope2 import period_bounds_utc
 from emissions.units import G_PER_KG
 from emissions.zone_time_zones import zone_time_zone
 from reporting.guild.runs import project_runs, run_ledger_figures
@@ -77,8 +78,7 @@ def _hour_of_day_intensity(
     when every local hour has ``MIN_HOURLY_VALUES_PER_LOCAL_HOUR`` values; else the annual factor ×
     ``DAILY_PROFILE`` read at local hours, since the profile is the shape of a day's demand.
     """
-    first = datetime(period.start.year, period.start.month, period.start.day, tzinfo=UTC)
-    end = datetime(period.end.year, period.end.month, period.end.day, tzinfo=UTC) + timedelta(days=1)
+    first, end = period_bounds_utc(period)
     # One value per hour (the organization's own before a shipped one), summed at the local hour it falls in.
     hours = (
         HourlyIntensity.objects.visible_to(organization)
