@@ -30,7 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "tests" / "ingest" / "fixtures" / "billing" / "aws_cur.csv"
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 DIALECT = os.environ.get("BENCH_DIALECT", "aws_cur")
-# BENCH_FORMAT=parquet: the same lines as a flat (Athena-style) Parquet file in row groups of 100,000 lines.
+# BENCH_FORMAT=parquet: the same lines as a typed Parquet file (types as Arrow infers them from the CSV) in row
+# groups of 100,000 lines; jsonl (gcp_billing only): the BigQuery JSON export, dotted columns as nested objects.
 FORMAT = os.environ.get("BENCH_FORMAT", "csv")
 
 
@@ -109,31 +110,54 @@ def _database_fresh(database_url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def jsonl_write(csv_path: Path, path: Path) -> None:
+    """The BigQuery JSON lines export of a GCP CSV: dotted columns nested (``service.id`` → ``service: {id}``),
+    label and credit lists decoded, numbers as numbers."""
+    lists = {"project.labels", "labels", "system_labels", "credits"}
+    numbers = {"cost", "usage.amount", "usage.amount_in_pricing_units"}
+    with csv_path.open(newline="") as source, path.open("w") as target:
+        for row in csv.DictReader(source):
+            record: dict = {}
+            for name, cell in row.items():
+                value = json.loads(cell or "[]") if name in lists else float(cell) if name in numbers else cell
+                *parents, leaf = name.split(".")
+                node = record
+                for parent in parents:
+                    node = node.setdefault(parent, {})
+                node[leaf] = value
+            target.write(json.dumps(record) + "\n")
+
+
 def floor(path: Path, database_url: str) -> dict:
-    """Read the file with pyarrow, and COPY it raw (text columns) into PostgreSQL."""
+    """Read the file with pyarrow, and COPY it raw (text columns) into PostgreSQL: CSV as it is, Parquet as CSV
+    text written by Arrow, JSON lines as they are, a line per row."""
+    import io
+
     import psycopg
     import pyarrow.csv
+    import pyarrow.json
+    import pyarrow.parquet
 
     started = time.perf_counter()
-    if path.suffix == ".parquet":  # read the Parquet, then COPY it as CSV text written by Arrow
-        import io
-
-        import pyarrow.parquet
-
+    text, options = None, "FORMAT csv, HEADER true"
+    if path.suffix == ".parquet":
         table = pyarrow.parquet.read_table(path)
         text = io.BytesIO()
         pyarrow.csv.write_csv(table, text)
         text.seek(0)
+    elif path.suffix == ".jsonl":
+        table = pyarrow.json.read_json(path)
+        options = "FORMAT csv, DELIMITER E'\\x02', QUOTE E'\\x01'"  # one column: the line, nothing quoted
     else:
         table = pyarrow.csv.read_csv(path)
-        text = None
     read_s = time.perf_counter() - started
-    columns = ", ".join(f'"c{i}" text' for i in range(table.num_columns))
+    width = 1 if path.suffix == ".jsonl" else table.num_columns
+    columns = ", ".join(f'"c{i}" text' for i in range(width))
     with psycopg.connect(database_url) as connection:
         connection.execute(f"CREATE TABLE bench_raw ({columns})")
         with (
             connection.cursor() as cursor,
-            cursor.copy("COPY bench_raw FROM STDIN WITH (FORMAT csv, HEADER true)") as copy,
+            cursor.copy(f"COPY bench_raw FROM STDIN WITH ({options})") as copy,
             text or path.open("rb") as handle,
         ):
             while block := handle.read(1 << 20):
@@ -265,6 +289,9 @@ def main() -> None:
             parquet = path.with_suffix(".parquet")
             pyarrow.parquet.write_table(pyarrow.csv.read_csv(path), parquet, row_group_size=100_000)
             path = parquet
+        elif FORMAT == "jsonl":
+            jsonl_write(path, path.with_suffix(".jsonl"))
+            path = path.with_suffix(".jsonl")
         _database_fresh(database_url)
         floor_result = floor(path, database_url)
         env = {

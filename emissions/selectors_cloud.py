@@ -3,16 +3,19 @@ view need them (emissions/cloud_sharing.py holds the rules both apply)."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Case, CharField, Count, F, Max, Q, Sum, Value, When
-from django.db.models.functions import Coalesce
+from django.db.models import Case, CharField, Count, DateField, F, Max, Q, Sum, Value, When
+from django.db.models.functions import Coalesce, TruncMonth
+from django.utils import timezone
 
 from emissions.cloud_estimation import NO_ENERGY
 from emissions.cloud_sharing import EstimateGroup, ProviderRow, azure_resource, fill_unclassified, group_key
 from emissions.cloud_tables import normalize_region
-from emissions.models import CloudRegion, CloudUsage, Organization, ProviderCarbon, Run
+from emissions.models import CloudEstimateBasis, CloudRegion, CloudUsage, Organization, ProviderCarbon, Run
 from emissions.selectors import RUN_RESOURCE_TAG_KEYS, run_cloud_lines
 
 ENERGY_FIELDS = (
@@ -32,20 +35,23 @@ def cloud_usage_lines(*, organization: Organization, start: date, end: date):
 
 
 def cloud_estimate_groups(*, organization: Organization, start: date, end: date) -> list[EstimateGroup]:
-    """Billing estimates per provider, month, account, region, service, Azure resource and owner.
+    """Billing estimates per provider, month of use, account, region, service, Azure resource and owner.
 
-    Energies are facility kWh (IT × the line's PUE) before the unclassified lines' fill-in
-    (``cloud_sharing.fill_unclassified``); costs in the lines' currency.
+    A line counts in the month its usage starts, the month its lines are chosen by: not in its billing
+    period, which may be another month (a FOCUS line of September usage billed in October) and would put
+    the estimate outside the period it was chosen for. Energies are facility kWh (IT × the line's PUE)
+    before the unclassified lines' fill-in (``cloud_sharing.fill_unclassified``); costs in the lines'
+    currency.
     """
     it_kwh = sum(Coalesce(F(name), 0.0) for name in ENERGY_FIELDS)
     # Azure's carbon report names resources, so its lines keep theirs; other providers group above them.
     resource = Case(When(provider="azure", then=F("resource_id")), default=Value(""), output_field=CharField())
     rows = (
         cloud_usage_lines(organization=organization, start=start, end=end)
-        .annotate(group_resource=resource)
+        .annotate(group_resource=resource, usage_month=TruncMonth("usage_start", output_field=DateField()))
         .values(
             "provider",
-            "billing_period",
+            "usage_month",
             "account_id",
             "region",
             "cloud_region__zone__code",
@@ -63,13 +69,13 @@ def cloud_estimate_groups(*, organization: Organization, start: date, end: date)
             lines=Count("id"),
         )
         .order_by(
-            "provider", "billing_period", "account_id", "region", "service", "group_resource", "team_id", "project_id"
+            "provider", "usage_month", "account_id", "region", "service", "group_resource", "team_id", "project_id"
         )
     )
     return [
         EstimateGroup(
             provider=row["provider"],
-            period=row["billing_period"],
+            period=row["usage_month"],
             account=row["account_id"],
             region=row["region"],
             zone=row["cloud_region__zone__code"],
@@ -156,7 +162,7 @@ class MeasuredGpu:
 _LINE_FIELDS = (
     "pk",
     "provider",
-    "billing_period",
+    "usage_start",
     "account_id",
     "region",
     "service",
@@ -165,15 +171,24 @@ _LINE_FIELDS = (
     "project_id",
     "gpu_energy_kwh",
     "pue",
-    "coefficients",
+    "coefficients_digest",
 )
+
+
+def coefficients_by_digest(*, organization: Organization, digests: Iterable[uuid.UUID | None]) -> dict[uuid.UUID, dict]:
+    """The organization's estimate coefficient sets (``CloudEstimateBasis``) of ``digests``, by digest."""
+    wanted = {digest for digest in digests if digest is not None}
+    if not wanted:
+        return {}
+    rows = CloudEstimateBasis.objects.for_org(organization).filter(digest__in=wanted)
+    return dict(rows.values_list("digest", "coefficients"))
 
 
 def _line_key(line: dict) -> tuple:
     resource = azure_resource(line["resource_id"]) if line["provider"] == "azure" else ""
     return group_key(
         line["provider"],
-        line["billing_period"],
+        timezone.localtime(line["usage_start"]).date().replace(day=1),  # the month of use, as the groups
         line["account_id"],
         line["region"],
         line["service"],
@@ -202,12 +217,14 @@ def measured_gpu_by_group(*, organization: Organization, start: date, end: date)
         )
         if not lines:
             continue
+        digests = (line["coefficients_digest"] for line in lines)
+        basis = coefficients_by_digest(organization=organization, digests=digests)
         for line in lines:
             measured = found.setdefault(_line_key(line), MeasuredGpu(pue=line["pue"] or 1.0))
             if line["pk"] in seen_lines:
                 continue
             seen_lines.add(line["pk"])
-            coefficients = line["coefficients"] or {}
+            coefficients = basis.get(line["coefficients_digest"], {})
             measured.assumed_kwh += line["gpu_energy_kwh"] or 0.0
             measured.billed_gpu_hours += float(coefficients.get("gpu_hours") or 0.0)
             measured.idle_w = float(coefficients.get("gpu_min_w") or measured.idle_w)

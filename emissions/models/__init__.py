@@ -6,6 +6,7 @@ Quantities carry their unit in the field name and all times are UTC.
 from emissions.models.activity import (
     AllocationRule,
     CarbonCredit,
+    CloudEstimateBasis,
     CloudUsage,
     FuelUse,
     MeterReading,
@@ -48,6 +49,7 @@ __all__ = [
     "Calculation",
     "CarbonCredit",
     "CertificateUse",
+    "CloudEstimateBasis",
     "CloudRegion",
     "CloudUsage",
     "DailyEmissionRollup",

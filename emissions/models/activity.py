@@ -306,6 +306,32 @@ class AllocationRule(models.Model):
         return f"#{self.priority} {self.tag_key}={self.tag_value or '*'} → {target}"
 
 
+class CloudEstimateBasis(models.Model):
+    """The coefficients behind billing lines' estimates (watts, hours, PUE, embodied figures and their
+    sources), stored once per organization and distinct set; a line names its set by ``digest``.
+
+    Lines of one kind and quantity share every coefficient: written with each line, the set was half of a
+    billing import's database time and of the line table's size. The digest is computed from the set
+    (``emissions.services.cloud_basis``), so a writer knows it without a round trip. No unique constraint:
+    pieces of one file imported in parallel may each write a new set once (same digest, same values);
+    a constraint would make a piece wait for the other's whole transaction.
+    """
+
+    organization = models.ForeignKey(
+        "emissions.Organization", on_delete=models.CASCADE, related_name="+", db_constraint=False, db_index=False
+    )
+    digest = models.UUIDField()
+    coefficients = JSONRecordField(default=dict, blank=True)
+
+    objects = OrgScopedQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "digest"])]
+
+    def __str__(self) -> str:
+        return f"estimate basis {self.digest}"
+
+
 class CloudUsage(models.Model):
     """One normalized cloud billing line (Scope 3 Cat 1 for the customer).
 
@@ -373,7 +399,8 @@ class CloudUsage(models.Model):
     pue = models.FloatField(null=True, blank=True)
     classification = models.CharField(max_length=20, blank=True)
     estimate_fell_back = models.BooleanField(default=False)
-    coefficients = JSONRecordField(default=dict, blank=True)
+    # Every value the estimate used (``coefficients``), stored once per set as a CloudEstimateBasis.
+    coefficients_digest = models.UUIDField(null=True, blank=True)
     # Digest of the normalized line: an identical re-import is recognised as a duplicate.
     row_digest = models.CharField(max_length=64, blank=True)
     # How the owner was found: resource_tag, project_label, account or unallocated.
@@ -404,6 +431,14 @@ class CloudUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.service} {self.billing_period:%Y-%m} {self.line_item_key}"
+
+    @property
+    def coefficients(self) -> dict:
+        """Every value the line's estimate used, by name ({} for a line stored without an estimate)."""
+        if self.coefficients_digest is None:
+            return {}
+        basis = CloudEstimateBasis.objects.filter(organization_id=self.organization_id, digest=self.coefficients_digest)
+        return next(iter(basis.values_list("coefficients", flat=True)), {})
 
 
 class CarbonCredit(models.Model):

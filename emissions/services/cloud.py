@@ -20,6 +20,7 @@ from django.db import connection, transaction
 
 from emissions.models import AllocationRule, CloudRegion, CloudUsage, Organization, Project, Team
 from emissions.records import CloudEstimate, CloudUsageRecord, UpsertOutcome
+from emissions.services.cloud_basis import BasisBook
 
 # Tag keys that name a team or a project directly (case-insensitive); overridable in settings.
 DEFAULT_TEAM_TAG_KEYS = ("team", "owner", "team_name", "squad")
@@ -157,6 +158,7 @@ def cloud_usage_upsert_many(
         return outcome
     attributor = Attributor(organization)
     regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
+    book = BasisBook(organization)
     rows: dict[tuple, dict] = {}
     fingerprint = getattr(estimator, "fingerprint", None)
     for index, record in enumerate(records):
@@ -177,14 +179,16 @@ def cloud_usage_upsert_many(
             continue
         values = _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index)
         values["line_item_key"] = key[2]
+        values["coefficients_digest"] = book.digest(estimate.coefficients)
         rows[key] = values
+    book.save()
     if connection.vendor == "postgresql":
         ordered = [rows[key] for key in sorted(rows)]
         outcome.duplicate = upsert_by_copy(list(ordered[0]), len(ordered), _rows_writer(ordered))
     else:
         outcome.duplicate = _identical_stored(organization, rows)
         for values in rows.values():
-            values["tags"], values["coefficients"] = dict(values["tags"]), dict(values["coefficients"])
+            values["tags"] = dict(values["tags"])
         CloudUsage.objects.bulk_create(
             [CloudUsage(**values) for values in rows.values()],
             batch_size=UPSERT_BATCH_ROWS,
@@ -220,19 +224,18 @@ def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> in
 
 def _rows_writer(rows: list[dict]) -> Callable:
     """Writes ``rows`` (dicts by field name) into a COPY in PostgreSQL's text format."""
-    json_columns = [i for i, name in enumerate(rows[0]) if name in ("tags", "coefficients")]
-    # Tags and coefficients arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
+    tags_at = list(rows[0]).index("tags")
+    # Tags arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
     dumped: dict[tuple, str] = {}
 
     def write(copy) -> None:
         for values in rows:
             cells = list(values.values())
-            for i in json_columns:
-                pairs = cells[i]
-                text = dumped.get(pairs)
-                if text is None:
-                    text = dumped[pairs] = json.dumps(dict(pairs))
-                cells[i] = text
+            pairs = cells[tags_at]
+            text = dumped.get(pairs)
+            if text is None:
+                text = dumped[pairs] = json.dumps(dict(pairs))
+            cells[tags_at] = text
             copy.write_row(cells)
 
     return write
@@ -330,7 +333,7 @@ _UPDATE_FIELDS = [
     "pue",
     "classification",
     "estimate_fell_back",
-    "coefficients",
+    "coefficients_digest",
     "row_digest",
     "source_batch_id",
     "source_row",
@@ -377,7 +380,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "pue": estimate.pue,
         "classification": estimate.classification,
         "estimate_fell_back": estimate.fell_back,
-        "coefficients": estimate.coefficients,  # pairs; stored as a JSON object
+        "coefficients_digest": None,  # the set's digest, given by the writer's BasisBook
         "row_digest": digest,
         "source_batch_id": source_batch_id,
         "source_row": row_numbers[index] if row_numbers else None,

@@ -27,6 +27,7 @@ from emissions.services.cloud import (
     kind_digest,
     upsert_by_copy,
 )
+from emissions.services.cloud_basis import BasisBook
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ def cloud_usage_upsert_lines(
     attributor = Attributor(organization)
     owners = [attributor.owner(kind) for kind in lines.kinds]
     regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
+    book = BasisBook(organization)
     # A line's estimate depends on its kind and its quantity; hourly lines share a few quantities.
     pair_index, pair_kind, pair_quantity = arrays.pairs(lines)
     fingerprint = getattr(estimator, "fingerprint", None)
@@ -81,8 +83,11 @@ def cloud_usage_upsert_lines(
         owner = owners[kind_at]
         pair_hex.append(kind_digest(record, fingerprint or estimate, owner))
         values = _line(organization, record, estimate, owner, "", regions, source_batch_id, None, 0)
-        values["tags"], values["coefficients"] = json.dumps(dict(record.tags)), json.dumps(dict(estimate.coefficients))
+        values["tags"] = json.dumps(dict(record.tags))
+        digest = book.digest(estimate.coefficients)
+        values["coefficients_digest"] = None if digest is None else str(digest)
         stored.append(values)
+    book.save()
     names, payload = arrays.copy_csv(lines, stored, pair_index, pair_hex)
     outcome.duplicate = upsert_by_copy(names, len(lines), lambda copy: copy.write(payload), "csv")
     outcome.loaded = len(lines) - outcome.duplicate

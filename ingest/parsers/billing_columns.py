@@ -1,92 +1,68 @@
-"""The columnar path of a billing CSV: Arrow batches to ``CloudUsageLines`` with no per-line Python build.
+"""The columnar path of a billing export (``read_lines``): CSV, plain or gzip, read here with Arrow; flat
+Parquet and JSON lines by billing_columns_typed.py; each batch turned into ``CloudUsageLines`` by the
+column-wise core (billing_columns_core.py), or into row items where a batch is not clean.
 
-A billing export repeats a few thousand kinds of line (account, service, usage type, instance, region, tags)
-over millions of hours and resources. Here a line is split into its *kind* (the columns the dialect's
-``build`` reads, apart from the per-line fields) and its per-line fields (``LineFields``: key, usage start and
-end, billing period, quantity, cost, resource). ``build`` runs once per kind on a representative line, and
-the per-line fields are checked and converted column-wise with Arrow.
-
-Exactness: a batch takes this path only when every per-line cell is clean (numbers written plainly, dates
-that parse, a key on every line, no whitespace-only cell, nothing longer than its stored column). Any other
-batch goes row by row through ``build_chunk``, which gives the same records and the row errors the row path
-gives. tests/ingest/test_billing_columns.py checks both paths give equal records on every sample file.
+tests/ingest/test_billing_columns.py and test_billing_columns_typed.py check both paths give equal records
+on every sample file.
 """
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-import io
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import IO
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from emissions.records import CloudUsageLines
-from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader, flatten
+from ingest.parsers.billing_columns_core import ColumnarUnavailable, batch_lines, text_stream
+from ingest.parsers.billing_columns_typed import jsonl_lines, parquet_lines
+from ingest.parsers.billing_read import looks_like_jsonl
 from ingest.parsers.billing_rows import (
-    NULLS,
     Dialect,
     LineFields,
-    Row,
     Schema,
     build_chunk,
     check_header,
-    compact_time,
-    loads_lenient,
-    month_start,
-    parse_timestamp,
 )
-from ingest.parsers.csv_rows import CellError
-from ingest.parsers.input_limits import cells_check, limited, parquet_check
 from ingest.records import ParsedRow, RowIssue
 
 # About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
 BLOCK_BYTES = 4 << 20
-_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_SEPARATOR = "\x1f"
-# Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
-_MAX_KEY, _MAX_RESOURCE = 128, 500
-_INTERVAL_SUFFIX = len("@20240101T000000Z@20240101T000000Z")  # what interval_key adds to a line id
-_PLACEHOLDER_TIME = "2000-01-01T00:00:00Z"
-_NULL_CELLS = pa.array(sorted(NULLS))
-
-
-class ColumnarUnavailable(Exception):
-    """The file cannot be read column-wise (not plain CSV, or Arrow refuses it): read it row by row."""
 
 
 def read_lines(
     dialect: Dialect, fields: LineFields, stream: IO[bytes], *, first_row: int = 2, row_groups: tuple[int, ...] = ()
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
-    """Stream a CSV billing export (plain or gzip) as ``CloudUsageLines``, or row items for a batch that is
-    not clean.
+    """Stream a billing export (CSV plain or gzip, flat Parquet, JSON lines where the dialect allows them)
+    as ``CloudUsageLines``, or row items for a batch that is not clean.
 
-    Raises ColumnarUnavailable when the bytes are not CSV that Arrow reads (Parquet, JSON lines, a ragged
-    or garbled file), possibly after some batches: the caller discards them and reads the file row by
-    row. Raises ParseError, as the row path does, when the header lacks a required field or a gzip stream
-    inflates past ``DEFAULT_MAX_DECOMPRESSED_BYTES``.
+    Raises ColumnarUnavailable when the bytes are not a file read here (nested Parquet, JSON lines of a
+    dialect without them, a ragged or garbled CSV), possibly after some batches: the caller discards them
+    and reads the file row by row. Raises ParseError, as the row path does, when the header lacks a
+    required field or a gzip stream inflates past ``DEFAULT_MAX_DECOMPRESSED_BYTES``. ``first_row`` and
+    ``row_groups`` place a piece of a larger file (JSON lines are never split: numbered from 2 as there).
     """
     gzipped = stream.read(2) == b"\x1f\x8b"
-    head = _text_stream(stream, gzipped).read(64)
+    head = text_stream(stream, gzipped).read(64)
     if head[:4] == b"PAR1" and not gzipped:
-        yield from _parquet_lines(dialect, fields, stream, first_row, row_groups)
+        yield from parquet_lines(dialect, fields, stream, first_row, row_groups)
         return
-    if head[:4] == b"PAR1" or head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+    # The row path looks at 4 bytes of a plain file, 64 of an inflated one: the same bytes decide here.
+    jsonl = looks_like_jsonl(head if gzipped else head[:4])
+    if jsonl and dialect.allow_jsonl:
+        yield from jsonl_lines(dialect, fields, stream, gzipped)
+        return
+    if head[:4] == b"PAR1" or jsonl:
         raise ColumnarUnavailable("not CSV")
     try:
         # The header first (Arrow needs the column names to read every column as text), then the file.
-        header_stream = _text_stream(stream, gzipped)
+        header_stream = text_stream(stream, gzipped)
         names = pa_csv.open_csv(header_stream, read_options=pa_csv.ReadOptions(block_size=1 << 20)).schema.names
         if len(set(names)) != len(names):
             raise ColumnarUnavailable("repeated column names")
         reader = pa_csv.open_csv(
-            _text_stream(stream, gzipped),
+            text_stream(stream, gzipped),
             # One thread: the other core is busy with PostgreSQL or another worker; read-ahead only costs memory.
             read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
@@ -108,7 +84,7 @@ def read_lines(
             return
         except (pa.ArrowException, ValueError) as exc:
             raise ColumnarUnavailable(str(exc)) from exc
-        lines = _batch_lines(dialect, fields, schema, batch, next_row)
+        lines = batch_lines(dialect, fields, schema, batch, next_row)
         yield lines if lines is not None else build_chunk(dialect, _raw_rows(batch, next_row))
         next_row += batch.num_rows
 
@@ -126,65 +102,6 @@ def dialect_lines(
     return read_lines(dialect, dialect.line_fields, stream, first_row=first_row, row_groups=row_groups)
 
 
-def _parquet_lines(
-    dialect: Dialect, fields: LineFields, stream: IO[bytes], first_row: int, row_groups: tuple[int, ...]
-) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
-    """A flat Parquet export (Athena CUR) column-wise: each batch's columns cast to text, as CSV cells.
-
-    Only dialects keyed by a provider id: a row digest of typed Parquet values must stay the row path's
-    (``str`` of each value), which Arrow's text cast does not reproduce. Nested columns (CUR 2.0 maps) and
-    Parquet files Arrow refuses take the row path. A batch that is not clean is built row by row from its
-    typed values, exactly as the row path reads it.
-    """
-    if fields.key is None:
-        raise ColumnarUnavailable(f"{dialect.name} Parquet has no line id: read row by row")
-    try:
-        parquet = pq.ParquetFile(stream)
-        arrow_schema = parquet.schema_arrow
-    except (pa.ArrowException, OSError) as exc:
-        raise ColumnarUnavailable(str(exc)) from exc
-    parquet_check(parquet.metadata, row_groups)
-    names = arrow_schema.names
-    if len(set(names)) != len(names) or any(pa.types.is_nested(field.type) for field in arrow_schema):
-        raise ColumnarUnavailable("nested or repeated Parquet columns")
-    check_header(dialect, names)
-    schema = Schema(tuple(names), dialect.aliases)
-    if any(pa.types.is_floating(arrow_schema.field(name).type) for name in _kind_columns(dialect, fields, schema)):
-        # 111111111111.0 casts to "1.11111111111e+11"; the row path reads such an account id as 111111111111.
-        raise ColumnarUnavailable("a floating-point column describes the lines' kind")
-    next_row = first_row
-    try:
-        for batch in parquet.iter_batches(batch_size=10_000, row_groups=list(row_groups) or None):
-            cells_check(batch)
-            text = pa.RecordBatch.from_arrays([_as_text(column) for column in batch.columns], names=names)
-            lines = _batch_lines(dialect, fields, schema, text, next_row)
-            if lines is None:
-                rows = [(next_row + offset, flatten(record)) for offset, record in enumerate(batch.to_pylist())]
-                yield build_chunk(dialect, rows)
-            else:
-                yield lines
-            next_row += batch.num_rows
-    except (pa.ArrowException, OSError) as exc:
-        raise ColumnarUnavailable(str(exc)) from exc
-
-
-def _as_text(column: pa.Array) -> pa.Array:
-    """A Parquet column as the text a CSV cell holds (null as empty); ArrowException when it cannot be cast."""
-    if pa.types.is_string(column.type):
-        return column.fill_null("")
-    return pc.cast(column, pa.string()).fill_null("")
-
-
-def _text_stream(stream: IO[bytes], gzipped: bool) -> IO[bytes]:
-    """The file's CSV bytes from the start: ``stream`` itself, or its gzip inflated within the row path's
-    bound (a gzip bomb stops at ``DEFAULT_MAX_DECOMPRESSED_BYTES`` with ParseError, as there)."""
-    stream.seek(0)
-    if not gzipped:
-        return limited(stream)
-    inflated = gzip.GzipFile(fileobj=stream, mode="rb")
-    return limited(io.BufferedReader(LimitedReader(inflated, DEFAULT_MAX_DECOMPRESSED_BYTES)))
-
-
 def _raw_rows(batch: pa.RecordBatch, first_row: int) -> list[tuple[int, dict[str, str]]]:
     """The batch as the row path's raw rows (blank lines skipped, their numbers kept)."""
     names = batch.schema.names
@@ -194,267 +111,3 @@ def _raw_rows(batch: pa.RecordBatch, first_row: int) -> list[tuple[int, dict[str
         for offset, cells in enumerate(zip(*columns, strict=True))
         if any(cells)
     ]
-
-
-def _batch_lines(
-    dialect: Dialect, fields: LineFields, schema: Schema, batch: pa.RecordBatch, first_row: int
-) -> CloudUsageLines | None:
-    """The batch as columns, or None when some per-line cell is not clean (the row path decides then)."""
-    columns = dict(zip(batch.schema.names, batch.columns, strict=True))
-    per_line = {field: _first_filled(columns, schema.keys(field)) for field in fields.names()}
-    if any(value is None for value in per_line.values()):
-        return None
-    key, end = per_line.get(fields.key), per_line.get(fields.end)
-    start, period, quantity_text, cost_text, resource = (
-        per_line[f] for f in (fields.start, fields.period, fields.quantity, fields.cost, fields.resource)
-    )
-    if (key is not None and key.null_count) or start.null_count:  # blank lines, lines without a key or start
-        return None
-    if (key is not None and pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY - _INTERVAL_SUFFIX) or (
-        len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
-    ):
-        return None
-    kind_columns = _kind_columns(dialect, fields, schema)
-    kinds_found = _kinds(dialect, fields, schema, columns, kind_columns)
-    if kinds_found is None:
-        return None
-    kinds, kind_index, uses_else = kinds_found
-    usage = np.array([kind.charge_category == "usage" for kind in kinds], dtype=bool)[kind_index]
-    quantity = _numbers(quantity_text)
-    cost = _numbers(cost_text)
-    if quantity is None or cost is None:
-        return None
-    if fields.quantity_else is not None:
-        quantity = _quantity_chosen(quantity, per_line[fields.quantity_else], np.array(uses_else)[kind_index])
-        if quantity is None:
-            return None
-    quantity_missing = np.isnan(quantity)
-    if (quantity_missing & usage).any() or ((quantity < 0) & usage).any():
-        return None
-    if fields.credits is not None:
-        cost = _net_costs(cost, per_line[fields.credits])
-        if cost is None:
-            return None
-    factor = np.array([kind.usage_quantity for kind in kinds], dtype=np.float64)[kind_index]
-    starts = _times(start)
-    if end is not None or fields.end_after is None:
-        ends = _times(pc.coalesce(end, start) if end is not None else start)
-    else:
-        ends = None if starts is None else (tuple(value + fields.end_after for value in starts[0]), starts[1])
-    periods = _periods(period, starts)
-    if starts is None or ends is None or periods is None:
-        return None
-    if fields.period_in_kind:
-        periods = _kind_periods(kinds, kind_index, starts)
-    keys = _interval_keys(key, starts, ends) if key is not None else _row_digests(columns, schema)
-    if keys is None:
-        return None
-    return CloudUsageLines(
-        kinds=tuple(kinds),
-        kind_index=kind_index,
-        line_item_key=keys,
-        resource_id=resource.fill_null("").to_pylist(),
-        usage_start=starts,
-        usage_end=ends,
-        billing_period=periods,
-        usage_quantity=np.where(quantity_missing, 0.0, quantity) * factor,
-        cost=np.nan_to_num(cost, nan=0.0),
-        row_number=np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
-    )
-
-
-def _quantity_chosen(main: np.ndarray, other_text: pa.Array, uses_else: np.ndarray) -> np.ndarray | None:
-    """Per line, the quantity its kind reads: ``main``, or the other column where the kind uses that. None
-    when a line of a main-column kind has no main quantity (``build`` would read the other column, in the
-    other unit: the row path decides)."""
-    other = _numbers(other_text)
-    if other is None or (np.isnan(main) & ~uses_else).any():
-        return None
-    return np.where(uses_else, other, main)
-
-
-def _net_costs(cost: np.ndarray, credits: pa.Array) -> np.ndarray | None:
-    """Cost plus each line's credits (a list of ``{amount}``), rounded to 9 decimals as the builder does;
-    None when a credits cell is not such a list (the row path reports it)."""
-    out = []
-    for base, text in zip(np.nan_to_num(cost, nan=0.0).tolist(), credits.to_pylist(), strict=True):
-        total = base
-        if text and text != "[]":
-            decoded = loads_lenient(text)
-            if not isinstance(decoded, list):
-                return None
-            for credit in decoded:
-                try:
-                    total += float(credit.get("amount", 0) if isinstance(credit, dict) else credit)
-                except (TypeError, ValueError):
-                    return None
-        out.append(round(total, 9))
-    return np.array(out, dtype=np.float64)
-
-
-def _kind_periods(kinds: list, kind_index: np.ndarray, starts: tuple[tuple, np.ndarray]) -> tuple[tuple, np.ndarray]:
-    """Each line's billing month from its kind, or its start's month where the kind has none (a kind built
-    without one carries the placeholder start's month)."""
-    start_values, start_index = starts
-    months = [month_start(value) for value in start_values]
-    placeholder = month_start(parse_timestamp(_PLACEHOLDER_TIME, ""))
-    kind_months = [kind.billing_period for kind in kinds]
-    unset = np.array([month == placeholder for month in kind_months], dtype=bool)[kind_index]
-    index = np.where(unset, start_index, len(months) + kind_index)
-    return tuple(months + kind_months), index.astype(np.int32)
-
-
-def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[tuple, np.ndarray]) -> list[str]:
-    """``interval_key`` of every line, column-wise: the id, then its start and end in compact UTC."""
-    start_text, end_text = (
-        pa.array([compact_time(value) for value in values]).take(pa.array(index)) for values, index in (starts, ends)
-    )
-    return pc.binary_join_element_wise(key, start_text, end_text, "@").to_pylist()
-
-
-def _row_digests(columns: dict[str, pa.Array], schema: Schema) -> list[str] | None:
-    """``Row.digest`` of every line, column-wise: ``name\x1fvalue\x1e`` of each non-empty trimmed cell in
-    (normalized name, column) order, hashed per line. None when a cell holds a control character between
-    0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those)."""
-    pieces = []
-    for name in sorted(columns, key=lambda column: (schema.norm[column], column)):
-        cells = columns[name]
-        if pc.any(pc.match_substring_regex(cells, "[\x1c-\x1f]")).as_py():
-            return None
-        trimmed = pc.utf8_trim_whitespace(cells)
-        empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
-        pieces.append(
-            pc.if_else(empty, "", pc.binary_join_element_wise(f"{schema.norm[name]}\x1f", trimmed, "\x1e", ""))
-        )
-    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
-    return [hashlib.sha256(text.encode()).hexdigest() for text in joined.to_pylist()]
-
-
-def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
-    """Per line, the first of ``keys`` whose cell is not blank, trimmed (null when none is).
-
-    None, meaning "not clean", when a cell holds only whitespace: the row path reads such a cell
-    differently from field to field, so it decides.
-    """
-    found = []
-    for name in keys:
-        cells = columns[name]
-        trimmed = pc.utf8_trim_whitespace(cells)
-        blank = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
-        if pc.any(pc.and_(blank, pc.not_equal(cells, ""))).as_py():
-            return None
-        found.append(pc.if_else(blank, pa.scalar(None, pa.string()), trimmed))
-    if not found:
-        return pa.nulls(len(next(iter(columns.values()))), pa.string())
-    return found[0] if len(found) == 1 else pc.coalesce(*found)
-
-
-def _numbers(text: pa.Array) -> np.ndarray | None:
-    """Plainly written finite numbers as float64 (NaN where the cell is empty); None when one is not."""
-    filled = text.drop_null()
-    if len(filled) and not pc.all(pc.match_substring_regex(filled, _PLAIN_NUMBER)).as_py():
-        return None
-    numbers = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
-    return None if np.isinf(numbers).any() else numbers  # 1e999: the row path reports it as not finite
-
-
-def _times(text: pa.Array) -> tuple[tuple, np.ndarray] | None:
-    """Distinct parsed UTC timestamps and each line's index into them; None when one does not parse."""
-    encoded = text.dictionary_encode()
-    try:
-        values = tuple(parse_timestamp(value, "") for value in encoded.dictionary.to_pylist())
-    except CellError:
-        return None
-    return values, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-
-
-def _periods(period: pa.Array, starts: tuple[tuple, np.ndarray] | None) -> tuple[tuple, np.ndarray] | None:
-    """Each line's billing month: its period column where written, else its start's month."""
-    if starts is None:
-        return None
-    start_values, start_index = starts
-    months = [month_start(value) for value in start_values]
-    if period.null_count == len(period):
-        return tuple(months), start_index
-    written = _times(period.fill_null(_PLACEHOLDER_TIME))
-    if written is None:
-        return None
-    written_values, written_index = written
-    offset = len(months)
-    index = np.where(period.is_null().to_numpy(zero_copy_only=False), start_index, written_index + offset)
-    return tuple(months + [month_start(value) for value in written_values]), index.astype(np.int32)
-
-
-def _kind_columns(dialect: Dialect, fields: LineFields, schema: Schema) -> tuple[str, ...]:
-    """The columns that make a line's kind: whatever ``build`` reads apart from the per-line fields."""
-    line = set(fields.names())
-    named = {column for field in dialect.aliases if field not in line for column in schema.keys(field)}
-    tagged = {column for prefix in fields.tag_prefixes for column, _ in schema.prefixed(prefix)}
-    return tuple(column for column in schema.norm if column in named | tagged)
-
-
-def _kinds(
-    dialect: Dialect, fields: LineFields, schema: Schema, columns: dict[str, pa.Array], kind_columns: tuple[str, ...]
-) -> tuple[list, np.ndarray, list[bool]] | None:
-    """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor), each
-    line's kind and, per kind, whether it reads ``quantity_else``; None when a representative line does not
-    build (the row path reports it)."""
-    count = len(next(iter(columns.values())))
-    if kind_columns:
-        joined = pc.binary_join_element_wise(*(columns[name] for name in kind_columns), _SEPARATOR)
-        if (
-            len(kind_columns) > 1
-            and pc.any(pc.not_equal(pc.count_substring(joined, _SEPARATOR), len(kind_columns) - 1)).as_py()
-        ):
-            return None  # a cell holds the separator itself: kinds could collide
-        encoded = joined.dictionary_encode()
-        kind_index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
-        _, first_lines = np.unique(kind_index, return_index=True)
-    else:
-        kind_index, first_lines = np.zeros(count, dtype=np.int32), np.array([0])
-    placeholders = _placeholders(fields, schema)
-    kinds, uses_else = [], []
-    for line in first_lines.tolist():
-        cells = {name: columns[name][line].as_py() for name in kind_columns} | placeholders
-        try:
-            record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
-            uses_else.append(_uses_else(dialect, fields, schema, cells, record))
-        except CellError:
-            return None
-        kinds.append(replace(record, line_item_key="", resource_id="", cost=0.0))
-    return kinds, kind_index, uses_else
-
-
-def _uses_else(dialect: Dialect, fields: LineFields, schema: Schema, cells: dict, record) -> bool:
-    """Whether a kind reads its quantity from ``quantity_else``: built again with that column at 2, its
-    quantity doubles."""
-    if fields.quantity_else is None:
-        return False
-    other = schema.keys(fields.quantity_else)
-    if not other:
-        return False
-    doubled = dialect.build(Row(cells | {other[0]: "2"}, Schema(tuple(cells), dialect.aliases)))
-    return doubled.usage_quantity != record.usage_quantity
-
-
-def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
-    """Per-line cells for building a kind: quantities 1 (so the record's quantity is the unit's factor),
-    cost 0."""
-    values = {
-        fields.key: "kind",
-        fields.start: _PLACEHOLDER_TIME,
-        fields.end: _PLACEHOLDER_TIME,
-        fields.period: "",
-        fields.quantity: "1",
-        fields.quantity_else: "1",
-        fields.cost: "0",
-        fields.resource: "",
-    }
-    values.pop(None, None)  # a dialect without a key, end or second quantity column
-    cells: dict[str, str] = {}
-    for field, value in values.items():
-        keys = schema.keys(field)
-        cells.update(dict.fromkeys(keys, ""))
-        if keys:
-            cells[keys[0]] = value
-    return cells

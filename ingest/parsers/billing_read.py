@@ -1,9 +1,10 @@
 """Streaming reads of billing exports: CSV, gzip, Parquet and newline-delimited JSON, in chunks of raw rows.
 
-A raw row is a ``dict`` from the file's column name to its cell: ``str`` for CSV, the Arrow value for Parquet
-(``datetime``, number, ``dict`` for a struct, list of pairs for a map), the JSON value for JSONL. Nested objects
-are flattened with dots (``{"service": {"description": x}}`` → ``service.description``), so the BigQuery JSON
-export and its flattened CSV give the same column names.
+A raw row is a ``dict`` from the file's column name to its cell: ``str`` for CSV; for Parquet the text of each
+scalar value (``parquet_text``: what the cell would hold in a CSV export, the one form both the row path and
+the columnar path read) with lists and maps kept as values (a list of pairs for a map); the JSON value for
+JSONL. Nested objects are flattened with dots (``{"service": {"description": x}}`` → ``service.description``),
+so the BigQuery JSON export and its flattened CSV give the same column names.
 
 Row numbers: CSV rows count physical lines with the header as row 1 (blank lines are counted and skipped);
 Parquet and JSONL rows are the record's 1-based index + 1, so the first record is row 2 as in a CSV.
@@ -20,7 +21,8 @@ from pathlib import Path
 from typing import IO, Any
 
 import pandas as pd
-import pyarrow.lib
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from emissions.json_depth import JsonTooDeepError, json_loads
@@ -108,8 +110,8 @@ def iter_raw_chunks(
             head, stream = _peek(stream, 64)
             if not head:
                 raise ParseError("the compressed file is empty")
-        if allow_jsonl and head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
-            yield from _jsonl_chunks(limited(stream, quoted=False), chunk_rows)
+        if allow_jsonl and looks_like_jsonl(head):
+            yield from jsonl_chunks(limited(stream, quoted=False), chunk_rows)
         else:
             yield from _csv_chunks(limited(stream), chunk_rows, first_row)
     finally:
@@ -156,16 +158,78 @@ def _parquet_chunks(
         next_row = first_row
         for batch in parquet.iter_batches(batch_size=chunk_rows, row_groups=row_groups):
             cells_check(batch)
-            rows = []
-            for record in batch.to_pylist():
-                rows.append((next_row, flatten(record)))
-                next_row += 1
+            rows = parquet_rows(parquet_text(batch), next_row)
+            next_row += len(rows)
             yield sorted({key for _, cells in rows for key in cells}) or parquet.schema_arrow.names, rows
-    except (pyarrow.lib.ArrowException, OSError) as exc:
+    except (pa.ArrowException, OSError) as exc:
         raise ParseError(f"the Parquet file is not readable (truncated or corrupt): {exc}") from exc
 
 
-def _jsonl_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+def looks_like_jsonl(head: bytes) -> bool:
+    """Whether a file's first bytes (4 of a plain file, 64 inflated of a gzip one) open a JSON object."""
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
+
+
+def parquet_rows(text: pa.RecordBatch, first_row: int) -> list[RawRow]:
+    """The raw rows of a ``parquet_text`` batch, numbered from ``first_row`` (every record, none skipped)."""
+    return [(first_row + offset, flatten(record)) for offset, record in enumerate(text.to_pylist())]
+
+
+def parquet_text(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """A Parquet batch with each scalar value as the text a CSV export would hold: the only form in which
+    either path reads a Parquet cell, so both read the same cells (billing_columns.py).
+
+    The text form, value by value: null → ``""``; text as it is; integers in decimal; floats (float32 widened
+    to float64 first) integer-valued below 2**63 in decimal without ``.0`` (an account id 111111111111.0 reads
+    ``111111111111``), others as their shortest round-trip decimal (Arrow's: ``0.00001``, ``1e+16``, ``nan``);
+    booleans ``True``/``False``; decimals with their scale; dates ``YYYY-MM-DD``; timestamps ISO 8601 with a
+    space, in UTC with ``Z`` when they have a time zone, naive ones as written (read as UTC), with the
+    fraction of their unit. Struct fields get the same form inside the struct; lists, maps, binary and other
+    types keep their values (the columnar path declines such files). Every number and timestamp reads back
+    as the same value (``float(text)``, ``parse_timestamp(text)``), so records are those of the typed values;
+    row digests (``Row.digest``) hash this text.
+    """
+    columns = [_column_text(column) for column in batch.columns]
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _column_text(column: pa.Array) -> pa.Array:
+    """One column in ``parquet_text``'s form, or the column itself when its type has no text form here."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return _column_text(column.dictionary_decode())
+    if pa.types.is_struct(kind):
+        children = [_column_text(child) for child in column.flatten()]
+        fields = [field.with_type(child.type) for field, child in zip(kind, children, strict=True)]
+        return pa.StructArray.from_arrays(children, fields=fields, mask=column.is_null())
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind):
+        text = column if pa.types.is_string(kind) else pc.cast(column, pa.string())
+    elif pa.types.is_boolean(kind):
+        text = pc.if_else(column, "True", "False")
+    elif pa.types.is_floating(kind):
+        text = _float_text(pc.cast(column, pa.float64()))
+    elif pa.types.is_timestamp(kind):
+        # Arrow writes a zoned time in its own zone with an offset: in UTC it ends in Z.
+        utc = column if kind.tz is None else pc.cast(column, pa.timestamp(kind.unit, "UTC"))
+        text = pc.cast(utc, pa.string())
+    elif pa.types.is_integer(kind) or pa.types.is_decimal(kind) or pa.types.is_date(kind):
+        text = pc.cast(column, pa.string())
+    else:
+        return column
+    return text.fill_null("")
+
+
+def _float_text(column: pa.Array) -> pa.Array:
+    """Floats as text: integer values below 2**63 as integers (exact: such a float is that integer), the
+    rest as Arrow's shortest round-trip text."""
+    whole = pc.and_(pc.equal(column, pc.trunc(column)), pc.less(pc.abs(column), 2.0**63)).fill_null(False)
+    integers = pc.cast(pc.cast(pc.if_else(whole, column, 0.0), pa.int64()), pa.string())
+    return pc.if_else(whole, integers, pc.cast(column, pa.string()))
+
+
+def jsonl_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+    """The raw rows of newline-delimited JSON, ``chunk_rows`` at a time, each chunk with the union of its
+    rows' column names; a line that is not a JSON object becomes a row holding ``__invalid_json__``."""
     # Read line by line rather than with pandas.read_json: it would guess types (dates, big integers) and
     # lose the record boundaries we number rows by.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig")

@@ -239,7 +239,8 @@ def _python_literal(text: str) -> Any:
 
 
 def cell_text(value: Any) -> str:
-    """A cell as text for digests: strings trimmed, other values (Parquet, JSON lines) as ``str``."""
+    """A cell as text for digests: strings trimmed, other values (JSON lines; Parquet lists and maps, its
+    scalars being read as text, billing_read.parquet_text) as ``str``."""
     return value.strip() if value.__class__ is str else str(value)
 
 

@@ -18,6 +18,7 @@ from emissions.cloud_sharing import EstimateGroup, fill_unclassified
 from emissions.models import CloudRegion, CloudUsage, EmissionRecord, FactorDataset, GridFactor, ProviderCarbon
 from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
+from emissions.services.cloud_basis import BasisBook
 from emissions.services.ledger import inventory_calculate
 from reporting.selectors.cloud import cloud_reconciliation
 from tests.factories import GridZoneFactory, RunFactory, TeamFactory
@@ -41,6 +42,10 @@ def zones(org_a):
 def _line(org, key, *, provider="aws", account="111", region="us-east-1", service="AmazonEC2", kwh=0.0,
           embodied=0.0, month=AUGUST, **fields) -> CloudUsage:  # fmt: skip
     cloud_region = CloudRegion.objects.get(provider=provider, region=region)
+    if coefficients := fields.pop("coefficients", None):  # stored once per set, as the importers do
+        book = BasisBook(org)
+        fields["coefficients_digest"] = book.digest(tuple(coefficients.items()))
+        book.save()
     values = {
         "organization": org, "provider": provider, "billing_period": month, "line_item_key": key,
         "usage_start": datetime(month.year, month.month, 1, tzinfo=UTC),

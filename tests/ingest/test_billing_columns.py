@@ -246,9 +246,9 @@ def test_a_gzip_export_is_read_column_wise_with_the_same_records(module, name):
 
 
 def test_a_gzip_bomb_stops_on_the_columnar_path_too(monkeypatch):
-    from ingest.parsers import billing_columns
+    from ingest.parsers import billing_columns, billing_columns_core
 
-    monkeypatch.setattr(billing_columns, "DEFAULT_MAX_DECOMPRESSED_BYTES", 4096)
+    monkeypatch.setattr(billing_columns_core, "DEFAULT_MAX_DECOMPRESSED_BYTES", 4096)
     packed = gzip.compress((FIXTURES / "aws_cur.csv").read_bytes() + b"," * 200_000)
     with pytest.raises((ParseError, billing_columns.ColumnarUnavailable)):
         list(aws_cur.read_lines(io.BytesIO(packed)))
@@ -257,7 +257,7 @@ def test_a_gzip_bomb_stops_on_the_columnar_path_too(monkeypatch):
 @pytest.mark.parametrize("path", AWS_CSV, ids=lambda p: p.name)
 def test_a_flat_cur_parquet_is_read_column_wise_with_the_same_records(path, tmp_path):
     # Athena-style flat Parquet with typed columns (ids as integers, timestamps, doubles), as pyarrow infers
-    # them from the CSV: the columnar path casts each column to text; the row path reads the typed values.
+    # them from the CSV: both paths read each value as parquet_text's text (test_billing_columns_typed.py).
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 

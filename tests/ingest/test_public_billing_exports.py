@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from emissions.models import CloudUsage
+from emissions.choices import ActivityKind, QualityTier
+from emissions.models import CloudUsage, EmissionRecord
+from emissions.periods import period_parse
+from emissions.services.ledger import inventory_calculate
 from ingest.services import import_batch_create, import_batch_process
 from tests.factories import OrganizationFactory
 
@@ -98,3 +101,30 @@ def test_an_example_table_that_is_not_an_export_fails_with_its_reason(org):
         )
     )
     assert batch.status == "failed" and "header matches no billing export" in batch.error
+
+
+@pytest.mark.parametrize("path", sorted(set(EXPECTED) - NOT_EXPORTS))
+def test_every_month_of_a_public_export_accounts_each_line_once(org, path):
+    """The ledger of every month the file's usage or billing periods touch computes (a line of September use
+    billed in October once crashed it), and the months' billing estimates add up to their year's: a line
+    counts in one month, the month its usage starts."""
+    content = (PUBLIC / path).read_bytes()
+    import_batch_process(
+        batch=import_batch_create(organization=org, source="billing", filename=Path(path).name, content=content)
+    )
+    lines = CloudUsage.objects.for_org(org)
+    months = {line.usage_start.date().replace(day=1) for line in lines} | {line.billing_period for line in lines}
+    by_year: dict[int, float] = defaultdict(float)
+    for month in sorted(months):
+        by_year[month.year] += _billing_estimate_kwh(
+            inventory_calculate(organization=org, period=period_parse(f"{month:%Y-%m}"))
+        )
+    for year, kwh in by_year.items():
+        assert _billing_estimate_kwh(inventory_calculate(organization=org, period=period_parse(str(year)))) == (
+            pytest.approx(kwh, rel=1e-9, abs=1e-9)
+        )
+
+
+def _billing_estimate_kwh(calculation) -> float:
+    records = EmissionRecord.objects.filter(calculation=calculation, activity_kind=ActivityKind.CLOUD_USAGE)
+    return sum(records.filter(quality=QualityTier.BILLING_ESTIMATE).values_list("energy_kwh", flat=True))

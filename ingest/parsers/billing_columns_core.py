@@ -1,0 +1,361 @@
+"""The column-wise core of the billing columnar path: a batch of text columns to ``CloudUsageLines``.
+
+A billing export repeats a few thousand kinds of line (account, service, usage type, instance, region, tags)
+over millions of hours and resources. Here a line is split into its *kind* (the columns the dialect's
+``build`` reads, apart from the per-line fields) and its per-line fields (``LineFields``: key, usage start and
+end, billing period, quantity, cost, resource). ``build`` runs once per kind on a representative line, and
+the per-line fields are checked and converted column-wise with Arrow.
+
+Exactness: a batch takes this path only when every per-line cell is clean (numbers written plainly, dates
+that parse, a key on every line, no whitespace-only cell, nothing longer than its stored column). Any other
+batch goes row by row through ``build_chunk``, which gives the same records and the row errors the row path
+gives. The readers: billing_columns.py (CSV, and the entry point), billing_columns_typed.py (flat Parquet,
+JSON lines).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+from dataclasses import replace
+from typing import IO
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from emissions.records import CloudUsageLines
+from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader
+from ingest.parsers.billing_rows import (
+    NULLS,
+    Dialect,
+    LineFields,
+    Row,
+    Schema,
+    compact_time,
+    loads_lenient,
+    month_start,
+    parse_timestamp,
+)
+from ingest.parsers.csv_rows import CellError
+from ingest.parsers.input_limits import limited
+
+# About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
+
+_PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_SEPARATOR = "\x1f"
+# Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
+_MAX_KEY, _MAX_RESOURCE = 128, 500
+_INTERVAL_SUFFIX = len("@20240101T000000Z@20240101T000000Z")  # what interval_key adds to a line id
+_PLACEHOLDER_TIME = "2000-01-01T00:00:00Z"
+_NULL_CELLS = pa.array(sorted(NULLS))
+
+
+class ColumnarUnavailable(Exception):
+    """The file cannot be read column-wise (not plain CSV, or Arrow refuses it): read it row by row."""
+
+
+def text_stream(stream: IO[bytes], gzipped: bool, *, quoted: bool = True) -> IO[bytes]:
+    """The file's bytes from the start: ``stream`` itself, or its gzip inflated within the row path's bound
+    (a gzip bomb stops at ``DEFAULT_MAX_DECOMPRESSED_BYTES`` with ParseError, as there), read through the
+    row path's record bound (``quoted=False`` for JSON lines, as there)."""
+    stream.seek(0)
+    if not gzipped:
+        return limited(stream, quoted=quoted)
+    inflated = gzip.GzipFile(fileobj=stream, mode="rb")
+    return limited(io.BufferedReader(LimitedReader(inflated, DEFAULT_MAX_DECOMPRESSED_BYTES)), quoted=quoted)
+
+
+def batch_lines(
+    dialect: Dialect,
+    fields: LineFields,
+    schema: Schema,
+    batch: pa.RecordBatch,
+    first_row: int,
+    *,
+    given_kinds: tuple[list, np.ndarray, list[bool]] | None = None,
+    digests: list[str] | None = None,
+) -> CloudUsageLines | None:
+    """The batch as columns, or None when some per-line cell is not clean (the row path decides then).
+
+    ``batch``: text columns, at least the per-line ones. A typed reader (JSON lines) gives the lines'
+    ``given_kinds`` (as ``_kinds`` gives them) and row ``digests`` it computed from the typed rows; else they come
+    from the batch's columns.
+    """
+    columns = dict(zip(batch.schema.names, batch.columns, strict=True))
+    per_line = {field: _first_filled(columns, schema.keys(field)) for field in fields.names()}
+    if any(value is None for value in per_line.values()):
+        return None
+    key, end = per_line.get(fields.key), per_line.get(fields.end)
+    start, period, quantity_text, cost_text, resource = (
+        per_line[f] for f in (fields.start, fields.period, fields.quantity, fields.cost, fields.resource)
+    )
+    if (key is not None and key.null_count) or start.null_count:  # blank lines, lines without a key or start
+        return None
+    if (key is not None and pc.max(pc.utf8_length(key)).as_py() > _MAX_KEY - _INTERVAL_SUFFIX) or (
+        len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
+    ):
+        return None
+    found = given_kinds or _kinds(dialect, fields, schema, columns, kind_columns(dialect, fields, schema))
+    if found is None:
+        return None
+    kinds, kind_index, uses_else = found
+    usage = np.array([kind.charge_category == "usage" for kind in kinds], dtype=bool)[kind_index]
+    quantity = _numbers(quantity_text)
+    cost = _numbers(cost_text)
+    if quantity is None or cost is None:
+        return None
+    if fields.quantity_else is not None:
+        quantity = _quantity_chosen(quantity, per_line[fields.quantity_else], np.array(uses_else)[kind_index])
+        if quantity is None:
+            return None
+    quantity_missing = np.isnan(quantity)
+    if (quantity_missing & usage).any() or ((quantity < 0) & usage).any():
+        return None
+    if fields.credits is not None:
+        cost = _net_costs(cost, per_line[fields.credits])
+        if cost is None:
+            return None
+    factor = np.array([kind.usage_quantity for kind in kinds], dtype=np.float64)[kind_index]
+    starts = _times(start)
+    if end is not None or fields.end_after is None:
+        ends = _times(pc.coalesce(end, start) if end is not None else start)
+    else:
+        ends = None if starts is None else (tuple(value + fields.end_after for value in starts[0]), starts[1])
+    periods = _periods(period, starts)
+    if starts is None or ends is None or periods is None:
+        return None
+    if fields.period_in_kind:
+        periods = _kind_periods(kinds, kind_index, starts)
+    keys: list[str] | None = digests
+    if key is not None:
+        keys = _interval_keys(key, starts, ends)
+    elif keys is None:
+        keys = row_digests(columns, schema)
+    if keys is None:
+        return None
+    return CloudUsageLines(
+        kinds=tuple(kinds),
+        kind_index=kind_index,
+        line_item_key=keys,
+        resource_id=resource.fill_null("").to_pylist(),
+        usage_start=starts,
+        usage_end=ends,
+        billing_period=periods,
+        usage_quantity=np.where(quantity_missing, 0.0, quantity) * factor,
+        cost=np.nan_to_num(cost, nan=0.0),
+        row_number=np.arange(first_row, first_row + batch.num_rows, dtype=np.int64),
+    )
+
+
+def _quantity_chosen(main: np.ndarray, other_text: pa.Array, uses_else: np.ndarray) -> np.ndarray | None:
+    """Per line, the quantity its kind reads: ``main``, or the other column where the kind uses that. None
+    when a line of a main-column kind has no main quantity (``build`` would read the other column, in the
+    other unit: the row path decides)."""
+    other = _numbers(other_text)
+    if other is None or (np.isnan(main) & ~uses_else).any():
+        return None
+    return np.where(uses_else, other, main)
+
+
+def _net_costs(cost: np.ndarray, credits: pa.Array) -> np.ndarray | None:
+    """Cost plus each line's credits (a list of ``{amount}``), rounded to 9 decimals as the builder does;
+    None when a credits cell is not such a list (the row path reports it)."""
+    out = []
+    for base, text in zip(np.nan_to_num(cost, nan=0.0).tolist(), credits.to_pylist(), strict=True):
+        total = base
+        if text and text != "[]":
+            decoded = loads_lenient(text)
+            if not isinstance(decoded, list):
+                return None
+            for credit in decoded:
+                try:
+                    total += float(credit.get("amount", 0) if isinstance(credit, dict) else credit)
+                except (TypeError, ValueError):
+                    return None
+        out.append(round(total, 9))
+    return np.array(out, dtype=np.float64)
+
+
+def _kind_periods(kinds: list, kind_index: np.ndarray, starts: tuple[tuple, np.ndarray]) -> tuple[tuple, np.ndarray]:
+    """Each line's billing month from its kind, or its start's month where the kind has none (a kind built
+    without one carries the placeholder start's month)."""
+    start_values, start_index = starts
+    months = [month_start(value) for value in start_values]
+    placeholder = month_start(parse_timestamp(_PLACEHOLDER_TIME, ""))
+    kind_months = [kind.billing_period for kind in kinds]
+    unset = np.array([month == placeholder for month in kind_months], dtype=bool)[kind_index]
+    index = np.where(unset, start_index, len(months) + kind_index)
+    return tuple(months + kind_months), index.astype(np.int32)
+
+
+def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[tuple, np.ndarray]) -> list[str]:
+    """``interval_key`` of every line, column-wise: the id, then its start and end in compact UTC."""
+    start_text, end_text = (
+        pa.array([compact_time(value) for value in values]).take(pa.array(index)) for values, index in (starts, ends)
+    )
+    return pc.binary_join_element_wise(key, start_text, end_text, "@").to_pylist()
+
+
+def row_digests(columns: dict[str, pa.Array], schema: Schema) -> list[str] | None:
+    """``Row.digest`` of every line, column-wise: ``name\x1fvalue\x1e`` of each non-empty trimmed cell in
+    (normalized name, column) order, hashed per line. None when a cell holds a control character between
+    0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those)."""
+    pieces = []
+    for name in sorted(columns, key=lambda column: (schema.norm[column], column)):
+        cells = columns[name]
+        if pc.any(pc.match_substring_regex(cells, "[\x1c-\x1f]")).as_py():
+            return None
+        trimmed = pc.utf8_trim_whitespace(cells)
+        empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
+        pieces.append(
+            pc.if_else(empty, "", pc.binary_join_element_wise(f"{schema.norm[name]}\x1f", trimmed, "\x1e", ""))
+        )
+    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
+    return [hashlib.sha256(text.encode()).hexdigest() for text in joined.to_pylist()]
+
+
+def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
+    """Per line, the first of ``keys`` whose cell is not blank, trimmed (null when none is).
+
+    None, meaning "not clean", when a cell holds only whitespace: the row path reads such a cell
+    differently from field to field, so it decides.
+    """
+    found = []
+    for name in keys:
+        cells = columns[name]
+        trimmed = pc.utf8_trim_whitespace(cells)
+        blank = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
+        if pc.any(pc.and_(blank, pc.not_equal(cells, ""))).as_py():
+            return None
+        found.append(pc.if_else(blank, pa.scalar(None, pa.string()), trimmed))
+    if not found:
+        return pa.nulls(len(next(iter(columns.values()))), pa.string())
+    return found[0] if len(found) == 1 else pc.coalesce(*found)
+
+
+def _numbers(text: pa.Array) -> np.ndarray | None:
+    """Plainly written finite numbers as float64 (NaN where the cell is empty); None when one is not."""
+    filled = text.drop_null()
+    if len(filled) and not pc.all(pc.match_substring_regex(filled, _PLAIN_NUMBER)).as_py():
+        return None
+    numbers = pc.cast(text, pa.float64()).to_numpy(zero_copy_only=False)
+    return None if np.isinf(numbers).any() else numbers  # 1e999: the row path reports it as not finite
+
+
+def _times(text: pa.Array) -> tuple[tuple, np.ndarray] | None:
+    """Distinct parsed UTC timestamps and each line's index into them; None when one does not parse."""
+    encoded = text.dictionary_encode()
+    try:
+        values = tuple(parse_timestamp(value, "") for value in encoded.dictionary.to_pylist())
+    except CellError:
+        return None
+    return values, encoded.indices.to_numpy(zero_copy_only=False).astype(np.int32)
+
+
+def _periods(period: pa.Array, starts: tuple[tuple, np.ndarray] | None) -> tuple[tuple, np.ndarray] | None:
+    """Each line's billing month: its period column where written, else its start's month."""
+    if starts is None:
+        return None
+    start_values, start_index = starts
+    months = [month_start(value) for value in start_values]
+    if period.null_count == len(period):
+        return tuple(months), start_index
+    written = _times(period.fill_null(_PLACEHOLDER_TIME))
+    if written is None:
+        return None
+    written_values, written_index = written
+    offset = len(months)
+    index = np.where(period.is_null().to_numpy(zero_copy_only=False), start_index, written_index + offset)
+    return tuple(months + [month_start(value) for value in written_values]), index.astype(np.int32)
+
+
+def kind_columns(dialect: Dialect, fields: LineFields, schema: Schema) -> tuple[str, ...]:
+    """The columns that make a line's kind: whatever ``build`` reads apart from the per-line fields."""
+    line = set(fields.names())
+    named = {column for field in dialect.aliases if field not in line for column in schema.keys(field)}
+    tagged = {column for prefix in fields.tag_prefixes for column, _ in schema.prefixed(prefix)}
+    return tuple(column for column in schema.norm if column in named | tagged)
+
+
+def _kinds(
+    dialect: Dialect, fields: LineFields, schema: Schema, columns: dict[str, pa.Array], names: tuple[str, ...]
+) -> tuple[list, np.ndarray, list[bool]] | None:
+    """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor), each
+    line's kind and, per kind, whether it reads ``quantity_else``; None when a representative line does not
+    build (the row path reports it)."""
+    groups = kind_groups([columns[name] for name in names], len(next(iter(columns.values()))))
+    if groups is None:
+        return None
+    kind_index, first_lines = groups
+    lines = [{name: columns[name][line].as_py() for name in names} for line in first_lines]
+    built = kind_records(dialect, fields, schema, lines)
+    return None if built is None else (built[0], kind_index, built[1])
+
+
+def kind_groups(keys: list[pa.Array], count: int) -> tuple[np.ndarray, list[int]] | None:
+    """Each of ``count`` lines' kind (lines of one kind have equal text in each of ``keys``) and each kind's
+    first line; None when a cell holds the separator the texts are joined with (kinds could collide)."""
+    if not keys:
+        return np.zeros(count, dtype=np.int32), [0]
+    joined = pc.binary_join_element_wise(*keys, _SEPARATOR)
+    if len(keys) > 1 and pc.any(pc.not_equal(pc.count_substring(joined, _SEPARATOR), len(keys) - 1)).as_py():
+        return None
+    kind_index = joined.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int32)
+    _, first_lines = np.unique(kind_index, return_index=True)
+    return kind_index, first_lines.tolist()
+
+
+def kind_records(
+    dialect: Dialect, fields: LineFields, schema: Schema, lines: list[dict]
+) -> tuple[list, list[bool]] | None:
+    """Per kind, its record built from a representative line's kind cells (per-line fields as placeholders,
+    quantity = the unit's factor) and whether it reads ``quantity_else``; None when one does not build (the
+    row path reports it)."""
+    placeholders = _placeholders(fields, schema)
+    kinds, uses_else = [], []
+    for line in lines:
+        cells = line | placeholders
+        try:
+            record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
+            uses_else.append(_uses_else(dialect, fields, schema, cells, record))
+        except CellError:
+            return None
+        kinds.append(replace(record, line_item_key="", resource_id="", cost=0.0))
+    return kinds, uses_else
+
+
+def _uses_else(dialect: Dialect, fields: LineFields, schema: Schema, cells: dict, record) -> bool:
+    """Whether a kind reads its quantity from ``quantity_else``: built again with that column at 2, its
+    quantity doubles."""
+    if fields.quantity_else is None:
+        return False
+    other = schema.keys(fields.quantity_else)
+    if not other:
+        return False
+    doubled = dialect.build(Row(cells | {other[0]: "2"}, Schema(tuple(cells), dialect.aliases)))
+    return doubled.usage_quantity != record.usage_quantity
+
+
+def _placeholders(fields: LineFields, schema: Schema) -> dict[str, str]:
+    """Per-line cells for building a kind: quantities 1 (so the record's quantity is the unit's factor),
+    cost 0."""
+    values = {
+        fields.key: "kind",
+        fields.start: _PLACEHOLDER_TIME,
+        fields.end: _PLACEHOLDER_TIME,
+        fields.period: "",
+        fields.quantity: "1",
+        fields.quantity_else: "1",
+        fields.cost: "0",
+        fields.resource: "",
+    }
+    values.pop(None, None)  # a dialect without a key, end or second quantity column
+    cells: dict[str, str] = {}
+    for field, value in values.items():
+        keys = schema.keys(field)
+        cells.update(dict.fromkeys(keys, ""))
+        if keys:
+            cells[keys[0]] = value
+    return cells

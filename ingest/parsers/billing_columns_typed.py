@@ -1,0 +1,252 @@
+"""The columnar path of billing exports whose cells are typed: flat Parquet and JSON lines (the GCP export).
+
+Both end in ``batch_lines`` (billing_columns_core.py), as a CSV does, and read exactly what the row path reads:
+
+- Parquet: both paths read a batch through ``parquet_text`` (billing_read.py), one function turning every
+  typed value into the text a CSV cell would hold. The row path builds from those text cells, the columnar
+  path takes the same text columns: the two see the same cells, so the CSV reasoning carries over, row
+  digests included.
+- JSON lines: both paths parse the lines with ``jsonl_chunks`` (the same raw rows, typed JSON values), so
+  the row path's digests and records stay what they were. A line's kind is built from its own typed cells
+  (lines grouped by value and type, ``_typed_kinds``), its digest hashes the text ``Row.digest`` hashes
+  (``str`` of a number or a list, ``_digest_texts``), and only the per-line fields become text, where the
+  text reads back as the value (``_cell_text``); any other value sends its block row by row.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from emissions.records import CloudUsageLines
+from ingest.parsers.billing_columns_core import (
+    ColumnarUnavailable,
+    batch_lines,
+    kind_columns,
+    kind_groups,
+    kind_records,
+    row_digests,
+    text_stream,
+)
+from ingest.parsers.billing_read import RawRow, jsonl_chunks, parquet_rows, parquet_text
+from ingest.parsers.billing_rows import Dialect, LineFields, Schema, build_chunk, check_header
+from ingest.parsers.input_limits import cells_check, parquet_check
+from ingest.records import ParsedRow, ParseError, RowIssue
+
+PARQUET_BATCH_ROWS = 10_000
+JSONL_BLOCK_ROWS = 10_000
+# How a per-line field's JSON value may be written: text only, or also a number, or also a list (credits).
+_TEXT, _NUMBER, _LIST = "text", "number", "list"
+# Far below where ``float(int)`` overflows (about 1.8e308), where the row path fails instead of reading a number.
+_LARGEST_INT = 10**300
+_MISSING = object()  # a key a JSON line leaves out (the row path skips it, unlike a null)
+
+
+def parquet_lines(
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], first_row: int, row_groups: tuple[int, ...]
+) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
+    """A flat Parquet export column-wise: each batch in ``parquet_text``'s form, read as a CSV batch.
+
+    Any dialect, keyed by a line id or by the row digest (the digest hashes the same text both ways).
+    Files with nested columns (structs, lists, CUR 2.0 maps) or a column type without a text form, and
+    Parquet Arrow refuses, raise ColumnarUnavailable: the row path reads them. A batch that is not clean is
+    built row by row from the same text rows the row path reads. ``row_groups``: only those, numbered
+    from ``first_row`` (a piece of a larger file).
+    """
+    try:
+        parquet = pq.ParquetFile(stream)
+        arrow_schema = parquet.schema_arrow
+    except (pa.ArrowException, OSError) as exc:
+        raise ColumnarUnavailable(str(exc)) from exc
+    parquet_check(parquet.metadata, row_groups)
+    names = arrow_schema.names
+    if len(set(names)) != len(names) or any(pa.types.is_nested(field.type) for field in arrow_schema):
+        raise ColumnarUnavailable("nested or repeated Parquet columns")
+    empty = parquet_text(pa.RecordBatch.from_pylist([], schema=arrow_schema))
+    if any(column.type != pa.string() for column in empty.columns):
+        raise ColumnarUnavailable("a Parquet column type without a text form")
+    check_header(dialect, names)
+    schema = Schema(tuple(names), dialect.aliases)
+    next_row = first_row
+    try:
+        for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=list(row_groups) or None):
+            cells_check(batch)
+            text = parquet_text(batch)
+            lines = batch_lines(dialect, fields, schema, text, next_row)
+            yield lines if lines is not None else build_chunk(dialect, parquet_rows(text, next_row))
+            next_row += batch.num_rows
+    except (pa.ArrowException, OSError) as exc:
+        raise ColumnarUnavailable(str(exc)) from exc
+
+
+def jsonl_lines(
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], gzipped: bool
+) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
+    """Newline-delimited JSON (plain or gzip) block by block: the row path's raw rows, then columns.
+
+    The stdlib parses the lines, as on the row path (Arrow's JSON reader infers types per column: ``1`` and
+    ``1.5`` would both become doubles and the digest text would change). What is saved is ``build`` per
+    line. A header without the dialect's required fields raises ColumnarUnavailable: the row path checks
+    its own first chunk and decides.
+    """
+    checked = False
+    for columns, rows in jsonl_chunks(text_stream(stream, gzipped, quoted=False), JSONL_BLOCK_ROWS):
+        if not checked:
+            try:
+                check_header(dialect, columns)
+            except ParseError as exc:
+                raise ColumnarUnavailable(str(exc)) from exc
+            checked = True
+        lines = _typed_lines(dialect, fields, rows)
+        yield lines if lines is not None else build_chunk(dialect, rows)
+
+
+def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> CloudUsageLines | None:
+    """Raw rows of typed cells as columns; None when a row is not a JSON object, a per-line cell holds a
+    value ``_cell_text`` does not write, or two columns match one field name (the row path decides)."""
+    numbers = [number for number, _ in rows]
+    if not rows or numbers[-1] - numbers[0] != len(rows) - 1:
+        return None  # numbered with gaps: not the rows of one block
+    if any("__invalid_json__" in cells for _, cells in rows):
+        return None
+    values = _columns(rows)
+    schema = Schema(tuple(values), dialect.aliases)
+    if len(set(schema.norm.values())) != len(schema.norm):
+        return None  # which of the two a row reads depends on its key order
+    types = {name: set(map(type, cells)) for name, cells in values.items()}
+    columns = {}
+    for column, category in _line_categories(fields, schema).items():
+        cells = values[column]
+        texts = cells if types[column] == {str} else [_cell_text(value, category) for value in cells]
+        if None in texts:
+            return None
+        columns[column] = pa.array(texts, pa.string())
+    if not columns:
+        return None
+    # The cells as Row.digest hashes them (``str`` of a number or a list, not the per-line text above).
+    digest_texts = {
+        name: pa.array(cells if types[name] == {str} else _digest_texts(cells), pa.string())
+        for name, cells in values.items()
+    }
+    digests = None
+    if fields.key is None:
+        digests = row_digests(digest_texts, schema)
+        if digests is None:
+            return None
+    kinds = _typed_kinds(dialect, fields, schema, values, types, digest_texts)
+    if kinds is None:
+        return None
+    batch = pa.RecordBatch.from_pydict(columns)
+    return batch_lines(dialect, fields, schema, batch, numbers[0], given_kinds=kinds, digests=digests)
+
+
+def _columns(rows: list[RawRow]) -> dict[str, list]:
+    """The rows' cells column by column (``_MISSING`` where a row leaves a key out), columns sorted.
+
+    Rows are transposed shape by shape (a JSON export leaves out null fields, so a block has a few key
+    sequences): no Python loop per cell, no copy of each row.
+    """
+    shapes: dict[tuple[str, ...], list[int]] = {}
+    for line, (_, cells) in enumerate(rows):
+        shapes.setdefault(tuple(cells), []).append(line)
+    if len(shapes) == 1:
+        (shape,) = shapes
+        return dict(sorted(zip(shape, _transposed(cells for _, cells in rows), strict=True)))
+    columns = {name: np.full(len(rows), _MISSING, dtype=object) for name in sorted(set().union(*shapes))}
+    for shape, lines in shapes.items():
+        for name, values in zip(shape, _transposed(rows[line][1] for line in lines), strict=True):
+            # fromiter keeps each value whole (a list stays one cell, not a row of cells).
+            columns[name][lines] = np.fromiter(values, dtype=object, count=len(lines))
+    return {name: column.tolist() for name, column in columns.items()}
+
+
+def _transposed(rows: Iterable[dict]) -> list[list]:
+    """Rows of one key sequence as the lists of their values, key by key."""
+    return list(map(list, zip(*(cells.values() for cells in rows), strict=True)))
+
+
+def _line_categories(fields: LineFields, schema: Schema) -> dict[str, str]:
+    """Each per-line column and how its values may be written (a column of two fields: text only)."""
+    found: dict[str, str] = {}
+    for field in fields.names():
+        if field in (fields.quantity, fields.quantity_else, fields.cost):
+            category = _NUMBER
+        else:
+            category = _LIST if field == fields.credits else _TEXT
+        for column in schema.keys(field):
+            found[column] = category if found.get(column, category) == category else _TEXT
+    return found
+
+
+def _cell_text(value: Any, category: str) -> str | None:
+    """A per-line JSON value as the CSV cell that ``batch_lines`` reads as the row path reads the value;
+    None for any other value.
+
+    Text is itself; null, left out, ``[]`` and ``{}`` are the empty cell (``is_empty``). A number field also
+    takes an int (``str``, below 10**300) or a float (``repr``): both read back as the same float
+    (``float(value)`` and Arrow's parse round correctly). Credits also take a list, as its JSON (decoded by
+    ``loads_lenient`` to an equal list).
+    """
+    if value.__class__ is str:
+        return value
+    if value is None or value is _MISSING or (value.__class__ in (list, dict) and not value):
+        return ""
+    if category == _NUMBER:
+        if value.__class__ is float:
+            return repr(value)
+        if value.__class__ is int and abs(value) < _LARGEST_INT:
+            return str(value)
+    elif category == _LIST and value.__class__ is list:
+        return json.dumps(value)
+    return None
+
+
+def _digest_texts(cells: list) -> list[str]:
+    """A column's cells as ``Row.digest`` hashes them, for ``row_digests`` (which trims text and leaves out
+    blank and NULL cells as ``Row.digest`` does): text as it is; left out, null, ``[]`` and ``{}`` empty
+    (``is_empty``); any other value ``str``, which has no outer blanks, is never NULL and escapes control
+    characters (a list's strings are written with ``repr``), so trimming changes nothing."""
+    return [
+        value
+        if value.__class__ is str
+        else ""
+        if value is None or value is _MISSING or (value.__class__ in (list, dict) and not value)
+        else str(value)
+        for value in cells
+    ]
+
+
+def _typed_kinds(
+    dialect: Dialect,
+    fields: LineFields,
+    schema: Schema,
+    values: dict[str, list],
+    types: dict[str, set[type]],
+    digest_texts: dict[str, pa.Array],
+) -> tuple[list, np.ndarray, list[bool]] | None:
+    """The lines' kinds, as ``_kinds`` gives them, from typed cells: lines of one kind hold equal values of
+    equal types in every kind column, and each kind is built from its first line's own cells.
+
+    A column of one type is keyed by its digest text (``str``: ``repr`` for these JSON values, which tells
+    values apart; the empty cell only for that type's empty value); another by each cell's type and text
+    (a null, a left-out key, ``[]`` and ``""`` differ, as do ``1``, ``1.0``, ``"1"`` and ``True``).
+    """
+    names = kind_columns(dialect, fields, schema)
+    keys = [
+        digest_texts[name]
+        if len(types[name]) == 1
+        else pa.array([f"{type(value).__name__}:{value}" for value in values[name]], pa.string())
+        for name in names
+    ]
+    groups = kind_groups(keys, len(next(iter(values.values()))))
+    if groups is None:
+        return None
+    kind_index, first_lines = groups
+    lines = [{name: values[name][line] for name in names if values[name][line] is not _MISSING} for line in first_lines]
+    built = kind_records(dialect, fields, schema, lines)
+    return None if built is None else (built[0], kind_index, built[1])
