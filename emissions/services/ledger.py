@@ -17,10 +17,9 @@ from datetime import date
 from django.db import transaction
 
 from emissions.factor_book import FactorBook
-from emissions.models import Calculation, EmissionRecord, Organization
+from emissions.models import Calculation, Organization
 from emissions.periods import Period, period_parse
 from emissions.selectors import inventory_inputs_digest
-from emissions.services.bulk_copy import copy_insert
 from emissions.services.ledger_cloud import CloudLines
 from emissions.services.ledger_draft import LedgerDraft, LocationFactors
 from emissions.services.ledger_electricity import ElectricityLines, UpstreamLines
@@ -65,7 +64,7 @@ def inventory_calculate(*, organization: Organization, period: Period, reason: s
         organization=organization, calculation=calculation, period=period, methodology_version=METHODOLOGY_VERSION
     )
     _ledger_build(draft)
-    copy_insert(EmissionRecord, draft.records)
+    draft.flush()
     calculation.data_gaps = sorted({*draft.gaps, *draft.sized_gaps()})
     calculation.roll_forward = draft.roll_forward
     calculation.save(update_fields=["data_gaps", "roll_forward"])

@@ -17,6 +17,10 @@ from emissions.choices import ActivityKind, Basis, Scope
 from emissions.factor_book import FactorBook, ResolvedFactor
 from emissions.models import Calculation, EmissionRecord, Organization, Run, Site
 from emissions.periods import Period, month_end
+from emissions.services.bulk_copy import copy_insert
+
+# Records built before they are inserted (copy_insert): enough for one COPY to pay off, few enough for flat memory.
+RECORDS_IN_MEMORY = 10_000
 
 # Whom a record without a run counts for (budgets, leaderboards): ``team_id`` and/or ``project_id``.
 Owner = dict[str, int | None]
@@ -120,6 +124,14 @@ class LedgerDraft:
                 flags=sorted(set(flags or [])),
             )
         )
+        if len(self.records) >= RECORDS_IN_MEMORY:
+            self.flush()
+
+    def flush(self) -> None:
+        """Insert the records built so far: a calculation of a million billing groups or runs never holds
+        all its records in memory (they keep their order)."""
+        copy_insert(EmissionRecord, self.records)
+        self.records.clear()
 
     # --- data gaps with their size -----------------------------------------------------------------
 
