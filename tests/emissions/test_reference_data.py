@@ -197,6 +197,6 @@ def test_the_command_reports_counts_and_then_nothing_changed():
     first, second = io.StringIO(), io.StringIO()
     call_command("load_reference_data", stdout=first)
     call_command("load_reference_data", stdout=second)
-    assert "CloudRegion: 171" in first.getvalue()
+    assert "CloudRegion: 182" in first.getvalue()
     assert "skipped grid_intensity_country.csv" in first.getvalue()
     assert "Nothing changed" in second.getvalue()
