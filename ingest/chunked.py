@@ -38,7 +38,7 @@ from ingest import loading
 from ingest.models import ImportBatch, ImportChunk, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
-from ingest.pieces import Piece, csv_pieces, file_kind, inflate, parquet_pieces, piece_bytes_read
+from ingest.pieces import Piece, csv_pieces, file_kind, inflate, jsonl_pieces, parquet_pieces, piece_bytes_read
 from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParseError
 
@@ -49,14 +49,16 @@ ChunkSend = Callable[[int, int], object]
 
 _COUNTS = ("rows_total", "rows_loaded", "rows_duplicate", "rows_rejected")
 _GZIP_RATIO = 16
+# Byte-range splitters by file kind (Parquet is split by row groups).
+_SPLITTERS = {"csv": csv_pieces, "jsonl": jsonl_pieces}
 
 
 def import_batch_split(*, batch: ImportBatch, chunk_send: ChunkSend) -> bool:
     """Cut a large billing export into chunks and enqueue them with ``chunk_send``; False when the file
     stays whole.
 
-    Files under ``IMPORT_PIECE_BYTES`` (or ``IMPORT_PIECE_ROWS`` Parquet rows) and JSON lines are not
-    split. Called again for a batch already split, it only re-enqueues the chunks not yet done.
+    Files under ``IMPORT_PIECE_BYTES`` (or ``IMPORT_PIECE_ROWS`` Parquet rows) are not split. Called again for
+    a batch already split, it only re-enqueues the chunks not yet done.
     """
     source = PARSERS[batch.source]
     if source.read_chunks is None:
@@ -99,8 +101,8 @@ def _plan(batch: ImportBatch) -> list[tuple[str, Piece]]:
         if kind == "parquet":
             return [(batch.raw_file.name, p) for p in parquet_pieces(handle, piece_rows=settings.IMPORT_PIECE_ROWS)]
         piece_bytes = settings.IMPORT_PIECE_BYTES
-        if kind == "csv" and batch.size_bytes >= piece_bytes:
-            return [(batch.raw_file.name, p) for p in csv_pieces(handle, piece_bytes=piece_bytes)]
+        if kind in _SPLITTERS and batch.size_bytes >= piece_bytes:
+            return [(batch.raw_file.name, p) for p in _SPLITTERS[kind](handle, piece_bytes=piece_bytes)]
         # Billing CSV compresses about tenfold or more: smaller gzip files are not worth inflating to split.
         if kind != "gzip" or batch.size_bytes < piece_bytes // _GZIP_RATIO:
             return []
@@ -114,11 +116,12 @@ def _plan(batch: ImportBatch) -> list[tuple[str, Piece]]:
             if inflated.tell() < piece_bytes:
                 return []
             inflated.seek(0)
-            if file_kind(inflated) != "csv":
+            kind = file_kind(inflated)
+            if kind not in _SPLITTERS:
                 return []
-            name = default_storage.save(f"{batch.raw_file.name}.inflated.csv", File(inflated))
+            name = default_storage.save(f"{batch.raw_file.name}.inflated.{kind}", File(inflated))
             with default_storage.open(name, "rb") as copy:
-                return [(name, p) for p in csv_pieces(copy, piece_bytes=piece_bytes)]
+                return [(name, p) for p in _SPLITTERS[kind](copy, piece_bytes=piece_bytes)]
 
 
 def import_chunk_process(*, batch_id: int, index: int) -> None:

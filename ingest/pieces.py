@@ -1,9 +1,10 @@
 """Splitting a large billing export into pieces that Celery workers import in parallel.
 
-A piece is a byte range of a CSV file (cut at record boundaries: a newline outside quotes) or a run of
-Parquet row groups. Each piece knows the row number of its first record, so row errors name the row
-of the whole file. Gzip-compressed CSV is inflated once into a sibling file and split like plain CSV;
-JSON lines and other files are not split (they are imported by one task, as before).
+A piece is a byte range of a CSV file (cut at record boundaries: a newline outside quotes), a byte range
+of a JSON lines file (cut after a newline) or a run of Parquet row groups. Each piece knows the row number
+of its first record, so row errors name the row of the whole file. Gzip-compressed CSV or JSON lines are
+inflated once into a sibling file and split like plain ones; other files are not split (they are imported
+by one task, as before).
 
 Pure byte handling over file objects; no Django.
 """
@@ -112,6 +113,35 @@ def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> list[tuple[int, i
     return boundaries
 
 
+def jsonl_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
+    """Cut a JSON lines file into pieces of about ``piece_bytes``, each ending after a newline (JSON escapes
+    newlines inside strings, so every newline ends a record) and the next beginning with a line that opens an
+    object, so every piece reads as JSON lines as the whole file does. A piece has no header; its
+    ``first_row`` numbers records as the reader does (``billing_read.jsonl_chunks``: blank lines are skipped,
+    not counted).
+    """
+    if piece_bytes < 1:
+        raise ValueError("piece_bytes must be at least 1")
+    handle.seek(0)
+    pieces: list[Piece] = []
+    start = offset = records = 0
+    first_row, due = 2, False
+    while line := handle.readline():
+        if due and line[:1] == b"{":
+            pieces.append(Piece(first_row=first_row, start=start, end=offset))
+            start, first_row, due = offset, 2 + records, False
+        # A line is blank as the reader decides it (str.strip, Unicode whitespace, the file's BOM read away):
+        # decode only what does not open a JSON object.
+        text = "{" if line[:1] == b"{" else line.decode("utf-8", "replace")
+        if (text.removeprefix("\ufeff") if offset == 0 else text).strip():
+            records += 1
+        offset += len(line)
+        due = due or offset - start >= piece_bytes
+    if offset > start:
+        pieces.append(Piece(first_row=first_row, start=start, end=offset))
+    return pieces
+
+
 def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:
     """Runs of whole row groups of about ``piece_rows`` rows (a row group is never cut)."""
     try:
@@ -135,7 +165,8 @@ def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:
 
 
 def piece_bytes_read(handle: IO[bytes], piece: Piece) -> io.BytesIO:
-    """A CSV piece as a file of its own: the header line followed by the piece's records."""
+    """A CSV or JSON lines piece as a file of its own: the header line (none for JSON lines) followed by the
+    piece's records."""
     handle.seek(0)
     header = handle.read(piece.header_end)
     handle.seek(piece.start)

@@ -41,7 +41,7 @@ def read_lines(
     dialect without them, a ragged or garbled CSV), possibly after some batches: the caller discards them
     and reads the file row by row. Raises ParseError, as the row path does, when the header lacks a
     required field or a gzip stream inflates past ``DEFAULT_MAX_DECOMPRESSED_BYTES``. ``first_row`` and
-    ``row_groups`` place a piece of a larger file (JSON lines are never split: numbered from 2 as there).
+    ``row_groups`` place a piece of a larger file.
     """
     gzipped = stream.read(2) == b"\x1f\x8b"
     head = text_stream(stream, gzipped).read(64)
@@ -51,7 +51,7 @@ def read_lines(
     # The row path looks at 4 bytes of a plain file, 64 of an inflated one: the same bytes decide here.
     jsonl = looks_like_jsonl(head if gzipped else head[:4])
     if jsonl and dialect.allow_jsonl:
-        yield from jsonl_lines(dialect, fields, stream, gzipped)
+        yield from jsonl_lines(dialect, fields, stream, gzipped, first_row)
         return
     if head[:4] == b"PAR1" or jsonl:
         raise ColumnarUnavailable("not CSV")

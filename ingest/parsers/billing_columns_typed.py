@@ -85,7 +85,7 @@ def parquet_lines(
 
 
 def jsonl_lines(
-    dialect: Dialect, fields: LineFields, stream: IO[bytes], gzipped: bool
+    dialect: Dialect, fields: LineFields, stream: IO[bytes], gzipped: bool, first_row: int = 2
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
     """Newline-delimited JSON (plain or gzip) block by block: the row path's raw rows, then columns.
 
@@ -95,7 +95,7 @@ def jsonl_lines(
     its own first chunk and decides.
     """
     checked = False
-    for columns, rows in jsonl_chunks(text_stream(stream, gzipped, quoted=False), JSONL_BLOCK_ROWS):
+    for columns, rows in jsonl_chunks(text_stream(stream, gzipped, quoted=False), JSONL_BLOCK_ROWS, first_row):
         if not checked:
             try:
                 check_header(dialect, columns)

@@ -111,7 +111,7 @@ def iter_raw_chunks(
             if not head:
                 raise ParseError("the compressed file is empty")
         if allow_jsonl and looks_like_jsonl(head):
-            yield from jsonl_chunks(limited(stream, quoted=False), chunk_rows)
+            yield from jsonl_chunks(limited(stream, quoted=False), chunk_rows, first_row)
         else:
             yield from _csv_chunks(limited(stream), chunk_rows, first_row)
     finally:
@@ -227,14 +227,15 @@ def _float_text(column: pa.Array) -> pa.Array:
     return pc.if_else(whole, integers, pc.cast(column, pa.string()))
 
 
-def jsonl_chunks(stream: IO[bytes], chunk_rows: int) -> Iterator[tuple[list[str], list[RawRow]]]:
+def jsonl_chunks(stream: IO[bytes], chunk_rows: int, first_row: int = 2) -> Iterator[tuple[list[str], list[RawRow]]]:
     """The raw rows of newline-delimited JSON, ``chunk_rows`` at a time, each chunk with the union of its
-    rows' column names; a line that is not a JSON object becomes a row holding ``__invalid_json__``."""
+    rows' column names; a line that is not a JSON object becomes a row holding ``__invalid_json__``. Records
+    are numbered from ``first_row`` (a piece of a larger file, ingest/pieces.py, starts further down)."""
     # Read line by line rather than with pandas.read_json: it would guess types (dates, big integers) and
     # lose the record boundaries we number rows by.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig")
     rows: list[RawRow] = []
-    next_row = 2
+    next_row = first_row
     try:
         for line in text:
             if not line.strip():

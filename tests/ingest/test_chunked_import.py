@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from django.db.models import Sum
 
+from bench.billing_ingest import GENERATORS, jsonl_write
 from emissions.models import CloudUsage
 from ingest.chunked import import_batch_finalize, import_chunk_process
 from ingest.models import ImportBatch, ImportChunk, RowError
@@ -125,3 +126,42 @@ def test_an_unreadable_piece_fails_the_batch_and_says_where(reference, db, media
     failed = ImportChunk.objects.get(batch=batch, status="failed")
     assert f"rows from {failed.first_row}" in batch.error and "import it again" in batch.error
     assert failed.first_row <= 151
+
+
+def _gcp_jsonl(tmp_path, lines: int) -> bytes:
+    csv_path, jsonl_path = tmp_path / "gcp.csv", tmp_path / "gcp.jsonl"
+    GENERATORS["gcp_billing"](csv_path, lines)
+    jsonl_write(csv_path, jsonl_path)
+    text = jsonl_path.read_text().splitlines()
+    text[40] = '{"billing_account_id": "broken"'  # a line that is not JSON: a row error on row 42
+    text.insert(90, "")  # a blank line: skipped, not numbered
+    return ("\n".join(text) + "\n").encode()
+
+
+def test_json_lines_split_in_pieces_equal_the_whole_file(reference, db, media_root, settings, tmp_path):
+    """A BigQuery JSON lines export is cut at newlines into pieces (plain and gzip): same counts, row
+    errors, lines and totals as the file imported whole."""
+    content = _gcp_jsonl(tmp_path, 300)
+    orgs = {name: _org(name) for name in ("whole", "split", "gzsplit")}
+    batches = {}
+    for name, org in orgs.items():
+        if name != "whole":
+            settings.IMPORT_PIECE_BYTES = 8192
+        data = gzip.compress(content) if name == "gzsplit" else content
+        batch = import_batch_create(organization=org, source="gcp_billing", filename=f"{name}.jsonl", content=data)
+        import_batch_process(batch=batch)
+        batch.refresh_from_db()
+        batches[name] = batch
+    assert ImportChunk.objects.filter(batch=batches["whole"]).count() == 0
+    assert ImportChunk.objects.filter(batch=batches["split"]).count() > 5
+    assert ImportChunk.objects.filter(batch=batches["gzsplit"]).first().file_name.endswith(".inflated.jsonl")
+    counts = ("status", "rows_total", "rows_loaded", "rows_duplicate", "rows_rejected")
+    whole = [getattr(batches["whole"], c) for c in counts]
+    assert whole == [ImportBatch.Status.PARTIAL, 300, 299, 0, 1]
+    for name in ("split", "gzsplit"):
+        assert [getattr(batches[name], c) for c in counts] == whole
+        errors = RowError.objects.filter(batch=batches[name]).values_list("row_number", flat=True)
+        assert list(errors) == [42]
+        keys = set(CloudUsage.objects.for_org(orgs[name]).values_list("line_item_key", "source_row"))
+        assert keys == set(CloudUsage.objects.for_org(orgs["whole"]).values_list("line_item_key", "source_row"))
+        assert _totals(orgs[name]) == pytest.approx(_totals(orgs["whole"]))

@@ -1,7 +1,8 @@
-"""Cutting CSV and Parquet exports into pieces: record boundaries, row numbers, nothing lost or doubled."""
+"""Cutting CSV, JSON lines and Parquet exports into pieces: record boundaries, row numbers, nothing lost or doubled."""
 
 import io
 import itertools
+import json
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.parsers.billing_read import iter_raw_chunks
-from ingest.pieces import csv_pieces, file_kind, parquet_pieces, piece_bytes_read
+from ingest.pieces import csv_pieces, file_kind, jsonl_pieces, parquet_pieces, piece_bytes_read
 
 
 def _rows(data: bytes, **piece) -> list[tuple[int, dict]]:
@@ -81,3 +82,44 @@ def test_parquet_pieces_are_runs_of_row_groups():
     for piece in pieces:
         split += _rows(data, first_row=piece.first_row, row_groups=piece.row_groups)
     assert split == _rows(data)
+
+
+def _jsonl_rows(data: bytes, **piece) -> list[tuple[int, dict]]:
+    chunks = iter_raw_chunks(io.BytesIO(data), chunk_rows=7, allow_jsonl=True, **piece)
+    return [row for _, rows in chunks for row in rows]
+
+
+def _jsonl_split_rows(data: bytes, piece_bytes: int) -> list[tuple[int, dict]]:
+    handle = io.BytesIO(data)
+    rows = []
+    for piece in jsonl_pieces(handle, piece_bytes=piece_bytes):
+        assert piece.header_end == 0
+        rows += _jsonl_rows(piece_bytes_read(handle, piece).getvalue(), first_row=piece.first_row)
+    return rows
+
+
+def test_json_lines_pieces_keep_the_whole_file_s_rows_and_numbers():
+    """Blank lines (also Unicode blanks) are skipped and not numbered, a BOM opens the file, the last line may
+    lack its newline, an invalid line is a row: the pieces number every record as the whole file does."""
+    lines = [json.dumps({"id": i, "note": "a\\nb \u00e9"}) for i in range(40)]
+    lines[5], lines[12], lines[20] = "", "   \u00a0 ", "{not json"
+    data = ("\ufeff" + "\n".join(lines)).encode()
+    whole = _jsonl_rows(data)
+    assert len(whole) == 38 and whole[-1][0] == 39
+    for piece_bytes in (1, 17, 100, 10_000):
+        pieces = jsonl_pieces(io.BytesIO(data), piece_bytes=piece_bytes)
+        assert all(a.end == b.start for a, b in itertools.pairwise(pieces)) and pieces[-1].end == len(data)
+        assert all(data[piece.start : piece.start + 1] in (b"{", b"\xef") for piece in pieces)
+        assert _jsonl_split_rows(data, piece_bytes) == whole
+    assert file_kind(io.BytesIO(data)) == "jsonl"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    records=st.lists(st.one_of(st.dictionaries(st.sampled_from("abc"), st.text(max_size=5)), st.just(None))),
+    piece_bytes=st.integers(1, 120),
+)
+def test_json_lines_split_anywhere_read_the_same_records(records, piece_bytes):
+    lines = ["  \n" if record is None else json.dumps(record) + "\n" for record in records]
+    data = ("{}\n" + "".join(lines)).encode()  # an export opens with a record (the reader sniffs 4 bytes)
+    assert _jsonl_split_rows(data, piece_bytes) == _jsonl_rows(data)
