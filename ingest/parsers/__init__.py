@@ -59,7 +59,7 @@ class Source:
     read_chunks: Callable | None = None
     # Runs once after every row is loaded, in the batch's transaction (e.g. replacing restated months).
     finalize: Callable | None = None
-    # The columnar path of plain CSV (billing_columns.py): ``read_lines(stream, first_row=)`` yields
+    # The columnar path (billing_columns.py: CSV, flat Parquet, JSON lines): ``read_lines(stream, first_row=)`` yields
     # CloudUsageLines (or row items), stored by ``load_lines(organization=, lines=, ...)``.
     read_lines: Callable | None = None
     load_lines: Callable | None = None
