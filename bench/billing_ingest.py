@@ -9,8 +9,9 @@ file with pyarrow and COPYing it raw into PostgreSQL).
 The import runs as in production: the file is stored as a batch, and a real Celery worker pool (prefork,
 Redis broker, BENCH_WORKERS processes: "1,2" by default, one run each) imports it in pieces. Options:
 BENCH_ROWS (default 1,000,000), BENCH_BROKER_URL (default redis://127.0.0.1:6379/13, flushed). Reports
-wall seconds to the finished batch and to the month's ledger, peak resident memory of the worker pool
-(all its processes together, and the largest one), and the import's multiple of the floor. BENCH_LEDGER=0: the
+wall seconds to the finished batch and to the month's ledger, peak memory of the worker pool (all its
+processes together: proportional sets, shared pages once, and resident sets; and the largest process), and
+the import's multiple of the floor. BENCH_LEDGER=0: the
 import alone, no ledger. Not part of the test run.
 """
 
@@ -221,28 +222,35 @@ def _submit(path: Path) -> dict:
     }
 
 
-def _tree_rss_kib(root: int) -> tuple[int, int]:
-    """(sum, largest) resident memory in KiB of ``root`` and its descendants, read from /proc."""
+def _tree_memory_kib(root: int) -> tuple[int, int, int]:
+    """Memory in KiB of ``root`` and its descendants, read from /proc: (sum of resident sets, sum of
+    proportional sets, largest resident set). The prefork children share the pages they inherit from the
+    pool's parent (Django and the libraries, about 250 MiB): the resident sets count those once per
+    process, the proportional sets (PSS) once in all, which is the memory the pool takes."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            status = (entry / "status").read_text()
         except OSError:
             continue
         children.setdefault(int(fields[1]), []).append(int(entry.name))
-        line = next((x for x in status.splitlines() if x.startswith("VmRSS:")), "VmRSS: 0 kB")
-        rss[int(entry.name)] = int(line.split()[1])
     found, stack = [], [root]
     while stack:
         pid = stack.pop()
         found.append(pid)
         stack += children.get(pid, [])
-    values = [rss.get(pid, 0) for pid in found]
-    return sum(values), max(values)
+    rss, pss = [], []
+    for pid in found:
+        try:
+            rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
+        except OSError:
+            continue
+        values = {line.split(":")[0]: int(line.split()[1]) for line in rollup[1:] if line.endswith("kB")}
+        rss.append(values.get("Rss", 0))
+        pss.append(values.get("Pss", 0))
+    return sum(rss), sum(pss), max(rss, default=0)
 
 
 def product_path(path: Path, workers: int, env: dict) -> dict:
@@ -254,14 +262,14 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
         "--loglevel=WARNING",
     ]  # fmt: skip
     worker = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
-    peak_sum = peak_one = 0
+    peak_sum = peak_pss = peak_one = 0
     try:
         submit = subprocess.Popen(  # noqa: S603
             [sys.executable, __file__, "--submit", str(path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
         while submit.poll() is None:
-            total, largest = _tree_rss_kib(worker.pid)
-            peak_sum, peak_one = max(peak_sum, total), max(peak_one, largest)
+            total, proportional, largest = _tree_memory_kib(worker.pid)
+            peak_sum, peak_pss, peak_one = max(peak_sum, total), max(peak_pss, proportional), max(peak_one, largest)
             time.sleep(0.5)
         if submit.returncode != 0:
             sys.exit("the import failed")
@@ -269,7 +277,13 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     finally:
         worker.terminate()
         worker.wait(timeout=60)
-    return {**result, "workers": workers, "peak_rss_workers_mib": peak_sum / 1024, "peak_rss_one_mib": peak_one / 1024}
+    return {
+        **result,
+        "workers": workers,
+        "peak_pss_workers_mib": peak_pss / 1024,
+        "peak_rss_workers_mib": peak_sum / 1024,
+        "peak_rss_one_mib": peak_one / 1024,
+    }
 
 
 def main() -> None:

@@ -31,12 +31,17 @@ from django.db.models import Q
 
 from emissions.models import Organization, Run, Site, Team
 from emissions.records import CloudUsageLines, CloudUsageRecord, RunRecord, UpsertOutcome
-from emissions.services.cloud import cloud_usage_restated_months_replace, cloud_usage_upsert_many
+from emissions.services.cloud import (
+    cloud_usage_restated_months_replace,
+    cloud_usage_statistics_refresh,
+    cloud_usage_upsert_many,
+)
 from emissions.services.cloud_lines import cloud_usage_upsert_lines
 from emissions.services.run_matching import CODECARBON_ID_SOURCES, tracker_run_id
 from emissions.services.runs import project_resolve, run_upsert_many
 from emissions.text import truthy
 from ingest.cloud_lines import ARROW_ARRAYS
+from ingest.models import ImportChunk
 
 # Task runs append ":<task_name>" to the CodeCarbon run id.
 CODECARBON_TASK_SOURCE = "codecarbon_task_csv"
@@ -257,5 +262,8 @@ def cloud_usage_load_lines(
 
 
 def cloud_usage_finalize(*, organization: Organization, source_batch_id: int) -> None:
-    """After a billing batch: its months replace what earlier imports stored for them."""
+    """After a billing batch: its months replace what earlier imports stored for them. A batch imported in
+    pieces (a large file) refreshes the line table's statistics first."""
+    if ImportChunk.objects.filter(batch_id=source_batch_id).exists():
+        cloud_usage_statistics_refresh()
     cloud_usage_restated_months_replace(organization=organization, source_batch_id=source_batch_id)

@@ -14,6 +14,7 @@ Imports page and in ``manage.py ingest`` output, never silent.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -114,12 +115,21 @@ def reconciliation(*, batch, tally: FileTally) -> dict[str, Any]:
     the rows involved where known; an empty list means the file is stored in full.
     """
     lines = CloudUsage.objects.filter(organization_id=batch.organization_id, source_batch_id=batch.pk)
-    by_currency = list(lines.values("currency").annotate(lines=Count("id"), cost=Sum("cost")).order_by("currency"))
-    by_unit = list(lines.values("usage_unit").annotate(quantity=Sum("usage_quantity")).order_by("usage_unit"))
+    # One pass over the batch's lines (a million for a large export): totals per (currency, unit), added up here.
+    groups = list(
+        lines.values("currency", "usage_unit")
+        .annotate(lines=Count("id"), cost=Sum("cost"), quantity=Sum("usage_quantity"))
+        .order_by("currency", "usage_unit")
+    )
+    cost: dict[str, Decimal] = {}
+    quantity: dict[str, float] = {}
+    for row in groups:
+        cost[row["currency"]] = cost.get(row["currency"], Decimal(0)) + (row["cost"] or 0)
+        quantity[row["usage_unit"]] = quantity.get(row["usage_unit"], 0.0) + (row["quantity"] or 0)
     stored = {
-        "lines": sum(row["lines"] for row in by_currency),
-        "cost": {row["currency"]: float(row["cost"] or 0) for row in by_currency},
-        "quantity": {row["usage_unit"]: float(row["quantity"] or 0) for row in by_unit},
+        "lines": sum(row["lines"] for row in groups),
+        "cost": {currency: float(total) for currency, total in cost.items()},
+        "quantity": quantity,
     }
     expected_lines = tally.rows - tally.rejected_rows - tally.repeated_rows
     warnings = []

@@ -344,6 +344,9 @@ class CloudUsage(models.Model):
     # from the organization's own rows in the same transaction) and by Django's on_delete, not by per-row
     # triggers: those cost a third of a billing import and made parallel workers queue on the organization's row.
     # The organization's index is the unique constraint's and the (organization, billing_period) index's prefix.
+    # Team and project have no index of their own: every read goes through the organization (for_org), and
+    # the two indexes cost a quarter of the COPY time of a billing import (bench/billing_ingest.py). Deleting
+    # a team or project (rare, by hand) scans the table to clear its lines' owner.
     organization = models.ForeignKey(
         "emissions.Organization",
         on_delete=models.CASCADE,
@@ -380,7 +383,13 @@ class CloudUsage(models.Model):
     resource_id = models.CharField(max_length=500, blank=True)
     tags = models.JSONField(default=dict, blank=True)
     team = models.ForeignKey(
-        "emissions.Team", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_constraint=False
+        "emissions.Team",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
     )
     project = models.ForeignKey(
         "emissions.Project",
@@ -389,6 +398,7 @@ class CloudUsage(models.Model):
         on_delete=models.SET_NULL,
         related_name="cloud_usages",
         db_constraint=False,
+        db_index=False,
     )
     compute_energy_kwh = models.FloatField(null=True, blank=True)
     gpu_energy_kwh = models.FloatField(null=True, blank=True)

@@ -34,13 +34,15 @@ from emissions.services.cloud_basis import BasisBook
 class LineArrays:
     """The array work of the columnar path (ingest/cloud_lines.py implements it with numpy and Arrow).
 
-    ``pairs(lines)``: each line's index into the distinct (kind, quantity) pairs (an array, handed back to
+    ``keys_unique(lines)``: whether no two lines share (provider, billing period, line key). ``pairs(lines)``:
+    each line's index into the distinct (kind, quantity) pairs (an array, handed back to
     ``copy_csv`` as it is), and the pairs' kinds and quantities as lists. ``copy_csv(lines, stored,
     pair_index, pair_hex)``: the field names of the CloudUsage columns and the lines as CSV rows of them,
     in key order, given each pair's stored values and kind digest: what ``upsert_by_copy`` writes.
     """
 
     pairs: Callable[[CloudUsageLines], tuple[Any, list[int], list[float]]]
+    keys_unique: Callable[[CloudUsageLines], bool]
     copy_csv: Callable[[CloudUsageLines, list[dict], Any, list[str]], tuple[list[str], bytes]]
 
 
@@ -58,7 +60,7 @@ def cloud_usage_upsert_lines(
     Off PostgreSQL, or when a key repeats within the lines (the last one wins), the lines go through
     ``cloud_usage_upsert_many`` as records.
     """
-    if connection.vendor != "postgresql" or not _keys_unique(lines):
+    if connection.vendor != "postgresql" or not arrays.keys_unique(lines):
         return cloud_usage_upsert_many(
             organization=organization,
             records=lines.records(),
@@ -92,9 +94,3 @@ def cloud_usage_upsert_lines(
     outcome.duplicate = upsert_by_copy(names, len(lines), lambda copy: copy.write(payload), "csv")
     outcome.loaded = len(lines) - outcome.duplicate
     return outcome
-
-
-def _keys_unique(lines: CloudUsageLines) -> bool:
-    providers = [kind.provider for kind in lines.kinds]
-    keys = zip(lines.kind_index.tolist(), lines.billing_period[1].tolist(), lines.line_item_key, strict=True)
-    return len({(providers[kind], period, key) for kind, period, key in keys}) == len(lines)

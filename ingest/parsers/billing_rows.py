@@ -253,6 +253,7 @@ def interval_key(line_id: str, start: datetime, end: datetime) -> str:
     return f"{line_id}@{compact_time(start)}@{compact_time(end)}"
 
 
+@functools.lru_cache(maxsize=8192)  # an hourly export repeats a month's 744 hours over millions of lines
 def compact_time(moment: datetime) -> str:
     """``20240131T230000Z``: a UTC time as it appears in line keys."""
     return moment.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

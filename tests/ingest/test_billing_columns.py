@@ -17,7 +17,7 @@ from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
 from ingest.parsers.billing_columns import ColumnarUnavailable, read_lines
 from ingest.records import ParsedRow, ParseError
 from ingest.services import import_batch_create, import_batch_process
-from tests.factories import OrganizationFactory, TeamFactory
+from tests.ingest.stored_lines import stored_lines
 
 FIXTURES = Path(__file__).parent / "fixtures" / "billing"
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "samples"
@@ -122,18 +122,6 @@ def test_what_arrow_does_not_read_as_csv_is_declined(content):
         list(read_lines(aws_cur.DIALECT, aws_cur.DIALECT.line_fields, io.BytesIO(content)))
 
 
-@pytest.fixture
-def org(reference, db, media_root):
-    organization = OrganizationFactory(slug="cols", name="Cols")
-    TeamFactory(organization=organization, slug="ml-research", name="ML research")
-    return organization
-
-
-def _stored(org) -> dict:
-    fields = [f.attname for f in CloudUsage._meta.fields if f.attname not in ("id", "source_batch_id")]
-    return {row["line_item_key"]: row for row in CloudUsage.objects.for_org(org).values(*fields)}
-
-
 @pytest.mark.django_db
 def test_both_paths_store_the_same_lines_and_a_reimport_is_all_duplicates(org, tmp_path):
     path = tmp_path / "cur.csv"
@@ -144,14 +132,14 @@ def test_both_paths_store_the_same_lines_and_a_reimport_is_all_duplicates(org, t
     row_numbers = [row_number for row_number, _ in numbered]
     outcome = cloud_usage_load(organization=org, records=records, source_batch_id=1, row_numbers=row_numbers)
     assert outcome.loaded == 2000
-    by_rows = _stored(org)
+    by_rows = stored_lines(org)
     CloudUsage.objects.for_org(org).delete()
     loaded = sum(
         cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=2).loaded
         for lines in aws_cur.read_lines(io.BytesIO(content))
     )
     assert loaded == 2000
-    assert _stored(org) == by_rows  # every column, digests included, on SQLite and PostgreSQL
+    assert stored_lines(org) == by_rows  # every column, digests included, on SQLite and PostgreSQL
     again = [cloud_usage_load_lines(organization=org, lines=lines) for lines in aws_cur.read_lines(io.BytesIO(content))]
     assert sum(o.duplicate for o in again) == 2000 and sum(o.loaded for o in again) == 0
     # The row path recognises the columnar path's lines as its own.
@@ -284,3 +272,56 @@ def test_a_cur_parquet_with_map_columns_is_declined():
     buffer.seek(0)
     with pytest.raises(ColumnarUnavailable):
         list(aws_cur.read_lines(buffer))
+
+
+@pytest.mark.django_db
+def test_awkward_values_go_through_the_copy_as_the_row_path_stores_them(org):
+    """The columnar path writes a block as CSV for ``COPY`` with Arrow (ingest/cloud_lines.py): tags as JSON
+    text, costs rounded to 10 decimals, digests built column-wise. Values that CSV and JSON treat specially
+    are stored exactly as the row path stores them."""
+    edits = {
+        0: {
+            "resourceTags/user:cost-center": 'quote " backslash \\ tab \t',
+            "lineItem/UnblendedCost": "0.12345678901234",
+        },
+        1: {"resourceTags/user:cost-center": "ünïcödé ✓ 🌱", "lineItem/UnblendedCost": "-1234567.89"},
+        2: {"resourceTags/user:cost-center": "line\nbreak", "lineItem/UnblendedCost": "1e-12"},
+        3: {"resourceTags/user:cost-center": "NULL", "lineItem/UnblendedCost": "99999999999.99999999994"},
+        4: {"lineItem/ResourceId": 'arn:aws:ec2:x:1:instance/i-0,"quoted"', "lineItem/UnblendedCost": "5E+3"},
+        5: {"lineItem/UsageAmount": "0.000000000001", "lineItem/UnblendedCost": "0"},
+    }
+    content = _cur(edits, lines=12)
+    assert _column_wise(content, aws_cur) == 12
+    numbered = _by_rows(content)
+    records = [record for _, record in numbered]
+    cloud_usage_load(organization=org, records=records, source_batch_id=1, row_numbers=[n for n, _ in numbered])
+    by_rows = stored_lines(org)
+    CloudUsage.objects.for_org(org).delete()
+    for lines in aws_cur.read_lines(io.BytesIO(content)):
+        cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=2)
+    assert stored_lines(org) == by_rows
+    stored = {row["line_item_key"][:6]: row for row in by_rows.values()}
+    assert (
+        str(stored["id0000"]["cost"]) == "0.1234567890" and str(stored["id0003"]["cost"]) == "100000000000.0000000000"
+    )
+    assert stored["id0001"]["tags"]["cost-center"] == "ünïcödé ✓ 🌱"
+
+
+def test_a_line_key_repeated_in_one_month_is_found_and_one_in_another_month_is_not():
+    """``lines_keys_unique`` (ingest/cloud_lines.py) guards the COPY: lines sharing (provider, month, key) go
+    through the record path, where the last one wins."""
+    from dataclasses import replace
+    from datetime import date
+
+    from ingest.cloud_lines import lines_keys_unique
+
+    assert lines_keys_unique(next(aws_cur.read_lines(io.BytesIO(_cur(lines=20)))))
+    hour = {"lineItem/UsageStartDate": "2025-03-05T00:00:00Z", "lineItem/UsageEndDate": "2025-03-05T01:00:00Z"}
+    repeated = next(aws_cur.read_lines(io.BytesIO(_cur({0: hour, 1: {**hour, "identity/LineItemId": "id0000"}}))))
+    assert repeated.line_item_key[0] == repeated.line_item_key[1]
+    assert not lines_keys_unique(repeated)
+    # The same key billed in another month (a restated period) is another stored line.
+    months, index = repeated.billing_period
+    index = index.copy()
+    index[1] = len(months)
+    assert lines_keys_unique(replace(repeated, billing_period=((*months, date(2025, 4, 1)), index)))

@@ -24,7 +24,7 @@ from ingest.parsers.billing_rows import loads_lenient
 from ingest.parsers.input_limits import MAX_RECORD_BYTES
 from ingest.records import ParseError
 from ingest.services import import_batch_create, import_batch_process
-from tests.factories import OrganizationFactory, TeamFactory
+from tests.ingest.stored_lines import stored_lines
 from tests.ingest.test_billing_columns import FIXTURES, NO_ID_CSV, PUBLIC, _by_columns, _by_rows, _column_wise
 
 GCP_CSV = [FIXTURES / "gcp_billing.csv", *sorted((PUBLIC / "gcp").glob("*.csv"))]
@@ -330,18 +330,6 @@ def test_a_json_line_over_the_record_bound_is_refused_on_the_columnar_path():
 # ---- stored lines -----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def org(reference, db, media_root):
-    organization = OrganizationFactory(slug="typed", name="Typed")
-    TeamFactory(organization=organization, slug="ml-research", name="ML research")
-    return organization
-
-
-def _stored(org) -> dict:
-    fields = [f.attname for f in CloudUsage._meta.fields if f.attname not in ("id", "source_batch_id")]
-    return {row["line_item_key"]: row for row in CloudUsage.objects.for_org(org).values(*fields)}
-
-
 @pytest.mark.django_db
 @pytest.mark.parametrize("kind", ["parquet", "jsonl"])
 def test_a_gcp_import_stores_what_the_row_path_stores(org, kind):
@@ -351,10 +339,10 @@ def test_a_gcp_import_stores_what_the_row_path_stores(org, kind):
     numbered = _by_rows(content, gcp_billing)
     records, row_numbers = [r for _, r in numbered], [n for n, _ in numbered]
     assert cloud_usage_load(organization=org, records=records, row_numbers=row_numbers).loaded == 15
-    by_rows = _stored(org)
+    by_rows = stored_lines(org)
     CloudUsage.objects.for_org(org).delete()
     batch = import_batch_create(organization=org, source="gcp_billing", filename=f"gcp.{kind}", content=content)
     import_batch_process(batch=batch)
     batch.refresh_from_db()
     assert (batch.status, batch.rows_loaded) == ("done", 15)
-    assert _stored(org) == by_rows
+    assert stored_lines(org) == by_rows
