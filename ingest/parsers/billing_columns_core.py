@@ -204,16 +204,27 @@ def row_digests(columns: dict[str, pa.Array], schema: Schema) -> list[str] | Non
     0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those)."""
     pieces = []
     for name in sorted(columns, key=lambda column: (schema.norm[column], column)):
-        cells = columns[name]
-        if pc.any(pc.match_substring_regex(cells, "[\x1c-\x1f]")).as_py():
+        piece = _digest_piece(columns[name], f"{schema.norm[name]}\x1f")
+        if piece is None:
             return None
-        trimmed = pc.utf8_trim_whitespace(cells)
-        empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
-        pieces.append(
-            pc.if_else(empty, "", pc.binary_join_element_wise(f"{schema.norm[name]}\x1f", trimmed, "\x1e", ""))
-        )
+        pieces.append(piece)
     joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
-    return [hashlib.sha256(text.encode()).hexdigest() for text in joined.to_pylist()]
+    return [hashlib.sha256(text).hexdigest() for text in joined.cast(pa.binary()).to_pylist()]
+
+
+def _digest_piece(cells: pa.Array, prefix: str) -> pa.Array | None:
+    """Each cell's part of a row digest: ``prefix`` + the trimmed cell + ``\x1e``, or "" for an empty cell;
+    None when a cell holds a control character between 0x1c and 0x1f. Worked out once per distinct cell: most
+    columns of an export repeat a few values over every line (a kind's account, service, region)."""
+    encoded = cells.dictionary_encode()
+    repeats = len(encoded.dictionary) <= len(cells) // 2
+    values = encoded.dictionary if repeats else cells
+    if pc.any(pc.match_substring_regex(values, "[\x1c-\x1f]")).as_py():
+        return None
+    trimmed = pc.utf8_trim_whitespace(values)
+    empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
+    piece = pc.if_else(empty, "", pc.binary_join_element_wise(prefix, trimmed, "\x1e", ""))
+    return piece.take(encoded.indices) if repeats else piece
 
 
 def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
