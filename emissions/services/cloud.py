@@ -110,6 +110,13 @@ LINE_FIELDS = frozenset(
 )
 
 
+def cloud_region_ids() -> dict[tuple[str, str], int]:
+    """Each (provider, region code)'s CloudRegion id, the newest dataset's where several list it. Values, not
+    model instances: a billing import asks for them once per block."""
+    rows = CloudRegion.objects.order_by("dataset_id").values_list("provider", "region", "pk")
+    return {(provider, region): pk for provider, region, pk in rows}
+
+
 def kind_digest(record: CloudUsageRecord, estimate: CloudEstimate | str, owner: Owner) -> str:
     """SHA-256 of what a line shares with its kind: the record but its per-line fields, the estimate
     (or the estimator's fingerprint) and the owner. vars(), not astuple: astuple deep-copies."""
@@ -157,7 +164,7 @@ def cloud_usage_upsert_many(
     if not records:
         return outcome
     attributor = Attributor(organization)
-    regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
+    regions = cloud_region_ids()
     book = BasisBook(organization)
     rows: dict[tuple, dict] = {}
     fingerprint = getattr(estimator, "fingerprint", None)

@@ -18,11 +18,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
-from emissions.models import CloudRegion, Organization
+from emissions.models import Organization
 from emissions.records import CloudEstimate, CloudUsageLines, CloudUsageRecord, UpsertOutcome
 from emissions.services.cloud import (
     Attributor,
     _line,
+    cloud_region_ids,
     cloud_usage_upsert_many,
     kind_digest,
     upsert_by_copy,
@@ -73,7 +74,7 @@ def cloud_usage_upsert_lines(
         return outcome
     attributor = Attributor(organization)
     owners = [attributor.owner(kind) for kind in lines.kinds]
-    regions = {(r.provider, r.region): r.pk for r in CloudRegion.objects.order_by("dataset_id")}
+    regions = cloud_region_ids()
     book = BasisBook(organization)
     # A line's estimate depends on its kind and its quantity; hourly lines share a few quantities.
     pair_index, pair_kind, pair_quantity = arrays.pairs(lines)
