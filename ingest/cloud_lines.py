@@ -3,7 +3,7 @@
 The write is the domain's (``emissions.services.cloud_lines.cloud_usage_upsert_lines``: owners, estimates,
 stored values, one ``COPY … (FORMAT csv)`` per block). The domain imports no array library, so the package
 that reads lines column-wise (ingest/parsers/billing_columns.py) hands it this work as ``ARROW_ARRAYS``.
-No Python runs per line here but the line digest's hash and the cost's rounding.
+No Python runs per line here but the line digest's hash, its numbers' text and the cost's rounding.
 """
 
 from __future__ import annotations

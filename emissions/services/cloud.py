@@ -267,7 +267,7 @@ def upsert_by_copy(names: list[str], count: int, write: Callable, copy_format: s
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in _UNIQUE_COLUMNS)
     keys = ", ".join(unique)
     restamp = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in ("source_batch_id", "source_row"))
-    options = "" if copy_format == "text" else f" WITH (FORMAT {copy_format})"
+    options = " WITH (FORMAT csv)" if copy_format == "csv" else ""
 
     def copy_rows(target: str) -> None:
         with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN{options}") as copy:
