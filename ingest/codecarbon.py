@@ -26,7 +26,7 @@ from django.views.decorators.http import require_POST
 from emissions.json_depth import json_loads
 from emissions.models import ApiToken, Run
 from emissions.records import RunRecord, RunSampleRecord
-from emissions.services.run_ranks import counted_components, live_run_rank_assign
+from emissions.services.run_ranks import counted_components, live_run_first_rank_claim, live_run_rank_assign
 from emissions.services.runs import RunOfAnotherProjectError, run_project_check, run_sample_append, run_upsert_many
 from emissions.services.tokens import api_token_authenticate
 from emissions.throttling import invalid_token_register
@@ -101,7 +101,7 @@ def _text(body: dict, field: str, limit: int = 200) -> str:
 # time; a run's id and start never change once created, so they are kept for the process's life.
 TOKEN_CACHE_S = 30.0
 _token_cache: dict[str, tuple[float, ApiToken]] = {}
-_run_cache: dict[tuple[int, str], tuple[int, datetime, str]] = {}
+_run_cache: dict[tuple[int, str], tuple[int, datetime, int | None, str]] = {}
 _CACHE_LIMIT = 10_000
 
 
@@ -128,28 +128,37 @@ def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonRespon
     return token
 
 
-def _live_run(token: ApiToken, external_id: str) -> Run | None:
-    """The token's project's live run with this id (id and start only), cached once found.
+def _live_run(token: ApiToken, external_id: str) -> tuple[Run, str] | None:
+    """The token's project's live run with this id (id, start and rank only) and what its samples add.
 
+    What they add (``all``, ``gpu``, ``none``: emissions/services/run_ranks.py) is cached with the run's rank
+    once found; it is only a guess: ``run_sample_append`` checks the rank against the stored run and reads
+    both again if it changed.
     Raises RunOfAnotherProjectError when the id is a live run of another project of the organization.
     """
     key = (token.project_id, external_id)
     if key not in _run_cache:
         run = (
             Run.objects.filter(organization_id=token.organization_id, source=SOURCE_LIVE, external_id=external_id)
-            .only("pk", "started_at", "flags", "project_id")
+            .only("pk", "started_at", "flags", "project_id", "rank_of")
             .first()
         )
         if run is None:
             return None
         run_project_check(run=run, project=token.project, external_id=external_id)
-        if len(_run_cache) >= _CACHE_LIMIT:
-            _run_cache.clear()
-        _run_cache[key] = (run.pk, run.started_at, counted_components(run))
-    pk, started_at, counted = _run_cache[key]
+        _live_run_remember(token, run.pk, external_id, run.started_at, run.rank_of_id, counted_components(run))
+    pk, started_at, rank_of_id, counted = _run_cache[key]
     run = Run(pk=pk, started_at=started_at, external_id=external_id, organization_id=token.organization_id)
-    run.counted = counted  # what its samples add to its totals (emissions/services/run_ranks.py)
-    return run
+    run.rank_of_id = rank_of_id
+    return run, counted
+
+
+def _live_run_remember(
+    token: ApiToken, pk: int, external_id: str, started_at: datetime, rank_of_id: int | None, counted: str
+) -> None:
+    if len(_run_cache) >= _CACHE_LIMIT:
+        _run_cache.clear()
+    _run_cache[(token.project_id, external_id)] = (pk, started_at, rank_of_id, counted)
 
 
 def run_record_from_codecarbon_run(body: dict, *, external_id: str) -> RunRecord:
@@ -275,12 +284,17 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
     except PayloadError as exc:
         return _error(400, str(exc), field=exc.field)
     try:
-        run = _live_run(token, str(body.get("run_id", ""))[:128])
+        live = _live_run(token, str(body.get("run_id", ""))[:128])
     except RunOfAnotherProjectError as exc:
         return _error(409, str(exc))
-    if run is None:
+    if live is None:
         return _error(403, "unknown run_id for this token's project: POST /runs first")
-    stored = run_sample_append(run=run, sample=sample, counted=run.counted)
+    run, counted = live
+    if counted != "all" and live_run_first_rank_claim(run=run):
+        run.rank_of_id, counted = None, "all"  # its job's first rank never reported: this run counts it
+    added = run_sample_append(run=run, sample=sample, counted=counted)
+    stored = added is not None
+    _live_run_remember(token, run.pk, run.external_id, run.started_at, run.rank_of_id, added or counted)
     return JsonResponse({"run_id": run.external_id, "stored": stored}, status=201)
 
 

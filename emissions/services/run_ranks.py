@@ -16,6 +16,11 @@ Samples are kept whole for the timeline; flags ``multi_rank_member`` and ``rank_
 ``rank_member_not_counted`` say what happened. When the job's merged CSV row arrives later it merges into
 the first rank, and the members' totals are cleared (``counted_in_rank_job``): the job's figures already
 hold them.
+
+The first rank must report: a member's sample that arrives while its first rank has none makes the member
+the first rank (:func:`live_run_first_rank_claim`, flag ``rank_first_reassigned``). A client whose
+``POST /runs`` timed out (CodeCarbon waits 2 s) opens its run again at its next upload while the server has
+already stored the first one, which never gets a sample: without this the run's samples would count nothing.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Sum
 
 from emissions.models import Experiment, Run
 
@@ -61,13 +67,57 @@ def live_run_rank_assign(*, run: Run) -> Run | None:
     first = next((c for c in candidates if {k: (c.tags or {}).get(k, "") for k in HOST_TAGS} == host), None)
     if first is None:
         return None
-    flags = {*run.flags, "multi_rank_member"}
-    if host["tracking_mode"] != "process":
-        shared_gpus = run.gpu_count >= 2 and run.gpu_count == first.gpu_count
-        flags.add("rank_member_not_counted" if shared_gpus or not run.gpu_count else "rank_member_gpu_only")
-    run.rank_of, run.flags = first, sorted(flags)
+    run.rank_of, run.flags = first, _member_flags(run, first)
     run.save(update_fields=["rank_of", "flags", "updated_at"])
     return first
+
+
+MEMBER_FLAGS = ("multi_rank_member", "rank_member_not_counted", "rank_member_gpu_only")
+
+
+def _member_flags(run: Run, first: Run) -> list[str]:
+    """``run``'s flags as a member of ``first``'s job (what its samples add, see the module docstring)."""
+    flags = {*run.flags, "multi_rank_member"} - {"rank_member_not_counted", "rank_member_gpu_only"}
+    if (run.tags or {}).get("tracking_mode", "") != "process":
+        shared_gpus = run.gpu_count >= 2 and run.gpu_count == first.gpu_count
+        flags.add("rank_member_not_counted" if shared_gpus or not run.gpu_count else "rank_member_gpu_only")
+    return sorted(flags)
+
+
+@transaction.atomic
+def live_run_first_rank_claim(*, run: Run) -> bool:
+    """Make the rank member ``run`` its job's first rank if that rank has no sample yet; True if it did.
+
+    Called before a member's sample is stored. The job's lock (its experiment, as in
+    :func:`live_run_rank_assign`) and the first rank's row lock make the check and the swap atomic with
+    respect to the first rank's own samples: ``run_sample_append`` checks the rank it was told before it
+    adds to a run's totals, so a sample of the old first rank that races the swap is counted as a member's.
+    The promoted run's totals are worked out again from its samples, all counted.
+    """
+    if not Run.objects.filter(pk=run.pk, rank_of__isnull=False, rank_of__samples__isnull=True).exists():
+        return False  # the usual case, without a lock: not a member, or its first rank has reported
+    Experiment.objects.select_for_update(of=("self",)).filter(runs__pk=run.pk).first()
+    member = Run.objects.select_for_update().get(pk=run.pk)
+    if member.rank_of_id is None:
+        return False
+    first = Run.objects.select_for_update().get(pk=member.rank_of_id)
+    if first.samples.exists():
+        return False
+    totals = member.samples.aggregate(
+        energy_kwh=Sum("energy_kwh"),
+        cpu_energy_kwh=Sum("cpu_energy_kwh"),
+        gpu_energy_kwh=Sum("gpu_energy_kwh"),
+        ram_energy_kwh=Sum("ram_energy_kwh"),
+    )
+    for name in ENERGY_FIELDS:
+        setattr(member, name, totals[name] or 0.0)
+    member.rank_of = None
+    member.flags = sorted({*member.flags, "rank_first_reassigned"} - set(MEMBER_FLAGS))
+    member.save(update_fields=[*ENERGY_FIELDS, "rank_of", "flags", "updated_at"])
+    Run.objects.filter(rank_of=first).exclude(pk=member.pk).update(rank_of=member)
+    first.rank_of, first.flags = member, _member_flags(first, member)
+    first.save(update_fields=["rank_of", "flags", "updated_at"])
+    return True
 
 
 def rank_members_clear(*, run: Run) -> int:

@@ -16,7 +16,7 @@ from emissions.services.refresh import figures_refresh_request
 from emissions.services.run_location import RunLocation, RunLocator
 from emissions.services.run_matching import CODECARBON_DEMO_EXPERIMENT_ID, RunMatcher, run_merged_values
 from emissions.services.run_quality import component_quality_of
-from emissions.services.run_ranks import rank_members_clear
+from emissions.services.run_ranks import counted_components, rank_members_clear
 
 # A record with one of these flags is a partial copy of its run (carbontracker's output log without the
 # standard log): it may add to a stored run but not replace one stored from the full source.
@@ -231,65 +231,90 @@ def _experiment(project: Project, external_id: str) -> Experiment | None:
 
 
 @transaction.atomic(savepoint=False)
-def run_sample_append(*, run: Run, sample: RunSampleRecord, counted: str = "all") -> bool:
-    """Store a live tracker's delta once and add it to the run's totals; False for a retried duplicate.
+def run_sample_append(*, run: Run, sample: RunSampleRecord, counted: str = "all") -> str | None:
+    """Store a live tracker's delta once and add it to the run's totals; return what it added, or None.
+
+    The return value is ``counted`` as applied (see below), or None for a retried duplicate (nothing stored).
 
     Insert and totals update share one transaction, so the sample is durable before the tracker gets
     its 201 and a retry can never be counted twice (unique (run, dedupe_key)). This is the hottest
     path of the product: one ``INSERT … ON CONFLICT DO NOTHING`` (no savepoint) and one ``UPDATE``, sent
     as a single statement on PostgreSQL. ``counted`` (``all``, ``gpu``, ``none``) is what the sample adds to
     the run's totals: a rank member of a multi-rank job adds no CPU and RAM (emissions/services/run_ranks.py);
-    the sample row itself is stored whole.
+    the sample row itself is stored whole. ``counted`` holds for the rank ``run.rank_of_id`` says (first when
+    None, a member otherwise); if the stored run's rank has changed since (a member became its job's first),
+    the update finds no row, and the rank and ``counted`` are read again (``run.rank_of_id`` is set to the
+    rank found and the ``counted`` used is returned, for the caller's cache).
     """
     values = {f.name: getattr(sample, f.name) for f in fields(sample)}
     values["recorded_at"] = connection.ops.adapt_datetimefield_value(sample.recorded_at)
     columns = ["run_id", *values]
     quote = connection.ops.quote_name
-    sql = (
+    insert = (
         # Identifiers come from the model and are quoted by the backend; every value is a parameter.
         f"INSERT INTO {quote(RunSample._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))}) ON CONFLICT (run_id, dedupe_key) DO NOTHING RETURNING id"
     )
+    insert_params = [run.pk, *values.values()]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            # One round trip: the UPDATE runs only when the INSERT stored a new row.
+            update, update_params = _totals_update(run, sample, counted)
+            cursor.execute(
+                f"WITH inserted AS ({insert}), updated AS ({update} AND EXISTS (SELECT 1 FROM inserted)"  # noqa: S608
+                " RETURNING 1) SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM updated)",
+                insert_params + update_params,
+            )
+            stored, updated = (bool(n) for n in cursor.fetchone())
+        else:
+            cursor.execute(insert, insert_params)
+            stored = updated = cursor.fetchone() is not None
+            if stored:
+                updated = _totals_add(cursor, run, sample, counted)
+        while stored and not updated:  # the run's rank changed since the caller looked: read it again
+            fresh = Run.objects.only("rank_of", "flags").get(pk=run.pk)
+            run.rank_of_id, counted = fresh.rank_of_id, counted_components(fresh)
+            updated = _totals_add(cursor, run, sample, counted)
+    if not stored:
+        return None
+    figures_refresh_request(organization_id=run.organization_id, days=[run.started_at.date()])
+    return counted
+
+
+def _totals_update(run: Run, sample: RunSampleRecord, counted: str) -> tuple[str, list]:
+    """The ``UPDATE`` adding ``sample`` to ``run``'s totals as ``counted`` says, if the run's rank is as assumed."""
     elapsed_s = max((sample.recorded_at - run.started_at).total_seconds(), 0.0)
     greatest = "MAX" if connection.vendor == "sqlite" else "GREATEST"
+    rank = "rank_of_id IS NULL" if run.rank_of_id is None else "rank_of_id IS NOT NULL"
     # Hand-written for the same reason as the INSERT; the client truncates each delta's duration to whole
     # seconds, so wall time comes from timestamps, and ended_at never precedes started_at (clock skew).
-    table = quote(Run._meta.db_table)
     update = (
-        f"UPDATE {table} SET energy_kwh = energy_kwh + %s, cpu_energy_kwh = cpu_energy_kwh + %s,"  # noqa: S608
-        " gpu_energy_kwh = gpu_energy_kwh + %s, ram_energy_kwh = ram_energy_kwh + %s,"
+        f"UPDATE {connection.ops.quote_name(Run._meta.db_table)} SET energy_kwh = energy_kwh + %s,"  # noqa: S608
+        " cpu_energy_kwh = cpu_energy_kwh + %s, gpu_energy_kwh = gpu_energy_kwh + %s,"
+        " ram_energy_kwh = ram_energy_kwh + %s,"
         " tracker_emissions_kg_co2e = COALESCE(tracker_emissions_kg_co2e, 0) + %s,"
         f" duration_s = {greatest}(duration_s, %s),"
-        f" ended_at = {greatest}(COALESCE(ended_at, started_at), started_at, %s), updated_at = %s WHERE id = %s"
+        f" ended_at = {greatest}(COALESCE(ended_at, started_at), started_at, %s), updated_at = %s"
+        f" WHERE id = %s AND {rank}"
     )
-    insert_params = [run.pk, *values.values()]
     cpu_kwh, ram_kwh = (sample.cpu_energy_kwh, sample.ram_energy_kwh) if counted == "all" else (0.0, 0.0)
     gpu_kwh = sample.gpu_energy_kwh if counted in ("all", "gpu") else 0.0
     energy_kwh = sample.energy_kwh if counted == "all" else cpu_kwh + gpu_kwh + ram_kwh
-    update_params = [
+    params = [
         energy_kwh,
         cpu_kwh,
         gpu_kwh,
         ram_kwh,
         sample.tracker_emissions_kg_co2e or 0.0,
         elapsed_s,
-        values["recorded_at"],
+        connection.ops.adapt_datetimefield_value(sample.recorded_at),
         connection.ops.adapt_datetimefield_value(timezone.now()),
         run.pk,
     ]
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            # One round trip: the UPDATE runs only when the INSERT stored a new row.
-            cursor.execute(
-                f"WITH inserted AS ({sql}) {update} AND EXISTS (SELECT 1 FROM inserted) RETURNING 1",  # noqa: S608
-                insert_params + update_params,
-            )
-            stored = cursor.fetchone() is not None
-        else:
-            cursor.execute(sql, insert_params)
-            stored = cursor.fetchone() is not None
-            if stored:
-                cursor.execute(update, update_params)
-    if stored:
-        figures_refresh_request(organization_id=run.organization_id, days=[run.started_at.date()])
-    return stored
+    return update, params
+
+
+def _totals_add(cursor, run: Run, sample: RunSampleRecord, counted: str) -> bool:
+    """Run :func:`_totals_update`; True when the run's rank was as assumed and the totals were updated."""
+    cursor.execute(*_totals_update(run, sample, counted))
+    return cursor.rowcount == 1

@@ -277,3 +277,60 @@ def test_a_second_rank_on_the_same_host_adds_only_its_own_gpu(client, ingest_tok
     _post(client, "/api/codecarbon/runs", shared, ingest_token)
     third = _post(client, "/api/codecarbon/runs", shared, ingest_token).json()["id"]
     assert "rank_member_not_counted" in Run.objects.get(external_id=third).flags
+
+
+@pytest.mark.django_db
+def test_a_member_whose_first_rank_never_reports_becomes_the_first_and_counts_the_machine(client, ingest_token):
+    """A client that retried ``POST /runs`` after a timeout left an empty first rank: its samples still count."""
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    empty = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    retried = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    assert Run.objects.get(external_id=retried).rank_of == Run.objects.get(external_id=empty)
+    deltas = [0.8, 0.3]
+    for n, energy in enumerate(deltas):
+        body = {**EMISSION_BODY, "run_id": retried, "duration": 2 + n, "cpu_energy": energy / 2,
+                "gpu_energy": 0.0, "ram_energy": energy / 2, "energy_consumed": energy}  # fmt: skip
+        assert _post(client, "/api/codecarbon/emissions", body, ingest_token).status_code == 201
+    counted, left = Run.objects.get(external_id=retried), Run.objects.get(external_id=empty)
+    assert counted.rank_of is None and "rank_first_reassigned" in counted.flags
+    assert "multi_rank_member" not in counted.flags
+    assert counted.energy_kwh == pytest.approx(sum(deltas))
+    assert left.rank_of == counted and "rank_member_not_counted" in left.flags and left.energy_kwh == 0
+    # Should the old first rank report after all, it is a member now: the machine is not counted twice.
+    late = {**EMISSION_BODY, "run_id": empty, "cpu_energy": 0.4, "gpu_energy": 0.0, "ram_energy": 0.1,
+            "energy_consumed": 0.5}  # fmt: skip
+    assert _post(client, "/api/codecarbon/emissions", late, ingest_token).status_code == 201
+    assert Run.objects.get(external_id=empty).energy_kwh == 0
+    assert Run.objects.get(external_id=retried).energy_kwh == pytest.approx(sum(deltas))
+
+
+@pytest.mark.django_db
+def test_a_first_rank_that_reported_keeps_its_place(client, ingest_token):
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    for run_id in (first, member):
+        response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": run_id}, ingest_token)
+        assert response.status_code == 201
+    assert Run.objects.get(external_id=member).rank_of == Run.objects.get(external_id=first)
+    assert Run.objects.get(external_id=member).energy_kwh == 0
+    assert Run.objects.get(external_id=first).energy_kwh == pytest.approx(EMISSION_BODY["energy_consumed"])
+
+
+@pytest.mark.django_db
+def test_a_sample_is_counted_for_the_rank_the_run_has_now_not_the_one_a_cache_remembers(client, ingest_token):
+    """Another server process made the run a member after this one cached it as first: it counts nothing."""
+    from emissions.records import RunSampleRecord
+    from emissions.services.runs import run_sample_append
+    from ingest.codecarbon import sample_record_from_codecarbon_emission
+
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    first = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
+    member = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
+    stale = Run(pk=member.pk, started_at=member.started_at, organization_id=member.organization_id)
+    stale.rank_of_id = None  # what a process that looked before the member joined would remember
+    sample: RunSampleRecord = sample_record_from_codecarbon_emission({**EMISSION_BODY, "run_id": member.external_id})
+    assert run_sample_append(run=stale, sample=sample, counted="all") == "none"
+    assert stale.rank_of_id == first.pk
+    member.refresh_from_db()
+    assert member.energy_kwh == 0 and member.samples.count() == 1
