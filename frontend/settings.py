@@ -47,6 +47,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "frontend.middleware.ReadRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "frontend.security.SecurityHeadersMiddleware",
     "frontend.limits.RequestSizeLimitMiddleware",
@@ -99,7 +100,9 @@ if _database["ENGINE"] == "django.db.backends.sqlite3":
     (BASE_DIR / "var").mkdir(exist_ok=True)
     # The embedded default writes from request threads and from the figures-refresh timer thread:
     # IMMEDIATE transactions queue for the write lock (up to ``timeout`` s) instead of failing with
-    # "database is locked" halfway through, and WAL lets pages read while a refresh writes.
+    # "database is locked" halfway through, and WAL lets pages read while a refresh writes: requests with a
+    # safe method begin DEFERRED (frontend/sqlite/base.py), so they do not queue behind a writer.
+    _database["ENGINE"] = "frontend.sqlite"
     _database["OPTIONS"] = {
         "timeout": 20,
         "transaction_mode": "IMMEDIATE",

@@ -37,6 +37,16 @@ def _manage(env: dict, *args: str) -> str:
     return completed.stdout
 
 
+def _signed_in(url: str) -> requests.Session:
+    """A session of the demo user (``seed_demo``: demo / demo)."""
+    session = requests.Session()
+    login = session.get(f"{url}/login/", timeout=10)
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
+    session.post(f"{url}/login/", data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": csrf},
+                 headers={"Referer": f"{url}/login/"}, timeout=10)  # fmt: skip
+    return session
+
+
 def _kpi(html: str, name: str) -> str:
     match = re.search(rf'data-kpi="{name}">([^<]*)<', html)
     return match.group(1).strip() if match else ""
@@ -99,11 +109,7 @@ def test_a_real_tracker_run_shows_our_figure_within_a_minute_with_no_command(emb
             "SELECT r.id FROM emissions_run r JOIN emissions_project p ON p.id = r.project_id"
             " WHERE p.slug = 'laptop-experiments'"
         ).fetchall()
-    session = requests.Session()
-    login = session.get(f"{url}/login/", timeout=10)
-    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', login.text).group(1)
-    session.post(f"{url}/login/", data={"username": "demo", "password": "demo", "csrfmiddlewaretoken": csrf},
-                 headers={"Referer": f"{url}/login/"}, timeout=10)  # fmt: skip
+    session = _signed_in(url)
     ours = ""
     while time.monotonic() - stopped < DEADLINE_S:
         page = session.get(f"{url}/runs/{run_id}/", timeout=10)
@@ -127,3 +133,25 @@ def test_a_real_tracker_run_shows_our_figure_within_a_minute_with_no_command(emb
             (run_id,),
         ).fetchall()
     assert (zone, quality) == ("DE", "estimated_location")
+
+
+def test_pages_answer_while_another_connection_holds_the_write_lock(embedded_server):
+    """A page is not queued behind a writer (the figures refresh, an import): its transaction only reads.
+
+    Another connection takes SQLite's write lock and keeps it while pages are asked for; with every request
+    beginning IMMEDIATE they waited for it (up to the 20 s timeout, then "database is locked").
+    """
+    url, _token, database = embedded_server
+    session = _signed_in(url)
+    writer = sqlite3.connect(database, isolation_level=None, timeout=1)
+    try:
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("UPDATE emissions_organization SET name = name")
+        for path in ("/", "/projects/", "/imports/", "/cloud/"):
+            started = time.monotonic()
+            page = session.get(f"{url}{path}", timeout=15)
+            assert page.status_code == 200 and 'name="password"' not in page.text, path
+            assert time.monotonic() - started < 5, f"{path} waited for the write lock"
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
