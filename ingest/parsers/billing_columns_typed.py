@@ -118,20 +118,25 @@ def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> Cl
     schema = Schema(tuple(values), dialect.aliases)
     if len(set(schema.norm.values())) != len(schema.norm):
         return None  # which of the two a row reads depends on its key order
-    types = {name: set(map(type, cells)) for name, cells in values.items()}
+    text_columns = {name: _text_column(cells) for name, cells in values.items()}
+    types: dict[str, set[type]] = {
+        name: {str} if text is not None else set(map(type, values[name])) for name, text in text_columns.items()
+    }
     columns = {}
     for column, category in _line_categories(fields, schema).items():
-        cells = values[column]
-        texts = cells if types[column] == {str} else [_cell_text(value, category) for value in cells]
-        if None in texts:
-            return None
-        columns[column] = pa.array(texts, pa.string())
+        text = text_columns[column]
+        if text is None:
+            texts = [_cell_text(value, category) for value in values[column]]
+            if None in texts:
+                return None
+            text = pa.array(texts, pa.string())
+        columns[column] = text
     if not columns:
         return None
     # The cells as Row.digest hashes them (``str`` of a number or a list, not the per-line text above).
     digest_texts = {
-        name: pa.array(cells if types[name] == {str} else _digest_texts(cells), pa.string())
-        for name, cells in values.items()
+        name: text if text is not None else pa.array(_digest_texts(values[name]), pa.string())
+        for name, text in text_columns.items()
     }
     digests = None
     if fields.key is None:
@@ -163,6 +168,19 @@ def _columns(rows: list[RawRow]) -> dict[str, list]:
             # fromiter keeps each value whole (a list stays one cell, not a row of cells).
             columns[name][lines] = np.fromiter(values, dtype=object, count=len(lines))
     return {name: column.tolist() for name, column in columns.items()}
+
+
+def _text_column(cells: list) -> pa.Array | None:
+    """The column as an Arrow string array when every cell is text (no null, no left-out key), else None.
+
+    Arrow checks the cells in C: a cell of any other type (number, list, dict, ``_MISSING``) is refused
+    (bytes are taken, but JSON never decodes to bytes), and a null makes a null slot.
+    """
+    try:
+        text = pa.array(cells, pa.string())
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        return None
+    return text if text.null_count == 0 else None
 
 
 def _transposed(rows: Iterable[dict]) -> list[list]:

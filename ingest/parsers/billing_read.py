@@ -263,19 +263,23 @@ def jsonl_chunks(stream: IO[bytes], chunk_rows: int, first_row: int = 2) -> Iter
 
 def _keys(rows: list[RawRow]) -> list[str]:
     # JSON exports omit null fields, so the columns of a chunk are the union of its records' keys.
-    return sorted({key for _, cells in rows for key in cells})
+    return sorted(set().union(*(cells for _, cells in rows)))
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """Nested dicts flattened to dotted keys; lists and other values kept as they are."""
     flat: dict[str, Any] = {}
-    for key, value in record.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value and not _is_map_column(name):
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
+    _flatten_into(flat, record, prefix)
     return flat
+
+
+def _flatten_into(flat: dict[str, Any], record: dict[str, Any], prefix: str) -> None:
+    # Into one dict, keys in the order a recursive merge would insert them (once per line of a JSON export).
+    for key, value in record.items():
+        if isinstance(value, dict) and value and not _is_map_column(prefix + key):
+            _flatten_into(flat, value, f"{prefix}{key}.")
+        else:
+            flat[prefix + key] = value
 
 
 def _is_map_column(name: str) -> bool:
