@@ -86,7 +86,8 @@ def _member_flags(run: Run, first: Run) -> list[str]:
 
 @transaction.atomic
 def live_run_first_rank_claim(*, run: Run) -> bool:
-    """Make the rank member ``run`` its job's first rank if that rank has no sample yet; True if it did.
+    """Make the rank member ``run`` its job's first rank if that rank has reported nothing yet (no sample,
+    no energy from a merged record); True if it did.
 
     Called before a member's sample is stored. The job's lock (its experiment, as in
     :func:`live_run_rank_assign`) and the first rank's row lock make the check and the swap atomic with
@@ -101,8 +102,8 @@ def live_run_first_rank_claim(*, run: Run) -> bool:
     if member.rank_of_id is None:
         return False
     first = Run.objects.select_for_update().get(pk=member.rank_of_id)
-    if first.samples.exists():
-        return False
+    if first.samples.exists() or first.energy_kwh or "counted_in_rank_job" in member.flags:
+        return False  # the first rank has reported, or the job's merged record holds its energy
     totals = member.samples.aggregate(
         energy_kwh=Sum("energy_kwh"),
         cpu_energy_kwh=Sum("cpu_energy_kwh"),

@@ -318,6 +318,19 @@ def test_a_first_rank_that_reported_keeps_its_place(client, ingest_token):
 
 
 @pytest.mark.django_db
+def test_a_first_rank_whose_energy_came_from_a_merged_record_keeps_its_place(client, ingest_token):
+    """No sample, but the job's CSV merged into it: it has reported, a member's late sample changes nothing."""
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    Run.objects.filter(external_id=first).update(energy_kwh=2.5, cpu_energy_kwh=2.0, ram_energy_kwh=0.5)
+    response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": member}, ingest_token)
+    assert response.status_code == 201
+    assert Run.objects.get(external_id=member).rank_of == Run.objects.get(external_id=first)
+    assert Run.objects.get(external_id=member).energy_kwh == 0
+
+
+@pytest.mark.django_db
 def test_a_sample_is_counted_for_the_rank_the_run_has_now_not_the_one_a_cache_remembers(client, ingest_token):
     """Another server process made the run a member after this one cached it as first: it counts nothing."""
     from emissions.records import RunSampleRecord
