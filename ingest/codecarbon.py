@@ -128,16 +128,17 @@ def _token(request: HttpRequest, plaintext: str | None) -> ApiToken | JsonRespon
     return token
 
 
-def _live_run(token: ApiToken, external_id: str) -> tuple[Run, str] | None:
+def _live_run(token: ApiToken, external_id: str) -> tuple[Run, str, bool] | None:
     """The token's project's live run with this id (id, start and rank only) and what its samples add.
 
     What they add (``all``, ``gpu``, ``none``: emissions/services/run_ranks.py) is cached with the run's rank
     once found; it is only a guess: ``run_sample_append`` checks the rank against the stored run and reads
-    both again if it changed.
+    both again if it changed. The third value is True when the run was read from the database just now.
     Raises RunOfAnotherProjectError when the id is a live run of another project of the organization.
     """
     key = (token.project_id, external_id)
-    if key not in _run_cache:
+    looked_up = key not in _run_cache
+    if looked_up:
         run = (
             Run.objects.filter(organization_id=token.organization_id, source=SOURCE_LIVE, external_id=external_id)
             .only("pk", "started_at", "flags", "project_id", "rank_of")
@@ -150,7 +151,7 @@ def _live_run(token: ApiToken, external_id: str) -> tuple[Run, str] | None:
     pk, started_at, rank_of_id, counted = _run_cache[key]
     run = Run(pk=pk, started_at=started_at, external_id=external_id, organization_id=token.organization_id)
     run.rank_of_id = rank_of_id
-    return run, counted
+    return run, counted, looked_up
 
 
 def _live_run_remember(
@@ -289,8 +290,10 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
         return _error(409, str(exc))
     if live is None:
         return _error(403, "unknown run_id for this token's project: POST /runs first")
-    run, counted = live
-    if counted != "all" and live_run_first_rank_claim(run=run):
+    run, counted, looked_up = live
+    # Whether a member may take its first rank's place is settled by the first try (a first rank that has
+    # reported stays so): tried once per process and run, not on every sample of the hot path.
+    if counted != "all" and looked_up and live_run_first_rank_claim(run=run):
         run.rank_of_id, counted = None, "all"  # its job's first rank never reported: this run counts it
     added = run_sample_append(run=run, sample=sample, counted=counted)
     stored = added is not None
