@@ -6,11 +6,13 @@ Both end in ``batch_lines`` (billing_columns_core.py), as a CSV does, and read e
   typed value into the text a CSV cell would hold. The row path builds from those text cells, the columnar
   path takes the same text columns: the two see the same cells, so the CSV reasoning carries over, row
   digests included.
-- JSON lines: both paths parse the lines with ``jsonl_chunks`` (the same raw rows, typed JSON values), so
-  the row path's digests and records stay what they were. A line's kind is built from its own typed cells
-  (lines grouped by value and type, ``_typed_kinds``), its digest hashes the text ``Row.digest`` hashes
-  (``str`` of a number or a list, ``_digest_texts``), and only the per-line fields become text, where the
-  text reads back as the value (``_cell_text``); any other value sends its block row by row.
+- JSON lines: both paths decode the lines with ``json_records`` (the same typed JSON values), so the row
+  path's digests and records stay what they were; the columnar path takes nested objects apart column by
+  column (``_flat_columns``) into the cells ``flatten`` gives the row path. A line's kind is built from its
+  own typed cells (lines grouped by value and type, ``_typed_kinds``), its digest hashes the text
+  ``Row.digest`` hashes (``str`` of a number or a list, ``_digest_texts``), and only the per-line fields
+  become text, where the text reads back as the value (``_cell_text``); any other value sends its block
+  row by row.
 """
 
 from __future__ import annotations
@@ -33,8 +35,17 @@ from ingest.parsers.billing_columns_core import (
     row_digests,
     text_stream,
 )
-from ingest.parsers.billing_read import RawRow, jsonl_chunks, parquet_rows, parquet_text
+from ingest.parsers.billing_read import (
+    RawRow,
+    flat_rows,
+    is_map_column,
+    json_records,
+    jsonl_blocks,
+    parquet_rows,
+    parquet_text,
+)
 from ingest.parsers.billing_rows import Dialect, LineFields, Schema, build_chunk, check_header
+from ingest.parsers.gc_pause import gc_paused
 from ingest.parsers.input_limits import cells_check, parquet_check
 from ingest.records import ParsedRow, ParseError, RowIssue
 
@@ -45,6 +56,7 @@ _TEXT, _NUMBER, _LIST = "text", "number", "list"
 # Far below where ``float(int)`` overflows (about 1.8e308), where the row path fails instead of reading a number.
 _LARGEST_INT = 10**300
 _MISSING = object()  # a key a JSON line leaves out (the row path skips it, unlike a null)
+_EMPTY: dict = {}  # in place of a cell that is not an object when a column's objects are flattened
 
 
 def parquet_lines(
@@ -87,7 +99,7 @@ def parquet_lines(
 def jsonl_lines(
     dialect: Dialect, fields: LineFields, stream: IO[bytes], gzipped: bool, first_row: int = 2
 ) -> Iterator[CloudUsageLines | list[ParsedRow | RowIssue]]:
-    """Newline-delimited JSON (plain or gzip) block by block: the row path's raw rows, then columns.
+    """Newline-delimited JSON (plain or gzip) block by block: the row path's decoded records, then columns.
 
     The stdlib parses the lines, as on the row path (Arrow's JSON reader infers types per column: ``1`` and
     ``1.5`` would both become doubles and the digest text would change). What is saved is ``build`` per
@@ -95,26 +107,30 @@ def jsonl_lines(
     its own first chunk and decides.
     """
     checked = False
-    for columns, rows in jsonl_chunks(text_stream(stream, gzipped, quoted=False), JSONL_BLOCK_ROWS, first_row):
-        if not checked:
-            try:
-                check_header(dialect, columns)
-            except ParseError as exc:
-                raise ColumnarUnavailable(str(exc)) from exc
-            checked = True
-        lines = _typed_lines(dialect, fields, rows)
-        yield lines if lines is not None else build_chunk(dialect, rows)
+    for first, text_lines in jsonl_blocks(text_stream(stream, gzipped, quoted=False), JSONL_BLOCK_ROWS, first_row):
+        # One pause from the lines to Arrow's columns: the block's records are gone when the collector runs.
+        with gc_paused():
+            records = json_records(first, text_lines)
+            values = _flat_columns(records)
+            names, rows = flat_rows(records) if values is None else (list(values), None)
+            if not checked:
+                try:
+                    check_header(dialect, names)
+                except ParseError as exc:
+                    raise ColumnarUnavailable(str(exc)) from exc
+                checked = True
+            lines = _typed_lines(dialect, fields, first, values) if values is not None else None
+            block = lines if lines is not None else build_chunk(dialect, rows or flat_rows(records)[1])
+            del records, values, rows
+        yield block
 
 
-def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> CloudUsageLines | None:
-    """Raw rows of typed cells as columns; None when a row is not a JSON object, a per-line cell holds a
-    value ``_cell_text`` does not write, or two columns match one field name (the row path decides)."""
-    numbers = [number for number, _ in rows]
-    if not rows or numbers[-1] - numbers[0] != len(rows) - 1:
-        return None  # numbered with gaps: not the rows of one block
-    if any("__invalid_json__" in cells for _, cells in rows):
-        return None
-    values = _columns(rows)
+def _typed_lines(
+    dialect: Dialect, fields: LineFields, first_row: int, values: dict[str, list]
+) -> CloudUsageLines | None:
+    """A block's typed cells (``_flat_columns``), numbered from ``first_row``, as columns; None when a per-line
+    cell holds a value ``_cell_text`` does not write, or two columns match one field name (the row path
+    decides)."""
     schema = Schema(tuple(values), dialect.aliases)
     if len(set(schema.norm.values())) != len(schema.norm):
         return None  # which of the two a row reads depends on its key order
@@ -122,10 +138,17 @@ def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> Cl
     types: dict[str, set[type]] = {
         name: {str} if text is not None else set(map(type, values[name])) for name, text in text_columns.items()
     }
+    # The cells as Row.digest hashes them (``str`` of a number or a list).
+    digest_texts = {
+        name: text if text is not None else pa.array(_digest_texts(values[name], types[name]), pa.string())
+        for name, text in text_columns.items()
+    }
     columns = {}
     for column, category in _line_categories(fields, schema).items():
         text = text_columns[column]
-        if text is None:
+        if text is None and category == _NUMBER and types[column] == {float}:
+            text = digest_texts[column]  # ``repr``, as _cell_text writes a float
+        elif text is None:
             texts = [_cell_text(value, category) for value in values[column]]
             if None in texts:
                 return None
@@ -133,11 +156,6 @@ def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> Cl
         columns[column] = text
     if not columns:
         return None
-    # The cells as Row.digest hashes them (``str`` of a number or a list, not the per-line text above).
-    digest_texts = {
-        name: text if text is not None else pa.array(_digest_texts(values[name]), pa.string())
-        for name, text in text_columns.items()
-    }
     digests = None
     if fields.key is None:
         digests = row_digests(digest_texts, schema)
@@ -147,24 +165,60 @@ def _typed_lines(dialect: Dialect, fields: LineFields, rows: list[RawRow]) -> Cl
     if kinds is None:
         return None
     batch = pa.RecordBatch.from_pydict(columns)
-    return batch_lines(dialect, fields, schema, batch, numbers[0], given_kinds=kinds, digests=digests)
+    return batch_lines(dialect, fields, schema, batch, first_row, given_kinds=kinds, digests=digests)
 
 
-def _columns(rows: list[RawRow]) -> dict[str, list]:
-    """The rows' cells column by column (``_MISSING`` where a row leaves a key out), columns sorted.
+def _flat_columns(records: list[RawRow]) -> dict[str, list] | None:
+    """Decoded JSON records' cells column by column, as ``flatten`` names them (``_MISSING`` where a record
+    has no such cell), columns sorted; None when a record is not an object or the records are not numbered
+    one after the other (the row path reads them), or a dotted name is also a key of its own (which cell a
+    row keeps then depends on its key order).
 
-    Rows are transposed shape by shape (a JSON export leaves out null fields, so a block has a few key
-    sequences): no Python loop per cell, no copy of each row.
+    Nested objects are taken apart column by column rather than record by record: a block's records share a
+    few key sequences, so each level is one transposition (``_columns``).
     """
+    if not records or records[-1][0] - records[0][0] != len(records) - 1:
+        return None
+    if any("__invalid_json__" in record for _, record in records):
+        return None
+    flat: dict[str, list] = {}
+    pending = [("", _columns([record for _, record in records]))]
+    while pending:
+        prefix, columns = pending.pop()
+        for key, cells in columns.items():
+            name = prefix + key
+            types = set(map(type, cells))
+            if dict in types and not is_map_column(name):
+                if types == {dict} and all(cells):  # objects on every line, none empty: the usual case
+                    pending.append((name + ".", _columns(cells)))
+                    continue
+                # Non-empty objects are flattened further; every other cell (``{}`` too) stays in this column.
+                nested = [cell if cell.__class__ is dict and cell else _EMPTY for cell in cells]
+                pending.append((name + ".", _columns(nested)))
+                cells = [_MISSING if cell.__class__ is dict and cell else cell for cell in cells]
+                if all(cell is _MISSING for cell in cells):
+                    continue
+            if name in flat:
+                return None
+            flat[name] = cells
+    return dict(sorted(flat.items()))
+
+
+def _columns(records: list[dict]) -> dict[str, list]:
+    """The records' cells column by column (``_MISSING`` where a record leaves a key out).
+
+    Records are transposed shape by shape (a JSON export leaves out null fields, so a block has a few key
+    sequences): no Python loop per cell, no copy of each record.
+    """
+    keys = list(map(tuple, records))
+    if keys.count(keys[0]) == len(keys):  # one shape
+        return dict(zip(keys[0], _transposed(records), strict=True))
     shapes: dict[tuple[str, ...], list[int]] = {}
-    for line, (_, cells) in enumerate(rows):
-        shapes.setdefault(tuple(cells), []).append(line)
-    if len(shapes) == 1:
-        (shape,) = shapes
-        return dict(sorted(zip(shape, _transposed(cells for _, cells in rows), strict=True)))
-    columns = {name: np.full(len(rows), _MISSING, dtype=object) for name in sorted(set().union(*shapes))}
+    for line, shape in enumerate(keys):
+        shapes.setdefault(shape, []).append(line)
+    columns = {name: np.full(len(records), _MISSING, dtype=object) for name in set().union(*shapes)}
     for shape, lines in shapes.items():
-        for name, values in zip(shape, _transposed(rows[line][1] for line in lines), strict=True):
+        for name, values in zip(shape, _transposed(records[line] for line in lines), strict=True):
             # fromiter keeps each value whole (a list stays one cell, not a row of cells).
             columns[name][lines] = np.fromiter(values, dtype=object, count=len(lines))
     return {name: column.tolist() for name, column in columns.items()}
@@ -185,7 +239,7 @@ def _text_column(cells: list) -> pa.Array | None:
 
 def _transposed(rows: Iterable[dict]) -> list[list]:
     """Rows of one key sequence as the lists of their values, key by key."""
-    return list(map(list, zip(*(cells.values() for cells in rows), strict=True)))
+    return list(map(list, zip(*map(dict.values, rows), strict=True)))
 
 
 def _line_categories(fields: LineFields, schema: Schema) -> dict[str, str]:
@@ -224,11 +278,15 @@ def _cell_text(value: Any, category: str) -> str | None:
     return None
 
 
-def _digest_texts(cells: list) -> list[str]:
-    """A column's cells as ``Row.digest`` hashes them, for ``row_digests`` (which trims text and leaves out
-    blank and NULL cells as ``Row.digest`` does): text as it is; left out, null, ``[]`` and ``{}`` empty
-    (``is_empty``); any other value ``str``, which has no outer blanks, is never NULL and escapes control
-    characters (a list's strings are written with ``repr``), so trimming changes nothing."""
+def _digest_texts(cells: list, types: set[type]) -> list[str]:
+    """A column's cells (of these ``types``) as ``Row.digest`` hashes them, for ``row_digests`` (which trims
+    text and leaves out blank and NULL cells as ``Row.digest`` does): text as it is; left out, null, ``[]``
+    and ``{}`` empty (``is_empty``); any other value ``str``, which has no outer blanks, is never NULL and
+    escapes control characters (a list's strings are written with ``repr``), so trimming changes nothing."""
+    if types <= {float, int}:
+        return list(map(str, cells))  # a number is never empty
+    if types == {list}:
+        return [str(value) if value else "" for value in cells]
     return [
         value
         if value.__class__ is str

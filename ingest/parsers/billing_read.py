@@ -17,6 +17,7 @@ import io
 import json
 import zlib
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 
@@ -26,6 +27,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from emissions.json_depth import JsonTooDeepError, json_loads
+from ingest.parsers.gc_pause import gc_paused
 from ingest.parsers.input_limits import cells_check, limited, parquet_check
 from ingest.records import ParseError
 
@@ -231,39 +233,50 @@ def jsonl_chunks(stream: IO[bytes], chunk_rows: int, first_row: int = 2) -> Iter
     """The raw rows of newline-delimited JSON, ``chunk_rows`` at a time, each chunk with the union of its
     rows' column names; a line that is not a JSON object becomes a row holding ``__invalid_json__``. Records
     are numbered from ``first_row`` (a piece of a larger file, ingest/pieces.py, starts further down)."""
+    for first, lines in jsonl_blocks(stream, chunk_rows, first_row):
+        with gc_paused():
+            chunk = flat_rows(json_records(first, lines))
+        yield chunk
+
+
+def jsonl_blocks(stream: IO[bytes], chunk_rows: int, first_row: int = 2) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank lines of newline-delimited JSON, ``chunk_rows`` at a time, each block with the row
+    number of its first line (``json_records`` decodes them)."""
     # Read line by line rather than with pandas.read_json: it would guess types (dates, big integers) and
     # lose the record boundaries we number rows by.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig")
-    rows: list[RawRow] = []
     next_row = first_row
     try:
-        for line in text:
-            if not line.strip():
-                continue
-            try:
-                record = json_loads(line)
-            except JsonTooDeepError as exc:
-                record = {"__invalid_json__": str(exc), "__raw__": line[:500]}
-            except json.JSONDecodeError as exc:
-                record = {"__invalid_json__": f"{exc.msg} at column {exc.colno}", "__raw__": line[:500]}
-            rows.append(
-                (next_row, flatten(record) if isinstance(record, dict) else {"__invalid_json__": "not an object"})
-            )
-            next_row += 1
-            if len(rows) >= chunk_rows:
-                yield _keys(rows), rows
-                rows = []
+        while lines := list(islice(filter(str.strip, text), chunk_rows)):
+            yield next_row, lines
+            next_row += len(lines)
     except UnicodeDecodeError as exc:
         raise ParseError(f"the file is not UTF-8 JSON lines (byte {exc.start})") from exc
     finally:
         text.detach()
-    if rows:
-        yield _keys(rows), rows
 
 
-def _keys(rows: list[RawRow]) -> list[str]:
+def json_records(first_row: int, lines: list[str]) -> list[RawRow]:
+    """JSON lines numbered from ``first_row``, each line's object as decoded (nested objects kept)."""
+    return [(first_row + offset, _json_record(line)) for offset, line in enumerate(lines)]
+
+
+def _json_record(line: str) -> dict[str, Any]:
+    """A JSON line's object; ``__invalid_json__`` (with the reason) for a line that is not an object."""
+    try:
+        record = json_loads(line)
+    except JsonTooDeepError as exc:
+        return {"__invalid_json__": str(exc), "__raw__": line[:500]}
+    except json.JSONDecodeError as exc:
+        return {"__invalid_json__": f"{exc.msg} at column {exc.colno}", "__raw__": line[:500]}
+    return record if isinstance(record, dict) else {"__invalid_json__": "not an object"}
+
+
+def flat_rows(records: list[RawRow]) -> tuple[list[str], list[RawRow]]:
+    """Decoded JSON records as raw rows (``flatten``), with the union of their column names, sorted."""
+    rows = [(number, flatten(record)) for number, record in records]
     # JSON exports omit null fields, so the columns of a chunk are the union of its records' keys.
-    return sorted(set().union(*(cells for _, cells in rows)))
+    return sorted(set().union(*(cells for _, cells in rows))), rows
 
 
 def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -276,13 +289,13 @@ def flatten(record: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _flatten_into(flat: dict[str, Any], record: dict[str, Any], prefix: str) -> None:
     # Into one dict, keys in the order a recursive merge would insert them (once per line of a JSON export).
     for key, value in record.items():
-        if isinstance(value, dict) and value and not _is_map_column(prefix + key):
+        if isinstance(value, dict) and value and not is_map_column(prefix + key):
             _flatten_into(flat, value, f"{prefix}{key}.")
         else:
             flat[prefix + key] = value
 
 
-def _is_map_column(name: str) -> bool:
+def is_map_column(name: str) -> bool:
     # CUR 2.0 ``product`` / ``resource_tags`` / ``cost_category`` are maps: keep them whole so their keys are
     # not mistaken for columns (``product.region`` would shadow ``product_region`` after normalization).
     return name.lower() in {"product", "resource_tags", "resourcetags", "cost_category", "discount", "tags"}

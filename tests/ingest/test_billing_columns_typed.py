@@ -19,7 +19,8 @@ from emissions.records import CloudUsageLines, CloudUsageRecord
 from ingest.loaders import cloud_usage_load
 from ingest.parsers import azure_cost, gcp_billing
 from ingest.parsers.billing_columns import ColumnarUnavailable
-from ingest.parsers.billing_read import parquet_text
+from ingest.parsers.billing_columns_typed import _MISSING, _flat_columns
+from ingest.parsers.billing_read import flat_rows, parquet_text
 from ingest.parsers.billing_rows import loads_lenient
 from ingest.parsers.input_limits import MAX_RECORD_BYTES
 from ingest.records import ParseError
@@ -250,8 +251,17 @@ def _jsonl_edited(edits: dict[int, dict]) -> bytes:
         {1: {"cost": 7}, 2: {"cost": 10**20}, 3: {"cost": "7.25"}, 4: {"cost": ...}},
         {1: {"credits": [{"amount": -1}, {"amount": "-0.5"}, -0.25]}, 2: {"credits": '[{"amount": -2}]'}},
         {5: {"usage_start_time": "2025-03-01T00:00:00+02:00", "usage_end_time": ...}},
+        {1: {"project": None}, 2: {"project": {}}, 3: {"location": "us"}, 4: {"invoice": {"month": {"x": 1}}}},
     ],
-    ids=["number-ids", "empty-labels", "project", "int-and-text-costs", "credit-forms", "offset-no-end"],
+    ids=[
+        "number-ids",
+        "empty-labels",
+        "project",
+        "int-and-text-costs",
+        "credit-forms",
+        "offset-no-end",
+        "objects-among-other-values",
+    ],
 )
 def test_json_values_of_every_type_go_column_wise_with_the_same_records(edits):
     content = _jsonl_edited(edits)
@@ -285,6 +295,7 @@ def test_lines_that_differ_only_in_a_value_s_type_are_kinds_of_their_own():
         {"labels": [{"no": "key"}]},  # a kind that does not build
         {"sku": {"id": "SYN\x1f1"}},  # the separator of kind texts inside a cell
         {"usage_amount": 1.0},  # a second column matching usage.amount
+        {"service.description": "Other"},  # the dotted name of a nested cell, as a key of its own
     ],
     ids=lambda edit: repr(edit)[:40],
 )
@@ -293,6 +304,22 @@ def test_a_json_line_that_is_not_clean_sends_its_block_row_by_row_with_the_same_
     blocks = list(gcp_billing.read_lines(io.BytesIO(content)))
     assert [type(block) for block in blocks] == [list]
     assert _by_columns(content, gcp_billing) == _by_rows(content, gcp_billing)
+
+
+def test_json_records_taken_apart_column_by_column_give_flatten_s_cells():
+    records = [
+        {"a": {"b": 1, "c": {"d": [1]}}, "tags": {"k": "v"}, "e": None},
+        {"a": {"c": {}}, "e": {"f": "x"}},
+        {"a": None, "tags": {}, "e": {}},
+        {"e": {"f": {"g": True}}, "h": "only here"},
+    ]
+    numbered = list(enumerate(records, start=2))
+    keys, rows = flat_rows(numbered)
+    expected = {key: [cells.get(key, _MISSING) for _, cells in rows] for key in keys}
+    assert _flat_columns(numbered) == expected
+    assert "tags" in expected and "tags.k" not in expected  # a map column stays whole, as flatten keeps it
+    assert _flat_columns([*numbered, (6, {"a.b": 2})]) is None  # which cell wins depends on key order
+    assert _flat_columns([numbered[0], (4, records[1])]) is None  # not one block
 
 
 def test_a_line_that_is_not_json_keeps_its_row_error():
@@ -331,10 +358,17 @@ def test_a_json_line_over_the_record_bound_is_refused_on_the_columnar_path():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kind", ["parquet", "jsonl"])
+@pytest.mark.parametrize("kind", ["parquet", "jsonl", "jsonl-numbers"])
 def test_a_gcp_import_stores_what_the_row_path_stores(org, kind):
     path = FIXTURES / "gcp_billing.csv"
-    content = _typed_parquet(path) if kind == "parquet" else _bigquery_jsonl(path)
+    content = {
+        "parquet": lambda: _typed_parquet(path),
+        "jsonl": lambda: _bigquery_jsonl(path),
+        # Digests of number columns of floats only (usage.amount), of ints and floats (cost), of lists.
+        "jsonl-numbers": lambda: _jsonl_edited(
+            {1: {"cost": 7}, 2: {"cost": 2.5e-05, "credits": [{"amount": -1.0}]}, 3: {"usage": {"amount": 1e20}}}
+        ),
+    }[kind]()
     assert _column_wise(content, gcp_billing) == 15
     numbered = _by_rows(content, gcp_billing)
     records, row_numbers = [r for _, r in numbered], [n for n, _ in numbered]
