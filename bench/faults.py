@@ -152,13 +152,12 @@ print(ImportBatch.objects.get(pk=batch.pk).status)
 """
 CHECK = """
 import json
-from django.conf import settings
 from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 from emissions.models import CloudUsage, EmissionRecord, Organization
 from emissions.periods import period_parse
 from emissions.services.ledger import inventory_calculate
-from ingest.loaders import _estimator
+from ingest.loaders import cloud_estimator
 from ingest.models import ImportBatch, ImportChunk
 from ingest.parsers import aws_cur
 ENERGY = ('compute_energy_kwh', 'gpu_energy_kwh', 'memory_energy_kwh', 'storage_energy_kwh', 'network_energy_kwh')
@@ -174,8 +173,7 @@ def ledger(slug):
     totals = records.aggregate(energy_kwh=Sum('energy_kwh'), kg_co2e=Sum('emissions_kg_co2e_location'))
     return {**totals, 'lines': sum(r.factors.get('lines', 0) for r in records)}
 # Energy estimated from the file alone: the parser and the estimator, no database, no pieces.
-estimator = _estimator(settings.GREENGUILD_CLOUD_CPU_UTILIZATION, settings.GREENGUILD_CLOUD_GPU_UTILIZATION,
-                       settings.GREENGUILD_CLOUD_LIFESPAN_YEARS)
+estimator = cloud_estimator()
 it_kwh = usage_lines = 0
 with open(path, 'rb') as handle:
     for rows in aws_cur.read_chunks(handle, chunk_rows=10000):

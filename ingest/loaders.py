@@ -217,13 +217,14 @@ def cloud_usage_load(
     return cloud_usage_upsert_many(
         organization=organization,
         records=records,
-        estimator=_options_estimator(options),
+        estimator=cloud_estimator(options),
         source_batch_id=source_batch_id,
         row_numbers=row_numbers,
     )
 
 
-def _options_estimator(options: dict | None):
+def cloud_estimator(options: dict | None = None):
+    """The estimator of a billing import: the batch's utilization and lifespan options, else the settings'."""
     options = options or {}
     return _estimator(
         _utilization_option(options, "cpu_utilization", settings.GREENGUILD_CLOUD_CPU_UTILIZATION),
@@ -255,7 +256,7 @@ def cloud_usage_load_lines(
     return cloud_usage_upsert_lines(
         organization=organization,
         lines=lines,
-        estimator=_options_estimator(options),
+        estimator=cloud_estimator(options),
         arrays=ARROW_ARRAYS,
         source_batch_id=source_batch_id,
     )

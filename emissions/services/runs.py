@@ -128,13 +128,17 @@ def run_upsert_many(
     matcher = RunMatcher(organization, records)
     catalogue = _LazyCatalogue(organization)
     changed_days: set = set()
+    projects: dict[str, Project] = {}  # by the name records give: one lookup per name and batch
     for index, record in enumerate(records):
         run_project = project
         if run_project is None:
             if not record.project_name:
                 outcome.rejected[index] = "no project: name one for the import (--project) or in the file"
                 continue
-            run_project = project_resolve(organization=organization, name=record.project_name, team=team)
+            run_project = projects.get(record.project_name)
+            if run_project is None:
+                run_project = project_resolve(organization=organization, name=record.project_name, team=team)
+                projects[record.project_name] = run_project
         values = _values(record, run_project, locator.locate(record, site=site), cpu_measured=cpu_measured)
         values["hardware_model_id"] = catalogue.model_id_for(record.gpu_model)
         run, is_copy = matcher.find(record, run_project.pk)

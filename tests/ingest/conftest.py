@@ -1,8 +1,10 @@
-"""Fixtures shared by the billing import tests."""
+"""Fixtures shared by the billing and tracker import tests."""
 
 import pytest
 
+from ingest.parsers import tracker_rows
 from tests.factories import OrganizationFactory, TeamFactory
+from tests.ingest.tracker_files import NOW
 
 
 @pytest.fixture
@@ -12,3 +14,9 @@ def org(reference, db, media_root):
     organization = OrganizationFactory(slug="billing", name="Billing")
     TeamFactory(organization=organization, slug="ml-research", name="ML research")
     return organization
+
+
+@pytest.fixture
+def tracker_clock(monkeypatch):
+    """The tracker parsers' clock stopped at ``tracker_files.NOW`` (their rules about dates in the future)."""
+    monkeypatch.setattr(tracker_rows, "utc_now", lambda: NOW)

@@ -4,10 +4,7 @@ multi-rank merges without double counting, options and the guards of ingest.load
 Parser-level figures and file errors are in test_tracker_parsers.py.
 """
 
-import io
-import zipfile
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from django.db.models import Sum
@@ -17,34 +14,19 @@ from ingest.models import ImportBatch
 from ingest.parsers import PARSERS, tracker_rows
 from ingest.services import import_batch_create, import_batch_process
 from tests.factories import SiteFactory
+from tests.ingest.tracker_files import FIXTURES, NOW, read_fixture, zipped
 
-FIXTURES = Path(__file__).parent / "fixtures" / "trackers"
-NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
 OFFLINE = "codecarbon-3.3.2/offline_3runs/emissions.csv"
 CT = FIXTURES / "carbontracker-2.4.7"
 TRACKER_SOURCES = ["codecarbon_csv", "codecarbon_task_csv", "carbontracker", "eco2ai_csv", "zeus_csv",
                    "hf_model_card", "boamps_json"]  # fmt: skip
 
 
-@pytest.fixture(autouse=True)
-def _clock(monkeypatch):
-    monkeypatch.setattr(tracker_rows, "utc_now", lambda: NOW)
-
-
-def _read(name: str) -> bytes:
-    return (FIXTURES / name).read_bytes()
-
-
-def _zip(members: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, data in members.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
+pytestmark = pytest.mark.usefixtures("tracker_clock")
 
 
 def _ranks(folder: str) -> bytes:
-    return _zip({path.name: path.read_bytes() for path in sorted((FIXTURES / "edge" / folder).iterdir())})
+    return zipped({path.name: path.read_bytes() for path in sorted((FIXTURES / "edge" / folder).iterdir())})
 
 
 def _import(org, source: str, content: bytes, filename: str = "upload", **options) -> ImportBatch:
@@ -70,7 +52,7 @@ def test_every_tracker_source_is_registered_with_options():
 
 
 def test_codecarbon_332_import_creates_runs_projects_and_flags(org_a, media_root):
-    batch = _import(org_a, "codecarbon_csv", _read(OFFLINE))
+    batch = _import(org_a, "codecarbon_csv", read_fixture(OFFLINE))
     assert _counts(batch) == ("done", 3, 3, 0, 0)
     runs = {run.project.slug: run for run in Run.objects.for_org(org_a).select_related("project", "experiment")}
     assert set(runs) == {"llm-pretrain", "llm-finetune", "rag-serving"}
@@ -83,13 +65,13 @@ def test_codecarbon_332_import_creates_runs_projects_and_flags(org_a, media_root
     assert runs["llm-pretrain"].source_batch_id == batch.pk
     total = _energy(org_a, "codecarbon_csv")
     assert total == pytest.approx(6.227274460556044e-05 + 9.29821401541255e-05 + 4.5904085708587755e-05)
-    again = _import(org_a, "codecarbon_csv", _read(OFFLINE))
+    again = _import(org_a, "codecarbon_csv", read_fixture(OFFLINE))
     assert _counts(again) == ("done", 3, 0, 3, 0)
     assert _energy(org_a, "codecarbon_csv") == total
 
 
 def test_codecarbon_284_and_project_option(org_a, media_root):
-    batch = _import(org_a, "codecarbon_csv", _read("codecarbon-2.8.4/emissions.csv"), project="a-project")
+    batch = _import(org_a, "codecarbon_csv", read_fixture("codecarbon-2.8.4/emissions.csv"), project="a-project")
     assert _counts(batch) == ("done", 2, 2, 0, 0)
     runs = Run.objects.for_org(org_a).order_by("started_at")
     assert {run.project.slug for run in runs} == {"a-project"}
@@ -98,20 +80,20 @@ def test_codecarbon_284_and_project_option(org_a, media_root):
 
 
 def test_timezone_option_is_applied_at_import(org_a, media_root):
-    _import(org_a, "codecarbon_csv", _read(OFFLINE), timezone="Europe/Paris")
+    _import(org_a, "codecarbon_csv", read_fixture(OFFLINE), timezone="Europe/Paris")
     run = Run.objects.for_org(org_a).get(external_id="a8de2cb6-0b67-4cb5-9857-77e6abf74732")
     assert run.ended_at == datetime(2026, 11, 23, 12, 47, 35, tzinfo=UTC)
-    failed = _import(org_a, "codecarbon_csv", _read(OFFLINE), timezone="Nowhere/Else")
+    failed = _import(org_a, "codecarbon_csv", read_fixture(OFFLINE), timezone="Nowhere/Else")
     assert failed.status == "failed" and "unknown timezone" in failed.error
 
 
 def test_bad_rows_are_rejected_and_good_rows_load(org_a, media_root):
-    batch = _import(org_a, "codecarbon_csv", _read("edge/codecarbon_bad_rows.csv"))
+    batch = _import(org_a, "codecarbon_csv", read_fixture("edge/codecarbon_bad_rows.csv"))
     assert _counts(batch) == ("partial", 11, 3, 0, 8)
     assert set(_errors(batch)) == {4, 5, 6, 7, 8, 10, 11, 12}
     derived = Run.objects.for_org(org_a).get(external_id__startswith="derived-")
     assert derived.flags == ["tracker_run_id_missing"]
-    truncated = _import(org_a, "codecarbon_csv", _read("edge/codecarbon_truncated.csv"))
+    truncated = _import(org_a, "codecarbon_csv", read_fixture("edge/codecarbon_truncated.csv"))
     assert truncated.status == "failed" and "truncated" in truncated.error
 
 
@@ -147,36 +129,36 @@ def test_rank_zip_in_machine_mode_is_not_double_counted(org_a, media_root):
 def test_rank_merge_refuses_mixed_modes_and_misaligned_files(org_a, media_root):
     process = (FIXTURES / "edge/ranks_process/emissions_0.csv").read_bytes()
     machine = (FIXTURES / "edge/ranks_machine/emissions_1.csv").read_bytes()
-    batch = _import(org_a, "codecarbon_csv", _zip({"r0.csv": process, "r1.csv": machine}), merge_ranks=True)
+    batch = _import(org_a, "codecarbon_csv", zipped({"r0.csv": process, "r1.csv": machine}), merge_ranks=True)
     assert _counts(batch) == ("partial", 3, 0, 0, 3)
     assert "mix tracking modes (machine, process)" in _errors(batch)[2]
     assert "run 2 is missing from r1.csv" in _errors(batch)[3]
 
 
 def test_task_csv_import_and_the_cumulative_row_is_refused_afterwards(org_a, media_root):
-    task = _read("codecarbon-3.3.2/task_tracking/emissions_sweep-a_599e122a-0a0c-42ed-8515-20da44c6f6df.csv")
+    task = read_fixture("codecarbon-3.3.2/task_tracking/emissions_sweep-a_599e122a-0a0c-42ed-8515-20da44c6f6df.csv")
     assert _counts(_import(org_a, "codecarbon_task_csv", task)) == ("done", 2, 2, 0, 0)
     assert _counts(_import(org_a, "codecarbon_task_csv", task)) == ("done", 2, 0, 2, 0)
-    cumulative = _import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/task_tracking/emissions.csv"))
+    cumulative = _import(org_a, "codecarbon_csv", read_fixture("codecarbon-3.3.2/task_tracking/emissions.csv"))
     assert _counts(cumulative) == ("partial", 1, 0, 0, 1)
     assert "already stored split into tasks from codecarbon_task_csv" in _errors(cumulative)[2]
 
 
 def test_boamps_import_and_its_csv_row_are_one_run(org_a, media_root):
-    report = _read("codecarbon-3.3.2/boamps/boamps_report_baf27cdb-0a36-4bf2-85d9-98bb6b0e3b3c.json")
+    report = read_fixture("codecarbon-3.3.2/boamps/boamps_report_baf27cdb-0a36-4bf2-85d9-98bb6b0e3b3c.json")
     assert _counts(_import(org_a, "boamps_json", report)) == ("done", 1, 1, 0, 0)
     run = Run.objects.for_org(org_a).get()
     assert (run.energy_kwh, run.project.slug, run.tracker_name) == (6.009593177639112e-05, "llm-finetune", "codecarbon")
     assert _counts(_import(org_a, "boamps_json", report)) == ("done", 1, 0, 1, 0)
-    csv_batch = _import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/boamps/emissions.csv"))
+    csv_batch = _import(org_a, "codecarbon_csv", read_fixture("codecarbon-3.3.2/boamps/emissions.csv"))
     assert csv_batch.rows_rejected == 0
     run = Run.objects.for_org(org_a).get()  # the CSV row is the same run: merged, not counted again
     assert run.energy_kwh == 6.009593177639112e-05 and run.aliases.get().source == "codecarbon_csv"
-    assert _counts(_import(org_a, "codecarbon_csv", _read("codecarbon-3.3.2/boamps/emissions.csv")))[3] == 1
+    assert _counts(_import(org_a, "codecarbon_csv", read_fixture("codecarbon-3.3.2/boamps/emissions.csv")))[3] == 1
 
 
 def test_carbontracker_log_dir_zip(org_a, media_root):
-    content = _zip({path.name: path.read_bytes() for path in sorted(CT.iterdir())})
+    content = zipped({path.name: path.read_bytes() for path in sorted(CT.iterdir())})
     unassigned = _import(org_a, "carbontracker", content)
     assert _counts(unassigned) == ("partial", 2, 0, 0, 2)
     assert "no project" in _errors(unassigned)[11]
@@ -187,15 +169,15 @@ def test_carbontracker_log_dir_zip(org_a, media_root):
     assert runs["27991.807784"].tracker_emissions_kg_co2e == pytest.approx(0.000105467193187)
     assert runs["28008.916347"].flags == ["interrupted"]
     assert _counts(_import(org_a, "carbontracker", content, project="a-project")) == ("done", 2, 0, 2, 0)
-    predicted = (FIXTURES / "edge/99999.123456_2026-11-23T120000Z_carbontracker_output.log").read_bytes()
-    mixed = _import(org_a, "carbontracker", _zip({"99999.123456_2026-11-23T120000Z_carbontracker_output.log": predicted,
-                                                   **{p.name: p.read_bytes() for p in CT.iterdir()}}),
-                    project="a-project")  # fmt: skip
+    name = "99999.123456_2026-11-23T120000Z_carbontracker_output.log"
+    predicted = (FIXTURES / "edge" / name).read_bytes()
+    folder = zipped({name: predicted, **{p.name: p.read_bytes() for p in CT.iterdir()}})
+    mixed = _import(org_a, "carbontracker", folder, project="a-project")
     assert _counts(mixed) == ("partial", 3, 0, 2, 1)
 
 
 def test_an_output_log_after_its_log_directory_never_replaces_the_richer_run(org_a, media_root):
-    content = _zip({path.name: path.read_bytes() for path in sorted(CT.iterdir())})
+    content = zipped({path.name: path.read_bytes() for path in sorted(CT.iterdir())})
     _import(org_a, "carbontracker", content, project="a-project")
     rich = Run.objects.for_org(org_a).get(external_id="27991.807784")
     name = "27991.807784_2026-11-23T135126Z_carbontracker_output.log"
@@ -207,18 +189,18 @@ def test_an_output_log_after_its_log_directory_never_replaces_the_richer_run(org
 
 
 def test_eco2ai_epochs_load_once_and_reimport_is_duplicate(org_a, media_root):
-    batch = _import(org_a, "eco2ai_csv", _read("eco2ai-0.3.12/emission.csv"))
+    batch = _import(org_a, "eco2ai_csv", read_fixture("eco2ai-0.3.12/emission.csv"))
     assert _counts(batch) == ("done", 3, 2, 1, 0)
     training = Run.objects.for_org(org_a).get(external_id="60d26fe9-b4fe-4005-a60d-b48702ccfd3e")
     assert training.energy_kwh == 3.919943843319136e-08 + 3.9656733465847084e-08
     assert (training.project.slug, training.flags) == ("hparam-sweep", ["eco2ai_training_mode"])
     total = _energy(org_a, "eco2ai_csv")
-    assert _counts(_import(org_a, "eco2ai_csv", _read("eco2ai-0.3.12/emission.csv"))) == ("done", 3, 0, 3, 0)
+    assert _counts(_import(org_a, "eco2ai_csv", read_fixture("eco2ai-0.3.12/emission.csv"))) == ("done", 3, 0, 3, 0)
     assert _energy(org_a, "eco2ai_csv") == total
 
 
 def test_eco2ai_bad_rows_reject_their_whole_run(org_a, media_root):
-    batch = _import(org_a, "eco2ai_csv", _read("edge/eco2ai_bad_rows.csv"))
+    batch = _import(org_a, "eco2ai_csv", read_fixture("edge/eco2ai_bad_rows.csv"))
     assert _counts(batch) == ("partial", 7, 2, 1, 4)
     errors = _errors(batch)
     assert "power_consumption(kWh) -0.5 is below the minimum 0" in errors[3]
@@ -231,16 +213,16 @@ def test_eco2ai_bad_rows_reject_their_whole_run(org_a, media_root):
 
 
 def test_zeus_energy_log_and_timing_only_log(org_a, media_root):
-    batch = _import(org_a, "zeus_csv", _read("edge/zeus_energy.csv"), project="a-project", kind="fine_tuning")
+    batch = _import(org_a, "zeus_csv", read_fixture("edge/zeus_energy.csv"), project="a-project", kind="fine_tuning")
     assert _counts(batch) == ("done", 2, 2, 0, 0)
     assert _energy(org_a, "zeus_csv") == pytest.approx(0.61)
     assert set(Run.objects.for_org(org_a).values_list("kind", flat=True)) == {"fine_tuning"}
-    failed = _import(org_a, "zeus_csv", _read("zeus-0.16.0/zeus_log.csv"), project="a-project")
+    failed = _import(org_a, "zeus_csv", read_fixture("zeus-0.16.0/zeus_log.csv"), project="a-project")
     assert failed.status == "failed" and "timing only" in failed.error
 
 
 def test_hf_model_card_keeps_its_date_on_reimport(org_a, media_root, monkeypatch):
-    content = _read("hf_model_cards/full_mapping_README.md")
+    content = read_fixture("hf_model_cards/full_mapping_README.md")
     assert _counts(_import(org_a, "hf_model_card", content, project="a-project")) == ("done", 1, 1, 0, 0)
     run = Run.objects.for_org(org_a).get()
     assert (run.energy_kwh, run.tracker_emissions_kg_co2e) == (0.0, 6.3104)
@@ -251,13 +233,13 @@ def test_hf_model_card_keeps_its_date_on_reimport(org_a, media_root, monkeypatch
 
 
 def test_team_and_site_options(org_a, org_b, media_root):
-    unknown = _import(org_a, "codecarbon_csv", _read(OFFLINE), team="b-team")
+    unknown = _import(org_a, "codecarbon_csv", read_fixture(OFFLINE), team="b-team")
     assert _counts(unknown) == ("partial", 3, 0, 0, 3)
     assert "unknown team 'b-team'" in _errors(unknown)[2]
     SiteFactory(organization=org_b, slug="b-site")
-    assert "unknown site 'b-site'" in _errors(_import(org_a, "codecarbon_csv", _read(OFFLINE), site="b-site"))[2]
+    assert "unknown site 'b-site'" in _errors(_import(org_a, "codecarbon_csv", read_fixture(OFFLINE), site="b-site"))[2]
     site = SiteFactory(organization=org_a, slug="paris-dc")
-    batch = _import(org_a, "codecarbon_csv", _read(OFFLINE), team="a-team", site="paris-dc", project="new-work")
+    batch = _import(org_a, "codecarbon_csv", read_fixture(OFFLINE), team="a-team", site="paris-dc", project="new-work")
     assert _counts(batch) == ("done", 3, 3, 0, 0)
     project = Project.objects.for_org(org_a).get(slug="new-work")
     assert project.team.slug == "a-team"
@@ -290,7 +272,7 @@ def test_autotrain_cards_need_their_repository_id_and_never_overwrite_each_other
 
 
 def test_a_card_of_another_model_under_the_same_name_is_refused_an_update_replaces(org_a, media_root):
-    card = _read("hf_model_cards/full_mapping_README.md").decode()
+    card = read_fixture("hf_model_cards/full_mapping_README.md").decode()
     _import(org_a, "hf_model_card", card.encode(), project="a-project")
     updated = card.replace("emissions: 6310.4", "emissions: 6400.0")  # the same model, a corrected figure
     assert _counts(_import(org_a, "hf_model_card", updated.encode(), project="a-project"))[2] == 1
