@@ -76,10 +76,12 @@ def run_emissions_by_id(*, run_ids: list[int]) -> dict[int, tuple[float, float]]
 
 def unlocated_runs_summary(*, organization: Organization) -> dict:
     """Runs nothing locates (no site, cloud region, tracker country or default location): their count and
-    IT kWh, which no figure includes until the organization sets a default location or a site."""
+    IT kWh, which no figure includes until the organization sets a default location or a site. A rank member
+    that counts nothing (its first rank counts the machine; or an empty run a client's retry left) is not one."""
     summary = (
         Run.objects.for_org(organization)
         .filter(site__isnull=True, cloud_region__isnull=True, grid_zone__isnull=True)
+        .exclude(rank_of__isnull=False, energy_kwh=0)
         .aggregate(runs=Count("id"), energy_kwh=Sum("energy_kwh"))
     )
     return {"runs": summary["runs"], "energy_kwh": summary["energy_kwh"] or 0.0}

@@ -293,7 +293,7 @@ def codecarbon_emissions(request: HttpRequest) -> JsonResponse:
     run, counted, looked_up = live
     # Whether a member may take its first rank's place is settled by the first try (a first rank that has
     # reported stays so): tried once per process and run, not on every sample of the hot path.
-    if counted != "all" and looked_up and live_run_first_rank_claim(run=run):
+    if counted != "all" and looked_up and live_run_first_rank_claim(run=run, sample=sample):
         run.rank_of_id, counted = None, "all"  # its job's first rank never reported: this run counts it
     added = run_sample_append(run=run, sample=sample, counted=counted)
     stored = added is not None

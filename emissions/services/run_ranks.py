@@ -21,18 +21,23 @@ The first rank must report: a member's sample that arrives while its first rank 
 the first rank (:func:`live_run_first_rank_claim`, flag ``rank_first_reassigned``). A client whose
 ``POST /runs`` timed out (CodeCarbon waits 2 s) opens its run again at its next upload while the server has
 already stored the first one, which never gets a sample: without this the run's samples would count nothing.
+A CodeCarbon 3.x client may also open its run twice at once and send its deltas to both ids, one after the
+other; the two are told from two ranks by their samples' times (``_one_client_split``) and joined into the
+run the client goes on writing to (flag ``rank_split_joined``).
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Sum
 
-from emissions.models import Experiment, Run
+from emissions.models import Experiment, Run, RunSample
+from emissions.records import RunSampleRecord
 
 RANK_START_S = 60.0
+SPLIT_OPEN_S = 1.0  # one client's two POST /runs of a split run (measured 13-40 ms apart)
 HOST_TAGS = ("os", "tracking_mode", "ram_total_gb")
 ENERGY_FIELDS = ("energy_kwh", "cpu_energy_kwh", "gpu_energy_kwh", "ram_energy_kwh")
 
@@ -85,40 +90,77 @@ def _member_flags(run: Run, first: Run) -> list[str]:
 
 
 @transaction.atomic
-def live_run_first_rank_claim(*, run: Run) -> bool:
+def live_run_first_rank_claim(*, run: Run, sample: RunSampleRecord | None = None) -> bool:
     """Make the rank member ``run`` its job's first rank if that rank has reported nothing yet (no sample,
-    no energy from a merged record); True if it did.
+    no energy from a merged record), or if the two are one client's run split in two
+    (``_one_client_split``: the member then takes the first rank's samples); True if it did.
 
-    Called before a member's sample is stored. The job's lock (its experiment, as in
+    Called before a member's ``sample`` is stored. The job's lock (its experiment, as in
     :func:`live_run_rank_assign`) and the first rank's row lock make the check and the swap atomic with
     respect to the first rank's own samples: ``run_sample_append`` checks the rank it was told before it
     adds to a run's totals, so a sample of the old first rank that races the swap is counted as a member's.
     The promoted run's totals are worked out again from its samples, all counted.
     """
-    if not Run.objects.filter(pk=run.pk, rank_of__isnull=False, rank_of__samples__isnull=True).exists():
-        return False  # the usual case, without a lock: not a member, or its first rank has reported
+    if not Run.objects.filter(pk=run.pk, rank_of__isnull=False).exists():
+        return False  # not a member (any more)
     Experiment.objects.select_for_update(of=("self",)).filter(runs__pk=run.pk).first()
     member = Run.objects.select_for_update().get(pk=run.pk)
-    if member.rank_of_id is None:
+    if member.rank_of_id is None or "counted_in_rank_job" in member.flags:
         return False
     first = Run.objects.select_for_update().get(pk=member.rank_of_id)
-    if first.samples.exists() or first.energy_kwh or "counted_in_rank_job" in member.flags:
-        return False  # the first rank has reported, or the job's merged record holds its energy
+    reported = first.samples.exists() or first.energy_kwh
+    if reported and not _one_client_split(member, first, sample):
+        return False  # the first rank has reported (or the job's merged record holds its energy)
+    # A split's samples join the member, which its client now writes to (the other id's answer came first).
+    own = member.samples.values("dedupe_key")
+    RunSample.objects.filter(run=first).exclude(dedupe_key__in=own).update(run=member)
     totals = member.samples.aggregate(
         energy_kwh=Sum("energy_kwh"),
         cpu_energy_kwh=Sum("cpu_energy_kwh"),
         gpu_energy_kwh=Sum("gpu_energy_kwh"),
         ram_energy_kwh=Sum("ram_energy_kwh"),
+        tracker_emissions_kg_co2e=Sum("tracker_emissions_kg_co2e"),
     )
     for name in ENERGY_FIELDS:
         setattr(member, name, totals[name] or 0.0)
+        setattr(first, name, 0.0)
+    member.tracker_emissions_kg_co2e, first.tracker_emissions_kg_co2e = totals["tracker_emissions_kg_co2e"], None
     member.rank_of = None
-    member.flags = sorted({*member.flags, "rank_first_reassigned"} - set(MEMBER_FLAGS))
-    member.save(update_fields=[*ENERGY_FIELDS, "rank_of", "flags", "updated_at"])
+    flag = "rank_split_joined" if reported else "rank_first_reassigned"
+    member.flags = sorted({*member.flags, flag} - set(MEMBER_FLAGS))
+    totals_fields = [*ENERGY_FIELDS, "tracker_emissions_kg_co2e"]
+    member.save(update_fields=[*totals_fields, "rank_of", "flags", "updated_at"])
     Run.objects.filter(rank_of=first).exclude(pk=member.pk).update(rank_of=member)
     first.rank_of, first.flags = member, _member_flags(first, member)
-    first.save(update_fields=["rank_of", "flags", "updated_at"])
+    first.save(update_fields=[*totals_fields, "rank_of", "flags", "updated_at"])
     return True
+
+
+def _one_client_split(member: Run, first: Run, sample: RunSampleRecord | None) -> bool:
+    """Whether ``member`` and its first rank are one client's run opened twice: both ``POST /runs`` within
+    ``SPLIT_OPEN_S`` (CodeCarbon 3.x opens its run from two threads at once when its first upload and its
+    start or stop meet) and their samples, the member's ``sample`` included, never covering the same time
+    (one tracker's deltas follow each other; two ranks measure the same seconds). A first rank holding energy
+    from a merged file, not only its samples, is never taken apart."""
+    if abs((member.created_at - first.created_at).total_seconds()) > SPLIT_OPEN_S or "merged_sources" in first.flags:
+        return False
+    theirs = list(first.samples.values_list("recorded_at", "duration_s", "energy_kwh"))
+    if abs(first.energy_kwh - sum(energy for _, _, energy in theirs)) > 1e-9 + 1e-6 * first.energy_kwh:
+        return False
+    own = list(member.samples.values_list("recorded_at", "duration_s"))
+    if sample is not None:
+        own.append((sample.recorded_at, sample.duration_s))
+    return not any(_overlapping(a_end, a_s, b_end, b_s) for a_end, a_s, _ in theirs for b_end, b_s in own)
+
+
+def _overlapping(a_end: datetime, a_duration_s: float, b_end: datetime, b_duration_s: float) -> bool:
+    """Whether two sample intervals (each ending at its time, lasting its duration) share more than half the
+    shorter one: the clock of one tracker's consecutive deltas may cross by a fraction of a second (CodeCarbon
+    truncates durations to whole seconds), two ranks' samples of the same seconds cover most of them."""
+    shared_s = (
+        min(a_end, b_end) - max(a_end - timedelta(seconds=a_duration_s), b_end - timedelta(seconds=b_duration_s))
+    ).total_seconds()
+    return shared_s > 0 and shared_s > 0.5 * min(a_duration_s, b_duration_s)
 
 
 def rank_members_clear(*, run: Run) -> int:

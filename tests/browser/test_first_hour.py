@@ -95,7 +95,8 @@ def test_a_new_organization_from_create_organization_to_its_first_runs_page(
         extra={"output_methods": ["api"]},
     )
     result = tracker_result(tracker)
-    run = Run.objects.get(project__slug="detector")
+    # The run that counts (a 3.x client may open its run twice: tests/ingest/test_codecarbon_api.py).
+    run = Run.objects.get(project__slug="detector", rank_of__isnull=True)
     assert run.external_id == result["api_run_id"] and run.energy_kwh > 0
     call_command("refresh_figures", "--org", "acme-research", verbosity=0)
 

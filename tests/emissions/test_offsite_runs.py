@@ -157,6 +157,18 @@ def test_the_overview_says_which_runs_cannot_be_counted_and_where_to_fix_it(clie
 
 
 @pytest.mark.django_db
+def test_a_rank_member_that_counts_nothing_is_not_an_unlocated_run(org_a):
+    from emissions.selectors import unlocated_runs_summary
+    from tests.factories import RunFactory
+
+    first = RunFactory(organization=org_a, energy_kwh=2.0)
+    RunFactory(organization=org_a, project=first.project, rank_of=first, energy_kwh=0.0, gpu_energy_kwh=0.0,
+               cpu_energy_kwh=0.0, ram_energy_kwh=0.0)  # fmt: skip
+    RunFactory(organization=org_a, project=first.project, rank_of=first, energy_kwh=0.5)  # its own GPU
+    assert unlocated_runs_summary(organization=org_a) == {"runs": 2, "energy_kwh": 2.5}
+
+
+@pytest.mark.django_db
 def test_only_an_organization_admin_changes_the_off_site_settings(client, alice, org_a, own_factors):
     from emissions.choices import Role
     from tests.factories import MembershipFactory

@@ -2,9 +2,11 @@
 
 import json
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from django.db.models import F
 
 from emissions.models import ApiToken, Experiment, Run, RunSample
 from emissions.services.tokens import api_token_create
@@ -328,6 +330,55 @@ def test_a_first_rank_whose_energy_came_from_a_merged_record_keeps_its_place(cli
     assert response.status_code == 201
     assert Run.objects.get(external_id=member).rank_of == Run.objects.get(external_id=first)
     assert Run.objects.get(external_id=member).energy_kwh == 0
+
+
+def _delta(run_id: str, end_s: float, duration_s: int, energy_kwh: float) -> dict:
+    """A machine-mode delta of ``run_id`` ending ``end_s`` seconds after 12:49:30, CPU and RAM halves."""
+    end = datetime(2026, 11, 23, 12, 49, 30, tzinfo=UTC) + timedelta(seconds=end_s)
+    return {**EMISSION_BODY, "run_id": run_id, "timestamp": end.isoformat(), "duration": duration_s,
+            "cpu_energy": energy_kwh / 2, "gpu_energy": 0.0, "ram_energy": energy_kwh / 2,
+            "energy_consumed": energy_kwh}  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_one_clients_run_opened_twice_is_joined_into_the_run_it_goes_on_writing_to(client, ingest_token):
+    """CodeCarbon 3.x opens its run from two threads at once (start or stop meeting its first upload): two
+    ids answered, its first delta sent to one, the rest to the other. Their deltas follow each other in time
+    (to a fraction of a second: durations are whole seconds), so they are one run, and every delta counts."""
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    early = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    later = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    assert Run.objects.get(external_id=later).rank_of == Run.objects.get(external_id=early)
+    deltas = [(early, 1.0, 1, 0.3), (later, 2.95, 2, 0.5), (later, 5.0, 2, 0.4)]
+    for run_id, end_s, duration_s, energy in deltas:
+        body = _delta(run_id, end_s, duration_s, energy)
+        assert _post(client, "/api/codecarbon/emissions", body, ingest_token).status_code == 201
+    joined, left = Run.objects.get(external_id=later), Run.objects.get(external_id=early)
+    assert joined.rank_of is None and "rank_split_joined" in joined.flags and "multi_rank_member" not in joined.flags
+    assert joined.energy_kwh == pytest.approx(1.2) and joined.cpu_energy_kwh == pytest.approx(0.6)
+    assert joined.samples.count() == 3
+    assert joined.tracker_emissions_kg_co2e == pytest.approx(3 * EMISSION_BODY["emissions_sum"])
+    assert left.rank_of == joined and left.energy_kwh == 0 and not left.samples.exists()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "second_delta, opened_apart_s",
+    [((1.0, 1), 0), ((1.4, 1), 0), ((3.0, 2), 2)],
+    ids=["same-seconds", "mostly-the-same-seconds", "opened-2-s-apart"],
+)
+def test_two_ranks_are_not_joined(client, ingest_token, second_delta, opened_apart_s):
+    """Ranks measure the same seconds; a client's split opens both runs within a second."""
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    Run.objects.filter(external_id=first).update(created_at=F("created_at") - timedelta(seconds=opened_apart_s))
+    assert _post(client, "/api/codecarbon/emissions", _delta(first, 1.0, 1, 0.3), ingest_token).status_code == 201
+    body = _delta(member, *second_delta, 0.5)
+    assert _post(client, "/api/codecarbon/emissions", body, ingest_token).status_code == 201
+    assert Run.objects.get(external_id=member).rank_of == Run.objects.get(external_id=first)
+    assert Run.objects.get(external_id=member).energy_kwh == 0  # the first rank counts the machine
+    assert Run.objects.get(external_id=first).energy_kwh == pytest.approx(0.3)
 
 
 @pytest.mark.django_db

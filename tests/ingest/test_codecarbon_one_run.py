@@ -31,10 +31,13 @@ def _token(version: str, organization) -> str:
 
 
 def _the_run(organization) -> Run:
-    """The one run that counts; any other is an empty run left by a ``POST /runs`` the client retried.
+    """The one run that counts; any other is an empty run left by a ``POST /runs`` the client retried or
+    sent twice at once.
 
     The client gives up on an answer after 2 s, so a slow moment of a loaded machine can make it open its
-    run twice (test_a_run_whose_first_post_runs_answer_came_too_late_still_counts).
+    run twice (test_a_run_whose_first_post_runs_answer_came_too_late_still_counts); 3.x also opens it from
+    two threads at once when its first upload meets its start or stop
+    (test_codecarbon_api.py::test_one_clients_run_opened_twice_is_joined_into_the_run_it_goes_on_writing_to).
     """
     runs = list(Run.objects.for_org(organization))
     [run] = [run for run in runs if run.rank_of_id is None]
