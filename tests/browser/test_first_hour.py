@@ -95,9 +95,12 @@ def test_a_new_organization_from_create_organization_to_its_first_runs_page(
         extra={"output_methods": ["api"]},
     )
     result = tracker_result(tracker)
-    # The run that counts (a 3.x client may open its run twice: tests/ingest/test_codecarbon_api.py).
+    # The run that counts. A 3.x client may open its run twice (tests/ingest/test_codecarbon_api.py): its last
+    # id is then that run or, when every delta went to the other id, an empty member of it (no sample lost).
     run = Run.objects.get(project__slug="detector", rank_of__isnull=True)
-    assert run.external_id == result["api_run_id"] and run.energy_kwh > 0
+    assert run.energy_kwh > 0
+    client_run = Run.objects.get(external_id=result["api_run_id"])
+    assert client_run == run or (client_run.rank_of == run and not client_run.samples.exists())
     call_command("refresh_figures", "--org", "acme-research", verbosity=0)
 
     # The live API sends no country: the overview says so and where to set a default location.
