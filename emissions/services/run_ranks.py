@@ -31,7 +31,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import F, Q, Sum
 
 from emissions.models import Experiment, Run, RunSample
 from emissions.records import RunSampleRecord
@@ -101,15 +101,18 @@ def live_run_first_rank_claim(*, run: Run, sample: RunSampleRecord | None = None
     adds to a run's totals, so a sample of the old first rank that races the swap is counted as a member's.
     The promoted run's totals are worked out again from its samples, all counted.
     """
-    if not Run.objects.filter(pk=run.pk, rank_of__isnull=False).exists():
-        return False  # not a member (any more)
+    near = (F("created_at") - timedelta(seconds=SPLIT_OPEN_S), F("created_at") + timedelta(seconds=SPLIT_OPEN_S))
+    unreported_or_near = Q(rank_of__samples__isnull=True) | Q(rank_of__created_at__range=near)
+    if not Run.objects.filter(unreported_or_near, pk=run.pk, rank_of__isnull=False).exists():
+        return False  # the usual case, without a lock: not a member, or a rank whose first rank has reported
     Experiment.objects.select_for_update(of=("self",)).filter(runs__pk=run.pk).first()
     member = Run.objects.select_for_update().get(pk=run.pk)
     if member.rank_of_id is None or "counted_in_rank_job" in member.flags:
         return False
     first = Run.objects.select_for_update().get(pk=member.rank_of_id)
-    reported = first.samples.exists() or first.energy_kwh
-    if reported and not _one_client_split(member, first, sample):
+    theirs = list(first.samples.values_list("recorded_at", "duration_s", "energy_kwh"))
+    reported = bool(theirs) or first.energy_kwh
+    if reported and not _one_client_split(member, first, theirs, sample):
         return False  # the first rank has reported (or the job's merged record holds its energy)
     # A split's samples join the member, which its client now writes to (the other id's answer came first).
     own = member.samples.values("dedupe_key")
@@ -136,15 +139,17 @@ def live_run_first_rank_claim(*, run: Run, sample: RunSampleRecord | None = None
     return True
 
 
-def _one_client_split(member: Run, first: Run, sample: RunSampleRecord | None) -> bool:
+def _one_client_split(
+    member: Run, first: Run, theirs: list[tuple[datetime, float, float]], sample: RunSampleRecord | None
+) -> bool:
     """Whether ``member`` and its first rank are one client's run opened twice: both ``POST /runs`` within
     ``SPLIT_OPEN_S`` (CodeCarbon 3.x opens its run from two threads at once when its first upload and its
-    start or stop meet) and their samples, the member's ``sample`` included, never covering the same time
+    start or stop meet) and their samples (``theirs``: the first rank's time, duration and energy; the
+    member's own with its ``sample``) never covering the same time
     (one tracker's deltas follow each other; two ranks measure the same seconds). A first rank holding energy
     from a merged file, not only its samples, is never taken apart."""
     if abs((member.created_at - first.created_at).total_seconds()) > SPLIT_OPEN_S or "merged_sources" in first.flags:
         return False
-    theirs = list(first.samples.values_list("recorded_at", "duration_s", "energy_kwh"))
     if abs(first.energy_kwh - sum(energy for _, _, energy in theirs)) > 1e-9 + 1e-6 * first.energy_kwh:
         return False
     own = list(member.samples.values_list("recorded_at", "duration_s"))

@@ -111,32 +111,32 @@ def jsonl_lines(
         # One pause from the lines to Arrow's columns: the block's records are gone when the collector runs.
         with gc_paused():
             records = json_records(first, text_lines)
-            values = _flat_columns(records)
-            names, rows = flat_rows(records) if values is None else (list(values), None)
+            flat = _flat_columns(records)
+            names, rows = flat_rows(records) if flat is None else (list(flat[0]), None)
             if not checked:
                 try:
                     check_header(dialect, names)
                 except ParseError as exc:
                     raise ColumnarUnavailable(str(exc)) from exc
                 checked = True
-            lines = _typed_lines(dialect, fields, first, values) if values is not None else None
+            lines = _typed_lines(dialect, fields, first, *flat) if flat is not None else None
             block = lines if lines is not None else build_chunk(dialect, rows or flat_rows(records)[1])
-            del records, values, rows
+            del records, flat, rows
         yield block
 
 
 def _typed_lines(
-    dialect: Dialect, fields: LineFields, first_row: int, values: dict[str, list]
+    dialect: Dialect, fields: LineFields, first_row: int, values: dict[str, list], value_types: dict[str, set[type]]
 ) -> CloudUsageLines | None:
-    """A block's typed cells (``_flat_columns``), numbered from ``first_row``, as columns; None when a per-line
-    cell holds a value ``_cell_text`` does not write, or two columns match one field name (the row path
-    decides)."""
+    """A block's typed cells and each column's value types (``_flat_columns``), numbered from ``first_row``, as
+    columns; None when a per-line cell holds a value ``_cell_text`` does not write, or two columns match one
+    field name (the row path decides)."""
     schema = Schema(tuple(values), dialect.aliases)
     if len(set(schema.norm.values())) != len(schema.norm):
         return None  # which of the two a row reads depends on its key order
     text_columns = {name: _text_column(cells) for name, cells in values.items()}
     types: dict[str, set[type]] = {
-        name: {str} if text is not None else set(map(type, values[name])) for name, text in text_columns.items()
+        name: {str} if text is not None else value_types[name] for name, text in text_columns.items()
     }
     # The cells as Row.digest hashes them (``str`` of a number or a list).
     digest_texts = {
@@ -168,11 +168,11 @@ def _typed_lines(
     return batch_lines(dialect, fields, schema, batch, first_row, given_kinds=kinds, digests=digests)
 
 
-def _flat_columns(records: list[RawRow]) -> dict[str, list] | None:
+def _flat_columns(records: list[RawRow]) -> tuple[dict[str, list], dict[str, set[type]]] | None:
     """Decoded JSON records' cells column by column, as ``flatten`` names them (``_MISSING`` where a record
-    has no such cell), columns sorted; None when a record is not an object or the records are not numbered
-    one after the other (the row path reads them), or a dotted name is also a key of its own (which cell a
-    row keeps then depends on its key order).
+    has no such cell), columns sorted, and each column's set of value types; None when a record is not an
+    object or the records are not numbered one after the other (the row path reads them), or a dotted name is
+    also a key of its own (which cell a row keeps then depends on its key order).
 
     Nested objects are taken apart column by column rather than record by record: a block's records share a
     few key sequences, so each level is one transposition (``_columns``).
@@ -182,6 +182,7 @@ def _flat_columns(records: list[RawRow]) -> dict[str, list] | None:
     if any("__invalid_json__" in record for _, record in records):
         return None
     flat: dict[str, list] = {}
+    flat_types: dict[str, set[type]] = {}
     pending = [("", _columns([record for _, record in records]))]
     while pending:
         prefix, columns = pending.pop()
@@ -198,10 +199,11 @@ def _flat_columns(records: list[RawRow]) -> dict[str, list] | None:
                 cells = [_MISSING if cell.__class__ is dict and cell else cell for cell in cells]
                 if all(cell is _MISSING for cell in cells):
                     continue
+                types = set(map(type, cells))
             if name in flat:
                 return None
-            flat[name] = cells
-    return dict(sorted(flat.items()))
+            flat[name], flat_types[name] = cells, types
+    return dict(sorted(flat.items())), flat_types
 
 
 def _columns(records: list[dict]) -> dict[str, list]:

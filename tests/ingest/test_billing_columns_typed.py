@@ -316,7 +316,9 @@ def test_json_records_taken_apart_column_by_column_give_flatten_s_cells():
     numbered = list(enumerate(records, start=2))
     keys, rows = flat_rows(numbered)
     expected = {key: [cells.get(key, _MISSING) for _, cells in rows] for key in keys}
-    assert _flat_columns(numbered) == expected
+    flat, types = _flat_columns(numbered)
+    assert flat == expected
+    assert types == {name: set(map(type, cells)) for name, cells in expected.items()}
     assert "tags" in expected and "tags.k" not in expected  # a map column stays whole, as flatten keeps it
     assert _flat_columns([*numbered, (6, {"a.b": 2})]) is None  # which cell wins depends on key order
     assert _flat_columns([numbered[0], (4, records[1])]) is None  # not one block

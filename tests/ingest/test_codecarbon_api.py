@@ -382,6 +382,30 @@ def test_two_ranks_are_not_joined(client, ingest_token, second_delta, opened_apa
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("opened_apart_s, locked", [(2, False), (0, True)], ids=["rank", "maybe-one-client"])
+def test_a_rank_whose_first_rank_reported_is_settled_without_a_lock(client, ingest_token, opened_apart_s, locked):
+    """A real rank's first sample asks once whether it might take its first rank's place, without a lock,
+    unless both runs were opened within a second (a split run is told apart under the job's lock)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from emissions.services.run_ranks import live_run_first_rank_claim
+    from ingest.codecarbon import sample_record_from_codecarbon_emission
+
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    member = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
+    Run.objects.filter(external_id=first).update(created_at=F("created_at") - timedelta(seconds=opened_apart_s))
+    assert _post(client, "/api/codecarbon/emissions", _delta(first, 1.0, 1, 0.3), ingest_token).status_code == 201
+    same_seconds = sample_record_from_codecarbon_emission(_delta(member.external_id, 1.0, 1, 0.5))
+    with CaptureQueriesContext(connection) as captured:
+        assert live_run_first_rank_claim(run=member, sample=same_seconds) is False
+    selects = [query["sql"] for query in captured.captured_queries if query["sql"].startswith("SELECT")]
+    assert (len(selects) > 1) == locked  # one lock-free question, or the locked reads
+    assert any("FOR UPDATE" in sql for sql in selects) == (locked and connection.features.has_select_for_update)
+
+
+@pytest.mark.django_db
 def test_a_sample_is_counted_for_the_rank_the_run_has_now_not_the_one_a_cache_remembers(client, ingest_token):
     """Another server process made the run a member after this one cached it as first: it counts nothing."""
     from emissions.records import RunSampleRecord
