@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Self
 
 from django.db import models
 
@@ -16,9 +17,24 @@ class OrgScopedQuerySet(models.QuerySet):
     (``"organization"`` by default, ``"run__organization"`` for run samples, ...).
     """
 
-    def for_org(self, organization) -> OrgScopedQuerySet:
+    def for_org(self, organization) -> Self:
         path = getattr(self.model, "org_path", "organization")
         return self.filter(**{path: organization})
+
+
+class RunQuerySet(OrgScopedQuerySet):
+    """Runs, with the filter every list and count of runs shown to people uses."""
+
+    def without_empty_members(self) -> RunQuerySet:
+        """Leave out rank members holding nothing: no sample and no energy.
+
+        Such a run is an id a CodeCarbon client opened twice (a retried or doubled ``POST /runs``): its job's
+        counting run holds all its work (``emissions.services.run_ranks``), so listing it would show one run
+        as two, the second at 0 kWh. It stays stored, since its client may still write to it; a real rank
+        that has not reported yet is left out until its first sample.
+        """
+        samples = self.model.samples.rel.related_model.objects.filter(run=models.OuterRef("pk"))
+        return self.exclude(models.Q(rank_of__isnull=False, energy_kwh=0) & ~models.Exists(samples))
 
 
 class CalculationQuerySet(OrgScopedQuerySet):

@@ -104,7 +104,7 @@ def runs_not_in_ledger(*, organization: Organization, runs, by: str | None = Non
     )
     billed = set(CloudUsage.objects.for_org(organization).values_list("provider", "billing_period").distinct())
     summaries: dict = {}
-    for row in runs.values(*fields):
+    for row in runs.without_empty_members().values(*fields):
         month = row["started_at"].date().replace(day=1)
         if row["pk"] in counted or (row["cloud_region__provider"], month) in billed:
             continue

@@ -5,7 +5,7 @@ from django.db.models import F, Q
 
 from emissions.choices import ChargeCategory, CloudProvider, LocationSource, RunKind
 from emissions.models.fields import JSONRecordField
-from emissions.querysets import OrgScopedQuerySet
+from emissions.querysets import OrgScopedQuerySet, RunQuerySet
 
 
 class Run(models.Model):
@@ -86,7 +86,7 @@ class Run(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = OrgScopedQuerySet.as_manager()
+    objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]

@@ -3,7 +3,9 @@ scores, every figure traceable to its runs (docs/model-passport.md; schema: ``pa
 
 - **Lineage**: the model is a project; its lineage is every run of the project (training, fine-tuning,
   hyper-parameter searches, evaluation and development runs, failed ones too: a run has no status field, so
-  nothing drops it), optionally those started in a period, optionally only runs tagged ``lineage=<value>``.
+  nothing drops it; only an id a client opened twice that holds nothing is not a run of its own,
+  ``RunQuerySet.without_empty_members``), optionally those started in a period, optionally only runs tagged
+  ``lineage=<value>``.
 - **Provider / consumer** (GSF SCI for AI, SPEC.md §6): inference runs are the consumer boundary (runtime
   operations); every other kind is the provider boundary (data engineering, training, evaluation, integration).
 - **Ledger figures** are read as ``reporting.guild.runs.run_ledger_figures`` reads them (the carbon label's
@@ -57,7 +59,7 @@ UNIT_INFERENCE = ("inference", 1.0)
 def passport_runs(*, project: Project, period: Period | None = None, lineage: str | None = None):
     """The runs of the model's lineage: all the project's runs, optionally started in ``period`` (UTC days)
     and optionally only those tagged ``lineage=<lineage>``."""
-    runs = Run.objects.filter(project=project)
+    runs = Run.objects.filter(project=project).without_empty_members()
     if period is not None:
         first = datetime.combine(period.start, time.min, tzinfo=UTC)
         last = first + timedelta(days=(period.end - period.start).days + 1)

@@ -48,6 +48,7 @@ def run_ledger_figures(*, run_ids: list[int]) -> dict[int, dict]:
 def project_runs(organization: Organization, project: Project, period: Period) -> list[Run]:
     return list(
         Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(project=project, started_at__date__gte=period.start, started_at__date__lte=period.end)
         .select_related("site__zone", "cloud_region__zone", "grid_zone")
         .order_by("started_at", "pk")

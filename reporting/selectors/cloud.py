@@ -311,6 +311,7 @@ def cloud_run_coverage(*, organization: Organization, period: Period) -> dict:
     """
     runs = runs_with_billing_cover(
         Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(cloud_region__isnull=False, site__isnull=True, grid_zone__isnull=True)
         .filter(started_at__date__gte=period.start, started_at__date__lte=period.end)
         .select_related("cloud_region")

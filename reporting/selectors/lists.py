@@ -84,6 +84,7 @@ def teams_list_frame(
     emissions = _emissions_by(organization, period, view, "team_id")
     runs = dict(
         Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(runs_started_in(period))
         .values("project__team_id")
         .annotate(runs=Count("id"))
@@ -109,6 +110,7 @@ def projects_list_frame(
     emissions = _emissions_by(organization, period, view, "project_id")
     runs = dict(
         Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(runs_started_in(period))
         .values("project_id")
         .annotate(runs=Count("id"))

@@ -39,6 +39,7 @@ def project_runs(*, organization: Organization, project: Project, sort: str):
     """The project's runs ordered by a ``RUN_SORTS`` key (newest first for an unknown one)."""
     return (
         Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(project=project)
         .select_related("site", "cloud_region")
         .order_by(*RUN_SORTS.get(sort, RUN_SORTS["-started"]))
@@ -54,6 +55,7 @@ def project_kind_split_frame(*, organization: Organization, project: Project) ->
     activity = {
         row["kind"]: row
         for row in Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(project=project)
         .values("kind")
         .annotate(runs=Count("id"), energy_kwh=Sum("energy_kwh"), gpu_seconds=Sum(F("gpu_count") * F("duration_s")))

@@ -69,6 +69,7 @@ def team_projects_frame(*, organization: Organization, team: Team, period: Perio
     runs = {
         row["project_id"]: row
         for row in Run.objects.for_org(organization)
+        .without_empty_members()
         .filter(runs_started_in(period), project_id__in=[project.pk for project in projects])  # the index's columns
         .values("project_id")
         .annotate(runs=Count("id"), energy_kwh=Sum("energy_kwh"))

@@ -9,6 +9,7 @@ import pytest
 from django.db.models import F
 
 from emissions.models import ApiToken, Experiment, Run, RunSample
+from emissions.periods import period_parse
 from emissions.services.tokens import api_token_create
 from tests.factories import ProjectFactory
 
@@ -359,6 +360,39 @@ def test_one_clients_run_opened_twice_is_joined_into_the_run_it_goes_on_writing_
     assert joined.samples.count() == 3
     assert joined.tracker_emissions_kg_co2e == pytest.approx(3 * EMISSION_BODY["emissions_sum"])
     assert left.rank_of == joined and left.energy_kwh == 0 and not left.samples.exists()
+
+
+@pytest.mark.django_db
+def test_the_id_a_split_run_left_empty_is_not_listed_or_counted_as_a_run(client, ingest_token, alice):
+    """Lists, counts and the model passport show one run; the run page names the other id."""
+    from emissions.models import Project
+    from emissions.selectors import runs_not_in_ledger
+    from reporting.guild.passport import passport_runs
+    from reporting.selectors.lists import projects_list_frame
+
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    early = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    later = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    for run_id, end_s, duration_s, energy in [(early, 1.0, 1, 0.3), (later, 2.95, 2, 0.5)]:
+        body = _delta(run_id, end_s, duration_s, energy)
+        assert _post(client, "/api/codecarbon/emissions", body, ingest_token).status_code == 201
+    joined, empty = Run.objects.get(external_id=later), Run.objects.get(external_id=early)
+    assert empty.rank_of == joined and not empty.samples.exists()  # the split was joined
+    project = Project.objects.get(slug="llm")
+    assert list(passport_runs(project=project)) == [joined]
+    assert runs_not_in_ledger(organization=project.organization, runs=Run.objects.all())["runs"] == 1
+    period = period_parse(joined.started_at.strftime("%Y-%m"))
+    frame = projects_list_frame(organization=project.organization, period=period, view="inventory")
+    assert frame.set_index("slug").loc["llm", "runs"] == 1
+    client.force_login(alice)
+    page = client.get("/projects/llm/").content.decode()
+    assert later in page and early not in page
+    page = client.get(f"/runs/{joined.pk}/").content.decode()
+    assert 'id="run-also-opened-as">' + early in page
+    assert f'<a href="/runs/{joined.pk}/">{later}</a>' in client.get(f"/runs/{empty.pk}/").content.decode()
+    # The empty id counts again as soon as it holds a sample of its own (a real rank reporting late).
+    assert _post(client, "/api/codecarbon/emissions", _delta(early, 1.0, 1, 0.3), ingest_token).status_code == 201
+    assert sorted(run.external_id for run in passport_runs(project=project)) == sorted([early, later])
 
 
 @pytest.mark.django_db
