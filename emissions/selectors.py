@@ -91,10 +91,11 @@ def runs_not_in_ledger(*, organization: Organization, runs, by: str | None = Non
     """Of ``runs`` (a Run queryset), those no current calculation counts: ``runs`` and ``energy_kwh`` (IT);
     with ``by`` (a Run value path such as ``project_id`` or ``project__team_id``), that summary per key.
 
-    A run is counted when an operational record of a current calculation names it, or when it ran in a cloud
-    region whose provider's billing lines cover its month (the bill counts that compute, not the run). The
-    rest — not located, no factor for its zone, a tracker figure without energy, or new since the last
-    recalculation — is energy that no figure holds yet.
+    A run is counted when an operational record of a current calculation names it, or when billing lines hold
+    its compute (``run_billing_cover``, the ledger's rule: the bill counts that compute, not the run; a bill
+    of another region, resource or time does not). The rest — not located, no factor for its zone, a tracker
+    figure without energy, or new since the last recalculation — is energy that no figure holds yet. An empty
+    id a client opened twice is not a run (``RunQuerySet.without_empty_members``).
     """
     fields = ["pk", "energy_kwh", "cloud_region__provider", "started_at", *([by] if by else [])]
     counted = set(
@@ -102,11 +103,25 @@ def runs_not_in_ledger(*, organization: Organization, runs, by: str | None = Non
             run_id__in=runs.values("pk"), basis=Basis.OPERATIONAL, calculation__superseded_by__isnull=True
         ).values_list("run_id", flat=True)
     )
-    billed = set(CloudUsage.objects.for_org(organization).values_list("provider", "billing_period").distinct())
+    rows = [row for row in runs.without_empty_members().values(*fields) if row["pk"] not in counted]
+    # As the ledger asks: only a run of a provider and month with billing lines can be covered. One probe of
+    # the unique key's (organization, provider, billing_period) prefix per pair, not a scan of every line.
+    months = {row["pk"]: (row["cloud_region__provider"], row["started_at"].date().replace(day=1)) for row in rows}
+    lines = CloudUsage.objects.for_org(organization)
+    billed = {
+        (provider, month)
+        for provider, month in set(months.values())
+        if provider and lines.filter(provider=provider, billing_period=month).exists()
+    }
+    maybe_billed = [pk for pk, month in months.items() if month in billed]
+    covered = {
+        run.pk
+        for run in runs_with_billing_cover(Run.objects.filter(pk__in=maybe_billed).select_related("cloud_region"))
+        if run_billing_cover(run=run)
+    }
     summaries: dict = {}
-    for row in runs.without_empty_members().values(*fields):
-        month = row["started_at"].date().replace(day=1)
-        if row["pk"] in counted or (row["cloud_region__provider"], month) in billed:
+    for row in rows:
+        if row["pk"] in covered:
             continue
         summary = summaries.setdefault(row[by] if by else None, {"runs": 0, "energy_kwh": 0.0})
         summary["runs"] += 1

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from emissions.models import CloudRegion, CloudUsage, EmissionRecord
+from emissions.models import CloudRegion, CloudUsage, EmissionRecord, Run
 from emissions.periods import period_parse
-from emissions.selectors import run_billing_cover
+from emissions.selectors import run_billing_cover, runs_not_in_ledger
 from emissions.services.ledger import inventory_calculate
 from ingest.models import ImportBatch
 from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
@@ -239,7 +239,12 @@ def test_a_bill_covers_only_the_runs_it_holds(org):
     unknown_instance = _cloud_run(org, billed_region, tags={"resource_id": "i-not-on-the-bill"})
     assert run_billing_cover(run=covered) == "region_time"
     assert run_billing_cover(run=elsewhere) == "" and run_billing_cover(run=unknown_instance) == ""
+    # Before the recalculation the two the bill does not hold are energy no figure holds yet (budgets,
+    # leaderboards, the label say so); the one it holds is counted there already.
+    runs = Run.objects.for_org(org)
+    assert runs_not_in_ledger(organization=org, runs=runs) == {"runs": 2, "energy_kwh": 20.0}
     calculation = inventory_calculate(organization=org, period=period_parse("2025-03"))
+    assert runs_not_in_ledger(organization=org, runs=runs) == {"runs": 0, "energy_kwh": 0.0}
     counted = set(
         EmissionRecord.objects.filter(calculation=calculation, run__isnull=False).values_list("run_id", flat=True)
     )
