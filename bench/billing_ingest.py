@@ -11,7 +11,10 @@ Redis broker, BENCH_WORKERS processes: "1,2" by default, one run each) imports i
 BENCH_ROWS (default 1,000,000), BENCH_BROKER_URL (default redis://127.0.0.1:6379/13, flushed). Reports
 wall seconds to the finished batch and to the month's ledger, peak memory of the worker pool (all its
 processes together: proportional sets, shared pages once, and resident sets; and the largest process), and
-the import's multiple of the floor (measured just before and just after each import: their mean).
+the import's multiple of the floor (measured just before and just after each import: their mean), and the CPU
+seconds PostgreSQL and the pool spent during the import beside those of the floor (its Python process and
+PostgreSQL): on two CPUs the import cannot take less than half their sum. The pool starts 5 s before the file is
+submitted (as it runs before any upload in production): its start-up is neither timed nor counted.
 BENCH_LEDGER=0: the import alone, no ledger. Not part of the test run.
 """
 
@@ -140,7 +143,7 @@ def floor(path: Path, database_url: str) -> dict:
     import pyarrow.json
     import pyarrow.parquet
 
-    started = time.perf_counter()
+    started, python_started, postgres_start = time.perf_counter(), time.process_time(), _cpu_seconds(-1)
     text, options = None, "FORMAT csv, HEADER true"
     if path.suffix == ".parquet":
         table = pyarrow.parquet.read_table(path)
@@ -165,7 +168,11 @@ def floor(path: Path, database_url: str) -> dict:
             while block := handle.read(1 << 20):
                 copy.write(block)
         connection.commit()
-    return {"rows": table.num_rows, "read_s": read_s, "total_s": time.perf_counter() - started}
+        postgres_s = _cpu_spent(postgres_start, _cpu_seconds(-1), "postgres")  # its backend still runs
+    return {
+        "rows": table.num_rows, "read_s": read_s, "total_s": time.perf_counter() - started,
+        "cpu_postgres_s": postgres_s, "cpu_python_s": time.process_time() - python_started,
+    }  # fmt: skip
 
 
 def _setup() -> None:
@@ -253,6 +260,38 @@ def _tree_memory_kib(root: int) -> tuple[int, int, int]:
     return sum(rss), sum(pss), max(rss, default=0)
 
 
+def _cpu_seconds(worker_root: int) -> dict[int, tuple[str, float]]:
+    """CPU seconds (user + system) so far of every PostgreSQL process (backends, WAL writer, checkpointer) and of
+    the worker pool (``worker_root`` and its descendants), by pid: ``{pid: ("postgres" | "workers", s)}``."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parents, found = {}, {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name, fields = stat.split("(", 1)[1].rsplit(")", 1)[0], stat.rsplit(")", 1)[1].split()
+        parents[int(entry.name)] = int(fields[1])
+        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
+    cpu = {}
+    for pid, (name, seconds) in found.items():
+        ancestor = pid
+        while ancestor not in (worker_root, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == worker_root:
+            cpu[pid] = ("workers", seconds)
+        elif name == "postgres":
+            cpu[pid] = ("postgres", seconds)
+    return cpu
+
+
+def _cpu_spent(start: dict[int, tuple[str, float]], last: dict[int, tuple[str, float]], kind: str) -> float:
+    """CPU seconds the processes of ``kind`` spent between their ``start`` and ``last`` readings."""
+    return sum(seconds - start.get(pid, (kind, 0.0))[1] for pid, (name, seconds) in last.items() if name == kind)
+
+
 def product_path(path: Path, workers: int, env: dict) -> dict:
     """The real path: a Celery worker pool of ``workers`` processes on Redis imports the batch in pieces."""
     subprocess.run([sys.executable, __file__, "--setup"], cwd=ROOT, env=env, check=True)  # noqa: S603
@@ -263,12 +302,17 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     ]  # fmt: skip
     worker = subprocess.Popen(command, cwd=ROOT, env=env)  # noqa: S603
     peak_sum = peak_pss = peak_one = 0
+    # CPU seconds taken during the import, by PostgreSQL and by the pool: the last reading of each process
+    # minus its reading at the start (a process that ends between two readings loses at most 0.5 s).
+    time.sleep(5)  # the pool's start-up (importing Django in each child) is not the import's work
+    cpu_start, cpu_last = _cpu_seconds(worker.pid), {}
     try:
         submit = subprocess.Popen(  # noqa: S603
             [sys.executable, __file__, "--submit", str(path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
         while submit.poll() is None:
             total, proportional, largest = _tree_memory_kib(worker.pid)
+            cpu_last.update(_cpu_seconds(worker.pid))
             peak_sum, peak_pss, peak_one = max(peak_sum, total), max(peak_pss, proportional), max(peak_one, largest)
             time.sleep(0.5)
         if submit.returncode != 0:
@@ -283,6 +327,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
         "peak_pss_workers_mib": peak_pss / 1024,
         "peak_rss_workers_mib": peak_sum / 1024,
         "peak_rss_one_mib": peak_one / 1024,
+        **{f"cpu_{kind}_s": _cpu_spent(cpu_start, cpu_last, kind) for kind in ("postgres", "workers")},
     }
 
 
@@ -324,7 +369,11 @@ def main() -> None:
             subprocess.run(["redis-cli", "-u", broker_url, "flushdb"], check=True, capture_output=True)  # noqa: S603, S607
             result = product_path(path, workers, env)
             _database_fresh(database_url)
-            result["floor_s"] = [before["total_s"], floor(path, database_url)["total_s"]]
+            after = floor(path, database_url)
+            result["floor_s"] = [before["total_s"], after["total_s"]]
+            result["floor_cpu_s"] = [
+                {key: run[key] for key in ("cpu_postgres_s", "cpu_python_s")} for run in (before, after)
+            ]
             result["floor_multiple"] = result["import_s"] / (sum(result["floor_s"]) / 2)
             runs.append(result)
             print(json.dumps(result, indent=2), flush=True)
