@@ -143,7 +143,8 @@ def floor(path: Path, database_url: str) -> dict:
     import pyarrow.json
     import pyarrow.parquet
 
-    started, python_started, postgres_start = time.perf_counter(), time.process_time(), _cpu_seconds(-1)
+    started, python_started = time.perf_counter(), time.process_time()
+    postgres_start = _cpu_seconds(_processes(), set())
     text, options = None, "FORMAT csv, HEADER true"
     if path.suffix == ".parquet":
         table = pyarrow.parquet.read_table(path)
@@ -168,7 +169,7 @@ def floor(path: Path, database_url: str) -> dict:
             while block := handle.read(1 << 20):
                 copy.write(block)
         connection.commit()
-        postgres_s = _cpu_spent(postgres_start, _cpu_seconds(-1), "postgres")  # its backend still runs
+        postgres_s = _cpu_spent(postgres_start, _cpu_seconds(_processes(), set()), "postgres")  # backend still up
     return {
         "rows": table.num_rows, "read_s": read_s, "total_s": time.perf_counter() - started,
         "cpu_postgres_s": postgres_s, "cpu_python_s": time.process_time() - python_started,
@@ -230,27 +231,41 @@ def _submit(path: Path) -> dict:
     }
 
 
-def _tree_memory_kib(root: int) -> tuple[int, int, int]:
-    """Memory in KiB of ``root`` and its descendants, read from /proc: (sum of resident sets, sum of
-    proportional sets, largest resident set). The prefork children share the pages they inherit from the
-    pool's parent (Django and the libraries, about 250 MiB): the resident sets count those once per
-    process, the proportional sets (PSS) once in all, which is the memory the pool takes."""
-    children: dict[int, list[int]] = {}
+def _processes() -> dict[int, tuple[str, int, float]]:
+    """Every process, read from /proc: ``{pid: (name, parent pid, CPU seconds so far, user + system)}``."""
+    tick, found = os.sysconf("SC_CLK_TCK"), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            stat = (entry / "stat").read_text()
         except OSError:
             continue
-        children.setdefault(int(fields[1]), []).append(int(entry.name))
-    found, stack = [], [root]
+        name, fields = stat.split("(", 1)[1].rsplit(")", 1)[0], stat.rsplit(")", 1)[1].split()
+        found[int(entry.name)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    return found
+
+
+def _tree(root: int, processes: dict[int, tuple[str, int, float]]) -> set[int]:
+    """``root`` and its descendants."""
+    children: dict[int, list[int]] = {}
+    for pid, (_, parent, _) in processes.items():
+        children.setdefault(parent, []).append(pid)
+    found, stack = set(), [root]
     while stack:
         pid = stack.pop()
-        found.append(pid)
+        found.add(pid)
         stack += children.get(pid, [])
+    return found
+
+
+def _tree_memory_kib(pids: set[int]) -> tuple[int, int, int]:
+    """Memory in KiB of the processes ``pids`` (the pool: ``_tree``): (sum of resident sets, sum of
+    proportional sets, largest resident set). The prefork children share the pages they inherit from the
+    pool's parent (Django and the libraries, about 250 MiB): the resident sets count those once per
+    process, the proportional sets (PSS) once in all, which is the memory the pool takes."""
     rss, pss = [], []
-    for pid in found:
+    for pid in pids:
         try:
             rollup = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
         except OSError:
@@ -261,31 +276,14 @@ def _tree_memory_kib(root: int) -> tuple[int, int, int]:
     return sum(rss), sum(pss), max(rss, default=0)
 
 
-def _cpu_seconds(worker_root: int) -> dict[int, tuple[str, float]]:
-    """CPU seconds (user + system) so far of every PostgreSQL process (backends, WAL writer, checkpointer) and of
-    the worker pool (``worker_root`` and its descendants), by pid: ``{pid: ("postgres" | "workers", s)}``."""
-    tick = os.sysconf("SC_CLK_TCK")
-    parents, found = {}, {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        name, fields = stat.split("(", 1)[1].rsplit(")", 1)[0], stat.rsplit(")", 1)[1].split()
-        parents[int(entry.name)] = int(fields[1])
-        found[int(entry.name)] = (name, (int(fields[11]) + int(fields[12])) / tick)
-    cpu = {}
-    for pid, (name, seconds) in found.items():
-        ancestor = pid
-        while ancestor not in (worker_root, 0, 1) and ancestor in parents:
-            ancestor = parents[ancestor]
-        if ancestor == worker_root:
-            cpu[pid] = ("workers", seconds)
-        elif name == "postgres":
-            cpu[pid] = ("postgres", seconds)
-    return cpu
+def _cpu_seconds(processes: dict[int, tuple[str, int, float]], pool: set[int]) -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every PostgreSQL process (backends, WAL writer, checkpointer) and of the worker
+    ``pool`` (``_tree``), by pid: ``{pid: ("postgres" | "workers", s)}``."""
+    return {
+        pid: ("workers" if pid in pool else "postgres", seconds)
+        for pid, (name, _, seconds) in processes.items()
+        if pid in pool or name == "postgres"
+    }
 
 
 def _cpu_spent(start: dict[int, tuple[str, float]], last: dict[int, tuple[str, float]], kind: str) -> float:
@@ -307,16 +305,19 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     # each process before the import ended minus its reading at the start (a process that ends between two
     # readings loses at most 0.5 s).
     time.sleep(5)  # the pool's start-up (importing Django in each child) is not the import's work
-    cpu_start, cpu_last, imported = _cpu_seconds(worker.pid), {}, path.parent / "imported"
+    processes = _processes()
+    cpu_start, cpu_last, imported = _cpu_seconds(processes, _tree(worker.pid, processes)), {}, path.parent / "imported"
     imported.unlink(missing_ok=True)
     try:
         submit = subprocess.Popen(  # noqa: S603
             [sys.executable, __file__, "--submit", str(path)], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
         )
         while submit.poll() is None:
-            total, proportional, largest = _tree_memory_kib(worker.pid)
+            processes = _processes()
+            pool = _tree(worker.pid, processes)
+            total, proportional, largest = _tree_memory_kib(pool)
             if not imported.exists():
-                cpu_last.update(_cpu_seconds(worker.pid))
+                cpu_last.update(_cpu_seconds(processes, pool))
             peak_sum, peak_pss, peak_one = max(peak_sum, total), max(peak_pss, proportional), max(peak_one, largest)
             time.sleep(0.5)
         if submit.returncode != 0:

@@ -25,16 +25,24 @@ class OrgScopedQuerySet(models.QuerySet):
 class RunQuerySet(OrgScopedQuerySet):
     """Runs, with the filter every list and count of runs shown to people uses."""
 
-    def without_empty_members(self) -> RunQuerySet:
-        """Leave out rank members holding nothing: no sample and no energy.
+    def _empty_member(self) -> models.Q:
+        """A rank member holding nothing: no sample and no energy.
 
         Such a run is an id a CodeCarbon client opened twice (a retried or doubled ``POST /runs``): its job's
         counting run holds all its work (``emissions.services.run_ranks``), so listing it would show one run
         as two, the second at 0 kWh. It stays stored, since its client may still write to it; a real rank
-        that has not reported yet is left out until its first sample.
+        that has not reported yet is one too until its first sample.
         """
         samples = self.model.samples.rel.related_model.objects.filter(run=models.OuterRef("pk"))
-        return self.exclude(models.Q(rank_of__isnull=False, energy_kwh=0) & ~models.Exists(samples))
+        return models.Q(~models.Exists(samples), rank_of__isnull=False, energy_kwh=0)
+
+    def without_empty_members(self) -> RunQuerySet:
+        """Leave out rank members holding nothing (``_empty_member``)."""
+        return self.exclude(self._empty_member())
+
+    def empty_members(self) -> RunQuerySet:
+        """Only the rank members holding nothing (``_empty_member``)."""
+        return self.filter(self._empty_member())
 
 
 class CalculationQuerySet(OrgScopedQuerySet):

@@ -90,9 +90,7 @@ def run_dashboard(*, organization: Organization, run: Run) -> PageData:
         # A rank member's counting run, and the empty ids this run's client also opened (listed nowhere else).
         "rank_of": run.rank_of,
         "also_opened_as": list(
-            Run.objects.filter(rank_of=run, energy_kwh=0, samples__isnull=True)
-            .order_by("created_at")
-            .values_list("external_id", flat=True)
+            Run.objects.filter(rank_of=run).empty_members().order_by("created_at").values_list("external_id", flat=True)
         ),
         "estimated_location": run.location_source
         in (LocationSource.TRACKER_REGION, LocationSource.TRACKER_COUNTRY, LocationSource.ORGANIZATION_DEFAULT),

@@ -37,6 +37,13 @@ def _open_run(client, token: str, **overrides) -> str:
     return response.json()["id"]
 
 
+def _two_machine_runs(client, token: str) -> tuple[str, str]:
+    """Two runs opened one after the other on one host in machine mode, no GPU: the second joins the first's
+    job as a rank member. Their ids."""
+    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
+    return _open_run(client, token, **host), _open_run(client, token, **host)
+
+
 @pytest.mark.django_db
 def test_runs_then_emissions_store_the_delta(client, ingest_token):
     run_id = _open_run(client, ingest_token)
@@ -285,9 +292,7 @@ def test_a_second_rank_on_the_same_host_adds_only_its_own_gpu(client, ingest_tok
 @pytest.mark.django_db
 def test_a_member_whose_first_rank_never_reports_becomes_the_first_and_counts_the_machine(client, ingest_token):
     """A client that retried ``POST /runs`` after a timeout left an empty first rank: its samples still count."""
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    empty = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    retried = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    empty, retried = _two_machine_runs(client, ingest_token)
     assert Run.objects.get(external_id=retried).rank_of == Run.objects.get(external_id=empty)
     deltas = [0.8, 0.3]
     for n, energy in enumerate(deltas):
@@ -309,9 +314,7 @@ def test_a_member_whose_first_rank_never_reports_becomes_the_first_and_counts_th
 
 @pytest.mark.django_db
 def test_a_first_rank_that_reported_keeps_its_place(client, ingest_token):
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    first, member = _two_machine_runs(client, ingest_token)
     for run_id in (first, member):
         response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": run_id}, ingest_token)
         assert response.status_code == 201
@@ -323,9 +326,7 @@ def test_a_first_rank_that_reported_keeps_its_place(client, ingest_token):
 @pytest.mark.django_db
 def test_a_first_rank_whose_energy_came_from_a_merged_record_keeps_its_place(client, ingest_token):
     """No sample, but the job's CSV merged into it: it has reported, a member's late sample changes nothing."""
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    first, member = _two_machine_runs(client, ingest_token)
     Run.objects.filter(external_id=first).update(energy_kwh=2.5, cpu_energy_kwh=2.0, ram_energy_kwh=0.5)
     response = _post(client, "/api/codecarbon/emissions", {**EMISSION_BODY, "run_id": member}, ingest_token)
     assert response.status_code == 201
@@ -346,9 +347,7 @@ def test_one_clients_run_opened_twice_is_joined_into_the_run_it_goes_on_writing_
     """CodeCarbon 3.x opens its run from two threads at once (start or stop meeting its first upload): two
     ids answered, its first delta sent to one, the rest to the other. Their deltas follow each other in time
     (to a fraction of a second: durations are whole seconds), so they are one run, and every delta counts."""
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    early = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    later = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    early, later = _two_machine_runs(client, ingest_token)
     assert Run.objects.get(external_id=later).rank_of == Run.objects.get(external_id=early)
     deltas = [(early, 1.0, 1, 0.3), (later, 2.95, 2, 0.5), (later, 5.0, 2, 0.4)]
     for run_id, end_s, duration_s, energy in deltas:
@@ -370,9 +369,7 @@ def test_the_id_a_split_run_left_empty_is_not_listed_or_counted_as_a_run(client,
     from reporting.guild.passport import passport_runs
     from reporting.selectors.lists import projects_list_frame
 
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    early = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    later = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    early, later = _two_machine_runs(client, ingest_token)
     for run_id, end_s, duration_s, energy in [(early, 1.0, 1, 0.3), (later, 2.95, 2, 0.5)]:
         body = _delta(run_id, end_s, duration_s, energy)
         assert _post(client, "/api/codecarbon/emissions", body, ingest_token).status_code == 201
@@ -403,9 +400,7 @@ def test_the_id_a_split_run_left_empty_is_not_listed_or_counted_as_a_run(client,
 )
 def test_two_ranks_are_not_joined(client, ingest_token, second_delta, opened_apart_s):
     """Ranks measure the same seconds; a client's split opens both runs within a second."""
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    member = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
+    first, member = _two_machine_runs(client, ingest_token)
     Run.objects.filter(external_id=first).update(created_at=F("created_at") - timedelta(seconds=opened_apart_s))
     assert _post(client, "/api/codecarbon/emissions", _delta(first, 1.0, 1, 0.3), ingest_token).status_code == 201
     body = _delta(member, *second_delta, 0.5)
@@ -426,9 +421,8 @@ def test_a_rank_whose_first_rank_reported_is_settled_without_a_lock(client, inge
     from emissions.services.run_ranks import live_run_first_rank_claim
     from ingest.codecarbon import sample_record_from_codecarbon_emission
 
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    first = _post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"]
-    member = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
+    first, member_id = _two_machine_runs(client, ingest_token)
+    member = Run.objects.get(external_id=member_id)
     Run.objects.filter(external_id=first).update(created_at=F("created_at") - timedelta(seconds=opened_apart_s))
     assert _post(client, "/api/codecarbon/emissions", _delta(first, 1.0, 1, 0.3), ingest_token).status_code == 201
     same_seconds = sample_record_from_codecarbon_emission(_delta(member.external_id, 1.0, 1, 0.5))
@@ -446,9 +440,7 @@ def test_a_sample_is_counted_for_the_rank_the_run_has_now_not_the_one_a_cache_re
     from emissions.services.runs import run_sample_append
     from ingest.codecarbon import sample_record_from_codecarbon_emission
 
-    host = {**RUN_BODY, "gpu_count": 0, "tracking_mode": "machine"}
-    first = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
-    member = Run.objects.get(external_id=_post(client, "/api/codecarbon/runs", host, ingest_token).json()["id"])
+    first, member = (Run.objects.get(external_id=run_id) for run_id in _two_machine_runs(client, ingest_token))
     stale = Run(pk=member.pk, started_at=member.started_at, organization_id=member.organization_id)
     stale.rank_of_id = None  # what a process that looked before the member joined would remember
     sample: RunSampleRecord = sample_record_from_codecarbon_emission({**EMISSION_BODY, "run_id": member.external_id})
