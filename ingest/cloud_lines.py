@@ -16,6 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
+from emissions.models import cloud_line_key_hex
 from emissions.records import CloudUsageLines
 from emissions.services.cloud import COST_DECIMALS
 from emissions.services.cloud_lines import LineArrays
@@ -23,8 +24,8 @@ from emissions.services.cloud_lines import LineArrays
 # Columns with a value per line (the others have one per kind and quantity).
 _PER_LINE = frozenset(
     (
-        "line_item_key", "billing_period", "usage_start", "usage_end", "usage_quantity", "cost", "resource_id",
-        "row_digest", "source_row",
+        "line_item_key", "line_key", "billing_period", "usage_start", "usage_end", "usage_quantity", "cost",
+        "resource_id", "row_digest", "source_row",
     )
 )  # fmt: skip
 
@@ -102,6 +103,8 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
         "cost": pa.array([round(cost, COST_DECIMALS) for cost in lines.cost.tolist()], pa.float64()),
         "row_digest": _digests(lines, texts),
         "source_row": pa.array(lines.row_number, pa.int64()),
+        "line_key": pa.array(list(map(cloud_line_key_hex, lines.line_item_key)), pa.string()),
     }
     table = pa.table(columns)
-    return table.sort_by([("provider", "ascending"), ("billing_period", "ascending"), ("line_item_key", "ascending")])
+    # The unique key's order (emissions.services.cloud._unique_order): chunks lock shared keys in one order.
+    return table.sort_by([("provider", "ascending"), ("billing_period", "ascending"), ("line_key", "ascending")])

@@ -15,6 +15,7 @@ from emissions.models.activity import (
     Run,
     RunAlias,
     RunSample,
+    cloud_line_key_hex,
 )
 from emissions.models.factors import (
     CertificateUse,
@@ -83,4 +84,5 @@ __all__ = [
     "RunSample",
     "Site",
     "Team",
+    "cloud_line_key_hex",
 ]

@@ -1,5 +1,8 @@
 """Activity data: what was consumed, measured or billed, before any emission factor applies."""
 
+import hashlib
+import uuid
+
 from django.db import models
 from django.db.models import F, Q
 
@@ -332,6 +335,13 @@ class CloudEstimateBasis(models.Model):
         return f"estimate basis {self.digest}"
 
 
+def cloud_line_key_hex(line_item_key: str) -> str:
+    """``CloudUsage.line_key`` of a line item key, as 32 hex digits: the MD5 of its UTF-8 bytes, which
+    PostgreSQL's ``md5()`` gives too (migration 0021 keyed the lines stored before). An identity, not a
+    secret: a colliding pair could only come from one organization's own file, and would be stored once."""
+    return hashlib.md5(line_item_key.encode(), usedforsecurity=False).hexdigest()
+
+
 class CloudUsage(models.Model):
     """One normalized cloud billing line (Scope 3 Cat 1 for the customer).
 
@@ -360,6 +370,10 @@ class CloudUsage(models.Model):
     account_id = models.CharField(max_length=100, blank=True, help_text="Usage account, project or subscription")
     billing_period = models.DateField(help_text="First day of the billing month")
     line_item_key = models.CharField(max_length=128, help_text="Line item id, or a digest of the row")
+    # The unique key holds this 16-byte digest of line_item_key, not the key (up to 128 characters, 64 for a
+    # row digest): an index of a third the size, which PostgreSQL's default buffers hold during an import
+    # (1,000,000 lines into the table and its three indexes: 13.2 s instead of 18.8 s, README).
+    line_key = models.UUIDField(editable=False, help_text="cloud_line_key_hex(line_item_key)")
     charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
     service = models.CharField(max_length=200, blank=True)
     sku = models.CharField(max_length=200, blank=True)
@@ -427,7 +441,7 @@ class CloudUsage(models.Model):
         indexes = [models.Index(fields=["organization", "billing_period"])]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "provider", "billing_period", "line_item_key"], name="cloud_usage_line_unique"
+                fields=["organization", "provider", "billing_period", "line_key"], name="cloud_usage_line_key_unique"
             ),
             models.CheckConstraint(condition=Q(usage_start__lte=F("usage_end")), name="cloud_usage_period_ordered"),
             models.CheckConstraint(
@@ -442,6 +456,11 @@ class CloudUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.service} {self.billing_period:%Y-%m} {self.line_item_key}"
+
+    def save(self, *args, **kwargs) -> None:
+        """Save, keyed by ``line_item_key`` (the bulk writers in emissions/services set ``line_key`` themselves)."""
+        self.line_key = uuid.UUID(cloud_line_key_hex(self.line_item_key))
+        super().save(*args, **kwargs)
 
     @property
     def coefficients(self) -> dict:
