@@ -84,27 +84,33 @@ def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
 
 
 def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, pair_hex: list[str]) -> pa.Table:
-    """The lines as an Arrow table of CloudUsage columns (field names), in key order."""
-    take = pa.array(pair_index)
-    columns = {
-        name: pa.array([pair[name] for pair in stored]).take(take) for name in stored[0] if name not in _PER_LINE
-    }
+    """The lines as an Arrow table of CloudUsage columns (field names), in the unique key's order
+    (emissions.services.cloud._unique_order: chunks lock shared keys in one order). The order is worked out
+    first, so that each column is taken once, straight into it."""
     texts = {
-        "kind": pa.array(pair_hex, pa.string()).take(take),
+        "kind": pa.array(pair_hex, pa.string()).take(pa.array(pair_index)),
         "line_item_key": pa.array(lines.line_item_key, pa.string()),
         "billing_period": _text(lines.billing_period),
         "usage_start": _text(lines.usage_start),
         "usage_end": _text(lines.usage_end),
         "resource_id": pa.array(lines.resource_id, pa.string()),
     }
-    columns |= {name: texts[name] for name in texts if name != "kind"}
-    columns |= {
+    per_line = {name: texts[name] for name in texts if name != "kind"} | {
         "usage_quantity": pa.array(lines.usage_quantity, pa.float64()),
         "cost": pa.array([round(cost, COST_DECIMALS) for cost in lines.cost.tolist()], pa.float64()),
         "row_digest": _digests(lines, texts),
         "source_row": pa.array(lines.row_number, pa.int64()),
         "line_key": pa.array(list(map(cloud_line_key_hex, lines.line_item_key)), pa.string()),
     }
-    table = pa.table(columns)
-    # The unique key's order (emissions.services.cloud._unique_order): chunks lock shared keys in one order.
-    return table.sort_by([("provider", "ascending"), ("billing_period", "ascending"), ("line_key", "ascending")])
+    providers = pa.array([pair["provider"] for pair in stored], pa.string()).take(pa.array(pair_index))
+    order = pc.sort_indices(
+        pa.table([providers, per_line["billing_period"], per_line["line_key"]], ["p", "m", "k"]),
+        sort_keys=[("p", "ascending"), ("m", "ascending"), ("k", "ascending")],
+    )
+    pairs_in_order = pa.array(pair_index[order.to_numpy()])
+    columns = {
+        name: pa.array([pair[name] for pair in stored]).take(pairs_in_order)
+        for name in stored[0]
+        if name not in _PER_LINE
+    }
+    return pa.table(columns | {name: values.take(order) for name, values in per_line.items()})

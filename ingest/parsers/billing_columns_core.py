@@ -44,7 +44,7 @@ from ingest.parsers.input_limits import limited
 # About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
 
 _PLAIN_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-_SEPARATOR = "\x1f"
+_LARGEST_COMBINED = 2**62  # kind_groups' combined column numbers stay below it (int64)
 # Stored lengths of the per-line text columns (emissions.models.CloudUsage); longer cells take the row path.
 _MAX_KEY, _MAX_RESOURCE = 128, 500
 _INTERVAL_SUFFIX = len("@20240101T000000Z@20240101T000000Z")  # what interval_key adds to a line id
@@ -296,26 +296,33 @@ def _kinds(
     """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor), each
     line's kind and, per kind, whether it reads ``quantity_else``; None when a representative line does not
     build (the row path reports it)."""
-    groups = kind_groups([columns[name] for name in names], len(next(iter(columns.values()))))
-    if groups is None:
-        return None
-    kind_index, first_lines = groups
+    kind_index, first_lines = kind_groups([columns[name] for name in names], len(next(iter(columns.values()))))
     lines = [{name: columns[name][line].as_py() for name in names} for line in first_lines]
     built = kind_records(dialect, fields, schema, lines)
     return None if built is None else (built[0], kind_index, built[1])
 
 
-def kind_groups(keys: list[pa.Array], count: int) -> tuple[np.ndarray, list[int]] | None:
-    """Each of ``count`` lines' kind (lines of one kind have equal text in each of ``keys``) and each kind's
-    first line; None when a cell holds the separator the texts are joined with (kinds could collide)."""
-    if not keys:
-        return np.zeros(count, dtype=np.int32), [0]
-    joined = pc.binary_join_element_wise(*keys, _SEPARATOR)
-    if len(keys) > 1 and pc.any(pc.not_equal(pc.count_substring(joined, _SEPARATOR), len(keys) - 1)).as_py():
-        return None
-    kind_index = joined.dictionary_encode().indices.to_numpy(zero_copy_only=False).astype(np.int32)
-    _, first_lines = np.unique(kind_index, return_index=True)
-    return kind_index, first_lines.tolist()
+def kind_groups(keys: list[pa.Array], count: int) -> tuple[np.ndarray, list[int]]:
+    """Each of ``count`` lines' kind (lines of one kind have equal text in each of ``keys``), numbered in order
+    of first appearance, and each kind's first line.
+
+    Column by column, never a joined text per line: each column's distinct texts are numbered (Arrow, in C)
+    and the numbers combined into one integer per line (numpy), renumbered densely whenever the next column
+    could overflow it."""
+    combined, distinct = np.zeros(count, dtype=np.int64), 1
+    for key in keys:
+        encoded = key.dictionary_encode(null_encoding="encode")
+        width = max(len(encoded.dictionary), 1)
+        if distinct * width >= _LARGEST_COMBINED:
+            _, combined = np.unique(combined, return_inverse=True)
+            distinct = int(combined.max(initial=0)) + 1
+        combined = combined * width + encoded.indices.to_numpy(zero_copy_only=False)
+        distinct *= width
+    _, first_lines, kind_of_line = np.unique(combined, return_index=True, return_inverse=True)
+    by_appearance = np.argsort(first_lines)
+    rank = np.empty_like(by_appearance)
+    rank[by_appearance] = np.arange(len(by_appearance))
+    return rank[kind_of_line.reshape(-1)].astype(np.int32), first_lines[by_appearance].tolist()
 
 
 def kind_records(

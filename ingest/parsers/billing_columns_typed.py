@@ -321,10 +321,7 @@ def _typed_kinds(
         else pa.array([f"{type(value).__name__}:{value}" for value in values[name]], pa.string())
         for name in names
     ]
-    groups = kind_groups(keys, len(next(iter(values.values()))))
-    if groups is None:
-        return None
-    kind_index, first_lines = groups
+    kind_index, first_lines = kind_groups(keys, len(next(iter(values.values()))))
     lines = [{name: values[name][line] for name in names if values[name][line] is not _MISSING} for line in first_lines]
     built = kind_records(dialect, fields, schema, lines)
     return None if built is None else (built[0], kind_index, built[1])

@@ -95,7 +95,6 @@ def test_the_bench_export_gives_the_same_records_column_wise(tmp_path):
         {"lineItem/UsageEndDate": "   "},  # whitespace only
         {"identity/LineItemId": ""},  # no key: the row digest is the key
         {"lineItem/ResourceId": "r" * 600},  # longer than its stored column
-        {"product/region": "us-east-1\x1fx"},  # the kind separator inside a cell
     ],
     ids=lambda edit: repr(edit)[:40],
 )
@@ -104,6 +103,21 @@ def test_a_line_that_is_not_clean_sends_its_block_row_by_row_with_the_same_resul
     blocks = list(aws_cur.read_lines(io.BytesIO(content)))
     assert [type(block) for block in blocks] == [list]  # one block here, read row by row
     assert _by_columns(content) == _by_rows(content)
+
+
+def test_kinds_whose_cells_would_join_to_the_same_text_stay_apart_column_wise():
+    # Joined with \x1f, both lines' region and usage type read "eu\x1fBoxUsage\x1fx": kinds are told apart column
+    # by column, so the block stays columnar and each line keeps its own region.
+    content = _cur({5: {"product/region": "eu\x1fBoxUsage", "lineItem/UsageType": "x"},
+                    6: {"product/region": "eu", "lineItem/UsageType": "BoxUsage\x1fx"}})  # fmt: skip
+    blocks = list(aws_cur.read_lines(io.BytesIO(content)))
+    assert [type(block) for block in blocks] == [CloudUsageLines]
+    records = dict(_by_columns(content))
+    assert records == dict(_by_rows(content))
+    assert [(r.region, r.usage_type) for r in records.values()][5:7] == [
+        ("eu\x1fBoxUsage", "x"),
+        ("eu", "BoxUsage\x1fx"),
+    ]
 
 
 def test_blank_lines_keep_the_row_numbers_of_the_row_path():
