@@ -133,7 +133,9 @@ class SiteSerializer(serializers.ModelSerializer):
 
 class RunSerializer(serializers.ModelSerializer):
     """A run with GreenGuild's own figures (from the current ledger; null until computed) beside the
-    tracker's (``tracker_emissions_kg_co2e``, kept for reconciliation)."""
+    tracker's (``tracker_emissions_kg_co2e``, kept for reconciliation). ``rank_of``: the id of the run that
+    counts this one's machine energy (a rank of a multi-machine job, or an id its client opened twice),
+    null for a run that counts itself."""
 
     project = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     site = serializers.SlugRelatedField(slug_field="slug", read_only=True)
@@ -179,6 +181,7 @@ class RunSerializer(serializers.ModelSerializer):
             "inferences_count",
             "efficiency_techniques",
             "flags",
+            "rank_of",
         ]
 
 
@@ -215,7 +218,9 @@ class SiteViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedVie
 class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedViewSet):
     """Runs of your organization, newest first; ``?project=SLUG`` filters by project.
 
-    A read token sees the runs of its own project only.
+    A read token sees the runs of its own project only. The list leaves out an id left empty beside the run
+    that counts it (``RunQuerySet.without_empty_members``), as the pages do; ``GET /runs/<id>/`` still
+    returns it, with ``rank_of``.
     """
 
     model = Run
@@ -235,6 +240,8 @@ class RunViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, OrgScopedView
         project = self.request.query_params.get("project")
         if project:
             queryset = queryset.filter(project__slug=project)
+        if self.action == "list":
+            queryset = queryset.without_empty_members()
         return queryset.select_related("project", "site", "cloud_region").order_by("-started_at", "-id")
 
 

@@ -9,9 +9,8 @@ ingest/loading.py loads rows. The functions here hand them the tasks that carry 
 
 from __future__ import annotations
 
-import hashlib
 import io
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from django.core.cache import cache
 from django.core.files.base import File
@@ -24,6 +23,7 @@ from ingest.loading import BYTES_PER_BILLING_ROW, progress_key
 from ingest.models import ImportBatch
 from ingest.parsers import PARSERS
 from ingest.tasks.imports import import_batch_send, import_chunk_process_task, import_chunk_resend
+from ingest.upload_hash import HashingReader
 
 
 def import_options_for(membership) -> dict:
@@ -56,22 +56,18 @@ def import_batch_create(
     if source not in PARSERS:
         raise UnknownSourceError(f"unknown source {source!r}; choose one of {', '.join(sorted(PARSERS))}")
     stream = stream if stream is not None else io.BytesIO(content or b"")
-    digest = hashlib.sha256()
-    for block in iter(lambda: stream.read(1 << 20), b""):
-        digest.update(block)
-    size = stream.tell()
     stream.seek(0)
     batch = ImportBatch(
         organization=organization,
         source=source,
         filename=filename[:255],
-        checksum=digest.hexdigest(),
-        size_bytes=size,
         created_by=created_by,
         # The file name is kept in the options too: some formats carry their run id only in it (carbontracker).
         options={"filename": filename, **(options or {})},
     )
-    batch.raw_file.save(filename or f"{source}.csv", File(stream), save=False)
+    reading = HashingReader(stream)  # hashed while the storage copies it
+    batch.raw_file.save(filename or f"{source}.csv", File(cast(BinaryIO, reading)), save=False)
+    batch.checksum, batch.size_bytes = reading.checksum()
     batch.save()
     transaction.on_commit(lambda: import_batch_send(batch.pk))
     return batch

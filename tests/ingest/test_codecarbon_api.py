@@ -387,6 +387,11 @@ def test_the_id_a_split_run_left_empty_is_not_listed_or_counted_as_a_run(client,
     page = client.get(f"/runs/{joined.pk}/").content.decode()
     assert 'id="run-also-opened-as">' + early in page
     assert f'<a href="/runs/{joined.pk}/">{later}</a>' in client.get(f"/runs/{empty.pk}/").content.decode()
+    # The REST API lists the run once, and says which run counts the empty id.
+    listed = client.get("/api/v1/runs/").json()
+    listed = listed.get("results", listed) if isinstance(listed, dict) else listed
+    assert [(run["external_id"], run["rank_of"]) for run in listed] == [(later, None)]
+    assert client.get(f"/api/v1/runs/{empty.pk}/").json()["rank_of"] == joined.pk
     # The empty id counts again as soon as it holds a sample of its own (a real rank reporting late).
     assert _post(client, "/api/codecarbon/emissions", _delta(early, 1.0, 1, 0.3), ingest_token).status_code == 201
     assert sorted(run.external_id for run in passport_runs(project=project)) == sorted([early, later])
