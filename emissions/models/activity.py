@@ -371,8 +371,9 @@ class CloudUsage(models.Model):
     billing_period = models.DateField(help_text="First day of the billing month")
     line_item_key = models.CharField(max_length=128, help_text="Line item id, or a digest of the row")
     # The unique key holds this 16-byte digest of line_item_key, not the key (up to 128 characters, 64 for a
-    # row digest): an index of a third the size, which PostgreSQL's default buffers hold during an import
-    # (1,000,000 lines into the table and its three indexes: 13.2 s instead of 18.8 s, README).
+    # row digest): its index is half the size (1,000,000 lines in random order into the table and its three
+    # indexes, one session: 13.2 s instead of 18.8 s; in an import, whose pieces come sorted by key, about a
+    # CPU-second of PostgreSQL's 13; README).
     line_key = models.UUIDField(editable=False, help_text="cloud_line_key_hex(line_item_key)")
     charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
     service = models.CharField(max_length=200, blank=True)

@@ -1,7 +1,7 @@
 """Writes for cloud billing lines: attribution to teams, bulk idempotent upsert, restated months.
 
 A billing line is keyed on (organization, provider, billing period, line item key): in the table, on a 16-byte
-digest of the line item key (``CloudUsage.line_key``), which indexes several times cheaper. A re-import
+digest of the line item key (``CloudUsage.line_key``), a smaller index than the key's. A re-import
 writes identical lines as duplicates, changed lines as updates, and at the end of the batch
 (``cloud_usage_restated_months_replace``) removes the lines of the same billing account and month
 that the new file no longer contains: a restated month replaces the old one instead of adding to it.
