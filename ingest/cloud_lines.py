@@ -87,8 +87,10 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     """The lines as an Arrow table of CloudUsage columns (field names), in the unique key's order
     (emissions.services.cloud._unique_order: chunks lock shared keys in one order). The order is worked out
     first, so that each column is taken once, straight into it."""
+    spread = pa.array(pair_index)  # each line's pair, in file order
+    pair_columns = {name: pa.array([pair[name] for pair in stored]) for name in stored[0] if name not in _PER_LINE}
     texts = {
-        "kind": pa.array(pair_hex, pa.string()).take(pa.array(pair_index)),
+        "kind": pa.array(pair_hex, pa.string()).take(spread),
         "line_item_key": pa.array(lines.line_item_key, pa.string()),
         "billing_period": _text(lines.billing_period),
         "usage_start": _text(lines.usage_start),
@@ -102,15 +104,12 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
         "source_row": pa.array(lines.row_number, pa.int64()),
         "line_key": pa.array(list(map(cloud_line_key_hex, lines.line_item_key)), pa.string()),
     }
-    providers = pa.array([pair["provider"] for pair in stored], pa.string()).take(pa.array(pair_index))
     order = pc.sort_indices(
-        pa.table([providers, per_line["billing_period"], per_line["line_key"]], ["p", "m", "k"]),
+        pa.table(
+            [pair_columns["provider"].take(spread), per_line["billing_period"], per_line["line_key"]], ["p", "m", "k"]
+        ),
         sort_keys=[("p", "ascending"), ("m", "ascending"), ("k", "ascending")],
     )
     pairs_in_order = pa.array(pair_index[order.to_numpy()])
-    columns = {
-        name: pa.array([pair[name] for pair in stored]).take(pairs_in_order)
-        for name in stored[0]
-        if name not in _PER_LINE
-    }
+    columns = {name: values.take(pairs_in_order) for name, values in pair_columns.items()}
     return pa.table(columns | {name: values.take(order) for name, values in per_line.items()})
