@@ -1,25 +1,28 @@
 """The array half of storing billing lines read column-wise (``CloudUsageLines``), with numpy and Arrow.
 
 The write is the domain's (``emissions.services.cloud_lines.cloud_usage_upsert_lines``: owners, estimates,
-stored values, one ``COPY … (FORMAT csv)`` per block). The domain imports no array library, so the package
-that reads lines column-wise (ingest/parsers/billing_columns.py) hands it this work as ``ARROW_ARRAYS``.
-No Python runs per line here but the line digest's hash, its numbers' text and the cost's rounding.
+stored values, one ``COPY … (FORMAT binary)`` per block, written by ingest/copy_binary.py). The domain imports
+no array library, so the package that reads lines column-wise (ingest/parsers/billing_columns.py) hands it
+this work as ``ARROW_ARRAYS``. No Python runs per line here but the line digest's and line key's hashes, the
+numbers' text for the digest and the cost's rounding.
 """
 
 from __future__ import annotations
 
-import io
+import uuid
+from functools import cache
 from hashlib import sha256
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pa_csv
+from django.db import connection
 
-from emissions.models import cloud_line_key_hex
+from emissions.models import CloudUsage, cloud_line_key_hex
 from emissions.records import CloudUsageLines
 from emissions.services.cloud import COST_DECIMALS
 from emissions.services.cloud_lines import LineArrays
+from ingest.copy_binary import copy_binary
 
 # Columns with a value per line (the others have one per kind and quantity).
 _PER_LINE = frozenset(
@@ -51,23 +54,55 @@ def lines_keys_unique(lines: CloudUsageLines) -> bool:
     return pc.count_distinct(pc.binary_join_element_wise(providers, periods, keys, "\x1f")).as_py() == len(keys)
 
 
-def lines_copy_csv(
+def lines_copy(
     lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, pair_hex: list[str]
-) -> tuple[list[str], bytes]:
-    """The CloudUsage field names of the columns, and the lines as headerless CSV rows of them, in key order."""
+) -> tuple[list[str], bytes, str]:
+    """The CloudUsage field names of the columns, the lines as a binary COPY payload of them in key order, and
+    that format's name (``binary``)."""
     table = _table(lines, stored, pair_index, pair_hex)
-    buffer = io.BytesIO()
-    pa_csv.write_csv(table, buffer, pa_csv.WriteOptions(include_header=False))
-    return table.column_names, buffer.getvalue()
+    types = _column_types(tuple(table.column_names))
+    return table.column_names, copy_binary(list(zip(table.columns, types, strict=True))), "binary"
 
 
-ARROW_ARRAYS = LineArrays(pairs=lines_pairs, keys_unique=lines_keys_unique, copy_csv=lines_copy_csv)
+ARROW_ARRAYS = LineArrays(pairs=lines_pairs, keys_unique=lines_keys_unique, copy_payload=lines_copy)
+
+# Arrow types of the pair columns' values (given in Python, one per pair), by PostgreSQL type.
+_PAIR_TYPES = {"bigint": pa.int64(), "integer": pa.int64(), "double precision": pa.float64(), "boolean": pa.bool_()}
+
+
+@cache
+def _column_types(names: tuple[str, ...]) -> tuple[str, ...]:
+    """The PostgreSQL type of each CloudUsage column (by field name), as the binary COPY writer names them."""
+    fields = {field.attname: field for field in CloudUsage._meta.concrete_fields} | {
+        field.name: field for field in CloudUsage._meta.concrete_fields
+    }
+    return tuple(str(fields[name].db_type(connection)) for name in names)
+
+
+def _pair_column(values: list, pg_type: str) -> pa.Array:
+    """One value per pair as an Arrow array of the column's type (UUIDs as 16 bytes, text as strings)."""
+    if pg_type == "uuid":
+        return pa.array([None if value is None else uuid.UUID(str(value)).bytes for value in values], pa.binary(16))
+    return pa.array(values, _PAIR_TYPES.get(pg_type, pa.string()))
+
+
+def _key_bytes(hexes: list[str]) -> pa.Array:
+    """Line keys given as 32 hex digits each, as 16-byte values (the uuid column's binary form)."""
+    raw = bytes.fromhex("".join(hexes))
+    return pa.Array.from_buffers(pa.binary(16), len(hexes), [None, pa.py_buffer(raw)])
 
 
 def _text(values_index: tuple[tuple, np.ndarray]) -> pa.Array:
     """Each line's value (given as distinct values and an index per line) in ISO 8601, as line digests write it."""
     values, index = values_index
     return pa.array([value.isoformat() for value in values], pa.string()).take(pa.array(index))
+
+
+def _typed(values_index: tuple[tuple, np.ndarray], arrow_type: pa.DataType) -> pa.Array:
+    """Each line's date or time (given as distinct values and an index per line) as an Arrow array of
+    ``arrow_type`` (an aware time is converted to UTC; a naive one is taken as UTC, as the database session is)."""
+    values, index = values_index
+    return pa.array(values, arrow_type).take(pa.array(index))
 
 
 def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
@@ -84,11 +119,13 @@ def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
 
 
 def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, pair_hex: list[str]) -> pa.Table:
-    """The lines as an Arrow table of CloudUsage columns (field names), in the unique key's order
+    """The lines as an Arrow table of CloudUsage columns (field names) in their types, in the unique key's order
     (emissions.services.cloud._unique_order: chunks lock shared keys in one order). The order is worked out
     first, so that each column is taken once, straight into it."""
     spread = pa.array(pair_index)  # each line's pair, in file order
-    pair_columns = {name: pa.array([pair[name] for pair in stored]) for name in stored[0] if name not in _PER_LINE}
+    names = [name for name in stored[0] if name not in _PER_LINE]
+    types = dict(zip(names, _column_types(tuple(names)), strict=True))
+    pair_columns = {name: _pair_column([pair[name] for pair in stored], types[name]) for name in names}
     texts = {
         "kind": pa.array(pair_hex, pa.string()).take(spread),
         "line_item_key": pa.array(lines.line_item_key, pa.string()),
@@ -97,16 +134,23 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
         "usage_end": _text(lines.usage_end),
         "resource_id": pa.array(lines.resource_id, pa.string()),
     }
-    per_line = {name: texts[name] for name in texts if name != "kind"} | {
+    key_hex = list(map(cloud_line_key_hex, lines.line_item_key))
+    per_line = {
+        "line_item_key": texts["line_item_key"],
+        "billing_period": _typed(lines.billing_period, pa.date32()),
+        "usage_start": _typed(lines.usage_start, pa.timestamp("us", "UTC")),
+        "usage_end": _typed(lines.usage_end, pa.timestamp("us", "UTC")),
+        "resource_id": texts["resource_id"],
         "usage_quantity": pa.array(lines.usage_quantity, pa.float64()),
         "cost": pa.array([round(cost, COST_DECIMALS) for cost in lines.cost.tolist()], pa.float64()),
         "row_digest": _digests(lines, texts),
         "source_row": pa.array(lines.row_number, pa.int64()),
-        "line_key": pa.array(list(map(cloud_line_key_hex, lines.line_item_key)), pa.string()),
+        "line_key": _key_bytes(key_hex),
     }
     order = pc.sort_indices(
         pa.table(
-            [pair_columns["provider"].take(spread), per_line["billing_period"], per_line["line_key"]], ["p", "m", "k"]
+            [pair_columns["provider"].take(spread), texts["billing_period"], pa.array(key_hex, pa.string())],
+            ["p", "m", "k"],
         ),
         sort_keys=[("p", "ascending"), ("m", "ascending"), ("k", "ascending")],
     )

@@ -256,7 +256,7 @@ def upsert_by_copy(names: list[str], count: int, write: Callable, copy_format: s
     table and then INSERT … ON CONFLICT DO UPDATE.
 
     ``names`` are the model's field names of the columns, ``count`` the number of lines and
-    ``write(copy)`` writes them into an open COPY in ``copy_format`` (``text`` or ``csv``), in key order
+    ``write(copy)`` writes them into an open COPY in ``copy_format`` (``text``, ``csv`` or ``binary``), in key order
     so that chunks of one file upserted in parallel lock shared keys in the same order and cannot
     deadlock. Returns how many lines were stored already with the same digest. Several times faster than
     an ORM bulk upsert for files with millions of lines; the staging table lives only inside the transaction.
@@ -270,7 +270,7 @@ def upsert_by_copy(names: list[str], count: int, write: Callable, copy_format: s
     updates = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in columns if c not in _UNIQUE_COLUMNS)
     keys = ", ".join(unique)
     restamp = ", ".join(f"{quote(c)} = EXCLUDED.{quote(c)}" for c in ("source_batch_id", "source_row"))
-    options = " WITH (FORMAT csv)" if copy_format == "csv" else ""
+    options = f" WITH (FORMAT {copy_format})" if copy_format in ("csv", "binary") else ""
 
     def copy_rows(target: str) -> None:
         with cursor.cursor.copy(f"COPY {target} ({column_list}) FROM STDIN{options}") as copy:

@@ -1,5 +1,5 @@
 """Writes for billing lines in columns (``CloudUsageLines``): owner, estimate and stored values per kind of line,
-per-line fields as arrays, and one ``COPY … (FORMAT csv)`` per batch.
+per-line fields as arrays, and one ``COPY`` per batch (binary, written by ingest/copy_binary.py).
 
 The values are exactly those ``cloud_usage_upsert_many`` stores for the same records (same owner, estimate,
 truncation, rounding and ``row_digest``): tests/ingest/test_billing_columns.py compares the stored tables.
@@ -37,14 +37,15 @@ class LineArrays:
 
     ``keys_unique(lines)``: whether no two lines share (provider, billing period, line key). ``pairs(lines)``:
     each line's index into the distinct (kind, quantity) pairs (an array, handed back to
-    ``copy_csv`` as it is), and the pairs' kinds and quantities as lists. ``copy_csv(lines, stored,
-    pair_index, pair_hex)``: the field names of the CloudUsage columns and the lines as CSV rows of them,
-    in key order, given each pair's stored values and kind digest: what ``upsert_by_copy`` writes.
+    ``copy_payload`` as it is), and the pairs' kinds and quantities as lists. ``copy_payload(lines, stored,
+    pair_index, pair_hex)``: the field names of the CloudUsage columns, the lines as a COPY payload of them
+    in key order (given each pair's stored values and kind digest) and its format: what ``upsert_by_copy``
+    writes.
     """
 
     pairs: Callable[[CloudUsageLines], tuple[Any, list[int], list[float]]]
     keys_unique: Callable[[CloudUsageLines], bool]
-    copy_csv: Callable[[CloudUsageLines, list[dict], Any, list[str]], tuple[list[str], bytes]]
+    copy_payload: Callable[[CloudUsageLines, list[dict], Any, list[str]], tuple[list[str], bytes, str]]
 
 
 @transaction.atomic
@@ -91,7 +92,7 @@ def cloud_usage_upsert_lines(
         values["coefficients_digest"] = None if digest is None else str(digest)
         stored.append(values)
     book.save()
-    names, payload = arrays.copy_csv(lines, stored, pair_index, pair_hex)
-    outcome.duplicate = upsert_by_copy(names, len(lines), lambda copy: copy.write(payload), "csv")
+    names, payload, copy_format = arrays.copy_payload(lines, stored, pair_index, pair_hex)
+    outcome.duplicate = upsert_by_copy(names, len(lines), lambda copy: copy.write(payload), copy_format)
     outcome.loaded = len(lines) - outcome.duplicate
     return outcome
