@@ -22,7 +22,7 @@ from emissions.models import CloudUsage, cloud_line_key_hex
 from emissions.records import CloudUsageLines
 from emissions.services.cloud import COST_DECIMALS
 from emissions.services.cloud_lines import LineArrays
-from ingest.copy_binary import copy_binary
+from ingest.copy_binary import copy_binary, is_text
 
 # Columns with a value per line (the others have one per kind and quantity).
 _PER_LINE = frozenset(
@@ -61,7 +61,10 @@ def lines_copy(
     that format's name (``binary``)."""
     table = _table(lines, stored, pair_index, pair_hex)
     types = _column_types(tuple(table.column_names))
-    return table.column_names, copy_binary(list(zip(table.columns, types, strict=True))), "binary"
+    # Fixed-width columns first: copy_binary lays them out as one block of bytes per line.
+    order = sorted(range(len(types)), key=lambda at: is_text(types[at]))
+    payload = copy_binary([(table.column(at), types[at]) for at in order])
+    return [table.column_names[at] for at in order], payload, "binary"
 
 
 ARROW_ARRAYS = LineArrays(pairs=lines_pairs, keys_unique=lines_keys_unique, copy_payload=lines_copy)

@@ -24,7 +24,6 @@ import pyarrow.compute as pc
 
 SIGNATURE = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # no flags, no header extension
 TRAILER = b"\xff\xff"
-_NULL = b"\xff\xff\xff\xff"
 _EPOCH_DATE = date(2000, 1, 1)  # PostgreSQL's epoch for dates and timestamps
 _EPOCH_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
@@ -46,50 +45,107 @@ def copy_binary(columns: Sequence[tuple[pa.Array, str]]) -> bytes:
 
     Arrays: integers, floats and booleans as such; dates as ``date32``; timestamps as ``timestamp("us",
     "UTC")``; UUIDs as 16-byte ``fixed_size_binary``; JSON and text as strings; numeric as ``float64``.
+    Every byte but a text's is laid out in numpy, one block of bytes per line between two texts; Arrow then
+    joins each line's blocks and texts, once. Fixed-width columns put first make a single block.
     """
     count = len(columns[0][0])
     if not count:
         return SIGNATURE + TRAILER
-    cells = [_cells(values, pg_type) for values, pg_type in columns]
-    field_count = pa.scalar(len(columns).to_bytes(2, "big"), pa.binary())
-    rows = pc.binary_join_element_wise(field_count, *cells, b"")
+    field_count = np.broadcast_to(np.frombuffer(len(columns).to_bytes(2, "big"), np.uint8), (count, 2))
+    block: list[_Piece] = [(None, field_count, None)]
+    parts = []  # each line's blocks and texts, in order
+    for values, pg_type in columns:
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        nulls = None if values.null_count == 0 else ~values.is_valid().to_numpy(zero_copy_only=False)
+        if is_text(pg_type):
+            as_binary = values.cast(pa.binary())
+            lengths = _numbers(pc.binary_length(as_binary), np.int32)
+            if pg_type == "jsonb":  # the text follows a version byte, 1
+                as_binary, lengths = pc.binary_join_element_wise(b"\x01", as_binary, b""), lengths + 1
+            block.append((_length_bytes(lengths), None, nulls))
+            parts += [_block(block, count), as_binary if nulls is None else as_binary.fill_null(b"")]
+            block = []
+        else:
+            value_bytes = _fixed_bytes(values, pg_type)
+            length = _length_bytes(np.full(count, value_bytes.shape[1], np.int32))
+            if nulls is None:
+                block.append((length, value_bytes, None))
+            else:  # the values of the lines that have one, joined after the block (taking whole rows is fast)
+                block.append((length, None, nulls))
+                parts += [_block(block, count), _rows_binary(value_bytes, ~nulls)]
+                block = []
+    if block:
+        parts.append(_block(block, count))
+    rows = pc.binary_join_element_wise(*parts, b"") if len(parts) > 1 else parts[0]
     offsets = np.frombuffer(rows.buffers()[1], np.int32, count + 1, rows.offset * 4)
-    return SIGNATURE + memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]].tobytes() + TRAILER
+    return b"".join((SIGNATURE, memoryview(rows.buffers()[2])[offsets[0] : offsets[-1]], TRAILER))
 
 
-def _cells(values: pa.Array, pg_type: str) -> pa.Array:
-    """Each value of ``values`` as a binary field: its length and its bytes, or the NULL marker."""
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    valid = None if values.null_count == 0 else values.is_valid().to_numpy(zero_copy_only=False)
-    if pg_type in ("text", "jsonb") or pg_type.startswith(("varchar", "character varying")):
-        return _text_cells(values, jsonb=pg_type == "jsonb")
+def is_text(pg_type: str) -> bool:
+    """Whether ``copy_binary`` writes a column of this type as text (variable width) rather than fixed width."""
+    return pg_type in ("text", "jsonb") or pg_type.startswith(("varchar", "character varying"))
+
+
+# Part of a block: a field's length bytes (None for the line's field count), the bytes after them (None when
+# they are joined after the block), and the lines where the field is NULL (its length becomes -1), or None.
+_Piece = tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]
+
+
+def _block(pieces: list[_Piece], count: int) -> pa.Array:
+    """Consecutive fields' bytes per line as one binary array, laid out in one numpy matrix."""
+    widths = [(0 if length is None else 4) + (0 if after is None else after.shape[1]) for length, after, _ in pieces]
+    matrix = np.empty((count, sum(widths)), np.uint8)
+    at = 0
+    for (length, after, nulls), width in zip(pieces, widths, strict=True):
+        if length is not None:
+            matrix[:, at : at + 4] = length
+            if nulls is not None:
+                matrix[nulls, at : at + 4] = 0xFF
+        if after is not None:
+            matrix[:, at + width - after.shape[1] : at + width] = after
+        at += width
+    return _rows_binary(matrix, None)
+
+
+def _rows_binary(matrix: np.ndarray, rows: np.ndarray | None) -> pa.Array:
+    """Each row of a byte matrix as a binary value; with ``rows`` (a mask), the rows left out are empty."""
+    count, width = matrix.shape
+    if rows is None:
+        data, offsets = matrix.reshape(-1), np.arange(count + 1, dtype=np.int32) * width
+    else:
+        data, offsets = matrix[rows].reshape(-1), np.zeros(count + 1, np.int32)
+        np.cumsum(rows * np.int32(width), out=offsets[1:])
+    return pa.Array.from_buffers(pa.binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
+
+
+def _fixed_bytes(values: pa.Array, pg_type: str) -> np.ndarray:
+    """The values of a fixed-width column in the type's binary form, a row of bytes each (NULLs as zeros)."""
     if pg_type.startswith("numeric"):
         if not pg_type.endswith(f", {_NUMERIC_SCALE})"):
             raise ValueError(f"binary COPY writes numeric with {_NUMERIC_SCALE} decimals only, not {pg_type!r}")
-        return _fixed_cells(_numeric_bytes(values), valid)
+        return _numeric_bytes(values)
     if pg_type == "uuid":
         width = 16
-        filled = values.fill_null(pa.scalar(bytes(width), values.type)) if valid is not None else values
-        matrix = np.frombuffer(filled.buffers()[1], np.uint8, len(filled) * width, filled.offset * width)
-        return _fixed_cells(matrix.reshape(-1, width), valid)
-    big_endian = {"bigint": ">i8", "integer": ">i4", "double precision": ">f8", "boolean": "u1"}
+        filled = values.fill_null(pa.scalar(bytes(width), values.type)) if values.null_count else values
+        return np.frombuffer(filled.buffers()[1], np.uint8, len(filled) * width, filled.offset * width).reshape(
+            -1, width
+        )
     if pg_type == "date":
         numbers = _numbers(values.cast(pa.int32()), np.int32) - (_EPOCH_DATE - date(1970, 1, 1)).days
-        return _fixed_cells(_matrix(numbers, ">i4"), valid)
+        return _matrix(numbers, ">i4")
     if pg_type == "timestamp with time zone":
         offset = (_EPOCH_TIME - datetime(1970, 1, 1, tzinfo=UTC)) // _MICROSECOND
-        numbers = _numbers(values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()), np.int64) - offset
-        return _fixed_cells(_matrix(numbers, ">i8"), valid)
+        return _matrix(_numbers(values.cast(pa.timestamp("us", "UTC")).cast(pa.int64()), np.int64) - offset, ">i8")
+    big_endian = {"bigint": ">i8", "integer": ">i4", "double precision": ">f8", "boolean": "u1"}
     if pg_type not in big_endian:
         raise ValueError(f"no binary COPY writer for the PostgreSQL type {pg_type!r}")
     numpy_type = {"bigint": np.int64, "integer": np.int32, "double precision": np.float64, "boolean": np.uint8}
-    numbers = _numbers(values, numpy_type[pg_type])
-    return _fixed_cells(_matrix(numbers, big_endian[pg_type]), valid)
+    return _matrix(_numbers(values, numpy_type[pg_type]), big_endian[pg_type])
 
 
 def _numbers(values: pa.Array, numpy_type) -> np.ndarray:
-    """``values`` as a numpy array, nulls as zero (their cells are written as NULL)."""
+    """``values`` as a numpy array, nulls as zero (their fields are written as NULL)."""
     if values.null_count:
         values = values.fill_null(pa.scalar(0, values.type) if not pa.types.is_boolean(values.type) else False)
     return values.to_numpy(zero_copy_only=False).astype(numpy_type, copy=False)
@@ -101,37 +157,9 @@ def _matrix(numbers: np.ndarray, big_endian: str) -> np.ndarray:
     return converted.view(np.uint8).reshape(len(numbers), converted.itemsize)
 
 
-def _fixed_cells(matrix: np.ndarray, valid: np.ndarray | None) -> pa.Array:
-    """Binary fields of fixed-width values (a row of bytes each), NULL where ``valid`` is False."""
-    count, width = matrix.shape
-    cells = np.empty((count, 4 + width), np.uint8)
-    cells[:, :4] = np.frombuffer(width.to_bytes(4, "big"), np.uint8)
-    cells[:, 4:] = matrix
-    if valid is None:
-        offsets = np.arange(count + 1, dtype=np.int32) * (4 + width)
-        data = cells.reshape(-1)
-    else:
-        cells[~valid, :4] = 0xFF
-        keep = np.ones(cells.shape, bool)
-        keep[~valid, 4:] = False
-        data = cells[keep]
-        offsets = np.zeros(count + 1, np.int32)
-        np.cumsum(np.where(valid, 4 + width, 4), out=offsets[1:])
-    return pa.Array.from_buffers(pa.binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(data)])
-
-
-def _text_cells(values: pa.Array, *, jsonb: bool) -> pa.Array:
-    """Binary fields of text (UTF-8, as sent) or jsonb (a version byte, 1, before the JSON text)."""
-    as_binary = values.cast(pa.binary())
-    lengths = _numbers(pc.binary_length(as_binary), np.int32) + (1 if jsonb else 0)
-    prefix = _matrix(lengths, ">i4")
-    if jsonb:
-        prefix = np.hstack([prefix, np.ones((len(lengths), 1), np.uint8)])
-    count, width = prefix.shape
-    offsets = np.arange(count + 1, dtype=np.int32) * width
-    heads = pa.Array.from_buffers(pa.binary(), count, [None, pa.py_buffer(offsets), pa.py_buffer(prefix.copy())])
-    joined = pc.binary_join_element_wise(heads, as_binary, b"")
-    return joined.fill_null(_NULL) if values.null_count else joined
+def _length_bytes(lengths: np.ndarray) -> np.ndarray:
+    """Fields' 32-bit lengths, big-endian, a row of four bytes per line."""
+    return _matrix(lengths, ">i4")
 
 
 def _numeric_bytes(values: pa.Array) -> np.ndarray:
