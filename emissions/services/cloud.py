@@ -403,14 +403,27 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
     }
 
 
+# The columns the reads after an import filter, group or join on (the restated months, the reconciliation, the
+# month's ledger and the Cloud page). ANALYZE of these alone takes half the time of the whole table's (a million
+# lines: 0.36 against 0.72 s); the line keys, digests, tags and per-line figures are never planned on.
+_PLANNED_FIELDS = (
+    "organization", "source_batch_id", "billing_period", "provider", "billing_account", "account_id", "currency",
+    "usage_unit", "cloud_region", "region", "team", "project", "service", "classification", "charge_category",
+    "resource_id", "usage_start", "coefficients_digest",
+)  # fmt: skip
+
+
 def cloud_usage_statistics_refresh() -> None:
     """PostgreSQL: refresh the planner's statistics of the billing line table (ANALYZE samples it, under a
-    second for millions of lines). After an import of a large export, statistics from before it make the
-    planner sort the batch's million lines (restated months, reconciliation, the month's ledger) where a hash
-    over them is several times faster."""
+    second for millions of lines) for the columns reads plan on. After an import of a large export,
+    statistics from before it make the planner sort the batch's million lines (restated months,
+    reconciliation, the month's ledger) where a hash over them is several times faster."""
     if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        column_of = {field.name: field.column for field in CloudUsage._meta.concrete_fields}
+        columns = ", ".join(quote(column_of[name]) for name in _PLANNED_FIELDS)
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {connection.ops.quote_name(CloudUsage._meta.db_table)}")
+            cursor.execute(f"ANALYZE {quote(CloudUsage._meta.db_table)} ({columns})")
 
 
 @transaction.atomic
