@@ -1,6 +1,6 @@
 """Writes for cloud billing lines: attribution to teams, bulk idempotent upsert, restated months.
 
-A billing line is keyed on (organization, provider, billing period, line item key): in the table, on a 16-byte
+A billing line is keyed on (organization, billing period, provider, line item key): in the table, on a 16-byte
 digest of the line item key (``CloudUsage.line_key``), a smaller index than the key's. A re-import
 writes identical lines as duplicates, changed lines as updates, and at the end of the batch
 (``cloud_usage_restated_months_replace``) removes the lines of the same billing account and month
@@ -224,10 +224,10 @@ def _repeated(outcome: UpsertOutcome, record: CloudUsageRecord, row_number: int 
 def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> int:
     """How many of ``rows`` (by key) are stored already with the same digest."""
     stored = {
-        (provider, period, key): digest
-        for provider, period, key, digest in CloudUsage.objects.for_org(organization)
+        (period, provider, key): digest
+        for period, provider, key, digest in CloudUsage.objects.for_org(organization)
         .filter(line_key__in={values["line_key"] for values in rows.values()})
-        .values_list("provider", "billing_period", "line_key", "row_digest")
+        .values_list("billing_period", "provider", "line_key", "row_digest")
     }
     return sum(1 for values in rows.values() if stored.get(_unique_order(values)) == values["row_digest"])
 
@@ -350,13 +350,13 @@ _UPDATE_FIELDS = [
 ]
 
 
-_UNIQUE_FIELDS = ("organization", "provider", "billing_period", "line_key")
+_UNIQUE_FIELDS = ("organization", "billing_period", "provider", "line_key")
 _UNIQUE_COLUMNS = {"organization_id", "provider", "billing_period", "line_key"}
 
 
 def _unique_order(values: dict) -> tuple:
     """A line's place in the unique key (its organization's part aside): the order chunks write lines in."""
-    return values["provider"], values["billing_period"], values["line_key"]
+    return values["billing_period"], values["provider"], values["line_key"]
 
 
 def _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index) -> dict:
