@@ -152,10 +152,10 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     }
     order = pc.sort_indices(
         pa.table(
-            [pair_columns["provider"].take(spread), texts["billing_period"], pa.array(key_hex, pa.string())],
-            ["p", "m", "k"],
+            [texts["billing_period"], pair_columns["provider"].take(spread), pa.array(key_hex, pa.string())],
+            ["m", "p", "k"],
         ),
-        sort_keys=[("p", "ascending"), ("m", "ascending"), ("k", "ascending")],
+        sort_keys=[("m", "ascending"), ("p", "ascending"), ("k", "ascending")],
     )
     pairs_in_order = pa.array(pair_index[order.to_numpy()])
     columns = {name: values.take(pairs_in_order) for name, values in pair_columns.items()}
