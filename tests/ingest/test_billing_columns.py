@@ -290,9 +290,9 @@ def test_a_cur_parquet_with_map_columns_is_declined():
 
 @pytest.mark.django_db
 def test_awkward_values_go_through_the_copy_as_the_row_path_stores_them(org):
-    """The columnar path writes a block as CSV for ``COPY`` with Arrow (ingest/cloud_lines.py): tags as JSON
-    text, costs rounded to 10 decimals, digests built column-wise. Values that CSV and JSON treat specially
-    are stored exactly as the row path stores them."""
+    """The columnar path writes a block for a binary ``COPY`` (ingest/cloud_lines.py, ingest/copy_binary.py):
+    tags as JSON text, costs rounded to 10 decimals, digests built column-wise. Values that CSV, JSON and the
+    binary numeric treat specially are stored exactly as the row path stores them."""
     edits = {
         0: {
             "resourceTags/user:cost-center": 'quote " backslash \\ tab \t',
@@ -339,3 +339,26 @@ def test_a_line_key_repeated_in_one_month_is_found_and_one_in_another_month_is_n
     index = index.copy()
     index[1] = len(months)
     assert lines_keys_unique(replace(repeated, billing_period=((*months, date(2025, 4, 1)), index)))
+
+
+@pytest.mark.django_db
+def test_a_block_is_written_in_the_unique_keys_order_month_then_provider_then_key(org):
+    """Pieces of one file stored in parallel take shared keys in the unique key's order, so they cannot
+    deadlock: a block of three providers over two months is written (ids ascending) in (month, provider,
+    line key) order, as ``emissions.services.cloud._unique_order`` orders the row path's lines."""
+    with (FIXTURES / "focus.csv").open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        rows, header = list(reader), reader.fieldnames
+    february = {"BillingPeriodStart": "2025-02-01T00:00:00Z", "BillingPeriodEnd": "2025-03-01T00:00:00Z",
+                "ChargePeriodStart": "2025-02-10T00:00:00Z", "ChargePeriodEnd": "2025-02-11T00:00:00Z"}  # fmt: skip
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, header, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([*rows, *({**row, **february} for row in rows)])
+    content = buffer.getvalue().encode()
+    assert _column_wise(content, focus) == 2 * len(rows)
+    for lines in focus.read_lines(io.BytesIO(content)):
+        cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=1)
+    written = list(CloudUsage.objects.for_org(org).order_by("pk").values_list("billing_period", "provider", "line_key"))
+    assert len(written) == 2 * len(rows) and len({provider for _, provider, _ in written}) == 3
+    assert written == sorted(written)
