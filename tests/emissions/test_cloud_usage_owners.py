@@ -42,4 +42,5 @@ def test_the_billing_line_table_has_no_index_on_team_or_project():
         constraints = connection.introspection.get_constraints(cursor, CloudUsage._meta.db_table)
     indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]}
     assert ("team_id",) not in indexed and ("project_id",) not in indexed
-    assert ("organization_id", "provider", "billing_period", "line_key") in indexed
+    # Two indexes: the primary key, and the unique key whose (organization, month) prefix serves a month's reads.
+    assert indexed == {("id",), ("organization_id", "billing_period", "provider", "line_key")}
