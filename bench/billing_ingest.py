@@ -332,6 +332,8 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
         if submit.returncode != 0:
             sys.exit("the import failed")
         result = json.loads(submit.stdout.read().strip().splitlines()[-1])
+        if result["status"] != "done" or result["rows_loaded"] != ROWS:
+            print(f"THE IMPORT IS INCOMPLETE: {result}", file=sys.stderr, flush=True)  # not a figure to report
     finally:
         worker.terminate()
         worker.wait(timeout=60)

@@ -87,7 +87,8 @@ def stream_load(
                         lines_load(batch, source, chunk, done, options, read)
                     report(counts["rows_total"] + done["rows_total"])
         except ColumnarUnavailable as exc:
-            logger.info("import batch %s is read row by row: %s", batch.pk, exc)
+            # A warning: reading row by row takes several times longer, and the reason should be seen.
+            logger.warning("import batch %s (rows from %s) is read row by row: %s", batch.pk, first_row, exc)
         else:
             for name, value in done.items():
                 counts[name] += value
