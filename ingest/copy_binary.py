@@ -140,6 +140,11 @@ def _fixed_bytes(values: pa.Array, pg_type: str) -> np.ndarray:
     big_endian = {"bigint": ">i8", "integer": ">i4", "double precision": ">f8", "boolean": "u1"}
     if pg_type not in big_endian:
         raise ValueError(f"no binary COPY writer for the PostgreSQL type {pg_type!r}")
+    if pg_type == "integer":  # numpy would wrap a value out of range silently; PostgreSQL refuses its text
+        extremes = pc.min_max(values)
+        low, high = extremes["min"].as_py(), extremes["max"].as_py()
+        if low is not None and not -(2**31) <= low <= high < 2**31:
+            raise ValueError(f"a value out of the range of a PostgreSQL integer: {low if low < 0 else high}")
     numpy_type = {"bigint": np.int64, "integer": np.int32, "double precision": np.float64, "boolean": np.uint8}
     return _matrix(_numbers(values, numpy_type[pg_type]), big_endian[pg_type])
 

@@ -154,3 +154,6 @@ def test_an_unknown_type_or_scale_is_refused():
         copy_binary([(pa.array([1]), "interval")])
     with pytest.raises(ValueError, match="10 decimals"):
         copy_binary([(pa.array([1.0]), "numeric(12, 2)")])
+    with pytest.raises(ValueError, match="range of a PostgreSQL integer: 2147483648"):
+        copy_binary([(pa.array([None, 7, 2**31]), "integer")])
+    assert copy_binary([(pa.array([None, None], pa.int64()), "integer")]).count(b"\xff\xff\xff\xff") == 2
