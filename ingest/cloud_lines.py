@@ -69,6 +69,7 @@ def lines_copy(
 
 ARROW_ARRAYS = LineArrays(pairs=lines_pairs, keys_unique=lines_keys_unique, copy_payload=lines_copy)
 
+_UTC = pa.timestamp("us", "UTC")
 # Arrow types of the pair columns' values (given in Python, one per pair), by PostgreSQL type.
 _PAIR_TYPES = {"bigint": pa.int64(), "integer": pa.int64(), "double precision": pa.float64(), "boolean": pa.bool_()}
 
@@ -95,17 +96,15 @@ def _key_bytes(hexes: list[str]) -> pa.Array:
     return pa.Array.from_buffers(pa.binary(16), len(hexes), [None, pa.py_buffer(raw)])
 
 
-def _text(values_index: tuple[tuple, np.ndarray]) -> pa.Array:
-    """Each line's value (given as distinct values and an index per line) in ISO 8601, as line digests write it."""
+def _spread(values_index: tuple[tuple, np.ndarray], arrow_type: pa.DataType) -> tuple[pa.Array, pa.Array]:
+    """Each line's date or time, given as distinct values and an index per line: in ISO 8601 (as line digests
+    write it) and as an Arrow array of ``arrow_type`` (an aware time converted to UTC, a naive one taken as
+    UTC, as the database session is)."""
     values, index = values_index
-    return pa.array([value.isoformat() for value in values], pa.string()).take(pa.array(index))
-
-
-def _typed(values_index: tuple[tuple, np.ndarray], arrow_type: pa.DataType) -> pa.Array:
-    """Each line's date or time (given as distinct values and an index per line) as an Arrow array of
-    ``arrow_type`` (an aware time is converted to UTC; a naive one is taken as UTC, as the database session is)."""
-    values, index = values_index
-    return pa.array(values, arrow_type).take(pa.array(index))
+    spread = pa.array(index)
+    return pa.array([value.isoformat() for value in values], pa.string()).take(spread), pa.array(
+        values, arrow_type
+    ).take(spread)
 
 
 def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
@@ -132,17 +131,15 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     texts = {
         "kind": pa.array(pair_hex, pa.string()).take(spread),
         "line_item_key": pa.array(lines.line_item_key, pa.string()),
-        "billing_period": _text(lines.billing_period),
-        "usage_start": _text(lines.usage_start),
-        "usage_end": _text(lines.usage_end),
         "resource_id": pa.array(lines.resource_id, pa.string()),
     }
+    typed = {}
+    for name, arrow_type in (("billing_period", pa.date32()), ("usage_start", _UTC), ("usage_end", _UTC)):
+        texts[name], typed[name] = _spread(getattr(lines, name), arrow_type)
     key_hex = list(map(cloud_line_key_hex, lines.line_item_key))
     per_line = {
         "line_item_key": texts["line_item_key"],
-        "billing_period": _typed(lines.billing_period, pa.date32()),
-        "usage_start": _typed(lines.usage_start, pa.timestamp("us", "UTC")),
-        "usage_end": _typed(lines.usage_end, pa.timestamp("us", "UTC")),
+        **typed,
         "resource_id": texts["resource_id"],
         "usage_quantity": pa.array(lines.usage_quantity, pa.float64()),
         "cost": pa.array([round(cost, COST_DECIMALS) for cost in lines.cost.tolist()], pa.float64()),

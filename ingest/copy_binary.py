@@ -63,12 +63,13 @@ def copy_binary(columns: Sequence[tuple[pa.Array, str]]) -> bytes:
             lengths = _numbers(pc.binary_length(as_binary), np.int32)
             if pg_type == "jsonb":  # the text follows a version byte, 1
                 as_binary, lengths = pc.binary_join_element_wise(b"\x01", as_binary, b""), lengths + 1
-            block.append((_length_bytes(lengths), None, nulls))
+            block.append((_matrix(lengths, ">i4"), None, nulls))
             parts += [_block(block, count), as_binary if nulls is None else as_binary.fill_null(b"")]
             block = []
         else:
             value_bytes = _fixed_bytes(values, pg_type)
-            length = _length_bytes(np.full(count, value_bytes.shape[1], np.int32))
+            # One length for every line: a broadcast view, not an array per line.
+            length = np.broadcast_to(np.frombuffer(value_bytes.shape[1].to_bytes(4, "big"), np.uint8), (count, 4))
             if nulls is None:
                 block.append((length, value_bytes, None))
             else:  # the values of the lines that have one, joined after the block (taking whole rows is fast)
@@ -160,11 +161,6 @@ def _matrix(numbers: np.ndarray, big_endian: str) -> np.ndarray:
     """One row of bytes per value: ``numbers`` in the big-endian type ``big_endian``."""
     converted = numbers.astype(big_endian)
     return converted.view(np.uint8).reshape(len(numbers), converted.itemsize)
-
-
-def _length_bytes(lengths: np.ndarray) -> np.ndarray:
-    """Fields' 32-bit lengths, big-endian, a row of four bytes per line."""
-    return _matrix(lengths, ">i4")
 
 
 def _numeric_bytes(values: pa.Array) -> np.ndarray:
