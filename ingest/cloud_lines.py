@@ -18,11 +18,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.db import connection
 
-from emissions.models import CloudUsage, cloud_line_key_hex
+from emissions.models import CloudUsage, cloud_line_keys_raw
 from emissions.records import CloudUsageLines
 from emissions.services.cloud import COST_DECIMALS
 from emissions.services.cloud_lines import LineArrays
 from ingest.copy_binary import copy_binary, is_text
+from ingest.float_round import round_like_python
 
 # Columns with a value per line (the others have one per kind and quantity).
 _PER_LINE = frozenset(
@@ -90,10 +91,11 @@ def _pair_column(values: list, pg_type: str) -> pa.Array:
     return pa.array(values, _PAIR_TYPES.get(pg_type, pa.string()))
 
 
-def _key_bytes(hexes: list[str]) -> pa.Array:
-    """Line keys given as 32 hex digits each, as 16-byte values (the uuid column's binary form)."""
-    raw = bytes.fromhex("".join(hexes))
-    return pa.Array.from_buffers(pa.binary(16), len(hexes), [None, pa.py_buffer(raw)])
+def _hex_array(raw: bytes, width: int) -> pa.Array:
+    """Values of ``width`` bytes each, given end to end, as an Arrow array of their lower-case hex digits."""
+    count = len(raw) // width
+    offsets = np.arange(0, 2 * width * (count + 1), 2 * width, dtype=np.int32)
+    return pa.Array.from_buffers(pa.string(), count, [None, pa.py_buffer(offsets), pa.py_buffer(raw.hex().encode())])
 
 
 def _spread(values_index: tuple[tuple, np.ndarray], arrow_type: pa.DataType) -> tuple[pa.Array, pa.Array]:
@@ -117,7 +119,7 @@ def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
         texts["resource_id"],
         "|",
     )
-    return pa.array([sha256(line).hexdigest() for line in text.cast(pa.binary()).to_pylist()], pa.string())
+    return _hex_array(b"".join([sha256(line).digest() for line in text.cast(pa.binary()).to_pylist()]), 32)
 
 
 def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, pair_hex: list[str]) -> pa.Table:
@@ -136,20 +138,22 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     typed = {}
     for name, arrow_type in (("billing_period", pa.date32()), ("usage_start", _UTC), ("usage_end", _UTC)):
         texts[name], typed[name] = _spread(getattr(lines, name), arrow_type)
-    key_hex = list(map(cloud_line_key_hex, lines.line_item_key))
+    # 16 bytes per line, end to end: the uuid column's binary form, and a sort key in the order of its hex digits.
+    key_raw = pa.py_buffer(cloud_line_keys_raw(lines.line_item_key))
+    line_key = pa.Array.from_buffers(pa.binary(16), len(lines), [None, key_raw])
     per_line = {
         "line_item_key": texts["line_item_key"],
         **typed,
         "resource_id": texts["resource_id"],
         "usage_quantity": pa.array(lines.usage_quantity, pa.float64()),
-        "cost": pa.array([round(cost, COST_DECIMALS) for cost in lines.cost.tolist()], pa.float64()),
+        "cost": pa.array(round_like_python(lines.cost, COST_DECIMALS), pa.float64()),
         "row_digest": _digests(lines, texts),
         "source_row": pa.array(lines.row_number, pa.int64()),
-        "line_key": _key_bytes(key_hex),
+        "line_key": line_key,
     }
     order = pc.sort_indices(
         pa.table(
-            [texts["billing_period"], pair_columns["provider"].take(spread), pa.array(key_hex, pa.string())],
+            [texts["billing_period"], pair_columns["provider"].take(spread), line_key.cast(pa.binary())],
             ["m", "p", "k"],
         ),
         sort_keys=[("m", "ascending"), ("p", "ascending"), ("k", "ascending")],

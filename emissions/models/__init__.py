@@ -16,6 +16,7 @@ from emissions.models.activity import (
     RunAlias,
     RunSample,
     cloud_line_key_hex,
+    cloud_line_keys_raw,
 )
 from emissions.models.factors import (
     CertificateUse,
@@ -85,4 +86,5 @@ __all__ = [
     "Site",
     "Team",
     "cloud_line_key_hex",
+    "cloud_line_keys_raw",
 ]

@@ -342,6 +342,12 @@ def cloud_line_key_hex(line_item_key: str) -> str:
     return hashlib.md5(line_item_key.encode(), usedforsecurity=False).hexdigest()
 
 
+def cloud_line_keys_raw(line_item_keys: list[str]) -> bytes:
+    """The 16 bytes of ``cloud_line_key_hex`` of each key, end to end (for a block of lines written at once)."""
+    md5 = hashlib.md5
+    return b"".join([md5(key.encode(), usedforsecurity=False).digest() for key in line_item_keys])
+
+
 class CloudUsage(models.Model):
     """One normalized cloud billing line (Scope 3 Cat 1 for the customer).
 

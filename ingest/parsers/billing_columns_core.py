@@ -26,6 +26,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from emissions.records import CloudUsageLines
+from ingest.float_round import round_like_python
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES, LimitedReader
 from ingest.parsers.billing_rows import (
     NULLS,
@@ -160,22 +161,28 @@ def _quantity_chosen(main: np.ndarray, other_text: pa.Array, uses_else: np.ndarr
 
 
 def _net_costs(cost: np.ndarray, credits: pa.Array) -> np.ndarray | None:
-    """Cost plus each line's credits (a list of ``{amount}``), rounded to 9 decimals as the builder does;
-    None when a credits cell is not such a list (the row path reports it)."""
-    out = []
-    for base, text in zip(np.nan_to_num(cost, nan=0.0).tolist(), credits.to_pylist(), strict=True):
-        total = base
-        if text and text != "[]":
-            decoded = loads_lenient(text)
-            if not isinstance(decoded, list):
-                return None
-            for credit in decoded:
-                try:
-                    total += float(credit.get("amount", 0) if isinstance(credit, dict) else credit)
-                except (TypeError, ValueError):
-                    return None
-        out.append(round(total, 9))
-    return np.array(out, dtype=np.float64)
+    """Cost plus each line's credits (a list of ``{amount}``), added in order and rounded to 9 decimals as the
+    builder does; None when a credits cell is not such a list (the row path reports it). Each distinct cell is
+    decoded once: most lines share an empty list or a few credit lists."""
+    texts = credits.fill_null("").dictionary_encode()
+    amounts: list[tuple[float, ...]] = []
+    for text in texts.dictionary.to_pylist():
+        decoded = loads_lenient(text) if text and text != "[]" else []
+        if not isinstance(decoded, list):
+            return None
+        try:
+            amounts.append(tuple(float(item.get("amount", 0) if isinstance(item, dict) else item) for item in decoded))
+        except (TypeError, ValueError):
+            return None
+    total = np.nan_to_num(cost, nan=0.0)
+    index = texts.indices.to_numpy()
+    credited = np.flatnonzero([bool(values) for values in amounts])
+    for line in np.flatnonzero(np.isin(index, credited)).tolist():
+        value = float(total[line])
+        for amount in amounts[index[line]]:
+            value += amount  # one by one, in the cell's order, as the builder adds them
+        total[line] = value
+    return round_like_python(total, 9)
 
 
 def _kind_periods(kinds: list, kind_index: np.ndarray, starts: tuple[tuple, np.ndarray]) -> tuple[tuple, np.ndarray]:
