@@ -201,16 +201,19 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
             )
             return loading.batch_finish(batch, status=ImportBatch.Status.FAILED, error=error, counts=None)
         source = PARSERS[batch.source]
-        if source.finalize is not None:
-            source.finalize(organization=batch.organization, source_batch_id=batch.pk)
         counts = {name: sum(getattr(chunk, name) for chunk in chunks) for name in _COUNTS}
         tally = FileTally()
         for chunk in chunks:
             tally.merge(FileTally.from_dict(chunk.tally))
+        groups = None
+        if source.finalize is not None:
+            settled = source.finalize(
+                organization=batch.organization, source_batch_id=batch.pk, periods=tally.period_dates()
+            )
+            groups = settled.groups
         status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-        return loading.batch_finish(
-            batch, status=status, error="", counts=counts, reconciliation=reconciliation(batch=batch, tally=tally)
-        )
+        reconciled = reconciliation(batch=batch, tally=tally, groups=groups)
+        return loading.batch_finish(batch, status=status, error="", counts=counts, reconciliation=reconciled)
 
 
 def _live_key(batch_id: int, index: int) -> str:

@@ -23,6 +23,7 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import date
 from functools import reduce
 from operator import or_
 
@@ -32,6 +33,7 @@ from django.db.models import Q
 from emissions.models import Organization, Run, Site, Team
 from emissions.records import CloudUsageLines, CloudUsageRecord, RunRecord, UpsertOutcome
 from emissions.services.cloud import (
+    BatchLinesSettled,
     cloud_usage_restated_months_replace,
     cloud_usage_statistics_refresh,
     cloud_usage_upsert_many,
@@ -262,9 +264,14 @@ def cloud_usage_load_lines(
     )
 
 
-def cloud_usage_finalize(*, organization: Organization, source_batch_id: int) -> None:
-    """After a billing batch: its months replace what earlier imports stored for them. A batch imported in
+def cloud_usage_finalize(
+    *, organization: Organization, source_batch_id: int, periods: list[date] | None = None
+) -> BatchLinesSettled:
+    """After a billing batch: its months replace what earlier imports stored for them, and its stored lines are
+    added up for the reconciliation (``periods``: the months read, None when unknown). A batch imported in
     pieces (a large file) refreshes the line table's statistics first."""
     if ImportChunk.objects.filter(batch_id=source_batch_id).exists():
         cloud_usage_statistics_refresh()
-    cloud_usage_restated_months_replace(organization=organization, source_batch_id=source_batch_id)
+    return cloud_usage_restated_months_replace(
+        organization=organization, source_batch_id=source_batch_id, periods=periods
+    )

@@ -62,10 +62,13 @@ def import_batch_process(*, batch: ImportBatch, chunk_send: ChunkSend) -> Import
                     whole_file_check(batch.size_bytes, batch.source)
                 with batch.raw_file.open("rb") as handle:
                     loading.rows_load(batch, source, handle, counts, tally)
+            groups = None
             if source.finalize is not None:
-                source.finalize(organization=batch.organization, source_batch_id=batch.pk)
+                periods = tally.period_dates() if tally is not None else None
+                settled = source.finalize(organization=batch.organization, source_batch_id=batch.pk, periods=periods)
+                groups = settled.groups
             if tally is not None:
-                reconciled = reconciliation(batch=batch, tally=tally)
+                reconciled = reconciliation(batch=batch, tally=tally, groups=groups)
     except ParseError as exc:
         return loading.batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except DATABASE_AWAY:

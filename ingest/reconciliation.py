@@ -13,7 +13,9 @@ Imports page and in ``manage.py ingest`` output, never silent.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -48,12 +50,20 @@ class FileTally:
     repeated_cost: dict[str, float] = field(default_factory=dict)
     repeated_quantity: dict[str, float] = field(default_factory=dict)
     repeated_row_numbers: list[int] = field(default_factory=list)
+    # The billing months (ISO dates) of the lines read, or more; None when a piece was tallied without them
+    # (by an earlier version): the finalization then finds them from the stored lines.
+    periods: list[str] | None = field(default_factory=list)
+
+    def _periods_add(self, periods) -> None:
+        if self.periods is not None:
+            self.periods = sorted(set(self.periods) | {period.isoformat() for period in periods})
 
     def add_records(self, records: list[CloudUsageRecord]) -> None:
         for record in records:
             self.rows += 1
             _add(self.cost, record.currency, record.cost)
             _add(self.quantity, record.usage_unit, record.usage_quantity)
+        self._periods_add({record.billing_period for record in records})
 
     def add_lines(self, lines: CloudUsageLines) -> None:
         """Lines read column-wise: sums per kind, then per currency and unit."""
@@ -64,6 +74,7 @@ class FileTally:
         for kind, cost, quantity in zip(lines.kinds, costs.tolist(), quantities.tolist(), strict=True):
             _add(self.cost, kind.currency, cost)
             _add(self.quantity, kind.usage_unit, quantity)
+        self._periods_add(lines.billing_period[0])  # the distinct months the lines index into
 
     def add_rejected(self, issue: RowIssue) -> None:
         self.rows += 1
@@ -99,28 +110,42 @@ class FileTally:
             for key, value in theirs.items():
                 _add(mine, key, value)
         self.repeated_row_numbers = sorted(self.repeated_row_numbers + other.repeated_row_numbers)[:_ROWS_NAMED]
+        if other.periods is None:
+            self.periods = None
+        else:
+            self._periods_add(date.fromisoformat(period) for period in other.periods)
+
+    def period_dates(self) -> list[date] | None:
+        """The billing months of the file's lines (or more), None when unknown."""
+        return None if self.periods is None else [date.fromisoformat(period) for period in self.periods]
 
     def as_dict(self) -> dict[str, Any]:
         return dict(vars(self))
 
     @classmethod
     def from_dict(cls, values: dict[str, Any] | None) -> FileTally:
-        return cls(**(values or {}))
+        values = dict(values or {})
+        if values:
+            values.setdefault("periods", None)  # tallied before pieces recorded their months
+        return cls(**values)
 
 
-def reconciliation(*, batch, tally: FileTally) -> dict[str, Any]:
+def reconciliation(*, batch, tally: FileTally, groups: Sequence[dict[str, Any]] | None = None) -> dict[str, Any]:
     """The file's totals, what the batch stored, the explained and the unexplained differences.
 
-    ``warnings`` lists every unexplained difference (lines, cost per currency, quantity per unit) with
-    the rows involved where known; an empty list means the file is stored in full.
+    ``groups``: the batch's stored lines added up per (currency, usage_unit) — ``lines``, ``cost``,
+    ``quantity`` — as the finalization found them (emissions.services.cloud.cloud_usage_restated_months_replace);
+    None: added up here. ``warnings`` lists every unexplained difference (lines, cost per currency, quantity per
+    unit) with the rows involved where known; an empty list means the file is stored in full.
     """
-    lines = CloudUsage.objects.filter(organization_id=batch.organization_id, source_batch_id=batch.pk)
-    # One pass over the batch's lines (a million for a large export): totals per (currency, unit), added up here.
-    groups = list(
-        lines.values("currency", "usage_unit")
-        .annotate(lines=Count("id"), cost=Sum("cost"), quantity=Sum("usage_quantity"))
-        .order_by("currency", "usage_unit")
-    )
+    if groups is None:
+        lines = CloudUsage.objects.filter(organization_id=batch.organization_id, source_batch_id=batch.pk)
+        # One pass over the batch's lines (a million for a large export): totals per (currency, unit).
+        groups = list(
+            lines.values("currency", "usage_unit")
+            .annotate(lines=Count("id"), cost=Sum("cost"), quantity=Sum("usage_quantity"))
+            .order_by("currency", "usage_unit")
+        )
     cost: dict[str, Decimal] = {}
     quantity: dict[str, float] = {}
     for row in groups:

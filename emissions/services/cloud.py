@@ -13,12 +13,16 @@ import hashlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from operator import itemgetter
 
 import psycopg.errors
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Case, Count, Sum, Value, When
 
 from emissions.models import AllocationRule, CloudRegion, CloudUsage, Organization, Project, Team, cloud_line_key_hex
 from emissions.records import CloudEstimate, CloudUsageRecord, UpsertOutcome
@@ -426,24 +430,55 @@ def cloud_usage_statistics_refresh() -> None:
             cursor.execute(f"ANALYZE {quote(CloudUsage._meta.db_table)} ({columns})")
 
 
-@transaction.atomic
-def cloud_usage_restated_months_replace(*, organization: Organization, source_batch_id: int) -> int:
-    """Delete lines of the batch's (provider, billing account, month)s that the batch did not bring.
+@dataclass(frozen=True)
+class BatchLinesSettled:
+    """What ``cloud_usage_restated_months_replace`` did and found: ``removed`` lines of restated months, and the
+    batch's own lines added up per (currency, usage unit): dicts of ``currency``, ``usage_unit``, ``lines``,
+    ``cost`` (a Decimal) and ``quantity`` (in the unit)."""
 
-    Returns the number of lines removed. Run once, after every chunk of the batch is stored.
+    removed: int
+    groups: list[dict]
+
+
+@transaction.atomic
+def cloud_usage_restated_months_replace(
+    *, organization: Organization, source_batch_id: int, periods: Collection[date] | None = None
+) -> BatchLinesSettled:
+    """Delete lines of the batch's (provider, billing account, month)s that the batch did not bring, and add up
+    the batch's own lines for the reconciliation, in one pass over the lines of the batch's months.
+
+    ``periods``: the billing months the batch's lines fall in, as the reader tallied them (more do no harm:
+    only a (provider, account, month) holding a line of the batch is replaced); None: found from the stored
+    lines first (one pass more). Run once, after every chunk of the batch is stored.
     """
     lines = CloudUsage.objects.for_org(organization)
-    # DISTINCT in the database: a batch of a million lines has a handful of (provider, account, month)s.
-    months = (
-        lines.filter(source_batch_id=source_batch_id)
-        .values_list("provider", "billing_account", "billing_period")
+    if periods is None:
+        found = lines.filter(source_batch_id=source_batch_id).values_list("billing_period", flat=True)
+        periods = list(found.order_by().distinct())
+    ours = Case(When(source_batch_id=source_batch_id, then=Value(True)), default=Value(False))
+    # Grouped in the database: the months' million lines come back as a few dozen rows.
+    groups = list(
+        lines.filter(billing_period__in=sorted(periods))
+        .annotate(ours=ours)
+        .values("ours", "provider", "billing_account", "billing_period", "currency", "usage_unit")
+        .annotate(lines=Count("id"), cost=Sum("cost"), quantity=Sum("usage_quantity"))
         .order_by()
-        .distinct()
     )
+    month_of = itemgetter("provider", "billing_account", "billing_period")
+    restated = {month_of(group) for group in groups if group["ours"]}
     removed = 0
-    for provider, account, period in list(months):
+    for provider, account, period in sorted({month_of(group) for group in groups if not group["ours"]} & restated):
         stale = lines.filter(provider=provider, billing_account=account, billing_period=period).exclude(
             source_batch_id=source_batch_id
         )
         removed += stale.delete()[0]
-    return removed
+    totals: dict[tuple[str, str], dict] = {}
+    for group in groups:
+        if group["ours"]:
+            key = (group["currency"], group["usage_unit"])
+            total = totals.setdefault(key, {"currency": key[0], "usage_unit": key[1], "lines": 0, "cost": Decimal(0),
+                                            "quantity": 0.0})  # fmt: skip
+            total["lines"] += group["lines"]
+            total["cost"] += group["cost"] or 0
+            total["quantity"] += group["quantity"] or 0.0
+    return BatchLinesSettled(removed=removed, groups=[totals[key] for key in sorted(totals)])

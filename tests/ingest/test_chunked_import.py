@@ -107,6 +107,23 @@ def test_a_restated_month_split_in_pieces_replaces_the_old_lines(reference, db, 
     assert CloudUsage.objects.for_org(org).count() == 100
 
 
+def test_pieces_tallied_without_their_months_still_replace_the_restated_month(
+    reference, db, media_root, small_pieces, monkeypatch
+):
+    # Chunks finished by a version whose tallies had no months (an upgrade mid-import): the finalization finds
+    # the months from the stored lines, and the reconciliation still adds up.
+    from ingest.reconciliation import FileTally
+
+    as_dict = FileTally.as_dict
+    monkeypatch.setattr(FileTally, "as_dict", lambda self: {k: v for k, v in as_dict(self).items() if k != "periods"})
+    org = _org("old-tallies")
+    _import(org, _cur(200))
+    restated = _import(org, _cur(200, keep=lambda i: i % 2 == 0))
+    assert "periods" not in ImportChunk.objects.filter(batch=restated).first().tally
+    assert (restated.status, CloudUsage.objects.for_org(org).count()) == (ImportBatch.Status.DONE, 100)
+    assert restated.reconciliation["warnings"] == [] and restated.reconciliation["stored"]["lines"] == 100
+
+
 def test_gzip_is_inflated_once_and_split(reference, db, media_root, small_pieces):
     org, plain_org = _org("gz"), _org("plain")
     content = _cur(150)
