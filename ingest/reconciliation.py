@@ -13,7 +13,7 @@ Imports page and in ``manage.py ingest`` output, never silent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -54,7 +54,7 @@ class FileTally:
     # (by an earlier version): the finalization then finds them from the stored lines.
     periods: list[str] | None = field(default_factory=list)
 
-    def _periods_add(self, periods) -> None:
+    def _periods_add(self, periods: Iterable[date]) -> None:
         if self.periods is not None:
             self.periods = sorted(set(self.periods) | {period.isoformat() for period in periods})
 
