@@ -84,6 +84,34 @@ def test_split_import_equals_the_whole_file_import(reference, db, media_root, se
     assert CloudUsage.objects.for_org(split_org).count() == 292
 
 
+def test_rows_after_a_quoted_line_break_keep_the_whole_file_s_numbers(reference, db, media_root, settings):
+    # A description written over two lines is one record: the rows after it are numbered as in the whole file,
+    # in every piece (row errors and each line's source row), not by physical lines.
+    lines = _cur(300, bad_every=37).decode().splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    for at in (3, 40):
+        row = next(csv.reader([lines[at]]))
+        row[header.index("lineItem/LineItemDescription")] = "written over\ntwo lines"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(row)
+        lines[at] = out.getvalue()
+    content = "".join(lines).encode()
+    whole_org, split_org = _org("whole-quoted"), _org("split-quoted")
+    whole = _import(whole_org, content)
+    settings.IMPORT_PIECE_BYTES = 4096
+    split = _import(split_org, content)
+    assert ImportChunk.objects.filter(batch=split).count() > 5
+    assert sorted(RowError.objects.filter(batch=split).values_list("row_number", flat=True)) == sorted(
+        RowError.objects.filter(batch=whole).values_list("row_number", flat=True)
+    )
+    assert RowError.objects.filter(batch=split).order_by("row_number").first().row_number == 38
+
+    def source_rows(org):
+        return dict(CloudUsage.objects.for_org(org).values_list("line_item_key", "source_row"))
+
+    assert source_rows(split_org) == source_rows(whole_org)
+
+
 def test_reimport_and_redelivery_never_double(reference, db, media_root, small_pieces):
     org = _org("again")
     content = _cur(200)

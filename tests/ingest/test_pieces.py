@@ -69,6 +69,26 @@ def test_split_reads_the_same_records_as_the_whole_file(rows, piece_bytes):
     assert [cells for _, cells in _split_rows(data, piece_bytes)] == whole
 
 
+@settings(max_examples=150, deadline=None)
+@given(
+    rows=st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=30),
+    piece_bytes=st.integers(1, 80),
+    block_bytes=st.integers(1, 16),
+)
+def test_quotes_and_lines_are_counted_across_the_scan_s_blocks(rows, piece_bytes, block_bytes):
+    # The scan reads the file in blocks (8 MiB in production): quotes and line breaks counted in one block carry
+    # over to the next, so pieces and their row numbers do not depend on where blocks end.
+    import csv
+    from unittest import mock
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerows([["a", "b"], *rows])
+    data = buffer.getvalue().encode()
+    whole = _rows(data)
+    with mock.patch("ingest.pieces._BLOCK_BYTES", block_bytes):
+        assert _split_rows(data, piece_bytes) == whole
+
+
 def test_parquet_pieces_are_runs_of_row_groups():
     table = pa.table({"id": [f"r{i}" for i in range(100)], "n": list(range(100))})
     buffer = io.BytesIO()
