@@ -39,7 +39,7 @@ from ingest.models import ImportBatch, ImportChunk, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_read import DEFAULT_MAX_DECOMPRESSED_BYTES
 from ingest.pieces import Piece, csv_pieces, file_kind, inflate, jsonl_pieces, parquet_pieces, piece_bytes_read
-from ingest.reconciliation import FileTally, reconciliation
+from ingest.reconciliation import FileTally
 from ingest.records import ParseError
 
 logger = logging.getLogger(__name__)
@@ -205,14 +205,8 @@ def import_batch_finalize(*, batch_id: int) -> ImportBatch | None:
         tally = FileTally()
         for chunk in chunks:
             tally.merge(FileTally.from_dict(chunk.tally))
-        groups = None
-        if source.finalize is not None:
-            settled = source.finalize(
-                organization=batch.organization, source_batch_id=batch.pk, periods=tally.period_dates()
-            )
-            groups = settled.groups
+        reconciled = loading.batch_settle(batch, source, tally)
         status = ImportBatch.Status.PARTIAL if counts["rows_rejected"] else ImportBatch.Status.DONE
-        reconciled = reconciliation(batch=batch, tally=tally, groups=groups)
         return loading.batch_finish(batch, status=status, error="", counts=counts, reconciliation=reconciled)
 
 

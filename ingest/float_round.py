@@ -26,13 +26,14 @@ def round_like_python(values: np.ndarray, digits: int) -> np.ndarray:
     if not 0 <= digits <= 15:
         raise ValueError("digits must be between 0 and 15")
     scale = float(10**digits)  # exact
+    values = np.asarray(values, dtype=np.float64)
     # NaN, infinities and overflows compare False below: they take the slow path.
     with np.errstate(over="ignore", invalid="ignore"):
-        scaled = np.asarray(values, dtype=np.float64) * scale
+        scaled = values * scale
         nearest = np.rint(scaled)
         clear = (np.abs(scaled - nearest) <= _CLEAR_OF_HALF) & (np.abs(scaled) < _EXACT_BELOW)
     out = nearest / scale
     if not clear.all():
         slow = np.flatnonzero(~clear)
-        out[slow] = [round(value, digits) for value in np.asarray(values, dtype=np.float64)[slow].tolist()]
+        out[slow] = [round(value, digits) for value in values[slow].tolist()]
     return out

@@ -23,7 +23,7 @@ from ingest.loaders import runs_load
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.billing_columns import ColumnarUnavailable
-from ingest.reconciliation import FileTally
+from ingest.reconciliation import FileTally, reconciliation
 from ingest.records import ParsedRow, RowIssue
 
 logger = logging.getLogger(__name__)
@@ -55,6 +55,16 @@ def rows_load(batch: ImportBatch, source, handle, counts: dict[str, int], tally:
             load_rows(batch, source, pending, counts, options, tally)
             pending = []
     load_rows(batch, source, pending, counts, options, tally)
+
+
+def batch_settle(batch: ImportBatch, source, tally: FileTally | None) -> dict:
+    """After every row of a batch is stored: the source's finalization (billing: the restated months replaced,
+    ``tally``'s months scanned) and, for a billing export (``tally`` given), its reconciliation ({} otherwise)."""
+    groups = None
+    if source.finalize is not None:
+        periods = tally.period_dates() if tally is not None else None
+        groups = source.finalize(organization=batch.organization, source_batch_id=batch.pk, periods=periods).groups
+    return reconciliation(batch=batch, tally=tally, groups=groups) if tally is not None else {}
 
 
 def stream_load(

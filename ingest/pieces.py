@@ -86,8 +86,9 @@ def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> list[tuple[int, i
     """``(offset, records before offset)`` of the header's end and of each piece's end (the file's end last).
 
     A record ends at a line break with an even number of quotes before it; a quoted line break does not end
-    one, so the records before a piece number its rows as reading the whole file does. numpy finds a block's
-    quotes and line breaks in vector registers: this scan of the whole file runs alone before any piece starts.
+    one, so the records before a piece number its rows as reading the whole file does. numpy gives each line
+    break's quote parity without Python per line (about as fast as counting with ``bytes.count`` was, slower on
+    files dense with quotes): this scan of the whole file runs alone before any piece starts.
     """
     handle.seek(0)
     boundaries: list[tuple[int, int]] = []

@@ -20,7 +20,7 @@ from ingest.chunked import ChunkSend, import_batch_split
 from ingest.models import ImportBatch, RowError
 from ingest.parsers import PARSERS
 from ingest.parsers.input_limits import whole_file_check
-from ingest.reconciliation import FileTally, reconciliation
+from ingest.reconciliation import FileTally
 from ingest.records import ParseError
 
 
@@ -41,7 +41,6 @@ def import_batch_process(*, batch: ImportBatch, chunk_send: ChunkSend) -> Import
     counts = {"rows_total": 0, "rows_loaded": 0, "rows_duplicate": 0, "rows_rejected": 0}
     # Billing exports are reconciled: the file's own totals beside what was stored.
     tally = FileTally() if source.read_chunks is not None else None
-    reconciled: dict = {}
     try:
         # One transaction for the whole batch: a worker killed half-way leaves nothing behind, and the
         # redelivered task starts afresh.
@@ -62,13 +61,7 @@ def import_batch_process(*, batch: ImportBatch, chunk_send: ChunkSend) -> Import
                     whole_file_check(batch.size_bytes, batch.source)
                 with batch.raw_file.open("rb") as handle:
                     loading.rows_load(batch, source, handle, counts, tally)
-            groups = None
-            if source.finalize is not None:
-                periods = tally.period_dates() if tally is not None else None
-                settled = source.finalize(organization=batch.organization, source_batch_id=batch.pk, periods=periods)
-                groups = settled.groups
-            if tally is not None:
-                reconciled = reconciliation(batch=batch, tally=tally, groups=groups)
+            reconciled = loading.batch_settle(batch, source, tally)
     except ParseError as exc:
         return loading.batch_finish(batch, status=ImportBatch.Status.FAILED, error=str(exc), counts=None)
     except DATABASE_AWAY:

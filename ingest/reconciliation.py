@@ -110,10 +110,8 @@ class FileTally:
             for key, value in theirs.items():
                 _add(mine, key, value)
         self.repeated_row_numbers = sorted(self.repeated_row_numbers + other.repeated_row_numbers)[:_ROWS_NAMED]
-        if other.periods is None:
-            self.periods = None
-        else:
-            self._periods_add(date.fromisoformat(period) for period in other.periods)
+        if self.periods is not None:
+            self.periods = None if other.periods is None else sorted(set(self.periods) | set(other.periods))
 
     def period_dates(self) -> list[date] | None:
         """The billing months of the file's lines (or more), None when unknown."""

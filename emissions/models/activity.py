@@ -335,17 +335,18 @@ class CloudEstimateBasis(models.Model):
         return f"estimate basis {self.digest}"
 
 
-def cloud_line_key_hex(line_item_key: str) -> str:
-    """``CloudUsage.line_key`` of a line item key, as 32 hex digits: the MD5 of its UTF-8 bytes, which
-    PostgreSQL's ``md5()`` gives too (migration 0021 keyed the lines stored before). An identity, not a
-    secret: a colliding pair could only come from one organization's own file, and would be stored once."""
-    return hashlib.md5(line_item_key.encode(), usedforsecurity=False).hexdigest()
-
-
 def cloud_line_keys_raw(line_item_keys: list[str]) -> bytes:
-    """The 16 bytes of ``cloud_line_key_hex`` of each key, end to end (for a block of lines written at once)."""
+    """``CloudUsage.line_key`` of each line item key, 16 bytes each, end to end (a block of lines written at once):
+    the MD5 of its UTF-8 bytes, which PostgreSQL's ``md5()`` gives too (migration 0021 keyed the lines stored
+    before). An identity, not a secret: a colliding pair could only come from one organization's own file, and
+    would be stored once."""
     md5 = hashlib.md5
     return b"".join([md5(key.encode(), usedforsecurity=False).digest() for key in line_item_keys])
+
+
+def cloud_line_key_hex(line_item_key: str) -> str:
+    """``CloudUsage.line_key`` of one line item key, as 32 hex digits (``cloud_line_keys_raw``)."""
+    return cloud_line_keys_raw([line_item_key]).hex()
 
 
 class CloudUsage(models.Model):
