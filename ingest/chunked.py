@@ -81,6 +81,7 @@ def import_batch_split(*, batch: ImportBatch, chunk_send: ChunkSend) -> bool:
                     end=piece.end,
                     header_end=piece.header_end,
                     row_groups=list(piece.row_groups),
+                    longest_record=piece.longest_record,
                 )
                 for index, piece in enumerate(pieces)
             )
@@ -179,7 +180,13 @@ def _piece_open(chunk: ImportChunk) -> IO[bytes]:
     if chunk.row_groups:
         return handle
     with handle:
-        piece = Piece(first_row=chunk.first_row, start=chunk.start, end=chunk.end, header_end=chunk.header_end)
+        piece = Piece(
+            first_row=chunk.first_row,
+            start=chunk.start,
+            end=chunk.end,
+            header_end=chunk.header_end,
+            longest_record=chunk.longest_record,
+        )
         return piece_bytes_read(handle, piece)
 
 

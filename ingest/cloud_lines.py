@@ -114,12 +114,20 @@ def _digests(lines: CloudUsageLines, texts: dict[str, pa.Array]) -> pa.Array:
     line as text): its text joined column-wise, hashed per line."""
     text = pc.binary_join_element_wise(
         *(texts[name] for name in ("kind", "line_item_key", "billing_period", "usage_start", "usage_end")),
-        pa.array(list(map(repr, lines.usage_quantity.tolist())), pa.string()),
-        pa.array(list(map(repr, lines.cost.tolist())), pa.string()),
+        _reprs(lines.usage_quantity),
+        _reprs(lines.cost),
         texts["resource_id"],
         "|",
     )
     return _hex_array(b"".join([sha256(line).digest() for line in text.cast(pa.binary()).to_pylist()]), 32)
+
+
+def _reprs(values: np.ndarray) -> pa.Array:
+    """``repr`` of each float64, as an Arrow string array: written once per distinct value (by bit pattern, so
+    ``-0.0`` and ``0.0`` stay apart), a block's quantities and costs repeat."""
+    bits, index = np.unique(np.ascontiguousarray(values, dtype=np.float64).view(np.int64), return_inverse=True)
+    texts = pa.array(list(map(repr, bits.view(np.float64).tolist())), pa.string())
+    return texts.take(pa.array(index.reshape(-1)))
 
 
 def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, pair_hex: list[str]) -> pa.Table:

@@ -96,7 +96,9 @@ class ImportChunk(models.Model):
     A chunk commits its lines, row errors and counts in one transaction and is then ``done``; a
     redelivered task finds it done and does nothing. The batch finishes when its last chunk does.
     ``file_name`` is the storage name the piece is read from (the upload, or its inflated copy);
-    ``start``/``end``/``header_end`` its byte range, ``row_groups`` its Parquet row groups.
+    ``start``/``end``/``header_end`` its byte range, ``row_groups`` its Parquet row groups;
+    ``longest_record`` the bytes of the file's longest record, measured when it was split (None: not measured,
+    the piece is read through the record bound).
     """
 
     class Status(models.TextChoices):
@@ -112,6 +114,7 @@ class ImportChunk(models.Model):
     end = models.BigIntegerField(default=0)
     header_end = models.BigIntegerField(default=0)
     row_groups = models.JSONField(default=list, blank=True)
+    longest_record = models.BigIntegerField(null=True, blank=True)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
     error = models.TextField(blank=True)
     rows_total = models.PositiveIntegerField(default=0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 import numpy as np
@@ -21,6 +21,7 @@ import pyarrow.lib
 import pyarrow.parquet as pq
 
 from ingest.parsers.billing_read import LimitedReader
+from ingest.parsers.input_limits import MAX_RECORD_BYTES, BoundedRecords
 from ingest.records import ParseError
 
 _BLOCK_BYTES = 8 * 1024**2
@@ -32,13 +33,16 @@ _PARQUET_MAGIC = b"PAR1"
 @dataclass(frozen=True)
 class Piece:
     """One part of a file: bytes ``start``–``end`` (CSV; the header is ``0``–``header_end``) or Parquet
-    ``row_groups``; ``first_row`` is the file's row number of its first record (header = row 1)."""
+    ``row_groups``; ``first_row`` is the file's row number of its first record (header = row 1).
+    ``longest_record``: bytes of the file's longest record (line break included), measured when it was cut;
+    None when not measured."""
 
     first_row: int
     start: int = 0
     end: int = 0
     header_end: int = 0
     row_groups: tuple[int, ...] = ()
+    longest_record: int | None = None
 
 
 def file_kind(handle: IO[bytes]) -> str:
@@ -60,15 +64,25 @@ def inflate(source: IO[bytes], target: IO[bytes], *, max_bytes: int) -> None:
         target.write(block)
 
 
+def piece_size(remaining: int, piece_bytes: int) -> int:
+    """The next piece's size, ``remaining`` bytes from the end: ``piece_bytes`` while two pieces' worth remain,
+    then a third of what remains (at least a quarter piece). The last pieces are short, so that no worker
+    spends long on the last one alone while the others have nothing left to take."""
+    if remaining >= 2 * piece_bytes:
+        return piece_bytes
+    return max(piece_bytes // 4, remaining // 3, 1)
+
+
 def csv_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
-    """Cut a CSV file into pieces of about ``piece_bytes``, each ending after a newline outside quotes.
+    """Cut a CSV file into pieces of about ``piece_bytes`` (shorter at the end, ``piece_size``), each ending
+    after a newline outside quotes.
 
     Quotes are counted from the start of the file: CSV escapes a quote by doubling it, so a newline is a
     record boundary exactly when the number of quotes before it is even.
     """
     if piece_bytes < 1:
         raise ValueError("piece_bytes must be at least 1")
-    boundaries = _record_boundaries(handle, piece_bytes)
+    boundaries, longest = _record_boundaries(handle, piece_bytes)
     if not boundaries:
         return []
     header_end = boundaries[0][0]
@@ -76,71 +90,80 @@ def csv_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
     first_row = 2
     start = header_end
     for end, records_before in boundaries[1:]:
-        pieces.append(Piece(first_row=first_row, start=start, end=end, header_end=header_end))
+        pieces.append(Piece(first_row=first_row, start=start, end=end, header_end=header_end, longest_record=longest))
         first_row = records_before + 1
         start = end
     return pieces
 
 
-def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> list[tuple[int, int]]:
-    """``(offset, records before offset)`` of the header's end and of each piece's end (the file's end last).
+def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> tuple[list[tuple[int, int]], int]:
+    """``(offset, records before offset)`` of the header's end and of each piece's end (the file's end last),
+    and the bytes of the longest record (the header included; its line break too, as RecordLimiter counts).
 
     A record ends at a line break with an even number of quotes before it; a quoted line break does not end
     one, so the records before a piece number its rows as reading the whole file does. numpy gives each line
     break's quote parity without Python per line (about as fast as counting with ``bytes.count`` was, slower on
     files dense with quotes): this scan of the whole file runs alone before any piece starts.
     """
+    size = handle.seek(0, io.SEEK_END)
     handle.seek(0)
     boundaries: list[tuple[int, int]] = []
     target = 1  # the header ends at the first record boundary
-    offset = quotes = records = 0
+    offset = quotes = records = longest = last_end = 0
     while block := handle.read(_BLOCK_BYTES):
         codes = np.frombuffer(block, np.uint8)
         quote_at, newline_at = np.flatnonzero(codes == _QUOTE), np.flatnonzero(codes == _NEWLINE)
         # Line breaks with an even count of quotes before them (this block's and the earlier blocks') end records.
         ends = newline_at[(np.searchsorted(quote_at, newline_at) + quotes) % 2 == 0]
+        if len(ends):
+            record_ends = offset + ends + 1
+            longest = max(longest, int(np.diff(record_ends, prepend=last_end).max()))
+            last_end = int(record_ends[-1])
         while (found := int(np.searchsorted(ends, target - offset))) < len(ends):
             end = offset + int(ends[found]) + 1
             boundaries.append((end, records + found + 1))
-            target = end + piece_bytes
+            target = end + piece_size(size - end, piece_bytes)
         quotes += len(quote_at)
         records += len(ends)
         offset += len(block)
     if not boundaries:
-        return []  # a header without a newline: nothing to split
+        return [], offset  # a header without a newline: nothing to split
     if boundaries[-1][0] < offset:
         # The last record may lack its newline; it still counts as a record.
         boundaries.append((offset, records + 1))
-    return boundaries
+    return boundaries, max(longest, offset - last_end)
 
 
 def jsonl_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
-    """Cut a JSON lines file into pieces of about ``piece_bytes``, each ending after a newline (JSON escapes
-    newlines inside strings, so every newline ends a record) and the next beginning with a line that opens an
-    object, so every piece reads as JSON lines as the whole file does. A piece has no header; its
-    ``first_row`` numbers records as the reader does (``billing_read.jsonl_chunks``: blank lines are skipped,
-    not counted).
+    """Cut a JSON lines file into pieces of about ``piece_bytes`` (shorter at the end, ``piece_size``), each
+    ending after a newline (JSON escapes newlines inside strings, so every newline ends a record) and the next
+    beginning with a line that opens an object, so every piece reads as JSON lines as the whole file does. A
+    piece has no header; its ``first_row`` numbers records as the reader does (``billing_read.jsonl_chunks``:
+    blank lines are skipped, not counted).
     """
     if piece_bytes < 1:
         raise ValueError("piece_bytes must be at least 1")
+    size = handle.seek(0, io.SEEK_END)
     handle.seek(0)
     pieces: list[Piece] = []
-    start = offset = records = 0
-    first_row, due = 2, False
+    start = offset = records = longest = 0
+    first_row, due, wanted = 2, False, piece_size(size, piece_bytes)
     while line := handle.readline():
+        longest = max(longest, len(line))
         if due and line[:1] == b"{":
             pieces.append(Piece(first_row=first_row, start=start, end=offset))
             start, first_row, due = offset, 2 + records, False
+            wanted = piece_size(size - start, piece_bytes)
         # A line is blank as the reader decides it (str.strip, Unicode whitespace, the file's BOM read away):
         # decode only what does not open a JSON object.
         text = "{" if line[:1] == b"{" else line.decode("utf-8", "replace")
         if (text.removeprefix("\ufeff") if offset == 0 else text).strip():
             records += 1
         offset += len(line)
-        due = due or offset - start >= piece_bytes
+        due = due or offset - start >= wanted
     if offset > start:
         pieces.append(Piece(first_row=first_row, start=start, end=offset))
-    return pieces
+    return [replace(piece, longest_record=longest) for piece in pieces]
 
 
 def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:
@@ -167,8 +190,12 @@ def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:
 
 def piece_bytes_read(handle: IO[bytes], piece: Piece) -> io.BytesIO:
     """A CSV or JSON lines piece as a file of its own: the header line (none for JSON lines) followed by the
-    piece's records."""
+    piece's records; ``BoundedRecords`` when the split measured every record of the file within
+    MAX_RECORD_BYTES (its readers skip the record bound), else a plain BytesIO."""
     handle.seek(0)
     header = handle.read(piece.header_end)
     handle.seek(piece.start)
-    return io.BytesIO(header + handle.read(piece.end - piece.start))
+    data = header + handle.read(piece.end - piece.start)
+    if piece.longest_record is not None and piece.longest_record <= MAX_RECORD_BYTES:
+        return BoundedRecords(data)
+    return io.BytesIO(data)

@@ -25,6 +25,7 @@ from ingest.parsers.billing_rows import (
     build_chunk,
     check_header,
 )
+from ingest.parsers.input_limits import BoundedRecords
 from ingest.records import ParsedRow, RowIssue
 
 # About 10,000 CUR lines per block: large enough for Arrow to pay off, small enough for flat memory.
@@ -61,14 +62,19 @@ def read_lines(
         names = pa_csv.open_csv(header_stream, read_options=pa_csv.ReadOptions(block_size=1 << 20)).schema.names
         if len(set(names)) != len(names):
             raise ColumnarUnavailable("repeated column names")
+        # A piece whose records the split measured is read in place (no Python between Arrow and the bytes),
+        # and ASCII needs no UTF-8 check.
+        measured = stream if isinstance(stream, BoundedRecords) and not gzipped else None
         reader = pa_csv.open_csv(
-            text_stream(stream, gzipped),
+            pa.BufferReader(measured.data) if measured else text_stream(stream, gzipped),
             # One thread: the other core is busy with PostgreSQL or another worker; read-ahead only costs memory.
             read_options=pa_csv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False),
             parse_options=pa_csv.ParseOptions(newlines_in_values=True, ignore_empty_lines=False),
             # Every column as text, empty cells as "": the cells the row path sees.
             convert_options=pa_csv.ConvertOptions(
-                column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                check_utf8=not (measured and measured.ascii),
             ),
         )
     except (pa.ArrowException, ValueError, OSError) as exc:
@@ -76,6 +82,7 @@ def read_lines(
     check_header(dialect, names)
     schema = Schema(tuple(names), dialect.aliases)
     next_row = first_row
+    kind_cache: dict = {}  # the kinds built so far, for every block of the file (kind_records)
     while True:
         try:
             batch = reader.read_next_batch()
@@ -84,7 +91,7 @@ def read_lines(
             return
         except (pa.ArrowException, ValueError) as exc:
             raise ColumnarUnavailable(str(exc)) from exc
-        lines = batch_lines(dialect, fields, schema, batch, next_row)
+        lines = batch_lines(dialect, fields, schema, batch, next_row, kind_cache=kind_cache)
         yield lines if lines is not None else build_chunk(dialect, _raw_rows(batch, next_row))
         next_row += batch.num_rows
 

@@ -51,6 +51,9 @@ _MAX_KEY, _MAX_RESOURCE = 128, 500
 _INTERVAL_SUFFIX = len("@20240101T000000Z@20240101T000000Z")  # what interval_key adds to a line id
 _PLACEHOLDER_TIME = "2000-01-01T00:00:00Z"
 _NULL_CELLS = pa.array(sorted(NULLS))
+# Up to this many distinct cells, a column's digest parts are written in Python (``_digest_piece``).
+_PYTHON_DISTINCT = 1024
+_KIND_CACHE_SIZE = 20_000  # kinds kept per file read (``kind_records``); a file with more starts afresh
 
 
 class ColumnarUnavailable(Exception):
@@ -77,12 +80,13 @@ def batch_lines(
     *,
     given_kinds: tuple[list, np.ndarray, list[bool]] | None = None,
     digests: list[str] | None = None,
+    kind_cache: dict | None = None,
 ) -> CloudUsageLines | None:
     """The batch as columns, or None when some per-line cell is not clean (the row path decides then).
 
     ``batch``: text columns, at least the per-line ones. A typed reader (JSON lines) gives the lines'
     ``given_kinds`` (as ``_kinds`` gives them) and row ``digests`` it computed from the typed rows; else they come
-    from the batch's columns.
+    from the batch's columns. ``kind_cache``: kinds built by earlier batches of the same file (``kind_records``).
     """
     columns = dict(zip(batch.schema.names, batch.columns, strict=True))
     per_line = {field: _first_filled(columns, schema.keys(field)) for field in fields.names()}
@@ -98,7 +102,8 @@ def batch_lines(
         len(resource) and (pc.max(pc.utf8_length(resource.fill_null(""))).as_py() or 0) > _MAX_RESOURCE
     ):
         return None
-    found = given_kinds or _kinds(dialect, fields, schema, columns, kind_columns(dialect, fields, schema))
+    codes = ColumnCodes(columns)
+    found = given_kinds or _kinds(dialect, fields, schema, codes, kind_columns(dialect, fields, schema), kind_cache)
     if found is None:
         return None
     kinds, kind_index, uses_else = found
@@ -133,7 +138,7 @@ def batch_lines(
     if key is not None:
         keys = _interval_keys(key, starts, ends)
     elif keys is None:
-        keys = row_digests(columns, schema)
+        keys = row_digests(codes, schema)
     if keys is None:
         return None
     return CloudUsageLines(
@@ -205,25 +210,86 @@ def _interval_keys(key: pa.Array, starts: tuple[tuple, np.ndarray], ends: tuple[
     return pc.binary_join_element_wise(key, start_text, end_text, "@").to_pylist()
 
 
-def row_digests(columns: dict[str, pa.Array], schema: Schema) -> list[str] | None:
+class ColumnCodes(dict):
+    """A batch's columns by name, each dictionary-encoded on first use (nulls encoded as a value): the kinds
+    and the row digests group lines by the same columns' cells, and encoding (hashing every cell) is most of
+    what either costs."""
+
+    def __init__(self, columns: dict[str, pa.Array]):
+        super().__init__()
+        self.columns = columns
+
+    def __missing__(self, name: str) -> pa.DictionaryArray:
+        encoded = self[name] = self.columns[name].dictionary_encode(null_encoding="encode")
+        return encoded
+
+
+def row_digests(codes: ColumnCodes, schema: Schema) -> list[str] | None:
     """``Row.digest`` of every line, column-wise: ``name\x1fvalue\x1e`` of each non-empty trimmed cell in
     (normalized name, column) order, hashed per line. None when a cell holds a control character between
-    0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those)."""
-    pieces = []
-    for name in sorted(columns, key=lambda column: (schema.norm[column], column)):
-        piece = _digest_piece(columns[name], f"{schema.norm[name]}\x1f")
-        if piece is None:
-            return None
-        pieces.append(piece)
-    joined = pc.binary_join_element_wise(*pieces, "") if len(pieces) > 1 else pieces[0]
-    return [hashlib.sha256(text).hexdigest() for text in joined.cast(pa.binary()).to_pylist()]
+    0x1c and 0x1f (Python's ``strip`` and Arrow's trim disagree on those).
+
+    Runs of adjacent columns whose cells repeat together (``_grouped_columns``) are written once per group of
+    lines, so the text joined per line has a few parts rather than one per column."""
+    names = sorted(codes.columns, key=lambda column: (schema.norm[column], column))
+    count = len(codes.columns[names[0]])
+    grouped, group_index, first_lines = _grouped_columns(codes, names, count)
+    parts: list[pa.Array] = []
+    run: list[str] = []
+    for name in [*names, None]:
+        if name in grouped:
+            run.append(name)
+            continue
+        if run:
+            parts.append(_run_texts(codes, schema, run, first_lines).take(group_index))
+            run = []
+        if name is not None:
+            piece = _digest_piece(codes.columns[name], codes[name], f"{schema.norm[name]}\x1f")
+            if piece is None:
+                return None
+            parts.append(piece)
+    joined = pc.binary_join_element_wise(*parts, "") if len(parts) > 1 else parts[0]
+    sha256 = hashlib.sha256
+    return [sha256(text).hexdigest() for text in joined.cast(pa.binary()).to_pylist()]
 
 
-def _digest_piece(cells: pa.Array, prefix: str) -> pa.Array | None:
+def _grouped_columns(codes: ColumnCodes, names: list[str], count: int) -> tuple[set[str], pa.Array, list[int]]:
+    """The columns whose digest parts are written per group of lines, each line's group and each group's
+    first line: the columns of at most ``_PYTHON_DISTINCT`` distinct cells when their combinations are at most
+    an eighth of the lines (an export's kinds), else those of at most 16 (hours, prices and the like vary),
+    else none."""
+    for most in (_PYTHON_DISTINCT, 16):
+        chosen = [name for name in names if len(codes[name].dictionary) <= most]
+        if chosen:
+            group_index, first_lines = kind_groups([codes[name] for name in chosen], count)
+            if len(first_lines) <= count // 8:
+                return set(chosen), pa.array(group_index), first_lines
+    return set(), pa.array([], pa.int32()), []
+
+
+def _run_texts(codes: ColumnCodes, schema: Schema, run: list[str], first_lines: list[int]) -> pa.Array:
+    """Per group of lines (given by its first line), the digest parts of the ``run`` of columns joined."""
+    parts = []
+    for name in run:
+        encoded = codes[name]
+        prefix = f"{schema.norm[name]}\x1f"
+        texts = [_digest_cell(prefix, value) for value in encoded.dictionary.to_pylist()]
+        indices = encoded.indices.to_numpy(zero_copy_only=False)[first_lines].tolist()
+        parts.append([texts[index] for index in indices])
+    return pa.array(["".join(cells) for cells in zip(*parts, strict=True)], pa.string())
+
+
+def _digest_piece(cells: pa.Array, encoded: pa.DictionaryArray, prefix: str) -> pa.Array | None:
     """Each cell's part of a row digest: ``prefix`` + the trimmed cell + ``\x1e``, or "" for an empty cell;
     None when a cell holds a control character between 0x1c and 0x1f. Worked out once per distinct cell: most
-    columns of an export repeat a few values over every line (a kind's account, service, region)."""
-    encoded = cells.dictionary_encode()
+    columns of an export repeat a few values over every line (a kind's account, service, region).
+
+    A column of few distinct cells is worked out in Python, exactly as ``Row.digest`` trims and skips them
+    (a dozen Arrow calls cost more than a few hundred cells); a column of many with Arrow's kernels.
+    ``encoded``: the cells dictionary-encoded."""
+    if len(encoded.dictionary) <= _PYTHON_DISTINCT:
+        texts = [_digest_cell(prefix, value) for value in encoded.dictionary.to_pylist()]
+        return pa.array(texts, pa.string()).take(encoded.indices)
     repeats = len(encoded.dictionary) <= len(cells) // 2
     values = encoded.dictionary if repeats else cells
     if pc.any(pc.match_substring_regex(values, "[\x1c-\x1f]")).as_py():
@@ -232,6 +298,14 @@ def _digest_piece(cells: pa.Array, prefix: str) -> pa.Array | None:
     empty = pc.or_(pc.equal(trimmed, ""), pc.is_in(trimmed, value_set=_NULL_CELLS))
     piece = pc.if_else(empty, "", pc.binary_join_element_wise(prefix, trimmed, "\x1e", ""))
     return piece.take(encoded.indices) if repeats else piece
+
+
+def _digest_cell(prefix: str, value: str | None) -> str:
+    """One text cell's part of a row digest, as ``Row.digest`` writes it (``is_empty``, ``cell_text``)."""
+    if value is None:
+        return ""
+    text = value.strip()
+    return "" if not text or text in NULLS else f"{prefix}{text}\x1e"
 
 
 def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:
@@ -298,27 +372,33 @@ def kind_columns(dialect: Dialect, fields: LineFields, schema: Schema) -> tuple[
 
 
 def _kinds(
-    dialect: Dialect, fields: LineFields, schema: Schema, columns: dict[str, pa.Array], names: tuple[str, ...]
+    dialect: Dialect,
+    fields: LineFields,
+    schema: Schema,
+    codes: ColumnCodes,
+    names: tuple[str, ...],
+    cache: dict | None = None,
 ) -> tuple[list, np.ndarray, list[bool]] | None:
     """One record per distinct kind (per-line fields as placeholders, quantity = the unit's factor), each
     line's kind and, per kind, whether it reads ``quantity_else``; None when a representative line does not
     build (the row path reports it)."""
-    kind_index, first_lines = kind_groups([columns[name] for name in names], len(next(iter(columns.values()))))
+    columns = codes.columns
+    kind_index, first_lines = kind_groups([codes[name] for name in names], len(next(iter(columns.values()))))
     lines = [{name: columns[name][line].as_py() for name in names} for line in first_lines]
-    built = kind_records(dialect, fields, schema, lines)
+    built = kind_records(dialect, fields, schema, lines, cache)
     return None if built is None else (built[0], kind_index, built[1])
 
 
 def kind_groups(keys: list[pa.Array], count: int) -> tuple[np.ndarray, list[int]]:
     """Each of ``count`` lines' kind (lines of one kind have equal text in each of ``keys``), numbered in order
-    of first appearance, and each kind's first line.
+    of first appearance, and each kind's first line. A key may come dictionary-encoded (``ColumnCodes``).
 
     Column by column, never a joined text per line: each column's distinct texts are numbered (Arrow, in C)
     and the numbers combined into one integer per line (numpy), renumbered densely whenever the next column
     could overflow it."""
     combined, distinct = np.zeros(count, dtype=np.int64), 1
     for key in keys:
-        encoded = key.dictionary_encode(null_encoding="encode")
+        encoded = key if isinstance(key, pa.DictionaryArray) else key.dictionary_encode(null_encoding="encode")
         width = max(len(encoded.dictionary), 1)
         if distinct * width >= _LARGEST_COMBINED:
             _, combined = np.unique(combined, return_inverse=True)
@@ -333,21 +413,36 @@ def kind_groups(keys: list[pa.Array], count: int) -> tuple[np.ndarray, list[int]
 
 
 def kind_records(
-    dialect: Dialect, fields: LineFields, schema: Schema, lines: list[dict]
+    dialect: Dialect, fields: LineFields, schema: Schema, lines: list[dict], cache: dict | None = None
 ) -> tuple[list, list[bool]] | None:
     """Per kind, its record built from a representative line's kind cells (per-line fields as placeholders,
     quantity = the unit's factor) and whether it reads ``quantity_else``; None when one does not build (the
-    row path reports it)."""
+    row path reports it).
+
+    ``cache`` keeps what was built by the cells, for lines of text cells only (CSV, Parquet as text; a typed
+    cell's equality is not its identity: ``1 == True``): the blocks of one file repeat the same few kinds, and
+    building one is the dialect's whole row logic."""
     placeholders = _placeholders(fields, schema)
     kinds, uses_else = [], []
     for line in lines:
-        cells = line | placeholders
-        try:
-            record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
-            uses_else.append(_uses_else(dialect, fields, schema, cells, record))
-        except CellError:
-            return None
-        kinds.append(replace(record, line_item_key="", resource_id="", cost=0.0))
+        key = tuple(line.items()) if cache is not None else None
+        found = cache.get(key) if cache is not None else None
+        if found is None:
+            cells = line | placeholders
+            try:
+                record = dialect.build(Row(cells, Schema(tuple(cells), dialect.aliases)))
+                found = (
+                    replace(record, line_item_key="", resource_id="", cost=0.0),
+                    _uses_else(dialect, fields, schema, cells, record),
+                )
+            except CellError:
+                return None
+            if cache is not None:
+                if len(cache) >= _KIND_CACHE_SIZE:
+                    cache.clear()
+                cache[key] = found
+        kinds.append(found[0])
+        uses_else.append(found[1])
     return kinds, uses_else
 
 

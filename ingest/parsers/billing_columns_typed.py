@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 from emissions.records import CloudUsageLines
 from ingest.parsers.billing_columns_core import (
     ColumnarUnavailable,
+    ColumnCodes,
     batch_lines,
     kind_columns,
     kind_groups,
@@ -85,11 +86,12 @@ def parquet_lines(
     check_header(dialect, names)
     schema = Schema(tuple(names), dialect.aliases)
     next_row = first_row
+    kind_cache: dict = {}  # the kinds built so far, for every block of the file (kind_records)
     try:
         for batch in parquet.iter_batches(batch_size=PARQUET_BATCH_ROWS, row_groups=list(row_groups) or None):
             cells_check(batch)
             text = parquet_text(batch)
-            lines = batch_lines(dialect, fields, schema, text, next_row)
+            lines = batch_lines(dialect, fields, schema, text, next_row, kind_cache=kind_cache)
             yield lines if lines is not None else build_chunk(dialect, parquet_rows(text, next_row))
             next_row += batch.num_rows
     except (pa.ArrowException, OSError) as exc:
@@ -156,12 +158,13 @@ def _typed_lines(
         columns[column] = text
     if not columns:
         return None
+    codes = ColumnCodes(digest_texts)
     digests = None
     if fields.key is None:
-        digests = row_digests(digest_texts, schema)
+        digests = row_digests(codes, schema)
         if digests is None:
             return None
-    kinds = _typed_kinds(dialect, fields, schema, values, types, digest_texts)
+    kinds = _typed_kinds(dialect, fields, schema, values, types, codes)
     if kinds is None:
         return None
     batch = pa.RecordBatch.from_pydict(columns)
@@ -305,7 +308,7 @@ def _typed_kinds(
     schema: Schema,
     values: dict[str, list],
     types: dict[str, set[type]],
-    digest_texts: dict[str, pa.Array],
+    codes: ColumnCodes,
 ) -> tuple[list, np.ndarray, list[bool]] | None:
     """The lines' kinds, as ``_kinds`` gives them, from typed cells: lines of one kind hold equal values of
     equal types in every kind column, and each kind is built from its first line's own cells.
@@ -313,10 +316,11 @@ def _typed_kinds(
     A column of one type is keyed by its digest text (``str``: ``repr`` for these JSON values, which tells
     values apart; the empty cell only for that type's empty value); another by each cell's type and text
     (a null, a left-out key, ``[]`` and ``""`` differ, as do ``1``, ``1.0``, ``"1"`` and ``True``).
+    ``codes``: the digest texts, encoded once for the row digests and the kinds.
     """
     names = kind_columns(dialect, fields, schema)
     keys = [
-        digest_texts[name]
+        codes[name]
         if len(types[name]) == 1
         else pa.array([f"{type(value).__name__}:{value}" for value in values[name]], pa.string())
         for name in names

@@ -95,8 +95,22 @@ class RecordLimiter(io.RawIOBase):
         )
 
 
+class BoundedRecords(io.BytesIO):
+    """A file's bytes in memory (a piece of an export) whose records were all measured within
+    MAX_RECORD_BYTES when the file was split (ingest/pieces.py): ``limited`` passes it through, and Arrow
+    reads ``data`` in place, with no Python between. ``ascii``: every byte is ASCII, so the text needs no
+    UTF-8 check."""
+
+    def __init__(self, data: bytes):
+        super().__init__(data)
+        self.data = data
+        self.ascii = data.isascii()
+
+
 def limited(stream: IO[bytes], *, quoted: bool = True) -> IO[bytes]:
-    """``stream`` read through a RecordLimiter, buffered."""
+    """``stream`` read through a RecordLimiter, buffered; ``BoundedRecords`` as it is."""
+    if isinstance(stream, BoundedRecords):
+        return stream
     return io.BufferedReader(RecordLimiter(stream, quoted=quoted))
 
 

@@ -210,3 +210,41 @@ def test_json_lines_split_in_pieces_equal_the_whole_file(reference, db, media_ro
         keys = set(CloudUsage.objects.for_org(orgs[name]).values_list("line_item_key", "source_row"))
         assert keys == set(CloudUsage.objects.for_org(orgs["whole"]).values_list("line_item_key", "source_row"))
         assert _totals(orgs[name]) == pytest.approx(_totals(orgs["whole"]))
+
+
+def test_a_record_over_the_bound_fails_its_piece_as_the_whole_file_fails(reference, db, media_root, settings):
+    # The split measures every record: pieces of a file within the bound are read in place, without the bound's
+    # reader; a file with one record over 4 MiB keeps the bound on every piece, and the piece holding that
+    # record fails with the whole-file import's reason while the others are stored.
+    from ingest.parsers.input_limits import MAX_RECORD_BYTES
+
+    lines = _cur(300).decode().splitlines(keepends=True)
+    header = next(csv.reader([lines[0]]))
+    row = next(csv.reader([lines[150]]))
+    row[header.index("lineItem/LineItemDescription")] = "x" * (MAX_RECORD_BYTES + 10)
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
+    lines[150] = out.getvalue()
+    content = "".join(lines).encode()
+    whole = _import(_org("whole-long"), content)
+    assert whole.status == ImportBatch.Status.FAILED and "a record longer than 4,194,304 bytes" in whole.error
+    settings.IMPORT_PIECE_BYTES = 8192
+    split = _import(_org("split-long"), content)
+    chunks = ImportChunk.objects.filter(batch=split).order_by("index")
+    assert chunks.count() > 5
+    assert {chunk.longest_record for chunk in chunks} == {len(lines[150])}
+    failed = [chunk for chunk in chunks if chunk.status == ImportChunk.Status.FAILED]
+    assert len(failed) == 1 and "a record longer than 4,194,304 bytes" in failed[0].error
+    assert failed[0].first_row <= 151 and split.status == ImportBatch.Status.FAILED
+
+
+def test_pieces_within_the_bound_are_measured_and_equal_the_whole_file(reference, db, media_root, settings):
+    content = _cur(300)
+    whole_org, split_org = _org("whole-measured"), _org("split-measured")
+    _import(whole_org, content)
+    settings.IMPORT_PIECE_BYTES = 4096
+    split = _import(split_org, content)
+    longest = max(map(len, content.splitlines(keepends=True)))
+    assert set(ImportChunk.objects.filter(batch=split).values_list("longest_record", flat=True)) == {longest}
+    assert _totals(split_org) == pytest.approx(_totals(whole_org))
+    assert CloudUsage.objects.for_org(split_org).count() == 300

@@ -51,3 +51,13 @@ def test_a_value_near_a_half_takes_the_slow_path_and_still_rounds_as_python_does
 def test_digits_out_of_range_are_refused():
     with pytest.raises(ValueError, match="digits"):
         round_like_python(np.array([1.0]), 16)
+
+
+def test_line_digests_write_each_float_as_its_repr_with_signed_zeros_and_nan_apart():
+    from ingest.cloud_lines import _reprs
+
+    values = np.array([0.1, -0.0, 0.0, 1e300, float("nan"), 0.1, -0.0, 2.5e-7, float("inf"), 3.0], dtype=np.float64)
+    assert _reprs(values).to_pylist() == [repr(value) for value in values.tolist()]
+    rng = np.random.default_rng(7)
+    many = rng.choice(rng.normal(size=50) * 10.0 ** rng.integers(-8, 8, size=50), 5000)
+    assert _reprs(many).to_pylist() == list(map(repr, many.tolist()))

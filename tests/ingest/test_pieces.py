@@ -3,6 +3,7 @@
 import io
 import itertools
 import json
+from dataclasses import replace
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -87,6 +88,43 @@ def test_quotes_and_lines_are_counted_across_the_scan_s_blocks(rows, piece_bytes
     whole = _rows(data)
     with mock.patch("ingest.pieces._BLOCK_BYTES", block_bytes):
         assert _split_rows(data, piece_bytes) == whole
+        pieces = csv_pieces(io.BytesIO(data), piece_bytes=piece_bytes)
+    assert {piece.longest_record for piece in pieces} <= {_longest_record_by_hand(data)}
+
+
+def _longest_record_by_hand(data: bytes) -> int:
+    """The bytes of the longest CSV record (its line break included), walking the file byte by byte."""
+    longest = start = 0
+    inside = False
+    for at, byte in enumerate(data):
+        if byte == ord('"'):
+            inside = not inside
+        elif byte == ord("\n") and not inside:
+            longest, start = max(longest, at + 1 - start), at + 1
+    return max(longest, len(data) - start)
+
+
+def test_a_piece_is_read_in_place_only_when_every_record_was_measured_within_the_bound(monkeypatch):
+    from ingest.parsers.input_limits import BoundedRecords
+
+    data = b"a,b\n" + b'1,"two\nlines"\n' * 50 + b"3," + b"x" * 40 + b"\n"
+    pieces = csv_pieces(io.BytesIO(data), piece_bytes=100)
+    assert len(pieces) > 2
+    assert {piece.longest_record for piece in pieces} == {43}
+    assert all(isinstance(piece_bytes_read(io.BytesIO(data), piece), BoundedRecords) for piece in pieces)
+    monkeypatch.setattr("ingest.pieces.MAX_RECORD_BYTES", 42)  # one record over: every piece goes through the bound
+    read = [piece_bytes_read(io.BytesIO(data), piece) for piece in pieces]
+    assert not any(isinstance(piece, BoundedRecords) for piece in read)
+    assert b"".join(piece.getvalue()[4:] for piece in read) == data[4:]
+    unmeasured = [replace(piece, longest_record=None) for piece in pieces]  # split by an earlier version
+    assert not any(isinstance(piece_bytes_read(io.BytesIO(data), piece), BoundedRecords) for piece in unmeasured)
+
+
+def test_json_lines_pieces_carry_the_longest_line():
+    lines = [b'{"a": 1}\n', b'{"a": "' + b"x" * 30 + b'"}\n', b"\n", b'{"a": 2}']
+    pieces = jsonl_pieces(io.BytesIO(b"".join(lines * 5)), piece_bytes=40)
+    assert len(pieces) > 2
+    assert {piece.longest_record for piece in pieces} == {len(lines[1])}
 
 
 def test_parquet_pieces_are_runs_of_row_groups():
@@ -143,3 +181,17 @@ def test_json_lines_split_anywhere_read_the_same_records(records, piece_bytes):
     lines = ["  \n" if record is None else json.dumps(record) + "\n" for record in records]
     data = ("{}\n" + "".join(lines)).encode()  # an export opens with a record (the reader sniffs 4 bytes)
     assert _jsonl_split_rows(data, piece_bytes) == _jsonl_rows(data)
+
+
+def test_the_last_pieces_are_shorter_so_no_worker_runs_long_alone():
+    # 2,000 records of 100 bytes after a 2-byte header, pieces of 20,000 bytes. A piece ends after the first line
+    # break at or past its size (20,000 -> 20,100). Full pieces while 40,000 bytes or more remain (8), then a
+    # third of what remains (39,200 -> 13,066 -> 13,100; 26,100 -> 8,800; 17,300 -> 5,800), at least a
+    # quarter piece (5,000 -> 5,100), and the rest.
+    data = b"a\n" + (b"x" * 99 + b"\n") * 2000
+    sizes = [piece.end - piece.start for piece in csv_pieces(io.BytesIO(data), piece_bytes=20_000)]
+    assert sizes == [20_100] * 8 + [13_100, 8_800, 5_800, 5_100, 5_100, 1_300]
+    # JSON lines of 14 bytes, pieces of 2,800: 4 full, then 2,800 // 3 = 933 -> 938, then 700 twice, the rest.
+    json_lines = b'{"a": 100000}\n' * 1000
+    sizes = [piece.end - piece.start for piece in jsonl_pieces(io.BytesIO(json_lines), piece_bytes=2_800)]
+    assert sizes == [2_800] * 4 + [938, 700, 700, 462]
