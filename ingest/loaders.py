@@ -38,7 +38,7 @@ from emissions.services.cloud import (
     cloud_usage_statistics_refresh,
     cloud_usage_upsert_many,
 )
-from emissions.services.cloud_lines import cloud_usage_upsert_lines
+from emissions.services.cloud_lines import LinesShared, cloud_usage_upsert_lines
 from emissions.services.run_matching import CODECARBON_ID_SOURCES, tracker_run_id
 from emissions.services.runs import project_resolve, run_upsert_many
 from emissions.text import truthy
@@ -253,14 +253,20 @@ def cloud_usage_load_lines(
     lines: CloudUsageLines,
     source_batch_id: int | None = None,
     options: dict | None = None,
+    memo: dict | None = None,
 ) -> UpsertOutcome:
-    """``cloud_usage_load`` for lines read column-wise (ingest/parsers/billing_columns.py)."""
+    """``cloud_usage_load`` for lines read column-wise (ingest/parsers/billing_columns.py). ``memo``: kept by the
+    caller for every block of one load, in one transaction (``LinesShared``)."""
+    shared = None
+    if memo is not None:
+        shared = memo.get("cloud_lines") or memo.setdefault("cloud_lines", LinesShared(organization))
     return cloud_usage_upsert_lines(
         organization=organization,
         lines=lines,
         estimator=cloud_estimator(options),
         arrays=ARROW_ARRAYS,
         source_batch_id=source_batch_id,
+        shared=shared,
     )
 
 

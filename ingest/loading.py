@@ -88,13 +88,14 @@ def stream_load(
     if source.read_lines is not None:
         done = dict.fromkeys(counts, 0)
         read = FileTally() if tally is not None else None
+        memo: dict = {}  # what the blocks of this load share (the loader's), gone with the transaction
         try:
             with transaction.atomic(), open_stream() as stream:  # a savepoint: giving up leaves nothing
                 for chunk in source.read_lines(stream, first_row=first_row, row_groups=row_groups):
                     if isinstance(chunk, list):  # a block that is not clean: row by row, with its row errors
                         items_load(batch, source, chunk, done, options, read)
                     else:
-                        lines_load(batch, source, chunk, done, options, read)
+                        lines_load(batch, source, chunk, done, options, read, memo)
                     report(counts["rows_total"] + done["rows_total"])
         except ColumnarUnavailable as exc:
             # A warning: reading row by row takes several times longer, and the reason should be seen.
@@ -126,9 +127,20 @@ def items_load(
     load_rows(batch, source, parsed, counts, options, tally)
 
 
-def lines_load(batch: ImportBatch, source, lines, counts: dict[str, int], options: dict, tally: FileTally | None):
-    """Load a block of billing lines read column-wise and add its counts (and its totals to ``tally``)."""
-    outcome = source.load_lines(organization=batch.organization, lines=lines, source_batch_id=batch.pk, **options)
+def lines_load(
+    batch: ImportBatch,
+    source,
+    lines,
+    counts: dict[str, int],
+    options: dict,
+    tally: FileTally | None,
+    memo: dict | None = None,
+):
+    """Load a block of billing lines read column-wise and add its counts (and its totals to ``tally``); ``memo``
+    is kept for every block of one load (one transaction), for the loader to read once what they share."""
+    outcome = source.load_lines(
+        organization=batch.organization, lines=lines, source_batch_id=batch.pk, memo=memo, **options
+    )
     counts["rows_total"] += len(lines)
     counts["rows_loaded"] += outcome.loaded
     counts["rows_duplicate"] += outcome.duplicate

@@ -366,3 +366,30 @@ def test_a_block_is_written_in_the_unique_keys_order_month_then_provider_then_ke
     written = list(CloudUsage.objects.for_org(org).order_by("pk").values_list("billing_period", "provider", "line_key"))
     assert len(written) == 2 * len(rows) and len({provider for _, provider, _ in written}) == 3
     assert written == sorted(written)
+
+
+@pytest.mark.django_db
+def test_the_blocks_of_one_load_read_owners_regions_and_coefficient_sets_once(org, monkeypatch):
+    """A file's blocks share one load (one transaction): the allocation rules, teams, projects and regions are read
+    once, not once per block, and the stored lines are those of loading each block on its own."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    if connection.vendor != "postgresql":
+        pytest.skip("lines are written column-wise (COPY) on PostgreSQL only; elsewhere as records")
+    monkeypatch.setattr("ingest.parsers.billing_columns.BLOCK_BYTES", 4096)  # several blocks
+    content = _cur(lines=300)
+    blocks = list(aws_cur.read_lines(io.BytesIO(content)))
+    assert len(blocks) > 4 and all(isinstance(block, CloudUsageLines) for block in blocks)
+    memo: dict = {}
+    with CaptureQueriesContext(connection) as queries:
+        for lines in blocks:
+            cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=1, memo=memo)
+    reads = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("SELECT")]
+    for table in ("emissions_allocationrule", "emissions_team", "emissions_project", "emissions_cloudregion"):
+        assert sum(f'FROM "{table}"' in sql for sql in reads) == 1, table
+    shared = stored_lines(org)
+    CloudUsage.objects.for_org(org).delete()
+    for lines in blocks:
+        cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=1)
+    assert stored_lines(org) == shared
