@@ -272,8 +272,7 @@ def _run_texts(codes: ColumnCodes, schema: Schema, run: list[str], first_lines: 
     parts = []
     for name in run:
         encoded = codes[name]
-        prefix = f"{schema.norm[name]}\x1f"
-        texts = [_digest_cell(prefix, value) for value in encoded.dictionary.to_pylist()]
+        texts = _distinct_parts(encoded, f"{schema.norm[name]}\x1f")
         indices = encoded.indices.to_numpy(zero_copy_only=False)[first_lines].tolist()
         parts.append([texts[index] for index in indices])
     return pa.array(["".join(cells) for cells in zip(*parts, strict=True)], pa.string())
@@ -288,8 +287,7 @@ def _digest_piece(cells: pa.Array, encoded: pa.DictionaryArray, prefix: str) -> 
     (a dozen Arrow calls cost more than a few hundred cells); a column of many with Arrow's kernels.
     ``encoded``: the cells dictionary-encoded."""
     if len(encoded.dictionary) <= _PYTHON_DISTINCT:
-        texts = [_digest_cell(prefix, value) for value in encoded.dictionary.to_pylist()]
-        return pa.array(texts, pa.string()).take(encoded.indices)
+        return pa.array(_distinct_parts(encoded, prefix), pa.string()).take(encoded.indices)
     repeats = len(encoded.dictionary) <= len(cells) // 2
     values = encoded.dictionary if repeats else cells
     if pc.any(pc.match_substring_regex(values, "[\x1c-\x1f]")).as_py():
@@ -300,12 +298,14 @@ def _digest_piece(cells: pa.Array, encoded: pa.DictionaryArray, prefix: str) -> 
     return piece.take(encoded.indices) if repeats else piece
 
 
-def _digest_cell(prefix: str, value: str | None) -> str:
-    """One text cell's part of a row digest, as ``Row.digest`` writes it (``is_empty``, ``cell_text``)."""
-    if value is None:
-        return ""
-    text = value.strip()
-    return "" if not text or text in NULLS else f"{prefix}{text}\x1e"
+def _distinct_parts(encoded: pa.DictionaryArray, prefix: str) -> list[str]:
+    """Each distinct cell's part of a row digest, in the dictionary's order, as ``Row.digest`` writes it
+    (``is_empty``, ``cell_text``): ``prefix`` + the trimmed cell + ``\x1e``, or "" for an empty cell."""
+    parts = []
+    for value in encoded.dictionary.to_pylist():
+        text = "" if value is None else value.strip()
+        parts.append("" if not text or text in NULLS else f"{prefix}{text}\x1e")
+    return parts
 
 
 def _first_filled(columns: dict[str, pa.Array], keys: tuple[str, ...]) -> pa.Array | None:

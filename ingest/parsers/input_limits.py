@@ -17,6 +17,7 @@ docs/import-formats.md; the memory test (tests/ingest/test_hostile_memory.py) me
 
 from __future__ import annotations
 
+import functools
 import io
 from typing import IO
 
@@ -98,13 +99,16 @@ class RecordLimiter(io.RawIOBase):
 class BoundedRecords(io.BytesIO):
     """A file's bytes in memory (a piece of an export) whose records were all measured within
     MAX_RECORD_BYTES when the file was split (ingest/pieces.py): ``limited`` passes it through, and Arrow
-    reads ``data`` in place, with no Python between. ``ascii``: every byte is ASCII, so the text needs no
-    UTF-8 check."""
+    reads ``data`` in place, with no Python between."""
 
     def __init__(self, data: bytes):
         super().__init__(data)
         self.data = data
-        self.ascii = data.isascii()
+
+    @functools.cached_property
+    def ascii(self) -> bool:
+        """Every byte is ASCII, so the text needs no UTF-8 check (worked out only for a reader that asks)."""
+        return self.data.isascii()
 
 
 def limited(stream: IO[bytes], *, quoted: bool = True) -> IO[bytes]:
