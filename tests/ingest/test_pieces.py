@@ -75,10 +75,12 @@ def test_split_reads_the_same_records_as_the_whole_file(rows, piece_bytes):
     rows=st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=30),
     piece_bytes=st.integers(1, 80),
     block_bytes=st.integers(1, 16),
+    scan_threads=st.integers(1, 3),
 )
-def test_quotes_and_lines_are_counted_across_the_scan_s_blocks(rows, piece_bytes, block_bytes):
+def test_quotes_and_lines_are_counted_across_the_scan_s_blocks(rows, piece_bytes, block_bytes, scan_threads):
     # The scan reads the file in blocks (8 MiB in production): quotes and line breaks counted in one block carry
-    # over to the next, so pieces and their row numbers do not depend on where blocks end.
+    # over to the next, so pieces and their row numbers do not depend on where blocks end, nor on how many
+    # blocks the scan's threads work on at once.
     import csv
     from unittest import mock
 
@@ -86,7 +88,7 @@ def test_quotes_and_lines_are_counted_across_the_scan_s_blocks(rows, piece_bytes
     csv.writer(buffer, lineterminator="\n").writerows([["a", "b"], *rows])
     data = buffer.getvalue().encode()
     whole = _rows(data)
-    with mock.patch("ingest.pieces._BLOCK_BYTES", block_bytes):
+    with mock.patch("ingest.pieces._BLOCK_BYTES", block_bytes), mock.patch("ingest.pieces._SCAN_THREADS", scan_threads):
         assert _split_rows(data, piece_bytes) == whole
         pieces = csv_pieces(io.BytesIO(data), piece_bytes=piece_bytes)
     assert {piece.longest_record for piece in pieces} <= {_longest_record_by_hand(data)}
