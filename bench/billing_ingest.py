@@ -331,6 +331,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     # each process before the import ended minus its reading at the start (a process that ends between two
     # readings loses at most 0.5 s).
     time.sleep(5)  # the pool's start-up (importing Django in each child) is not the import's work
+    os.sync()  # the set-up's writes (schema, reference data) are not the import's either
     processes = _processes()
     cpu_start, cpu_last, imported = _cpu_seconds(processes, _tree(worker.pid, processes)), {}, path.parent / "imported"
     imported.unlink(missing_ok=True)
@@ -394,14 +395,19 @@ def main() -> None:
         }  # fmt: skip
         floor_result = None
         for workers in worker_counts:
-            # The floor just before and just after the import: this machine's speed drifts between runs.
+            # The floor just before and just after the import: this machine's speed drifts between runs. Each
+            # timed phase starts with nothing left to write back (os.sync, here and in product_path): the kernel
+            # writes dirty pages some 30 s after they were written, so without it each phase paid for the previous
+            # phase's writes (the generated file, the floor's table, the import's lines).
             _database_fresh(database_url)
+            os.sync()
             before = floor(path, database_url)
             floor_result = floor_result or before
             _database_fresh(database_url)
             subprocess.run(["redis-cli", "-u", broker_url, "flushdb"], check=True, capture_output=True)  # noqa: S603, S607
             result = product_path(path, workers, env)
             _database_fresh(database_url)
+            os.sync()
             after = floor(path, database_url)
             result["floor_s"] = [before["total_s"], after["total_s"]]
             result["floor_cpu_s"] = [

@@ -161,10 +161,10 @@ def _table(lines: CloudUsageLines, stored: list[dict], pair_index: np.ndarray, p
     }
     order = pc.sort_indices(
         pa.table(
-            [texts["billing_period"], pair_columns["provider"].take(spread), line_key.cast(pa.binary())],
-            ["m", "p", "k"],
+            [texts["billing_period"], line_key.cast(pa.binary()), pair_columns["provider"].take(spread)],
+            ["m", "k", "p"],
         ),
-        sort_keys=[("m", "ascending"), ("p", "ascending"), ("k", "ascending")],
+        sort_keys=[("m", "ascending"), ("k", "ascending"), ("p", "ascending")],
     )
     pairs_in_order = pa.array(pair_index[order.to_numpy()])
     columns = {name: values.take(pairs_in_order) for name, values in pair_columns.items()}

@@ -449,7 +449,12 @@ class CloudUsage(models.Model):
         ordering = ["billing_period", "provider"]
         constraints = [
             models.UniqueConstraint(
-                fields=["organization", "billing_period", "provider", "line_key"], name="cloud_usage_month_line_unique"
+                # The line key before the provider: a comparison of two entries is settled by the random 16-byte key
+                # (fixed width, at a fixed offset), not after comparing two equal provider texts. 1,000,000 lines
+                # COPYed in 23 sorted pieces, one session, four alternating runs: 12.7-14.2 s against 14.4-15.9 s
+                # (bench/unique_key_order.py). The same set of columns: the same uniqueness.
+                fields=["organization", "billing_period", "line_key", "provider"],
+                name="cloud_usage_month_key_unique",
             ),
             models.CheckConstraint(condition=Q(usage_start__lte=F("usage_end")), name="cloud_usage_period_ordered"),
             models.CheckConstraint(

@@ -228,10 +228,10 @@ def _repeated(outcome: UpsertOutcome, record: CloudUsageRecord, row_number: int 
 def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> int:
     """How many of ``rows`` (by key) are stored already with the same digest."""
     stored = {
-        (period, provider, key): digest
-        for period, provider, key, digest in CloudUsage.objects.for_org(organization)
+        (period, key, provider): digest
+        for period, key, provider, digest in CloudUsage.objects.for_org(organization)
         .filter(line_key__in={values["line_key"] for values in rows.values()})
-        .values_list("billing_period", "provider", "line_key", "row_digest")
+        .values_list("billing_period", "line_key", "provider", "row_digest")
     }
     return sum(1 for values in rows.values() if stored.get(_unique_order(values)) == values["row_digest"])
 
@@ -354,13 +354,13 @@ _UPDATE_FIELDS = [
 ]
 
 
-_UNIQUE_FIELDS = ("organization", "billing_period", "provider", "line_key")
-_UNIQUE_COLUMNS = {"organization_id", "provider", "billing_period", "line_key"}
+_UNIQUE_FIELDS = ("organization", "billing_period", "line_key", "provider")
+_UNIQUE_COLUMNS = {"organization_id", "billing_period", "line_key", "provider"}
 
 
 def _unique_order(values: dict) -> tuple:
     """A line's place in the unique key (its organization's part aside): the order chunks write lines in."""
-    return values["billing_period"], values["provider"], values["line_key"]
+    return values["billing_period"], values["line_key"], values["provider"]
 
 
 def _line(organization, record, estimate, owner, digest, regions, source_batch_id, row_numbers, index) -> dict:

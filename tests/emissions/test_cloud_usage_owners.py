@@ -43,4 +43,4 @@ def test_the_billing_line_table_has_no_index_on_team_or_project():
     indexed = {tuple(c["columns"]) for c in constraints.values() if c["index"] or c["unique"]}
     assert ("team_id",) not in indexed and ("project_id",) not in indexed
     # Two indexes: the primary key, and the unique key whose (organization, month) prefix serves a month's reads.
-    assert indexed - {("id",)} == {("organization_id", "billing_period", "provider", "line_key")}
+    assert indexed - {("id",)} == {("organization_id", "billing_period", "line_key", "provider")}

@@ -342,10 +342,10 @@ def test_a_line_key_repeated_in_one_month_is_found_and_one_in_another_month_is_n
 
 
 @pytest.mark.django_db
-def test_a_block_is_written_in_the_unique_keys_order_month_then_provider_then_key(org):
+def test_a_block_is_written_in_the_unique_keys_order_month_then_key_then_provider(org):
     """Pieces of one file stored in parallel take shared keys in the unique key's order, so they cannot
-    deadlock: a block of three providers over two months is written (ids ascending) in (month, provider,
-    line key) order, as ``emissions.services.cloud._unique_order`` orders the row path's lines."""
+    deadlock: a block of three providers over two months is written (ids ascending) in (month, line key,
+    provider) order, as ``emissions.services.cloud._unique_order`` orders the row path's lines."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
@@ -363,8 +363,8 @@ def test_a_block_is_written_in_the_unique_keys_order_month_then_provider_then_ke
     assert _column_wise(content, focus) == 2 * len(rows)
     for lines in focus.read_lines(io.BytesIO(content)):
         cloud_usage_load_lines(organization=org, lines=lines, source_batch_id=1)
-    written = list(CloudUsage.objects.for_org(org).order_by("pk").values_list("billing_period", "provider", "line_key"))
-    assert len(written) == 2 * len(rows) and len({provider for _, provider, _ in written}) == 3
+    written = list(CloudUsage.objects.for_org(org).order_by("pk").values_list("billing_period", "line_key", "provider"))
+    assert len(written) == 2 * len(rows) and len({provider for _, _, provider in written}) == 3
     assert written == sorted(written)
 
 
