@@ -451,8 +451,9 @@ class CloudUsage(models.Model):
             models.UniqueConstraint(
                 # The line key before the provider: a comparison of two entries is settled by the random 16-byte key
                 # (fixed width, at a fixed offset), not after comparing two equal provider texts. 1,000,000 lines
-                # COPYed in 23 sorted pieces, one session, four alternating runs: 12.7-14.2 s against 14.4-15.9 s
-                # (bench/unique_key_order.py). The same set of columns: the same uniqueness.
+                # COPYed in 23 sorted pieces, one session, the two orders alternating four times: a mean of 14.48 s
+                # against 15.51 s, faster in each pair (bench/unique_key_order.py; README). The same set of
+                # columns: the same uniqueness.
                 fields=["organization", "billing_period", "line_key", "provider"],
                 name="cloud_usage_month_key_unique",
             ),
