@@ -109,6 +109,12 @@ def test_a_worker_killed_mid_import_loses_and_doubles_nothing(fault_env, celery_
     assert done_at_kill < chunks, "the import finished before the kill: make the file larger"
     assert ImportBatch.objects.get(pk=batch.pk).status == ImportBatch.Status.RUNNING
 
+    # The broker hands the killed worker's tasks out again once they are older than the visibility timeout (3 s
+    # here), looking when a worker starts and then only every ~100 s (kombu's restore sweep: an interval of 10 s,
+    # throttled tenfold). A worker that starts within 3 s of the last delivery leaves them for that later sweep:
+    # the likely cause of this test timing out in one slow CI run. So the new worker starts past the timeout, as
+    # one would after a crash (in production, beat's import_chunks_resume also sends stalled pieces again).
+    time.sleep(3.5)
     celery_worker_control.start()
     batch = _wait_finished(batch.pk, timeout_s=180)
 
