@@ -11,12 +11,22 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import worker_process_init
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "frontend.settings")
 
 app = Celery("greenguild")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@worker_process_init.connect
+def _worker_memory(**_) -> None:
+    """Each pool process keeps freed memory for the next piece of an import (ingest/worker_memory.py)."""
+    from ingest.worker_memory import worker_memory_keep
+
+    worker_memory_keep()
+
 
 # All periodic jobs, in one place.
 BEAT_SCHEDULE: dict[str, dict] = {

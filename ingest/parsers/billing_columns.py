@@ -87,7 +87,8 @@ def read_lines(
         try:
             batch = reader.read_next_batch()
         except StopIteration:
-            pa.default_memory_pool().release_unused()  # a worker imports piece after piece: give it back
+            # Arrow's allocator is not made to hand freed pages back here (release_unused): a worker's next
+            # piece reuses them, and the allocator returns what stays unused on its own.
             return
         except (pa.ArrowException, ValueError) as exc:
             raise ColumnarUnavailable(str(exc)) from exc
