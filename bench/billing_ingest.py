@@ -13,7 +13,8 @@ wall seconds to the finished batch and to the month's ledger, peak memory of the
 processes together: proportional sets, shared pages once, and resident sets; and the largest process), and
 the import's multiple of the floor (measured just before and just after each import: their mean), and the CPU
 seconds PostgreSQL and the pool spent during the import beside those of the floor (its Python process and
-PostgreSQL): on two CPUs the import cannot take less than half their sum. The pool starts 5 s before the file is
+PostgreSQL): on two CPUs the import cannot take less than half their sum; and the pool's minor page faults
+during the import. The pool starts 5 s before the file is
 submitted (as it runs before any upload in production): its start-up is neither timed nor counted.
 BENCH_LEDGER=0: the import alone, no ledger. Not part of the test run.
 """
@@ -302,6 +303,17 @@ def _tree_memory_kib(pids: set[int]) -> tuple[int, int, int]:
     return sum(rss), sum(pss), max(rss, default=0)
 
 
+def _minor_faults(pids: set[int]) -> dict[int, int]:
+    """Minor page faults so far of each of ``pids`` (pages the kernel mapped in, most of them zeroed first)."""
+    found = {}
+    for pid in pids:
+        try:
+            found[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
+        except (OSError, IndexError, ValueError):
+            continue
+    return found
+
+
 def _cpu_seconds(processes: dict[int, tuple[str, int, float]], pool: set[int]) -> dict[int, tuple[str, float]]:
     """CPU seconds so far of every PostgreSQL process (backends, WAL writer, checkpointer) and of the worker
     ``pool`` (``_tree``), by pid: ``{pid: ("postgres" | "workers", s)}``."""
@@ -334,6 +346,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     os.sync()  # the set-up's writes (schema, reference data) are not the import's either
     processes = _processes()
     cpu_start, cpu_last, imported = _cpu_seconds(processes, _tree(worker.pid, processes)), {}, path.parent / "imported"
+    faults_start, faults_last = _minor_faults(_tree(worker.pid, processes)), {}
     imported.unlink(missing_ok=True)
     try:
         submit = subprocess.Popen(  # noqa: S603
@@ -345,6 +358,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
             total, proportional, largest = _tree_memory_kib(pool)
             if not imported.exists():
                 cpu_last.update(_cpu_seconds(processes, pool))
+                faults_last.update(_minor_faults(pool))
             peak_sum, peak_pss, peak_one = max(peak_sum, total), max(peak_pss, proportional), max(peak_one, largest)
             time.sleep(0.5)
         if submit.returncode != 0:
@@ -362,6 +376,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
         "peak_rss_workers_mib": peak_sum / 1024,
         "peak_rss_one_mib": peak_one / 1024,
         **{f"cpu_{kind}_s": _cpu_spent(cpu_start, cpu_last, kind) for kind in ("postgres", "workers")},
+        "minor_faults_workers": sum(count - faults_start.get(pid, 0) for pid, count in faults_last.items()),
     }
 
 
