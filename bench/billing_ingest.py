@@ -258,8 +258,12 @@ def _submit(path: Path) -> dict:
     }
 
 
-def _processes() -> dict[int, tuple[str, int, float]]:
-    """Every process, read from /proc: ``{pid: (name, parent pid, CPU seconds so far, user + system)}``."""
+Processes = dict[int, tuple[str, int, float, int]]
+
+
+def _processes() -> Processes:
+    """Every process, read from /proc: ``{pid: (name, parent pid, CPU seconds so far (user + system), minor page
+    faults so far (pages the kernel mapped in, most of them zeroed first))}``."""
     tick, found = os.sysconf("SC_CLK_TCK"), {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -269,14 +273,14 @@ def _processes() -> dict[int, tuple[str, int, float]]:
         except OSError:
             continue
         name, fields = stat.split("(", 1)[1].rsplit(")", 1)[0], stat.rsplit(")", 1)[1].split()
-        found[int(entry.name)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+        found[int(entry.name)] = (name, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, int(fields[7]))
     return found
 
 
-def _tree(root: int, processes: dict[int, tuple[str, int, float]]) -> set[int]:
+def _tree(root: int, processes: Processes) -> set[int]:
     """``root`` and its descendants."""
     children: dict[int, list[int]] = {}
-    for pid, (_, parent, _) in processes.items():
+    for pid, (_, parent, _, _) in processes.items():
         children.setdefault(parent, []).append(pid)
     found, stack = set(), [root]
     while stack:
@@ -303,23 +307,17 @@ def _tree_memory_kib(pids: set[int]) -> tuple[int, int, int]:
     return sum(rss), sum(pss), max(rss, default=0)
 
 
-def _minor_faults(pids: set[int]) -> dict[int, int]:
-    """Minor page faults so far of each of ``pids`` (pages the kernel mapped in, most of them zeroed first)."""
-    found = {}
-    for pid in pids:
-        try:
-            found[pid] = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[7])
-        except (OSError, IndexError, ValueError):
-            continue
-    return found
+def _minor_faults(processes: Processes, pids: set[int]) -> dict[int, int]:
+    """Minor page faults so far of each of ``pids`` that is still running, by pid."""
+    return {pid: processes[pid][3] for pid in pids if pid in processes}
 
 
-def _cpu_seconds(processes: dict[int, tuple[str, int, float]], pool: set[int]) -> dict[int, tuple[str, float]]:
+def _cpu_seconds(processes: Processes, pool: set[int]) -> dict[int, tuple[str, float]]:
     """CPU seconds so far of every PostgreSQL process (backends, WAL writer, checkpointer) and of the worker
     ``pool`` (``_tree``), by pid: ``{pid: ("postgres" | "workers", s)}``."""
     return {
         pid: ("workers" if pid in pool else "postgres", seconds)
-        for pid, (name, _, seconds) in processes.items()
+        for pid, (name, _, seconds, _) in processes.items()
         if pid in pool or name == "postgres"
     }
 
@@ -346,7 +344,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
     os.sync()  # the set-up's writes (schema, reference data) are not the import's either
     processes = _processes()
     cpu_start, cpu_last, imported = _cpu_seconds(processes, _tree(worker.pid, processes)), {}, path.parent / "imported"
-    faults_start, faults_last = _minor_faults(_tree(worker.pid, processes)), {}
+    faults_start, faults_last = _minor_faults(processes, _tree(worker.pid, processes)), {}
     imported.unlink(missing_ok=True)
     try:
         submit = subprocess.Popen(  # noqa: S603
@@ -358,7 +356,7 @@ def product_path(path: Path, workers: int, env: dict) -> dict:
             total, proportional, largest = _tree_memory_kib(pool)
             if not imported.exists():
                 cpu_last.update(_cpu_seconds(processes, pool))
-                faults_last.update(_minor_faults(pool))
+                faults_last.update(_minor_faults(processes, pool))
             peak_sum, peak_pss, peak_one = max(peak_sum, total), max(peak_pss, proportional), max(peak_one, largest)
             time.sleep(0.5)
         if submit.returncode != 0:

@@ -28,16 +28,17 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 HEAP_KEEP_BYTES = 512 * 1024**2
 
 
-def worker_memory_keep() -> dict[str, bool]:
-    """Set this process's malloc to keep freed memory for reuse (see the module's docstring). Returns
-    ``{"glibc": True}`` when it took the setting, False on a C library without ``mallopt`` (musl, macOS)."""
-    done = {"glibc": False}
+def worker_memory_keep() -> bool:
+    """Set this process's malloc to keep freed memory for reuse (see the module's docstring). Returns whether it
+    took the setting: False where the C library has no ``mallopt`` (macOS) or ignores it (musl's returns 0)."""
     name = ctypes.util.find_library("c")
     libc = ctypes.CDLL(name) if name else None
-    if libc is not None and hasattr(libc, "mallopt"):  # glibc; musl and macOS have no mallopt
-        done["glibc"] = bool(libc.mallopt(_M_MMAP_THRESHOLD, HEAP_KEEP_BYTES)) and bool(
-            libc.mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)
-        )
-    if not all(done.values()):
-        logger.info("worker malloc left as it is: %s", done)
+    done = bool(
+        libc is not None
+        and hasattr(libc, "mallopt")
+        and libc.mallopt(_M_MMAP_THRESHOLD, HEAP_KEEP_BYTES)
+        and libc.mallopt(_M_TRIM_THRESHOLD, HEAP_KEEP_BYTES)
+    )
+    if not done:
+        logger.info("worker malloc left as it is: this C library takes no mallopt setting")
     return done

@@ -37,8 +37,8 @@ def _run(mode: str) -> dict:
 
 def test_kept_memory_is_not_faulted_in_again_piece_after_piece():
     kept, default = _run("keep"), _run("default")
-    if not all(kept["done"].values()):
-        pytest.skip(f"this platform's allocators take no such setting: {kept['done']}")
+    if not kept["done"]:  # macOS, musl: no mallopt, or one that ignores it (glibc in CI runs the test)
+        pytest.skip("this platform's C library takes no mallopt setting")
     pages = 64 * 1024**2 // 4096
     # By default glibc maps each large block anew, so each piece faults it in again; kept, only the first does.
     assert min(default["faults"][1:]) > pages * 0.9
