@@ -3,8 +3,9 @@
 Meaning of the fields: ``provider`` from ``ProviderName`` (aws, gcp, azure, else its lower-cased name),
 ``billing_account`` ``BillingAccountId``, ``account_id`` ``SubAccountId``, ``service`` ``ServiceName``, ``sku``
 ``SkuId``, ``usage_type`` ``x_UsageType`` (else ``SkuMeter``, else ``ChargeDescription``), ``region``
-``RegionId``. The quantity is ``ConsumedQuantity`` in ``ConsumedUnit`` (the measured use) when that unit is
-known to billing_units, else ``PricingQuantity`` in ``PricingUnit``. ``cost`` is ``EffectiveCost`` (amortized:
+``RegionId`` (else ``RegionName``), as its region's code (cloud_region_names.provider_region). The quantity is
+``ConsumedQuantity`` in ``ConsumedUnit`` (the measured use) when that unit is known to billing_units, else
+``PricingQuantity`` in ``PricingUnit``. ``cost`` is ``EffectiveCost`` (amortized:
 a commitment-covered line carries its share, a commitment purchase 0), else ``BilledCost``, in
 ``BillingCurrency``. ``SkuPriceDetails`` (1.1+, may be absent in 1.0) gives ``InstanceType``, ``CoreCount``,
 ``GpuCount`` and ``MemorySize`` (GiB). FOCUS has no line id: ``line_item_key`` is a row digest.
@@ -28,7 +29,7 @@ from ingest.parsers.billing_rows import (
     month_start,
     usage_or_correction,
 )
-from ingest.parsers.cloud_region_names import azure_region
+from ingest.parsers.cloud_region_names import provider_region
 from ingest.parsers.csv_rows import CellError
 
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -129,7 +130,7 @@ def build(row: Row) -> CloudUsageRecord:
         sku=row.text("sku"),
         usage_type=usage_type,
         instance_type=instance_type,
-        region=azure_region(row.text("region")) if provider == "azure" else row.text("region"),
+        region=provider_region(provider, row.text("region")),
         usage_start=start,
         usage_end=end,
         usage_quantity=quantity,

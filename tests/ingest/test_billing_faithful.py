@@ -16,7 +16,7 @@ from emissions.services.ledger import inventory_calculate
 from ingest.models import ImportBatch
 from ingest.parsers import aws_cur, azure_cost, focus, gcp_billing
 from ingest.parsers.billing_rows import parse_timestamp
-from ingest.parsers.cloud_region_names import azure_region
+from ingest.parsers.cloud_region_names import azure_region, provider_region
 from ingest.records import ParsedRow
 from ingest.services import import_batch_create, import_batch_process
 from tests.factories import OrganizationFactory, RunFactory
@@ -190,6 +190,34 @@ def test_azure_ea_regions_in_pascal_case_get_a_grid_factor(org):
     batch = _import(org, "azure_cost", content.encode())
     assert batch.status == "done", batch.error
     assert not CloudUsage.objects.for_org(org).filter(cloud_region__isnull=True).exclude(region="").exists()
+
+
+@pytest.mark.parametrize(
+    ("provider", "written", "region"),
+    [("aws", "US East (N. Virginia)", "us-east-1"), ("aws", "us east (ohio)", "us-east-2"),
+     ("aws", "US-EAST-1", "us-east-1"), ("aws", "eu-west-1", "eu-west-1"), ("aws", "Atlantis", "Atlantis"),
+     ("aws", "", ""), ("gcp", "us-central1", "us-central1"), ("gcp", "Iowa", "Iowa"),
+     ("azure", "EastUS", "eastus"), ("azure", "US East 2", "eastus2")],
+)  # fmt: skip
+def test_provider_region_spellings(provider, written, region):
+    """FOCUS ``RegionName`` as AWS writes it is our table's display name; Google's short names ("Iowa") are
+    not in our table and stay as written (the ledger names them in a gap)."""
+    assert provider_region(provider, written) == region
+
+
+def test_a_focus_row_with_only_a_region_name_gets_its_region(org):
+    """AWS rows whose RegionId is empty but whose RegionName is given are stored under the region's code and
+    matched to its grid factor, by the column-wise reader and by the row reader alike."""
+    rows = list(csv.DictReader(io.StringIO((BILLING / "focus.csv").read_text())))
+    named = [row for row in rows if row["ProviderName"] == "AWS" and row["RegionId"]]
+    for row in named:
+        row["RegionId"] = ""
+    batch = _import(org, "focus", _csv(rows))
+    assert batch.status == "done", batch.error
+    stored = CloudUsage.objects.for_org(org).filter(provider="aws", region="us-east-2")
+    assert stored.count() == len(named) > 0 and not stored.filter(cloud_region__isnull=True).exists()
+    parsed = [item.record for item in focus.parse(_csv(named)) if isinstance(item, ParsedRow)]
+    assert [record.region for record in parsed] == ["us-east-2"] * len(named)
 
 
 def test_small_formats_providers_write():
