@@ -34,8 +34,19 @@ def cloud_usage_lines(*, organization: Organization, start: date, end: date):
     )
 
 
-def cloud_estimate_groups(*, organization: Organization, start: date, end: date) -> list[EstimateGroup]:
-    """Billing estimates per provider, month of use, account, region, service, Azure resource and owner.
+def azure_figures_by_resource(*, organization: Organization, start: date, end: date) -> bool:
+    """Whether Azure's own carbon figures are there for a month that starts within [start, end]. Azure's report
+    names resources, so only then do its estimates keep a group per resource to be matched to them: a month of a
+    million Azure lines, one resource each, made a million ledger records (78-92 s) with no figure to match."""
+    figures = ProviderCarbon.objects.for_org(organization).filter(provider="azure")
+    return figures.filter(billing_period__gte=start.replace(day=1), billing_period__lte=end).exists()
+
+
+def cloud_estimate_groups(
+    *, organization: Organization, start: date, end: date, azure_by_resource: bool
+) -> list[EstimateGroup]:
+    """Billing estimates per provider, month of use, account, region, service, owner and, with
+    ``azure_by_resource`` (``azure_figures_by_resource``), Azure resource.
 
     A line counts in the month its usage starts, the month its lines are chosen by: not in its billing
     period, which may be another month (a FOCUS line of September usage billed in October) and would put
@@ -44,8 +55,11 @@ def cloud_estimate_groups(*, organization: Organization, start: date, end: date)
     currency.
     """
     it_kwh = sum(Coalesce(F(name), 0.0) for name in ENERGY_FIELDS)
-    # Azure's carbon report names resources, so its lines keep theirs; other providers group above them.
-    resource = Case(When(provider="azure", then=F("resource_id")), default=Value(""), output_field=CharField())
+    # Azure's carbon report names resources, so its lines keep theirs when there is one to match; other
+    # providers group above them.
+    resource: Case | Value = Value("", output_field=CharField())
+    if azure_by_resource:
+        resource = Case(When(provider="azure", then=F("resource_id")), default=Value(""), output_field=CharField())
     rows = (
         cloud_usage_lines(organization=organization, start=start, end=end)
         .annotate(group_resource=resource, usage_month=TruncMonth("usage_start", output_field=DateField()))
@@ -184,8 +198,8 @@ def coefficients_by_digest(*, organization: Organization, digests: Iterable[uuid
     return dict(rows.values_list("digest", "coefficients"))
 
 
-def _line_key(line: dict) -> tuple:
-    resource = azure_resource(line["resource_id"]) if line["provider"] == "azure" else ""
+def _line_key(line: dict, azure_by_resource: bool) -> tuple:
+    resource = azure_resource(line["resource_id"]) if azure_by_resource and line["provider"] == "azure" else ""
     return group_key(
         line["provider"],
         timezone.localtime(line["usage_start"]).date().replace(day=1),  # the month of use, as the groups
@@ -198,10 +212,13 @@ def _line_key(line: dict) -> tuple:
     )
 
 
-def measured_gpu_by_group(*, organization: Organization, start: date, end: date) -> dict[tuple, MeasuredGpu]:
-    """Per estimate group (``EstimateGroup.key``): the GPU billing lines of resources that tracker runs name
-    (``RUN_RESOURCE_TAG_KEYS``) and the runs' measured GPU energy. A run's GPU-hours are its duration × its
-    GPU count; a run counts in the group of its first overlapping line.
+def measured_gpu_by_group(
+    *, organization: Organization, start: date, end: date, azure_by_resource: bool
+) -> dict[tuple, MeasuredGpu]:
+    """Per estimate group (``EstimateGroup.key``, grouped as ``cloud_estimate_groups`` with the same
+    ``azure_by_resource``): the GPU billing lines of resources that tracker runs name (``RUN_RESOURCE_TAG_KEYS``)
+    and the runs' measured GPU energy. A run's GPU-hours are its duration × its GPU count; a run counts in the
+    group of its first overlapping line.
     """
     found: dict[tuple, MeasuredGpu] = {}
     gpu_lines = CloudUsage.objects.for_org(organization).filter(classification="gpu", charge_category="usage")
@@ -220,7 +237,7 @@ def measured_gpu_by_group(*, organization: Organization, start: date, end: date)
         digests = (line["coefficients_digest"] for line in lines)
         basis = coefficients_by_digest(organization=organization, digests=digests)
         for line in lines:
-            measured = found.setdefault(_line_key(line), MeasuredGpu(pue=line["pue"] or 1.0))
+            measured = found.setdefault(_line_key(line, azure_by_resource), MeasuredGpu(pue=line["pue"] or 1.0))
             if line["pk"] in seen_lines:
                 continue
             seen_lines.add(line["pk"])
@@ -228,7 +245,7 @@ def measured_gpu_by_group(*, organization: Organization, start: date, end: date)
             measured.assumed_kwh += line["gpu_energy_kwh"] or 0.0
             measured.billed_gpu_hours += float(coefficients.get("gpu_hours") or 0.0)
             measured.idle_w = float(coefficients.get("gpu_min_w") or measured.idle_w)
-        measured = found[_line_key(lines[0])]
+        measured = found[_line_key(lines[0], azure_by_resource)]
         measured.measured_kwh += run.gpu_energy_kwh
         measured.run_gpu_hours += run.duration_s / 3600 * run.gpu_count
         measured.runs.append(run.pk)
@@ -239,9 +256,10 @@ def cloud_estimates(*, organization: Organization, start: date, end: date) -> li
     """The estimate groups as the ledger counts them: unclassified lines filled at their provider-month's
     kWh per cost, then tracker-measured GPU energy in place of the assumed utilization where runs name
     their resource (the remaining billed GPU-hours at idle power, kept apart as the cloud idle bucket)."""
-    groups = cloud_estimate_groups(organization=organization, start=start, end=end)
+    by_resource = azure_figures_by_resource(organization=organization, start=start, end=end)
+    groups = cloud_estimate_groups(organization=organization, start=start, end=end, azure_by_resource=by_resource)
     fill_unclassified(groups)
-    measured = measured_gpu_by_group(organization=organization, start=start, end=end)
+    measured = measured_gpu_by_group(organization=organization, start=start, end=end, azure_by_resource=by_resource)
     for group in groups:
         found = measured.get(group.key)
         if found is not None:

@@ -18,6 +18,7 @@ from emissions.cloud_sharing import EstimateGroup, fill_unclassified
 from emissions.models import CloudRegion, CloudUsage, EmissionRecord, FactorDataset, GridFactor, ProviderCarbon
 from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
+from emissions.selectors_cloud import cloud_estimates
 from emissions.services.cloud_basis import BasisBook
 from emissions.services.ledger import inventory_calculate
 from reporting.selectors.cloud import cloud_reconciliation
@@ -202,6 +203,34 @@ def test_azure_market_only_figure_and_its_resource_match(org_a, zones):
     assert row["market_difference_kg_co2e"] == pytest.approx(-4.0) and row["variance_basis"] == "market"
     assert row["variance_pct"] == pytest.approx(-44.444, abs=1e-3)
     assert pd.isna(row["difference_kg_co2e"])
+
+
+@pytest.mark.django_db
+def test_azure_lines_keep_a_group_per_resource_only_when_azure_figures_name_them(org_a, zones):
+    """Three Azure VMs of one subscription, region, service and owner: 10, 20 and 30 kWh in eastus (400 g/kWh,
+    residual 500). With no Azure carbon figure for the month, their estimate is one group and one record of 60
+    kWh: 24 kg location-based, 30 kg market-based (a million Azure lines, one resource each, made a million
+    records). Once Azure reports one of them (rg-a/vm1, 9 kg market-based), the estimates come per resource
+    again, so that the figure is matched to vm1 by name; the subscription is then Azure's figure (9 kg, and
+    9 × 4.0 / 5.0 = 7.2 kg location-based from our ratio), as for any covered account."""
+    for name, kwh in (("vm1", 10), ("vm2", 20), ("vm3", 30)):
+        vm = f"/subscriptions/s1/resourceGroups/rg-a/providers/Microsoft.Compute/virtualMachines/{name}"
+        _line(org_a, name, provider="azure", account="s1", region="eastus", service="Virtual Machines", kwh=kwh,
+              resource_id=vm)  # fmt: skip
+    month_end = date(2026, 8, 31)
+    [group] = cloud_estimates(organization=org_a, start=AUGUST, end=month_end)
+    assert (group.resource, group.facility_kwh) == ("", 60.0)
+    _, records = _cloud(org_a)
+    assert len(records) == 1 and _total(records) == (24.0, 30.0)
+    _provider(org_a, "az", provider="azure", account="s1", region="eastus", service="rg-a/vm1", location=9, market=9)
+    groups = cloud_estimates(organization=org_a, start=AUGUST, end=month_end)
+    assert sorted((g.resource, g.facility_kwh) for g in groups) == [("rg-a/vm1", 10.0), ("rg-a/vm2", 20.0),
+                                                                    ("rg-a/vm3", 30.0)]  # fmt: skip
+    _, records = _cloud(org_a)
+    assert _total(records) == (7.2, 9.0)
+    rows = cloud_reconciliation(organization=org_a, start=AUGUST, end=AUGUST).to_dict("records")
+    [matched] = [row for row in rows if row["provider_service"] == "rg-a/vm1"]
+    assert matched["estimated_kg_co2e"] == pytest.approx(4.0)  # vm1's 10 kWh, not the subscription's 60
 
 
 @pytest.mark.django_db
