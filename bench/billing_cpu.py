@@ -30,8 +30,9 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 def _backend_cpu_s(pid: int) -> float:
     """CPU seconds (user + system) the process ``pid`` spent so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from bench.billing_ingest import _processes
+
+    return _processes()[pid][2]
 
 
 def main() -> None:

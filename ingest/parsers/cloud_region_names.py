@@ -28,8 +28,7 @@ def _compact(text: str) -> str:
 @functools.cache
 def _azure_names() -> tuple[frozenset[str], dict[str, str]]:
     """The Azure region names we have, and alias (compacted) → region name ("" for a billing zone)."""
-    with open(REFERENCE_DIR / "cloud_regions.csv", newline="", encoding="utf-8") as handle:
-        regions = frozenset(row["region"] for row in csv.DictReader(handle) if row["provider"] == "azure")
+    regions = frozenset(region for provider, region in _region_codes()[0] if provider == "azure")
     with open(REFERENCE_DIR / "azure_region_aliases.csv", newline="", encoding="utf-8") as handle:
         aliases = {_compact(row["alias"]): row["region"] for row in csv.DictReader(handle)}
     return regions, aliases
