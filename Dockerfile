@@ -6,7 +6,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     STATIC_MANIFEST=1 \
-    MEDIA_ROOT=/data/media
+    MEDIA_ROOT=/data/media \
+    FILE_UPLOAD_TEMP_DIR=/data/media/.uploads
 
 WORKDIR /app
 COPY requirements.txt .
@@ -16,7 +17,7 @@ COPY . .
 # collectstatic needs settings but no secrets or database: a throwaway key is used for this step only.
 RUN SECRET_KEY=collectstatic-only DATABASE_URL=sqlite:////tmp/build.sqlite3 python manage.py collectstatic --no-input \
     && useradd --system --uid 10001 --home-dir /app greenguild \
-    && mkdir -p /data/media && chown -R greenguild /data
+    && mkdir -p /data/media/.uploads && chown -R greenguild /data
 
 USER greenguild
 EXPOSE 8000

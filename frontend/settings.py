@@ -161,7 +161,10 @@ if env_bool("SECURE_PROXY_SSL_HEADER", False):
 # Upload limits: a request body over this size is refused before it reaches a view.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = env_int("FILE_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024, minimum=1024)
-# Multipart uploads may be larger than DATA_UPLOAD_MAX_MEMORY_SIZE: Django streams them to disk.
+# Multipart uploads may be larger than DATA_UPLOAD_MAX_MEMORY_SIZE: Django streams them to disk, into
+# FILE_UPLOAD_TEMP_DIR (the system's temporary directory unless set). On MEDIA_ROOT's file system, storing an
+# upload is a rename instead of a second copy (ingest/upload_hash.py); ingest/apps.py creates the directory.
+FILE_UPLOAD_TEMP_DIR = env_str("FILE_UPLOAD_TEMP_DIR", "") or None
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

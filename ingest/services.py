@@ -10,10 +10,9 @@ ingest/loading.py loads rows. The functions here hand them the tasks that carry 
 from __future__ import annotations
 
 import io
-from typing import BinaryIO, cast
+from typing import BinaryIO
 
 from django.core.cache import cache
-from django.core.files.base import File
 from django.db import transaction
 
 from emissions.choices import Role
@@ -23,7 +22,7 @@ from ingest.loading import BYTES_PER_BILLING_ROW, progress_key
 from ingest.models import ImportBatch
 from ingest.parsers import PARSERS
 from ingest.tasks.imports import import_batch_send, import_chunk_process_task, import_chunk_resend
-from ingest.upload_hash import HashingReader
+from ingest.upload_hash import upload_store
 
 
 def import_options_for(membership) -> dict:
@@ -65,9 +64,7 @@ def import_batch_create(
         # The file name is kept in the options too: some formats carry their run id only in it (carbontracker).
         options={"filename": filename, **(options or {})},
     )
-    reading = HashingReader(stream)  # hashed while the storage copies it
-    batch.raw_file.save(filename or f"{source}.csv", File(cast(BinaryIO, reading)), save=False)
-    batch.checksum, batch.size_bytes = reading.checksum()
+    batch.checksum, batch.size_bytes = upload_store(batch.raw_file, filename or f"{source}.csv", stream)
     batch.save()
     transaction.on_commit(lambda: import_batch_send(batch.pk))
     return batch

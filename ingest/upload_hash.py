@@ -1,10 +1,62 @@
-"""Hashing an upload while the storage copies it: one pass over a large export instead of two."""
+"""Storing an upload and its SHA-256: a rename and one pass, or a copy hashed while it is made.
+
+A large upload reaches a view as a temporary file Django wrote while it arrived. Where that file is on the
+storage's own file system, storing it is a rename (no second copy of the bytes) followed by one hashing pass;
+anywhere else the storage copies it and the copy is hashed on the way (``HashingReader``). A 542 MB export
+took 0.5-1.8 s to store when copied (the copy's writes are what varies) and about 0.4 s when renamed
+(README, billing benchmark).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import io
-from typing import BinaryIO
+import os
+from pathlib import Path
+from typing import BinaryIO, cast
+
+from django.core.files.base import File
+from django.core.files.storage import FileSystemStorage
+from django.db.models.fields.files import FieldFile
+
+_BLOCK_BYTES = 1 << 20
+
+
+class _Blocks(File):
+    """A file the storage copies in blocks of 1 MiB (Django's default is 64 KiB: 16 times the Python calls)."""
+
+    DEFAULT_CHUNK_SIZE = _BLOCK_BYTES
+
+
+def upload_store(field: FieldFile, name: str, stream: BinaryIO) -> tuple[str, int]:
+    """Store ``stream`` as ``field``'s file under ``name``; the file's SHA-256 (hex) and size in bytes.
+
+    A Django upload held in a temporary file on the same file system as a file-system storage is moved there:
+    the storage renames it (``FileSystemStorage`` does so for any file with a ``temporary_file_path``), and the
+    still-open file is then read once for its hash. Anything else is copied by the storage and hashed while
+    copied."""
+    if isinstance(stream, File) and _renamable(stream, field.storage):
+        field.save(name, stream, save=False)
+        stream.seek(0)
+        digest, size = hashlib.sha256(), 0
+        while block := stream.read(_BLOCK_BYTES):
+            digest.update(block)
+            size += len(block)
+        return digest.hexdigest(), size
+    reading = HashingReader(stream)
+    field.save(name, _Blocks(cast(BinaryIO, reading)), save=False)
+    return reading.checksum()
+
+
+def _renamable(stream: File, storage) -> bool:
+    """Whether ``storage`` would store ``stream`` by renaming its temporary file: a file-system storage on the
+    same device (across devices Django would copy it without our hash, so it is copied by us instead)."""
+    temporary_path = getattr(stream, "temporary_file_path", None)
+    if temporary_path is None or not isinstance(storage, FileSystemStorage):
+        return False
+    location = Path(storage.location)
+    location.mkdir(parents=True, exist_ok=True)
+    return os.stat(temporary_path()).st_dev == location.stat().st_dev
 
 
 class HashingReader(io.RawIOBase):
