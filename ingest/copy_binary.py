@@ -1,7 +1,7 @@
 """PostgreSQL's binary ``COPY`` format written column-wise from Arrow arrays, with numpy: no Python per line.
 
 PostgreSQL takes a value in binary without parsing its text: a billing line table's typed columns cost its
-``COPY`` about a sixth less CPU this way (README, billing benchmark). pgpq writes this format from Arrow, but
+``COPY`` about a sixth less CPU this way (docs/billing-benchmark-history.md). pgpq writes this format from Arrow, but
 it is not among the packages this project can install offline, so the few types of a billing line are written
 here. Each value is the one PostgreSQL would store from the text Arrow's CSV writer gives for it (tested
 value by value against a CSV ``COPY`` of the same columns in tests/ingest/test_copy_binary.py).

@@ -7,7 +7,7 @@ top back above 128 KiB, so every piece faults the same memory in again and the k
 Here blocks up to ``HEAP_KEEP_BYTES`` come from the heap and a freed heap top up to that size is kept.
 
 Measured on a 1,000,000-line CUR import with two workers (bench/billing_ingest.py, alternating with the code
-before; README, "Cloud billing"): the pool's minor page faults went from 328,000–340,000 to 133,000–135,000
+before; docs/billing-benchmark-history.md): the pool's minor page faults went from 328,000–340,000 to 133,000–135,000
 and its CPU from 7.7–8.2 to 7.2–7.6 seconds. The cost is resident memory: a worker keeps what its largest
 piece needed (the pool's peak proportional set went from 658–659 to 744–795 MiB in the same runs, under the
 1 GiB bound). Only Celery pool processes are set this way (frontend/celery.py), not the web server.

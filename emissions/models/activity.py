@@ -364,8 +364,8 @@ class CloudUsage(models.Model):
     # month's reads too, so no index of its own is kept for them (one B-tree insert per imported line less).
     # Team and project have no index of their own: every read goes through the organization (for_org), and
     # each index costs a billing import's COPY a B-tree insert per line (a million lines: 17.4 s with these two
-    # and the primary key, 13.0 s without the three; README). Deleting a team or project (rare, by hand) scans
-    # the table to clear its lines' owner.
+    # and the primary key, 13.0 s without the three; docs/billing-benchmark-history.md). Deleting a team or
+    # project (rare, by hand) scans the table to clear its lines' owner.
     organization = models.ForeignKey(
         "emissions.Organization",
         on_delete=models.CASCADE,
@@ -381,7 +381,7 @@ class CloudUsage(models.Model):
     # The unique key holds this 16-byte digest of line_item_key, not the key (up to 128 characters, 64 for a
     # row digest): its index is half the size (1,000,000 lines in random order into the table and its three
     # indexes, one session: 13.2 s instead of 18.8 s; in an import, whose pieces come sorted by key, about a
-    # CPU-second of PostgreSQL's 13; README).
+    # CPU-second of PostgreSQL's 13; docs/billing-benchmark-history.md).
     line_key = models.UUIDField(editable=False, help_text="cloud_line_key_hex(line_item_key)")
     charge_category = models.CharField(max_length=20, choices=ChargeCategory.choices, default=ChargeCategory.USAGE)
     service = models.CharField(max_length=200, blank=True)
@@ -452,8 +452,8 @@ class CloudUsage(models.Model):
                 # The line key before the provider: a comparison of two entries is settled by the random 16-byte key
                 # (fixed width, at a fixed offset), not after comparing two equal provider texts. 1,000,000 lines
                 # COPYed in 23 sorted pieces, one session, the two orders alternating four times: a mean of 14.48 s
-                # against 15.51 s, faster in each pair (bench/unique_key_order.py; README). The same set of
-                # columns: the same uniqueness.
+                # against 15.51 s, faster in each pair (bench/unique_key_order.py; docs/billing-benchmark-history.md).
+                # The same set of columns: the same uniqueness.
                 fields=["organization", "billing_period", "line_key", "provider"],
                 name="cloud_usage_month_key_unique",
             ),
