@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.parsers.billing_read import iter_raw_chunks
-from ingest.pieces import csv_pieces, file_kind, jsonl_pieces, parquet_pieces, piece_bytes_read
+from ingest.pieces import _block_marks, csv_pieces, file_kind, jsonl_pieces, parquet_pieces, piece_bytes_read
 
 
 def _rows(data: bytes, **piece) -> list[tuple[int, dict]]:
@@ -197,3 +197,14 @@ def test_the_last_pieces_are_shorter_so_no_worker_runs_long_alone():
     json_lines = b'{"a": 100000}\n' * 1000
     sizes = [piece.end - piece.start for piece in jsonl_pieces(io.BytesIO(json_lines), piece_bytes=2_800)]
     assert sizes == [2_800] * 4 + [938, 700, 700, 462]
+
+
+@settings(max_examples=300, deadline=None)
+@given(block=st.binary(max_size=40).map(lambda raw: bytes(b'"\nx'[byte % 3] for byte in raw)))
+def test_a_scan_block_s_marks_are_counted_by_hand(block):
+    # Quotes and line breaks in any arrangement: none, only one kind, line breaks back to back, quotes after
+    # the last line break (not before any of them).
+    length, quote_count, newline_at, odd = _block_marks(block)
+    by_hand = [at for at, byte in enumerate(block) if byte == ord("\n")]
+    assert (length, quote_count, newline_at.tolist()) == (len(block), block.count(b'"'), by_hand)
+    assert odd.tolist() == [block[:at].count(b'"') % 2 == 1 for at in by_hand]
