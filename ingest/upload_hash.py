@@ -13,7 +13,7 @@ import hashlib
 import io
 import os
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import Any, BinaryIO, cast
 
 from django.core.files.base import File
 from django.core.files.storage import FileSystemStorage
@@ -37,12 +37,7 @@ def upload_store(field: FieldFile, name: str, stream: BinaryIO) -> tuple[str, in
     copied."""
     if isinstance(stream, File) and _renamable(stream, field.storage):
         field.save(name, stream, save=False)
-        stream.seek(0)
-        digest, size = hashlib.sha256(), 0
-        while block := stream.read(_BLOCK_BYTES):
-            digest.update(block)
-            size += len(block)
-        return digest.hexdigest(), size
+        return _file_sha256(stream)
     reading = HashingReader(stream)
     field.save(name, _Blocks(cast(BinaryIO, reading)), save=False)
     return reading.checksum()
@@ -101,9 +96,13 @@ class HashingReader(io.RawIOBase):
         """The file's SHA-256 (hex) and size in bytes."""
         size = self._inner.seek(0, io.SEEK_END)
         if not self._in_order or self._hashed != size:
-            self._inner.seek(0)
-            digest = hashlib.sha256()
-            for block in iter(lambda: self._inner.read(1 << 20), b""):
-                digest.update(block)
-            return digest.hexdigest(), size
+            return _file_sha256(self._inner)
         return self._hash.hexdigest(), size
+
+
+def _file_sha256(handle: BinaryIO) -> tuple[str, int]:
+    """The SHA-256 (hex) and size in bytes of the whole file ``handle``, in one pass from its start."""
+    size = handle.seek(0, io.SEEK_END)
+    handle.seek(0)
+    # typeshed's BinaryIO has no readinto, which file_digest reads with (every file object we get has it).
+    return hashlib.file_digest(cast(Any, handle), "sha256").hexdigest(), size
