@@ -10,7 +10,6 @@ that the new file no longer contains: a restated month replaces the old one inst
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import uuid
 from collections.abc import Callable, Collection, Sequence
@@ -26,7 +25,7 @@ from django.db.models import Case, Count, Sum, Value, When
 
 from emissions.models import AllocationRule, CloudRegion, CloudUsage, Organization, Project, Team, cloud_line_key_hex
 from emissions.records import CloudEstimate, CloudUsageRecord, UpsertOutcome
-from emissions.services.cloud_basis import BasisBook
+from emissions.services.cloud_basis import basis_book, tag_book
 
 # Tag keys that name a team or a project directly (case-insensitive); overridable in settings.
 DEFAULT_TEAM_TAG_KEYS = ("team", "owner", "team_name", "squad")
@@ -171,7 +170,7 @@ def cloud_usage_upsert_many(
         return outcome
     attributor = Attributor(organization)
     regions = cloud_region_ids()
-    book = BasisBook(organization)
+    book, tags = basis_book(organization), tag_book(organization)
     rows: dict[tuple, dict] = {}
     fingerprint = getattr(estimator, "fingerprint", None)
     for index, record in enumerate(records):
@@ -194,15 +193,15 @@ def cloud_usage_upsert_many(
         values["line_item_key"] = key[2]
         values["line_key"] = uuid.UUID(cloud_line_key_hex(key[2]))
         values["coefficients_digest"] = book.digest(estimate.coefficients)
+        values["tags_digest"] = tags.digest(record.tags)
         rows[key] = values
     book.save()
+    tags.save()
     if connection.vendor == "postgresql":
         ordered = sorted(rows.values(), key=_unique_order)
         outcome.duplicate = upsert_by_copy(list(ordered[0]), len(ordered), _rows_writer(ordered))
     else:
         outcome.duplicate = _identical_stored(organization, rows)
-        for values in rows.values():
-            values["tags"] = dict(values["tags"])
         CloudUsage.objects.bulk_create(
             [CloudUsage(**values) for values in rows.values()],
             batch_size=UPSERT_BATCH_ROWS,
@@ -238,19 +237,10 @@ def _identical_stored(organization: Organization, rows: dict[tuple, dict]) -> in
 
 def _rows_writer(rows: list[dict]) -> Callable:
     """Writes ``rows`` (dicts by field name) into a COPY in PostgreSQL's text format."""
-    tags_at = list(rows[0]).index("tags")
-    # Tags arrive as tuples of pairs; lines of one kind share them, so each is dumped once.
-    dumped: dict[tuple, str] = {}
 
     def write(copy) -> None:
         for values in rows:
-            cells = list(values.values())
-            pairs = cells[tags_at]
-            text = dumped.get(pairs)
-            if text is None:
-                text = dumped[pairs] = json.dumps(dict(pairs))
-            cells[tags_at] = text
-            copy.write_row(cells)
+            copy.write_row(list(values.values()))
 
     return write
 
@@ -334,7 +324,7 @@ _UPDATE_FIELDS = [
     "cost",
     "currency",
     "resource_id",
-    "tags",
+    "tags_digest",
     "team",
     "project",
     "allocation_basis",
@@ -387,7 +377,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "cost": round(record.cost, COST_DECIMALS),
         "currency": record.currency[:3],
         "resource_id": record.resource_id[:500],
-        "tags": record.tags,  # pairs; stored as a JSON object
+        "tags_digest": None,  # the set's digest, given by the writer's tag_book
         "team_id": owner.team_id,
         "project_id": owner.project_id,
         "allocation_basis": owner.basis,
@@ -400,7 +390,7 @@ def _line(organization, record, estimate, owner, digest, regions, source_batch_i
         "pue": estimate.pue,
         "classification": estimate.classification,
         "estimate_fell_back": estimate.fell_back,
-        "coefficients_digest": None,  # the set's digest, given by the writer's BasisBook
+        "coefficients_digest": None,  # the set's digest, given by the writer's basis_book
         "row_digest": digest,
         "source_batch_id": source_batch_id,
         "source_row": row_numbers[index] if row_numbers else None,

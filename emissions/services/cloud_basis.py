@@ -1,8 +1,10 @@
-"""The coefficient sets of billing lines' estimates (``CloudEstimateBasis``): written once per organization and
-set, named from each line by its digest (``CloudUsage.coefficients_digest``).
+"""What billing lines share by kind, stored once per organization and distinct set and named from each line by
+its digest: the coefficient sets of their estimates (``CloudEstimateBasis``, ``CloudUsage.coefficients_digest``)
+and their tags (``CloudTagSet``, ``CloudUsage.tags_digest``).
 
-The digest is the first 128 bits of the SHA-256 of the set as JSON text, so both write paths (records and
-columns) give a line the same digest without asking the database.
+A digest is the first 128 bits of the SHA-256 of the set as JSON text, so both write paths (records and
+columns) give a line the same digest without asking the database. Tags are written with their keys sorted: a
+set read back from PostgreSQL's ``jsonb`` (which orders keys its own way) gets the digest it was written with.
 """
 
 from __future__ import annotations
@@ -10,48 +12,79 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from typing import Generic, TypeVar
 
-from emissions.models import CloudEstimateBasis, Organization
+from emissions.models import CloudEstimateBasis, CloudTagSet, Organization
 
 
-def coefficients_digest(text: str) -> uuid.UUID:
-    """The digest of a coefficient set written as JSON text."""
+def set_digest(text: str) -> uuid.UUID:
+    """The digest of a set written as JSON text (a coefficient set, or a tag set with its keys sorted)."""
     return uuid.UUID(bytes=hashlib.sha256(text.encode()).digest()[:16])
 
 
-class BasisBook:
-    """The coefficient sets one write of lines refers to. ``digest(pairs)`` names a line's set (None for an
-    empty one); ``save()`` stores the sets the organization does not have yet, before the lines are written."""
+def tags_digest(tags: dict[str, str]) -> uuid.UUID | None:
+    """The digest of a line's tags (None for none)."""
+    return set_digest(json.dumps(tags, sort_keys=True)) if tags else None
 
-    def __init__(self, organization: Organization) -> None:
+
+SetModel = TypeVar("SetModel", CloudEstimateBasis, CloudTagSet)
+
+
+class SetBook(Generic[SetModel]):
+    """The sets one write of lines refers to, of one model (``CloudEstimateBasis`` or ``CloudTagSet``, whose
+    ``field`` holds the set). ``digest(pairs)`` names a line's set (None for an empty one); ``save()`` stores the
+    sets the organization does not have yet, before the lines are written."""
+
+    def __init__(self, organization: Organization, model: type[SetModel], field: str, sort_keys: bool) -> None:
         self.organization = organization
+        self.model: type[SetModel] = model
+        self.field, self.sort_keys = field, sort_keys
         self._digests: dict[tuple, uuid.UUID | None] = {}
         self._sets: dict[uuid.UUID, dict] = {}
 
-    def digest(self, coefficients: tuple[tuple[str, object], ...]) -> uuid.UUID | None:
+    def digest(self, pairs: tuple[tuple[str, object], ...]) -> uuid.UUID | None:
         """The digest of a set given as (name, value) pairs; lines of one kind share them, so each is dumped once."""
-        if coefficients not in self._digests:
-            values = dict(coefficients)
-            found = coefficients_digest(json.dumps(values)) if values else None
-            self._digests[coefficients] = found
+        if pairs not in self._digests:
+            values = dict(pairs)
+            found = set_digest(json.dumps(values, sort_keys=self.sort_keys)) if values else None
+            self._digests[pairs] = found
             if found is not None:
                 self._sets[found] = values
-        return self._digests[coefficients]
+        return self._digests[pairs]
 
     def save(self) -> None:
         """Store the sets not stored yet: one query for those stored (committed) already, one insert."""
         if not self._sets:
             return
         stored = set(
-            CloudEstimateBasis.objects.for_org(self.organization)
+            self.model.objects.for_org(self.organization)
             .filter(digest__in=list(self._sets))
             .values_list("digest", flat=True)
         )
-        CloudEstimateBasis.objects.bulk_create(
+        self.model.objects.bulk_create(
             [
-                CloudEstimateBasis(organization=self.organization, digest=digest, coefficients=values)
+                self.model(organization=self.organization, digest=digest, **{self.field: values})
                 for digest, values in self._sets.items()
                 if digest not in stored
             ]
         )
         self._sets.clear()
+
+
+def basis_book(organization: Organization) -> SetBook[CloudEstimateBasis]:
+    """The coefficient sets of one write of lines (their JSON in the order the estimate lists them)."""
+    return SetBook(organization, CloudEstimateBasis, "coefficients", sort_keys=False)
+
+
+def tag_book(organization: Organization) -> SetBook[CloudTagSet]:
+    """The tag sets of one write of lines (keys sorted: see the module's docstring)."""
+    return SetBook(organization, CloudTagSet, "tags", sort_keys=True)
+
+
+def cloud_tag_set_store(organization: Organization, tags: dict[str, str]) -> uuid.UUID | None:
+    """Store ``tags`` as one of the organization's tag sets (once) and return the digest a line names it by;
+    for a line written one at a time (the bulk writers keep a ``tag_book`` per write)."""
+    book = tag_book(organization)
+    digest = book.digest(tuple(sorted(tags.items())))
+    book.save()
+    return digest

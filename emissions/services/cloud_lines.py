@@ -11,7 +11,6 @@ the domain does not import: the package that reads lines column-wise passes it i
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -28,7 +27,7 @@ from emissions.services.cloud import (
     kind_digest,
     upsert_by_copy,
 )
-from emissions.services.cloud_basis import BasisBook
+from emissions.services.cloud_basis import basis_book, tag_book
 
 
 @dataclass(frozen=True)
@@ -51,14 +50,15 @@ class LineArrays:
 class LinesShared:
     """What the blocks of one load of lines share (a file or a piece of one, written in one transaction): the
     organization's owners (AllocationRule, teams, projects, and the owners found so far), the regions' ids and the
-    coefficient sets already written. Read once per load, not once per block of 10,000 lines (five queries a
+    coefficient and tag sets already written. Read once per load, not once per block of 10,000 lines (five queries a
     block, and the owners worked out again)."""
 
     def __init__(self, organization: Organization):
         self.organization = organization
         self.attributor = Attributor(organization)
         self.regions = cloud_region_ids()
-        self.book = BasisBook(organization)
+        self.book = basis_book(organization)
+        self.tags = tag_book(organization)
 
 
 @transaction.atomic
@@ -91,7 +91,7 @@ def cloud_usage_upsert_lines(
     if shared is None or shared.organization.pk != organization.pk:
         shared = LinesShared(organization)
     owners = [shared.attributor.owner(kind) for kind in lines.kinds]
-    regions, book = shared.regions, shared.book
+    regions, book, tags = shared.regions, shared.book, shared.tags
     # A line's estimate depends on its kind and its quantity; hourly lines share a few quantities.
     pair_index, pair_kind, pair_quantity = arrays.pairs(lines)
     fingerprint = getattr(estimator, "fingerprint", None)
@@ -102,11 +102,12 @@ def cloud_usage_upsert_lines(
         owner = owners[kind_at]
         pair_hex.append(kind_digest(record, fingerprint or estimate, owner))
         values = _line(organization, record, estimate, owner, "", regions, source_batch_id, None, 0)
-        values["tags"] = json.dumps(dict(record.tags))
-        digest = book.digest(estimate.coefficients)
-        values["coefficients_digest"] = None if digest is None else str(digest)
+        for name, digest in (("coefficients_digest", book.digest(estimate.coefficients)),
+                             ("tags_digest", tags.digest(record.tags))):  # fmt: skip
+            values[name] = None if digest is None else str(digest)
         stored.append(values)
     book.save()
+    tags.save()
     names, payload, copy_format = arrays.copy_payload(lines, stored, pair_index, pair_hex)
     outcome.duplicate = upsert_by_copy(names, len(lines), lambda copy: copy.write(payload), copy_format)
     outcome.loaded = len(lines) - outcome.duplicate

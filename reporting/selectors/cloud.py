@@ -258,7 +258,7 @@ def cloud_tag_coverage(*, organization: Organization, period: Period) -> dict:
     """Share of billing lines and of spend that carry any resource tag or label (``tags`` not empty)."""
     usages = _usages(organization, period)
     totals = usages.aggregate(lines=Count("id"), spend=Sum("cost"))
-    tagged = usages.exclude(tags={}).aggregate(lines=Count("id"), spend=Sum("cost"))
+    tagged = usages.exclude(tags_digest=None).aggregate(lines=Count("id"), spend=Sum("cost"))
     lines, spend = totals["lines"], float(totals["spend"] or 0)
     return {
         "lines": lines,

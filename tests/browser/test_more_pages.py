@@ -7,6 +7,7 @@ import pytest
 
 from emissions.choices import AssetClass
 from emissions.models import CloudUsage, HardwareAsset, HardwareModel, ProviderCarbon, RunSample
+from emissions.services.cloud_basis import cloud_tag_set_store
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +34,8 @@ def more_demo_data(organization) -> dict:
             "usage_start": datetime(2026, 8, 1, tzinfo=UTC), "usage_end": datetime(2026, 8, 31, tzinfo=UTC),
             "region": "us-east-1", "currency": "USD"}  # fmt: skip
     CloudUsage.objects.create(line_item_key="ec2", service="AmazonEC2", cost=Decimal(300), embodied_kg_co2e=2.0,
-                              tags={"team": "data"}, allocation_basis="resource_tag", **line)  # fmt: skip
+                              tags_digest=cloud_tag_set_store(organization, {"team": "data"}),
+                              allocation_basis="resource_tag", **line)  # fmt: skip
     CloudUsage.objects.create(line_item_key="s3", service="AmazonS3", cost=Decimal(100), embodied_kg_co2e=1.0,
                               allocation_basis="unallocated", **line)  # fmt: skip
     ProviderCarbon.objects.create(organization=organization, provider="aws", account_id="111", region="us-east-1",

@@ -7,31 +7,20 @@ import uuid
 from functools import partial
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
 
 from emissions.cloud_estimation import coefficient_tables_load, estimate
 from emissions.models import CloudUsage, Organization, cloud_line_key_hex
 from emissions.records import CloudUsageRecord
 from emissions.services.cloud import cloud_usage_upsert_many
+from tests.emissions.migrate import migrate_to
 
 BEFORE = [("emissions", "0020_cloud_usage_owner_unindexed")]
 KEYS = ["5uk6lsdnnvkdkalbzwzwjmaevxb3qqlk4qdjwmadzbjtlmqhljka@20250301T000000Z@20250301T010000Z", "é" * 128, "a#b"]
 
 
-def _migrate(targets: list[tuple[str, str]] | None = None):
-    """Migrate to ``targets`` (None: every app's latest migration); the apps of that state."""
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    targets = targets or executor.loader.graph.leaf_nodes()
-    executor.migrate(targets)
-    executor.loader.build_graph()
-    return executor.loader.project_state(targets).apps
-
-
 @pytest.mark.django_db(transaction=True)
 def test_lines_stored_before_the_migration_get_the_key_the_writers_give():
-    old = _migrate(BEFORE)
+    old = migrate_to(BEFORE)
     try:
         organization = old.get_model("emissions", "Organization").objects.create(name="Old", slug="old")
         OldUsage = old.get_model("emissions", "CloudUsage")
@@ -42,7 +31,7 @@ def test_lines_stored_before_the_migration_get_the_key_the_writers_give():
                 usage_start=moment, usage_end=moment, tags={},
             )  # fmt: skip
     finally:
-        _migrate()
+        migrate_to()
     stored = dict(CloudUsage.objects.filter(organization_id=organization.pk).values_list("line_item_key", "line_key"))
     assert stored == {key: uuid.UUID(cloud_line_key_hex(key)) for key in KEYS}
     # The model's own save keys a line the same way.

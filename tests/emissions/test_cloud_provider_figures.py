@@ -19,7 +19,7 @@ from emissions.models import CloudRegion, CloudUsage, EmissionRecord, FactorData
 from emissions.periods import period_parse
 from emissions.selectors import inventory_summary
 from emissions.selectors_cloud import cloud_estimates
-from emissions.services.cloud_basis import BasisBook
+from emissions.services.cloud_basis import basis_book
 from emissions.services.ledger import inventory_calculate
 from reporting.selectors.cloud import cloud_reconciliation
 from tests.factories import GridZoneFactory, RunFactory, TeamFactory
@@ -45,7 +45,7 @@ def _line(org, key, *, provider="aws", account="111", region="us-east-1", servic
     # This module's regions, not the shipped ones a test may have loaded (``reference`` lasts the module).
     cloud_region = CloudRegion.objects.get(provider=provider, region=region, dataset__name="test")
     if coefficients := fields.pop("coefficients", None):  # stored once per set, as the importers do
-        book = BasisBook(org)
+        book = basis_book(org)
         fields["coefficients_digest"] = book.digest(tuple(coefficients.items()))
         book.save()
     values = {

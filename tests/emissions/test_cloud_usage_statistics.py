@@ -38,6 +38,6 @@ def test_statistics_are_refreshed_for_the_planned_columns_and_not_the_line_keys(
         assert cursor.fetchone()[0] == "100"  # the session's default is back
     planned = {CloudUsage._meta.get_field(name).column for name in _PLANNED_FIELDS}
     assert planned <= set(analyzed)
-    assert not set(analyzed) & {"line_item_key", "line_key", "row_digest", "tags", "cost"}
+    assert not set(analyzed) & {"line_item_key", "line_key", "row_digest", "tags_digest", "cost"}
     # 400 distinct starts: a histogram of 31 bounds at the quick target of 30 (101 at the default 100).
     assert analyzed["usage_start"] == 31

@@ -9,6 +9,7 @@ import pytest
 
 from emissions.models import CloudUsage, ProviderCarbon
 from emissions.periods import period_parse
+from emissions.services.cloud_basis import cloud_tag_set_store
 from reporting.selectors.cloud import cloud_dashboard
 
 AUGUST = date(2026, 8, 1)
@@ -27,7 +28,8 @@ def bills(org_a):
     """August: a tagged EC2 line (USD 300, 10 kWh × PUE 1.1, 2 kg embodied) and an untagged S3 line
     (USD 100, 1 kg embodied); AWS reports 3 kg (location) / 2.5 kg (market) for the EC2 line."""
     _line(org_a, "ec2", service="AmazonEC2", cost=Decimal("300"), compute_energy_kwh=10.0, pue=1.1,
-          embodied_kg_co2e=2.0, tags={"team": "data"}, allocation_basis="resource_tag")  # fmt: skip
+          embodied_kg_co2e=2.0, tags_digest=cloud_tag_set_store(org_a, {"team": "data"}),
+          allocation_basis="resource_tag")  # fmt: skip
     _line(org_a, "s3", service="AmazonS3", cost=Decimal("100"), embodied_kg_co2e=1.0, allocation_basis="unallocated")
     ProviderCarbon.objects.create(organization=org_a, provider="aws", account_id="111", billing_period=AUGUST,
                                   region="us-east-1", service="AmazonEC2", source_row_key="r1",
