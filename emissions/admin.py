@@ -82,6 +82,8 @@ class CloudUsageAdmin(admin.ModelAdmin):
     list_display = ["provider", "service", "region", "billing_period", "usage_quantity", "usage_unit", "cost", "team"]
     list_filter = ["organization", "provider", "charge_category"]
     raw_id_fields = ["cloud_region", "team", "project"]
+    # A line's tags and coefficients are sets stored once (CloudTagSet, CloudEstimateBasis): shown, not edited.
+    readonly_fields = ["tags", "tags_digest", "coefficients", "coefficients_digest"]
 
 
 @admin.register(models.AllocationRule)

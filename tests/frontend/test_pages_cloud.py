@@ -152,3 +152,11 @@ def test_run_coverage_kpi_counts_the_run_energy_a_bill_holds(org_a, client, alic
     client.force_login(alice)
     page = client.get("/cloud/?period=2026-Q3").content.decode()
     assert re.search(r'data-kpi="run-coverage">66\.7\s*%', page), page[page.find("run-coverage") - 200 :][:400]
+
+
+@pytest.mark.django_db
+def test_the_admin_shows_a_lines_tags_from_its_set(admin_client, bills):
+    line = CloudUsage.objects.get(organization=bills, line_item_key="ec2")
+    page = admin_client.get(f"/admin/emissions/cloudusage/{line.pk}/change/")
+    assert page.status_code == 200
+    assert "{&#x27;team&#x27;: &#x27;data&#x27;}" in page.content.decode()  # the set's tags, not only its digest
