@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from emissions.models import CloudEstimateBasis, CloudTagSet, Organization
@@ -22,23 +23,31 @@ def set_digest(text: str) -> uuid.UUID:
     return uuid.UUID(bytes=hashlib.sha256(text.encode()).digest()[:16])
 
 
-def tags_digest(tags: dict[str, str]) -> uuid.UUID | None:
-    """The digest of a line's tags (None for none)."""
+def tags_digest(tags: dict) -> uuid.UUID | None:
+    """The digest of a line's tags, keys sorted (None for none)."""
     return set_digest(json.dumps(tags, sort_keys=True)) if tags else None
 
 
+def coefficients_digest(coefficients: dict) -> uuid.UUID | None:
+    """The digest of an estimate's coefficients, in the order the estimate lists them (None for none)."""
+    return set_digest(json.dumps(coefficients)) if coefficients else None
+
+
 SetModel = TypeVar("SetModel", CloudEstimateBasis, CloudTagSet)
+Digest = uuid.UUID | None
 
 
 class SetBook(Generic[SetModel]):
     """The sets one write of lines refers to, of one model (``CloudEstimateBasis`` or ``CloudTagSet``, whose
-    ``field`` holds the set). ``digest(pairs)`` names a line's set (None for an empty one); ``save()`` stores the
-    sets the organization does not have yet, before the lines are written."""
+    ``field`` holds the set, named by ``digest_of``). ``digest(pairs)`` names a line's set (None for an empty
+    one); ``save()`` stores the sets the organization does not have yet, before the lines are written."""
 
-    def __init__(self, organization: Organization, model: type[SetModel], field: str, sort_keys: bool) -> None:
+    def __init__(
+        self, organization: Organization, model: type[SetModel], field: str, digest_of: Callable[[dict], Digest]
+    ) -> None:
         self.organization = organization
         self.model: type[SetModel] = model
-        self.field, self.sort_keys = field, sort_keys
+        self.field, self.digest_of = field, digest_of
         self._digests: dict[tuple, uuid.UUID | None] = {}
         self._sets: dict[uuid.UUID, dict] = {}
 
@@ -46,7 +55,7 @@ class SetBook(Generic[SetModel]):
         """The digest of a set given as (name, value) pairs; lines of one kind share them, so each is dumped once."""
         if pairs not in self._digests:
             values = dict(pairs)
-            found = set_digest(json.dumps(values, sort_keys=self.sort_keys)) if values else None
+            found = self.digest_of(values)
             self._digests[pairs] = found
             if found is not None:
                 self._sets[found] = values
@@ -73,18 +82,18 @@ class SetBook(Generic[SetModel]):
 
 def basis_book(organization: Organization) -> SetBook[CloudEstimateBasis]:
     """The coefficient sets of one write of lines (their JSON in the order the estimate lists them)."""
-    return SetBook(organization, CloudEstimateBasis, "coefficients", sort_keys=False)
+    return SetBook(organization, CloudEstimateBasis, "coefficients", coefficients_digest)
 
 
 def tag_book(organization: Organization) -> SetBook[CloudTagSet]:
-    """The tag sets of one write of lines (keys sorted: see the module's docstring)."""
-    return SetBook(organization, CloudTagSet, "tags", sort_keys=True)
+    """The tag sets of one write of lines."""
+    return SetBook(organization, CloudTagSet, "tags", tags_digest)
 
 
 def cloud_tag_set_store(organization: Organization, tags: dict[str, str]) -> uuid.UUID | None:
     """Store ``tags`` as one of the organization's tag sets (once) and return the digest a line names it by;
     for a line written one at a time (the bulk writers keep a ``tag_book`` per write)."""
     book = tag_book(organization)
-    digest = book.digest(tuple(sorted(tags.items())))
+    digest = book.digest(tuple(tags.items()))
     book.save()
     return digest
